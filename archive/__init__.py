@@ -1,0 +1,1 @@
+"""minqing stage: archive."""

@@ -1,0 +1,23 @@
+"""Exceptions raised by the archive stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ArchiveError(Exception):
+    """The archive folder or database cannot be used."""
+
+    def __init__(self, path: Path | str, problem: str, hint: str = "") -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"{path}: {problem}" + (f" ({hint})" if hint else ""))
+
+
+class ArchiveNotFoundError(ArchiveError):
+    """No archive exists at the given folder."""
+
+
+class BadCorrectionError(ArchiveError):
+    """A correction names an unknown target or carries an invalid value."""
