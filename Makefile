@@ -1,0 +1,37 @@
+# minqing task runner. Every target creates or reuses the virtual environment.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PORT ?= 8001
+
+.PHONY: demo test test-fast lint bench samples clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+## demo: set up, ingest the bundled sample notebooks, serve them in Datasette
+demo: $(STAMP)
+	$(BIN)/minqing demo --port $(PORT)
+
+## test: set up and run the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -ra
+
+## test-fast: skip slow and browser tests
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+## bench: run the benchmarks (prints numbers with the machine and command)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+## samples: regenerate the sample notebooks (needs Debian's fonts-lxgw-wenkai, fonts-arphic-ukai)
+samples: $(STAMP)
+	$(BIN)/python samples/make_samples.py
+
+clean:
+	rm -rf minqing-archive minqing-demo-archive .pytest_cache build *.egg-info

@@ -1,0 +1,5 @@
+"""``python -m minqing``."""
+
+from minqing.cli import cli
+
+cli(prog_name="minqing")
