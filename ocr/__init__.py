@@ -1,1 +1,23 @@
-"""minqing stage: ocr."""
+"""minqing stage: ocr. Page images in, recognised lines in reading order out.
+
+    from ocr import get_engine
+    engine = get_engine("rapidocr")
+    page_text = engine.recognize(image)   # HxWx3 BGR uint8 -> PageText
+"""
+
+from ocr.engine import STAGE_VERSION, OcrEngine, available_engines, get_engine, register_engine
+from ocr.errors import EngineUnavailableError, OcrError, UnknownEngineError
+from ocr.types import Line, PageText
+
+__all__ = [
+    "STAGE_VERSION",
+    "EngineUnavailableError",
+    "Line",
+    "OcrEngine",
+    "OcrError",
+    "PageText",
+    "UnknownEngineError",
+    "available_engines",
+    "get_engine",
+    "register_engine",
+]

@@ -1,0 +1,106 @@
+"""Text normalisation applied to every recognised line.
+
+PP-OCRv6 sometimes emits traditional forms (訪 張 蘭 戶 國 邊 蓋 訂) for simplified
+handwriting, and ASCII punctuation (``,`` ``:`` ``(``) between Chinese characters.
+Downstream search and classification want one form, so we fold both; the engine's
+own text stays in :attr:`ocr.types.Line.raw_text`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+#: ASCII punctuation -> full-width Chinese punctuation, applied next to CJK text.
+_PUNCT = {
+    ",": "，",
+    ".": "。",
+    ":": "：",
+    ";": "；",
+    "?": "？",
+    "!": "！",
+    "(": "（",
+    ")": "）",
+}
+
+
+def is_cjk(ch: str) -> bool:
+    """True for a CJK ideograph (unified, extension A, compatibility)."""
+    if not ch:
+        return False
+    o = ord(ch)
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0xF900 <= o <= 0xFAFF
+        or 0x20000 <= o <= 0x2FA1F
+    )
+
+
+def _is_cjk_context(ch: str) -> bool:
+    # Chinese punctuation and quotes count as Chinese context too: "好”,他" -> "好”，他".
+    return is_cjk(ch) or ch in "，。：；？！（）“”‘’《》、—…"
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc  # opencc-python-reimplemented: pure Python, dictionaries in the wheel
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Fold traditional characters to simplified (OpenCC ``t2s``).
+
+    The result has the same length as the input (character by character) so that
+    per-character confidences stay aligned; when OpenCC's phrase table would change
+    the length we fall back to converting each character on its own.
+    """
+    if not text or text.isascii():
+        return text
+    converted = _t2s().convert(text)
+    if len(converted) == len(text):
+        return converted
+    conv = _t2s().convert
+    return "".join(c if len(c2 := conv(c)) != 1 else c2 for c in text)
+
+
+def fullwidth_punctuation(text: str) -> str:
+    """Replace ASCII punctuation with full-width forms where it sits in Chinese text.
+
+    A mark is replaced when a neighbouring character (spaces skipped) is Chinese and
+    it does not sit between two ASCII letters/digits (``3.5``, ``a,b`` stay). A
+    period is replaced only after a Chinese character.
+    """
+    if not any(c in _PUNCT for c in text):
+        return text
+    chars = list(text)
+    n = len(chars)
+    for i, c in enumerate(chars):
+        if c not in _PUNCT:
+            continue
+        j = i - 1
+        while j >= 0 and chars[j] == " ":
+            j -= 1
+        k = i + 1
+        while k < n and chars[k] == " ":
+            k += 1
+        prev = chars[j] if j >= 0 else ""
+        nxt = chars[k] if k < n else ""
+        if prev.isascii() and prev.isalnum() and nxt.isascii() and nxt.isalnum():
+            continue
+        if c == ".":
+            ok = _is_cjk_context(prev) and not (nxt == "." or (nxt.isascii() and nxt.isalnum()))
+        elif c == "(":
+            ok = _is_cjk_context(nxt) or _is_cjk_context(prev)
+        elif c == ")":
+            ok = _is_cjk_context(prev) or _is_cjk_context(nxt)
+        else:
+            ok = _is_cjk_context(prev) or (not prev and _is_cjk_context(nxt))
+        if ok:
+            chars[i] = _PUNCT[c]
+    return "".join(chars)
+
+
+def normalize_text(text: str) -> str:
+    """The full normalisation: strip, traditional -> simplified, punctuation."""
+    return fullwidth_punctuation(to_simplified(text.strip()))

@@ -1,0 +1,225 @@
+"""Synthetic handwriting-like pages for tests and benchmarks (not used by the product).
+
+Needs a CJK font: LXGW WenKai or AR PL UKai (Debian ``fonts-lxgw-wenkai``,
+``fonts-arphic-ukai``); :func:`find_cjk_font` returns None when neither is installed
+and callers skip. ``handright`` (dev extra) adds stroke jitter for "messy" pages.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf",
+    "/usr/share/fonts/truetype/arphic/ukai.ttc",
+    "/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf",
+)
+
+#: diary-like sentences (our own text) for generated pages
+DIARY_LINES = (
+    "二〇二四年三月五日，走访杨树沟村张大爷家。",
+    "张大爷反映自家饮水井水量不足，夏天经常断水。",
+    "经了解，全组八户村民都有类似困难。",
+    "措施：联系乡水利站勘察，争取安全饮水项目。",
+    "三月十二日回访，水利站已派人到现场测量。",
+    "村民李桂兰反映低保评定不公开，要求张榜公示。",
+    "已向村两委转达，下周召开村民代表会议。",
+    "四月二日，村委会门前道路坑洼，雨天难行。",
+    "建议纳入村容村貌整治计划，先行填补坑洞。",
+    "王家与赵家因宅基地边界发生纠纷，现场调解。",
+    "双方同意以原有界石为准，签订调解协议。",
+    "五月十日反馈：道路已修好，群众满意。",
+)
+
+#: lines with a wide gap (tab) in the middle, as in a diary's header lines
+GAPPED_LINES = (
+    "日期：三月五日\t地点：杨树沟村",
+    "走访对象：张大爷\t记录人：李建国",
+    "反映问题：饮水井水量不足\t类别：热点难点",
+    "办理情况：已联系水利站\t状态：办理中",
+    "回访日期：三月十二日\t结果：已派人测量",
+    "群众评价：满意\t备注：下月复查",
+)
+
+FORM_ROWS = (
+    ("姓名", "张桂兰"),
+    ("住址", "杨树沟村三组"),
+    ("反映问题", "饮水井水量不足"),
+    ("办理情况", "已联系乡水利站"),
+    ("走访日期", "三月十二日"),
+    ("责任干部", "李建国"),
+)
+
+
+def find_cjk_font() -> str | None:
+    """Path of an installed simplified-Chinese Kai font, or None."""
+    for p in FONT_CANDIDATES:
+        if Path(p).is_file():
+            return p
+    return None
+
+
+def _font(size: int, path: str | None = None):  # type: ignore[no-untyped-def]
+    from PIL import ImageFont
+
+    path = path or find_cjk_font()
+    if path is None:
+        raise FileNotFoundError("no CJK font installed (apt install fonts-lxgw-wenkai)")
+    return ImageFont.truetype(path, size)
+
+
+def _to_bgr(img) -> np.ndarray:  # type: ignore[no-untyped-def]
+    arr = np.asarray(img.convert("RGB"))
+    return np.ascontiguousarray(arr[:, :, ::-1])
+
+
+def render_page(
+    lines: tuple[str, ...] | list[str] = DIARY_LINES[:8],
+    *,
+    font_size: int = 44,
+    angle: float = 0.0,
+    messy: bool = False,
+    seed: int = 0,
+    width: int = 1240,
+    line_gap: float = 1.9,
+    ruled: bool = False,
+) -> np.ndarray:
+    """A page with ``lines`` of text, optionally rotated by ``angle`` degrees (BGR)."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    font = _font(font_size)
+    margin = 90
+    height = int(2 * margin + len(lines) * font_size * line_gap)
+    paper = (246, 243, 236)
+    img = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(img)
+    ink = (40, 40, 60)
+    for i, text in enumerate(lines):
+        y = margin + i * font_size * line_gap
+        if ruled:
+            yy = int(y + font_size * 1.25)
+            draw.line([(margin - 20, yy), (width - margin + 20, yy)], fill=(170, 190, 215), width=2)
+        # a tab is a wide gap: the detector sees two boxes on one line (the case where
+        # the engines' own top-left-y order breaks on tilted pages)
+        x = margin
+        for seg in text.split("\t"):
+            if messy:
+                _draw_messy(img, seg, (x + rng.randint(-10, 10), int(y)), font, seed + i)
+            else:
+                draw.text((x, y), seg, font=font, fill=ink)
+            x += int(font.getlength(seg)) + 4 * font_size
+    if angle:
+        img = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=paper)
+    return _to_bgr(img)
+
+
+def _draw_messy(img, text, xy, font, seed):  # type: ignore[no-untyped-def]
+    """Draw ``text`` with handright's per-character jitter (falls back to plain text)."""
+    from PIL import Image, ImageDraw
+
+    try:
+        from handright import Template, handwrite
+    except ImportError:
+        ImageDraw.Draw(img).text(xy, text, font=font, fill=(40, 40, 60))
+        return
+    size = font.size
+    w = int(size * (len(text) + 2) * 1.1)
+    h = int(size * 1.8)
+    bg = Image.new("RGB", (w, h), (255, 255, 255))
+    tpl = Template(
+        background=bg,
+        font=font,
+        line_spacing=int(size * 1.5),
+        fill=(30, 30, 55),
+        left_margin=5,
+        top_margin=int(size * 0.2),
+        right_margin=5,
+        bottom_margin=0,
+        word_spacing=2,
+        line_spacing_sigma=2,
+        font_size_sigma=size * 0.06,
+        word_spacing_sigma=size * 0.08,
+        perturb_x_sigma=size * 0.05,
+        perturb_y_sigma=size * 0.05,
+        perturb_theta_sigma=0.06,
+    )
+    page = next(iter(handwrite(text, tpl, seed=seed)))
+    mask = page.convert("L").point(lambda v: 255 - v)
+    img.paste(Image.new("RGB", page.size, (30, 30, 55)), xy, mask)
+
+
+def render_form(rows: tuple[tuple[str, str], ...] = FORM_ROWS, *, font_size: int = 40, angle: float = 0.0) -> np.ndarray:
+    """A two-column form: labels left, values right, one row per pair, ruled cells."""
+    from PIL import Image, ImageDraw
+
+    font = _font(font_size)
+    margin, label_w, value_w = 80, 330, 620
+    row_h = int(font_size * 2.2)
+    width = 2 * margin + label_w + value_w
+    height = 2 * margin + row_h * len(rows)
+    paper = (250, 250, 246)
+    img = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(img)
+    for i, (label, value) in enumerate(rows):
+        y = margin + i * row_h
+        draw.rectangle([margin, y, margin + label_w, y + row_h], outline=(60, 60, 60), width=2)
+        draw.rectangle([margin + label_w, y, width - margin, y + row_h], outline=(60, 60, 60), width=2)
+        # values written a little higher or lower than the label, as by hand
+        dy = (i % 3 - 1) * font_size * 0.15
+        draw.text((margin + 20, y + row_h * 0.22), label, font=font, fill=(20, 20, 20))
+        draw.text((margin + label_w + 25, y + row_h * 0.22 + dy), value, font=font, fill=(30, 30, 90))
+    if angle:
+        img = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=paper)
+    return _to_bgr(img)
+
+
+def degrade(image: np.ndarray, *, dpi_scale: float = 1.0, warp: float = 0.0, noise: float = 0.0, blur: float = 0.0, seed: int = 0) -> np.ndarray:
+    """Make a clean page look like a poor scan or a phone photo.
+
+    Args:
+        dpi_scale: resample by this factor (0.5 = a 300 dpi page scanned at 150 dpi).
+        warp: perspective distortion, as a fraction of the page size (phone photo).
+        noise: Gaussian noise sigma in grey levels.
+        blur: Gaussian blur sigma in pixels.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = image
+    if warp:
+        h, w = img.shape[:2]
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        jitter = rng.uniform(-warp, warp, size=(4, 2)) * np.float32([w, h])
+        dst = (src + jitter).astype(np.float32)
+        m = cv2.getPerspectiveTransform(src, dst)
+        img = cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        # uneven lighting
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        shade = 0.85 + 0.15 * np.cos((xx / w - rng.uniform()) * math.pi) * np.cos((yy / h - rng.uniform()) * math.pi)
+        img = (img.astype(np.float32) * shade[..., None]).clip(0, 255).astype(np.uint8)
+    if blur:
+        img = cv2.GaussianBlur(img, (0, 0), blur)
+    if dpi_scale != 1.0:
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (max(1, int(w * dpi_scale)), max(1, int(h * dpi_scale))), interpolation=cv2.INTER_AREA)
+    if noise:
+        img = (img.astype(np.float32) + rng.normal(0, noise, img.shape)).clip(0, 255).astype(np.uint8)
+    return np.ascontiguousarray(img)
+
+
+def cer(hyp: str, ref: str) -> float:
+    """Character error rate: edit distance / len(ref) (1.0 when ref is empty and hyp is not)."""
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    prev = list(range(len(hyp) + 1))
+    for i, rc in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, hc in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rc != hc))
+        prev = cur
+    return prev[-1] / len(ref)
