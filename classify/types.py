@@ -89,6 +89,11 @@ class Entry:
     category_evidence: tuple[str, ...]
     status: str
     fields: tuple[tuple[str, str], ...] = field(default=())
+    #: how the entry was written: ``narrative``, ``labelled`` (时间：/地点：…) or ``form``
+    layout: str = "narrative"
+    #: signals about the date: ``weekday_mismatch``, ``year_repaired``, ``digit_repaired``,
+    #: ``year_rollover``, ``relative:<expression>``, ``from_previous``, ``from_next``
+    date_flags: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if self.seq < 1:
@@ -106,6 +111,9 @@ class Entry:
         object.__setattr__(self, "line_ids", tuple(self.line_ids))
         object.__setattr__(self, "category_evidence", tuple(self.category_evidence))
         object.__setattr__(self, "fields", tuple((str(k), str(v)) for k, v in self.fields))
+        object.__setattr__(self, "date_flags", tuple(self.date_flags))
+        if self.layout not in ("narrative", "labelled", "form"):
+            raise ValueError(f"Entry.layout must be narrative/labelled/form, got {self.layout!r}")
 
     @property
     def category(self) -> str:
@@ -131,3 +139,27 @@ class Link:
         if not (0.0 <= self.score <= 1.0):
             raise ValueError(f"Link.score must be in [0, 1], got {self.score}")
         object.__setattr__(self, "evidence", tuple(self.evidence))
+
+
+@dataclass(frozen=True)
+class Matter:
+    """A matter: a root entry and the entries that follow it up.
+
+    Attributes:
+        root: ``(book_id, seq)`` of the entry that first recorded the matter (matter id).
+        status: the status of its latest entry (a key of :data:`STATUSES`).
+        open: True while no result is recorded (status not resolved or explained).
+        members: every entry of the matter, root first, in date order.
+        latest: the entry whose status the matter takes.
+    """
+
+    root: tuple[str, int]
+    status: str
+    open: bool
+    members: tuple[tuple[str, int], ...] = ()
+    latest: tuple[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"Matter.status must be one of {sorted(STATUSES)}, got {self.status!r}")
+        object.__setattr__(self, "members", tuple(self.members))

@@ -1,0 +1,263 @@
+"""Follow-up links between entries, and matters (a root entry and its follow-ups).
+
+An entry that reports on an earlier matter (回访, 跟踪, 反馈, 复查, "3月5日记录的…",
+"上次反映的…") is linked to the entry it follows up: candidates are the earlier entries
+of the same book first, then those of other books of the same village. Each candidate
+is scored on
+
+* the referenced date (``3月5日记录的`` → an entry dated 3月5日);
+* the people and places both entries name (jieba ``nr``/``ns`` words, and names such as
+  张大爷, 老李, 王某某, 第三组);
+* text similarity (cosine of character-bigram TF-IDF over all entries given);
+* the same category, and recency (a chain links to its latest entry).
+
+Every :class:`~classify.types.Link` keeps its score and the evidence that made it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from classify.dates import cn_number, normalise
+from classify.lexicon import pos_cut
+from classify.types import STATUSES, Entry, Link, Matter
+
+_FOLLOW_CUES = re.compile(
+    r"回访|跟踪|反馈|复查|再次(?:走访|来到|到|入户|上门|去)|又(?:到|去|来到)|上次|上回|前次|此前|之前"
+    r"|先前|前些天|前几天|前段时间|原来反映|早前|(?:记录|反映|提出|走访)的(?:[^。]{0,20})(?:问题|事|情况|矛盾|纠纷)"
+    r"|(?:问题|事情|此事|事项)(?:的)?(?:进展|办理情况|结果)|落实情况|回头看"
+)
+_REF_DATE = re.compile(
+    r"(?:(?P<year>\d{4})年)?(?P<month>\d{1,2}|[一二三四五六七八九十]{1,2})月"
+    r"(?P<day>\d{1,2}|[一二三四五六七八九十廿卅]{1,3})[日号]"
+)
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
+    "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
+)
+_KIN = r"(?:大爷|大娘|大妈|大伯|大叔|大婶|大嫂|奶奶|爷爷|老汉|老太|师傅|阿姨|婶子?|叔|伯|嫂|某某|某|家)"
+_NAME_RE = re.compile(
+    r"(?:老|小)[" + _SURNAMES + r"]|[" + _SURNAMES + r"]" + _KIN + r"|[" + _SURNAMES + r"][\u4e00-\u9fff]{1,2}(?=反映|说|家|同志|提出|来|的|户)"
+)
+_PLACE_RE = re.compile(r"(?:第?[一二三四五六七八九十\d]{1,2}(?:组|社|队))|[\u4e00-\u9fff]{2}(?:村|屯|沟|庄|湾|坪|桥)(?=[^民委里干组部务]|$)")
+_NOT_PLACE = {"我们村", "全村", "本村", "该村", "到村", "回村", "进村", "在村", "他们村", "邻村", "进村"}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def follow_up_cues(text: str) -> list[str]:
+    """The words in ``text`` that mark it as a follow-up of an earlier matter."""
+    return [m.group(0) for m in _FOLLOW_CUES.finditer(normalise(text))]
+
+
+def referenced_dates(entry: Entry) -> list[tuple[int | None, int, int]]:
+    """Dates ``(year or None, month, day)`` that ``entry``'s text refers to (not its own)."""
+    text = normalise(entry.text)
+    out = []
+    for i, m in enumerate(_REF_DATE.finditer(text)):
+        if i == 0 and m.start() <= 8 and not entry.date_inferred:
+            continue  # the entry's own date line
+        month, day = cn_number(m.group("month")), cn_number(m.group("day"))
+        if month is None or day is None:
+            continue
+        year = int(m.group("year")) if m.group("year") else None
+        if entry.date is not None and (month, day) == (entry.date.month, entry.date.day):
+            continue
+        out.append((year, month, day))
+    return out
+
+
+def names_and_places(text: str) -> tuple[set[str], set[str]]:
+    """People and places named in ``text`` (jieba POS ``nr``/``ns`` and name patterns)."""
+    t = normalise(text)
+    people = {m.group(0) for m in _NAME_RE.finditer(t)}
+    places = {m.group(0) for m in _PLACE_RE.finditer(t)} - _NOT_PLACE
+    for word, flag in pos_cut(t):
+        if flag.startswith("nr") and len(word) >= 2:
+            people.add(word)
+        elif flag == "ns" and len(word) >= 2:
+            places.add(word)
+    # a name with a kinship suffix also counts by its surname + suffix only (张大爷 ~ 张大爷家)
+    people = {p[:-1] if p.endswith("家") and len(p) > 2 else p for p in people}
+    return people, places
+
+
+def _bigrams(text: str) -> Counter:
+    chars = "".join(_CJK.findall(text))
+    return Counter(chars[i : i + 2] for i in range(len(chars) - 1))
+
+
+class _Similarity:
+    """Cosine similarity of character-bigram TF-IDF vectors over a set of entries."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.vecs = [_bigrams(t) for t in texts]
+        df: Counter = Counter()
+        for v in self.vecs:
+            df.update(v.keys())
+        n = max(1, len(texts))
+        self.idf = {g: math.log((1 + n) / (1 + c)) + 1.0 for g, c in df.items()}
+        self.w = []
+        for v in self.vecs:
+            w = {g: (1 + math.log(c)) * self.idf[g] for g, c in v.items()}
+            norm = math.sqrt(sum(x * x for x in w.values())) or 1.0
+            self.w.append({g: x / norm for g, x in w.items()})
+
+    def __call__(self, i: int, j: int) -> float:
+        a, b = self.w[i], self.w[j]
+        if len(a) > len(b):
+            a, b = b, a
+        return sum(x * b.get(g, 0.0) for g, x in a.items())
+
+
+#: minimum score for a link when the child has a follow-up cue / when it has none
+THRESHOLD_CUED = 0.30
+THRESHOLD_UNCUED = 0.75
+
+
+def link_entries(
+    books: Mapping[str, Sequence[Entry]],
+    villages: Mapping[str, str | None],
+) -> list[Link]:
+    """Follow-up links ``child → parent`` between the entries of ``books``.
+
+    Args:
+        books: book id → that book's entries (as :func:`segment_book` returned them).
+        villages: book id → village name (None when unknown: then only same-book links).
+
+    Returns:
+        One link per entry judged a follow-up, ``(book_id, seq)`` pairs, with score
+        in [0, 1] and evidence (``cue:回访``, ``date:3月5日``, ``person:张大爷``,
+        ``place:第三组``, ``sim:0.42``, ``category``, ``cross-book``).
+    """
+    keys: list[tuple[str, int]] = []
+    ents: list[Entry] = []
+    for book_id, entries in books.items():
+        for e in entries:
+            keys.append((book_id, e.seq))
+            ents.append(e)
+    if not ents:
+        return []
+    sim = _Similarity([e.text for e in ents])
+    info = [names_and_places(e.text) for e in ents]
+    index = {k: i for i, k in enumerate(keys)}
+    links: list[Link] = []
+    for ci, child in enumerate(ents):
+        cbook = keys[ci][0]
+        cues = follow_up_cues(child.text)
+        refs = referenced_dates(child)
+        same = [index[(cbook, e.seq)] for e in books[cbook] if e.seq < child.seq]
+        village = villages.get(cbook)
+        other = []
+        if village:
+            for b, entries in books.items():
+                if b != cbook and villages.get(b) == village:
+                    other.extend(index[(b, e.seq)] for e in entries if _not_later(e, child))
+        threshold = THRESHOLD_CUED if cues else THRESHOLD_UNCUED
+        best = None
+        for pool, cross in ((same, False), (other, True)):
+            scored = [(_score(ci, pi, ents, info, sim, refs), pi) for pi in pool]
+            scored = [(s, pi) for s, pi in scored if s[0] >= threshold]
+            if scored:
+                best = (max(scored, key=lambda x: (x[0][0], x[1])), cross)
+                break
+        if best is None:
+            continue
+        (score, evidence), pi = best[0]
+        ev = [f"cue:{c[:6]}" for c in dict.fromkeys(cues)][:3] + evidence
+        if best[1]:
+            ev.append("cross-book")
+        links.append(Link(child=keys[ci], parent=keys[pi], score=round(min(1.0, score), 4), evidence=tuple(ev)))
+    return links
+
+
+def _not_later(parent: Entry, child: Entry) -> bool:
+    if parent.date is None or child.date is None:
+        return False
+    return parent.date <= child.date
+
+
+def _score(ci, pi, ents, info, sim, refs) -> tuple[float, list[str]]:
+    child, parent = ents[ci], ents[pi]
+    score = 0.0
+    ev: list[str] = []
+    if parent.date is not None and child.date is not None and parent.date > child.date:
+        return 0.0, []
+    if parent.date is not None:
+        for y, m, d in refs:
+            if (m, d) == (parent.date.month, parent.date.day) and (y is None or y == parent.date.year):
+                score += 0.45
+                ev.append(f"date:{m}月{d}日")
+                break
+    cp, cpl = info[ci]
+    pp, ppl = info[pi]
+    shared_people = sorted(_overlap(cp, pp))
+    shared_places = sorted(_overlap(cpl, ppl))
+    score += min(0.4, 0.2 * len(shared_people)) + min(0.15, 0.1 * len(shared_places))
+    ev += [f"person:{p}" for p in shared_people[:3]] + [f"place:{p}" for p in shared_places[:2]]
+    s = sim(ci, pi)
+    score += 0.6 * s
+    ev.append(f"sim:{s:.2f}")
+    if child.category_code == parent.category_code and child.category_code != 8:
+        score += 0.05
+        ev.append("category")
+    if child.date is not None and parent.date is not None:
+        days = (child.date - parent.date).days
+        score += 0.05 * math.exp(-days / 60.0)
+    if not shared_people and not any(e.startswith("date:") for e in ev) and s < 0.15:
+        score *= 0.5  # nothing specific in common
+    return score, ev
+
+
+def _overlap(a: set[str], b: set[str]) -> set[str]:
+    out = set(a & b)
+    for x in a:
+        for y in b:
+            if x != y and min(len(x), len(y)) >= 2 and (x in y or y in x):
+                out.add(min(x, y, key=len))
+    return out
+
+
+def matters(
+    books: Mapping[str, Sequence[Entry]], links: Sequence[Link]
+) -> dict[tuple[str, int], Matter]:
+    """The matter of every entry: its root entry, the matter's status and whether it is open.
+
+    A matter is a chain: a root entry and the entries that follow it up (through
+    ``links``). Its status is that of its latest entry (by date, then book order); it is
+    open while that status records no result (not ``resolved`` or ``explained``).
+    """
+    parent = {lk.child: lk.parent for lk in links}
+    by_key = {(b, e.seq): e for b, entries in books.items() for e in entries}
+
+    def root(k):
+        seen = set()
+        while k in parent and k not in seen and parent[k] in by_key:
+            seen.add(k)
+            k = parent[k]
+        return k
+
+    members: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for k in by_key:
+        members.setdefault(root(k), []).append(k)
+    out: dict[tuple[str, int], Matter] = {}
+    far = dt.date.min
+    for r, ks in members.items():
+        latest = max(ks, key=lambda k: (by_key[k].date or far, k != r, k))
+        status = by_key[latest].status
+        m = Matter(
+            root=r,
+            status=status,
+            open=status not in ("resolved", "explained"),
+            members=tuple(sorted(ks, key=lambda k: (by_key[k].date or far, k))),
+            latest=latest,
+        )
+        for k in ks:
+            out[k] = m
+    assert all(m.status in STATUSES for m in out.values())
+    return out

@@ -1,0 +1,72 @@
+"""An entry's status from its wording: the last cue in the entry wins.
+
+Later sentences of an entry report later states ("已上报镇里……现已修好"), so the cue
+that ends last decides. Without any cue an entry is ``recorded`` (已记录).
+"""
+
+from __future__ import annotations
+
+import re
+
+from classify.dates import normalise
+
+_CUES: list[tuple[str, str]] = [
+    # explained: cannot be solved, explained to the villager
+    ("explained", r"(?:无法|不能|难以|暂时无法|暂不能|不符合)[^。；;]{0,30}?(?:做好|做了|进行了?)?[^。；;]{0,12}?解释(?:工作)?"),
+    ("explained", r"(?:已|已经)(?:向[^。，,；;]{0,12})?(?:做好|做了|进行了?)?[^。，,；;]{0,6}?(?:解释|说明|答复)(?:工作)?"),
+    ("explained", r"做好(?:了)?[^。，,；;]{0,8}?解释工作"),
+    ("explained", r"(?:表示|表达了?)理解"),
+    # resolved
+    ("resolved", r"(?:已|已经|现已|均已|全部)(?:经)?(?:得到)?(?:圆满|妥善|彻底|基本)?(?:解决|办结|落实|完成|修好|修复|修通|修缮|化解|调解成功|处理完毕|处理好|兑现|到位|发放|通水|通电|清理干净|清运|整改|恢复|结案|办好|办理完毕)"),
+    ("resolved", r"(?:问题|矛盾|纠纷|事情|此事)(?:得到)?(?:圆满|妥善|彻底)?(?:解决|化解)(?:了)?"),
+    ("resolved", r"(?:双方|当事人)[^。]{0,12}(?:达成|签订)[^。]{0,8}(?:协议|一致)"),
+    ("resolved", r"(?:修好|修通|通上|用上|领到|拿到|发放到位)了"),
+    # escalated
+    ("escalated", r"(?:已|已经)?上报"),
+    ("escalated", r"(?:已|已经)?(?:向|给|报)(?:镇|乡|县|区|市|街道|上级|有关|相关)[^。，,；;]{0,12}?(?:反映|汇报|报告|报送|递交)"),
+    ("escalated", r"(?:转交|移交|转给|转至|转到|转办|呈报)[^。；;]{0,12}?(?:部门|所|局|站|办|政府|党委|镇里|乡里|县里|法庭|委员会)?"),
+    ("escalated", r"报(?:请|送)(?:镇|乡|县)"),
+    # in progress
+    ("in_progress", r"正在(?:协调|办理|处理|联系|落实|跟进|研究|解决|核实|调查|对接|施工|维修|修|争取|申请|办|整改|走访|调解)"),
+    ("in_progress", r"(?:协调|办理|处理|施工|维修|整改|调解|审核|审批)中"),
+    ("in_progress", r"(?:继续)?跟进"),
+    ("in_progress", r"继续跟踪|持续跟踪|跟踪(?:落实|办理|处理)"),
+    ("in_progress", r"(?:尚未|还未|仍未|还没有?|未能)(?:解决|落实|到位|完成|修好|办结|办好)"),
+    ("in_progress", r"(?:已|已经)?(?:着手|安排|联系|约好|启动|开工|开始)(?:了)?(?:处理|办理|维修|施工|协调|解决|人员|施工队)"),
+    ("in_progress", r"(?:已|已经)(?:安排|联系|约定|约好|着手|启动)"),
+    ("in_progress", r"(?:联系|协调|对接)了?(?:镇|乡|县|村)?[^。，,；;]{0,6}?(?:站|所|局|办|部门|公司)"),
+]  # fmt: skip
+
+_COMPILED = [(status, re.compile(p)) for status, p in _CUES]
+
+#: cues that are part of a longer, different cue (未解决 is not 解决; 上报 inside 未上报)
+_NEGATED = re.compile(r"(?:未|没|没有|不)$")
+
+
+def status_cues(text: str) -> list[tuple[int, int, str, str]]:
+    """All status cues in ``text`` as ``(start, end, status, cue text)``, in text order."""
+    t = normalise(text)
+    found: list[tuple[int, int, str, str]] = []
+    for status, pat in _COMPILED:
+        for m in pat.finditer(t):
+            if m.end() == m.start():
+                continue
+            if status != "in_progress" and _NEGATED.search(t[max(0, m.start() - 2) : m.start()]):
+                continue
+            found.append((m.start(), m.end(), status, m.group(0)))
+    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+    return found
+
+
+def detect_status(text: str) -> str:
+    """The entry's status key (see :data:`classify.types.STATUSES`): the last cue wins.
+
+    >>> detect_status("已上报镇水利站。4月2日水管已修好。")
+    'resolved'
+    """
+    cues = status_cues(text)
+    if not cues:
+        return "recorded"
+    # the cue that ends last; among cues ending together the one that starts first (longest)
+    best = max(cues, key=lambda f: (f[1], -f[0]))
+    return best[2]
