@@ -20,6 +20,24 @@ def default_archive_path() -> Path:
     return Path(os.environ.get("MINQING_ARCHIVE") or DEFAULT_ARCHIVE)
 
 
+def store_blob(root: Path | str, data: bytes, ext: str) -> tuple[str, str]:
+    """Store ``data`` content-addressed under ``root/images``; return (relative path, sha256).
+
+    Writing is atomic (temp file + rename), so a killed process never leaves a
+    half-written image behind a database row; safe from several processes at once.
+    Needs no database connection (workers call it).
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    rel = Path("images") / digest[:2] / f"{digest}{ext}"
+    dest = Path(root) / rel
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+    return rel.as_posix(), digest
+
+
 class Archive:
     """An archive folder: the database and the image files next to it.
 
@@ -43,20 +61,8 @@ class Archive:
         ensure_schema(self.db)
 
     def store_blob(self, data: bytes, ext: str) -> tuple[str, str]:
-        """Store ``data`` content-addressed; return (relative path, sha256).
-
-        Writing is atomic (temp file + rename), so a killed process never leaves
-        a half-written image behind a database row.
-        """
-        digest = hashlib.sha256(data).hexdigest()
-        rel = Path("images") / digest[:2] / f"{digest}{ext}"
-        dest = self.root / rel
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, dest)
-        return rel.as_posix(), digest
+        """Store ``data`` content-addressed in this archive; see :func:`store_blob`."""
+        return store_blob(self.root, data, ext)
 
     def path_of(self, rel: str) -> Path:
         """Absolute path of a stored file given its relative path."""

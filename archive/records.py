@@ -1,0 +1,506 @@
+"""Writing stage results into the archive, without ever losing a human correction.
+
+Every function here takes an :class:`archive.store.Archive` and leaves committing to
+the caller's transaction (``with archive.db.conn:``), so that the pipeline can write a
+whole book atomically: a killed process leaves either the old rows or the new ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archive.schema import (
+    BOOKS,
+    CORRECTIONS,
+    ENTRIES,
+    ENTRIES_FTS,
+    FILES,
+    LINES,
+    LINES_FTS,
+    LINKS,
+    OCR_CACHE,
+    PAGES,
+    entry_id,
+    line_id,
+    page_id,
+)
+from archive.search import bigrams
+from archive.store import Archive
+from classify.types import CATEGORIES, STATUSES, BookLine, Entry, Link
+from ocr.types import Line, PageText
+
+BOOK_META_FIELDS = ("title", "cadre", "post", "township", "village", "period")
+
+
+def now() -> str:
+    """The current UTC time, ISO formatted to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+# -- books and files ---------------------------------------------------------------------
+
+
+def upsert_book(
+    archive: Archive, book_id: str, source: str, meta: Mapping[str, str] | None = None
+) -> None:
+    """Create the book row, or fill in metadata it lacks.
+
+    Metadata already in the archive (set by a manifest or corrected later) is never
+    overwritten by an empty or machine value; ``meta`` values given explicitly do
+    replace it.
+    """
+    table = archive.db[BOOKS]
+    row = {"book_id": book_id, "source": source}
+    existing = next(table.rows_where("book_id = ?", [book_id]), None)
+    if existing is None:
+        row["created_at"] = now()
+        for key in BOOK_META_FIELDS:
+            row[key] = None
+    for key, value in (meta or {}).items():
+        if key in BOOK_META_FIELDS and value not in (None, ""):
+            row[key] = value
+    table.upsert(row, pk="book_id", alter=True)
+
+
+def record_file(
+    archive: Archive,
+    path: str,
+    book_id: str,
+    state: str,
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    reason: str | None = None,
+    pages: int | None = None,
+) -> None:
+    """Record what happened to one input file (``ok``, ``failed`` or ``duplicate``)."""
+    archive.db[FILES].upsert(
+        {
+            "path": path,
+            "book_id": book_id,
+            "sha256": sha256,
+            "size": size,
+            "state": state,
+            "reason": reason,
+            "pages": pages,
+            "updated_at": now(),
+        },
+        pk="path",
+    )
+
+
+def file_row(archive: Archive, path: str) -> dict[str, Any] | None:
+    """The ``files`` row of an input file, or None."""
+    return next(archive.db[FILES].rows_where("path = ?", [path]), None)
+
+
+# -- OCR cache -----------------------------------------------------------------------------
+
+
+def page_text_to_json(page_text: PageText) -> str:
+    """Serialise a :class:`PageText` for the OCR cache."""
+    return json.dumps(
+        {
+            "engine_id": page_text.engine_id,
+            "width": page_text.width,
+            "height": page_text.height,
+            "seconds": page_text.seconds,
+            "lines": [
+                {
+                    "text": ln.text,
+                    "raw_text": ln.raw_text,
+                    "box": [list(p) for p in ln.box],
+                    "confidence": ln.confidence,
+                    "char_confidences": list(ln.char_confidences),
+                }
+                for ln in page_text.lines
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+def page_text_from_json(data: str) -> PageText:
+    """Inverse of :func:`page_text_to_json`."""
+    obj = json.loads(data)
+    return PageText(
+        lines=tuple(
+            Line(
+                text=ln["text"],
+                raw_text=ln.get("raw_text", ""),
+                box=tuple(tuple(p) for p in ln["box"]),
+                confidence=ln["confidence"],
+                char_confidences=tuple(ln.get("char_confidences", ())),
+            )
+            for ln in obj["lines"]
+        ),
+        engine_id=obj["engine_id"],
+        width=obj["width"],
+        height=obj["height"],
+        seconds=0.0,
+    )
+
+
+def cached_ocr(archive: Archive, sha256: str, engine_id: str) -> PageText | None:
+    """The cached OCR result of a page image for an engine, or None."""
+    row = next(
+        archive.db[OCR_CACHE].rows_where("sha256 = ? and engine_id = ?", [sha256, engine_id]),
+        None,
+    )
+    return page_text_from_json(row["result"]) if row else None
+
+
+def store_ocr(archive: Archive, sha256: str, page_text: PageText) -> None:
+    """Cache an OCR result under (page hash, engine id)."""
+    archive.db[OCR_CACHE].upsert(
+        {
+            "sha256": sha256,
+            "engine_id": page_text.engine_id,
+            "result": page_text_to_json(page_text),
+            "seconds": page_text.seconds,
+            "created_at": now(),
+        },
+        pk=("sha256", "engine_id"),
+    )
+
+
+# -- pages and lines -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """What the pipeline knows about one page when it writes it."""
+
+    book_id: str
+    page_no: int
+    image: str
+    original: str
+    sha256: str
+    original_sha256: str
+    width: int
+    height: int
+    source_file: str
+    index_in_source: int
+    transforms: tuple[str, ...]
+    flags: tuple[tuple[str, float], ...]
+    page_text: PageText
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _corrected_lines_for(archive: Archive, sha256: str) -> list[dict[str, Any]]:
+    """Corrected lines of any page with this image hash (the page may have moved)."""
+    return list(
+        archive.db.query(
+            f"select l.* from {LINES} l join {PAGES} p on p.page_id = l.page_id "
+            "where p.sha256 = ? and l.corrected = 1",
+            [sha256],
+        )
+    )
+
+
+def write_page(archive: Archive, rec: PageRecord) -> None:
+    """Write (or rewrite) one page and its lines.
+
+    A line a reviewer corrected keeps its correction: it is carried to the new line
+    whose box overlaps it most (IoU ≥ 0.3), or kept as a line of its own when the new
+    OCR has no such line.
+    """
+    pid = page_id(rec.book_id, rec.page_no)
+    corrected = _corrected_lines_for(archive, rec.sha256)
+    flags = dict(rec.flags)
+    archive.db[PAGES].upsert(
+        {
+            "page_id": pid,
+            "book_id": rec.book_id,
+            "page_no": rec.page_no,
+            "image": rec.image,
+            "original": rec.original,
+            "sha256": rec.sha256,
+            "original_sha256": rec.original_sha256,
+            "width": rec.width,
+            "height": rec.height,
+            "source_file": rec.source_file,
+            "index_in_source": rec.index_in_source,
+            "transforms": json.dumps(list(rec.transforms), ensure_ascii=False),
+            "quality_flags": json.dumps(flags, ensure_ascii=False),
+            "needs_rescan": 1 if flags else 0,
+            "ocr_engine": rec.page_text.engine_id,
+            "ocr_seconds": rec.page_text.seconds,
+            "created_at": now(),
+        },
+        pk="page_id",
+        alter=True,
+    )
+    old_rowids = [
+        r["rowid"] for r in archive.db.query(f"select rowid from {LINES} where page_id = ?", [pid])
+    ]
+    archive.db.execute(f"delete from {LINES} where page_id = ?", [pid])
+    for rowid in old_rowids:
+        archive.db.execute(f"delete from {LINES_FTS} where rowid = ?", [rowid])
+    rows = []
+    for n, ln in enumerate(rec.page_text.lines):
+        x0, y0, x1, y1 = ln.bbox
+        rows.append(
+            {
+                "line_id": line_id(rec.book_id, rec.page_no, n),
+                "page_id": pid,
+                "book_id": rec.book_id,
+                "page_no": rec.page_no,
+                "line_no": n,
+                "text": ln.text,
+                "machine_text": ln.text,
+                "raw_text": ln.raw_text,
+                "box": json.dumps([list(p) for p in ln.box]),
+                "x0": x0,
+                "y0": y0,
+                "x1": x1,
+                "y1": y1,
+                "confidence": ln.confidence,
+                "corrected": 0,
+                "corrected_text": None,
+                "entry_id": None,
+            }
+        )
+    for old in corrected:
+        box = (old["x0"], old["y0"], old["x1"], old["y1"])
+        best = max(
+            rows, key=lambda r: _iou(box, (r["x0"], r["y0"], r["x1"], r["y1"])), default=None
+        )
+        if (
+            best is not None
+            and not best["corrected"]
+            and _iou(box, (best["x0"], best["y0"], best["x1"], best["y1"])) >= 0.3
+        ):
+            best.update(
+                text=old["corrected_text"], corrected=1, corrected_text=old["corrected_text"]
+            )
+        else:
+            rows.append(
+                {
+                    **{k: old[k] for k in old if k not in ("rowid",)},
+                    "line_id": line_id(rec.book_id, rec.page_no, len(rows)),
+                    "page_id": pid,
+                    "page_no": rec.page_no,
+                    "line_no": len(rows),
+                    "machine_text": "",
+                }
+            )
+    if rows:
+        archive.db[LINES].insert_all(rows, pk="line_id", alter=True)
+        for r in archive.db.query(f"select rowid, text from {LINES} where page_id = ?", [pid]):
+            archive.db.execute(
+                f"insert into {LINES_FTS}(rowid, bigrams) values (?, ?)",
+                [r["rowid"], bigrams(r["text"])],
+            )
+
+
+def book_lines(archive: Archive, book_id: str) -> list[BookLine]:
+    """A book's lines in reading order, corrected text where corrected."""
+    out = []
+    for r in archive.db.query(
+        f"select l.line_id, l.page_no, l.line_no, l.text, l.x0, l.y0, l.x1, l.y1, p.height "
+        f"from {LINES} l join {PAGES} p on p.page_id = l.page_id "
+        "where l.book_id = ? order by l.page_no, l.line_no",
+        [book_id],
+    ):
+        out.append(
+            BookLine(
+                line_id=r["line_id"],
+                page_no=r["page_no"],
+                line_no=r["line_no"],
+                text=r["text"] or "",
+                box=(r["x0"], r["y0"], r["x1"], r["y1"]) if r["x0"] is not None else None,
+                page_height=r["height"] or 0,
+            )
+        )
+    return out
+
+
+def prune_pages(archive: Archive, book_id: str, keep_page_nos: Iterable[int]) -> None:
+    """Delete pages (and their lines) of a book that are no longer part of it."""
+    keep = set(keep_page_nos)
+    for r in list(
+        archive.db.query(f"select page_id, page_no from {PAGES} where book_id = ?", [book_id])
+    ):
+        if r["page_no"] not in keep:
+            archive.db.execute(f"delete from {LINES} where page_id = ?", [r["page_id"]])
+            archive.db.execute(f"delete from {PAGES} where page_id = ?", [r["page_id"]])
+
+
+# -- entries and links ---------------------------------------------------------------------
+
+
+def _confirmed_values(archive: Archive, book_id: str) -> list[dict[str, Any]]:
+    return list(
+        archive.db.query(
+            f"select * from {ENTRIES} where book_id = ? and (category_confirmed = 1 or status_confirmed = 1)",
+            [book_id],
+        )
+    )
+
+
+def write_entries(
+    archive: Archive, book_id: str, entries: Sequence[Entry], classifier: str
+) -> None:
+    """Replace a book's machine entries, keeping every confirmed category and status.
+
+    A confirmed value is carried to the new entry that shares most lines with the
+    entry it was confirmed on.
+    """
+    confirmed = _confirmed_values(archive, book_id)
+    book = next(archive.db[BOOKS].rows_where("book_id = ?", [book_id]), {}) or {}
+    old_rowids = [
+        r["rowid"]
+        for r in archive.db.query(f"select rowid from {ENTRIES} where book_id = ?", [book_id])
+    ]
+    for rowid in old_rowids:
+        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [rowid])
+    archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
+    archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
+    rows = []
+    for e in entries:
+        eid = entry_id(book_id, e.seq)
+        rows.append(
+            {
+                "entry_id": eid,
+                "book_id": book_id,
+                "seq": e.seq,
+                "page_start": e.page_start,
+                "page_end": e.page_end,
+                "date": e.date.isoformat() if e.date else None,
+                "date_inferred": int(e.date_inferred),
+                "month": e.date.strftime("%Y-%m") if e.date else None,
+                "category_code": e.category_code,
+                "category": e.category,
+                "category_score": round(e.category_score, 4),
+                "category_evidence": json.dumps(list(e.category_evidence), ensure_ascii=False),
+                "category_confirmed": 0,
+                "status_code": e.status,
+                "status": STATUSES[e.status],
+                "status_confirmed": 0,
+                "follow_up_of": None,
+                "matter_id": eid,
+                "text": e.text,
+                "fields": json.dumps(dict(e.fields), ensure_ascii=False),
+                "line_ids": json.dumps(list(e.line_ids), ensure_ascii=False),
+                "cadre": book.get("cadre"),
+                "township": book.get("township"),
+                "village": book.get("village"),
+                "classifier": classifier,
+            }
+        )
+    for old in confirmed:
+        old_lines = set(json.loads(old["line_ids"] or "[]"))
+        best = max(
+            rows, key=lambda r: len(old_lines & set(json.loads(r["line_ids"]))), default=None
+        )
+        if best is None or not old_lines & set(json.loads(best["line_ids"])):
+            continue
+        if old["category_confirmed"]:
+            best.update(
+                category_code=old["category_code"],
+                category=CATEGORIES[old["category_code"]],
+                category_score=1.0,
+                category_confirmed=1,
+            )
+        if old["status_confirmed"]:
+            best.update(status_code=old["status_code"], status=old["status"], status_confirmed=1)
+    if rows:
+        archive.db[ENTRIES].insert_all(rows, pk="entry_id", alter=True)
+    for r in rows:
+        for lid in json.loads(r["line_ids"]):
+            archive.db.execute(
+                f"update {LINES} set entry_id = ? where line_id = ?", [r["entry_id"], lid]
+            )
+    for r in archive.db.query(f"select rowid, text from {ENTRIES} where book_id = ?", [book_id]):
+        archive.db.execute(
+            f"insert into {ENTRIES_FTS}(rowid, bigrams) values (?, ?)",
+            [r["rowid"], bigrams(r["text"])],
+        )
+
+
+def write_links(archive: Archive, book_ids: Iterable[str], links: Sequence[Link]) -> None:
+    """Replace the machine links whose child is in ``book_ids``; confirmed links stay.
+
+    Then set ``follow_up_of`` and ``matter_id`` (the chain's root) on every entry of
+    those books.
+    """
+    books = set(book_ids)
+    for b in books:
+        archive.db.execute(f"delete from {LINKS} where confirmed = 0 and child like ?", [b + ":%"])
+    confirmed_children = {
+        r["child"] for r in archive.db.query(f"select child from {LINKS} where confirmed = 1")
+    }
+    rows = []
+    for link in links:
+        child = entry_id(*link.child)
+        if link.child[0] not in books or child in confirmed_children:
+            continue
+        rows.append(
+            {
+                "child": child,
+                "parent": entry_id(*link.parent),
+                "score": round(link.score, 4),
+                "evidence": json.dumps(list(link.evidence), ensure_ascii=False),
+                "confirmed": 0,
+            }
+        )
+    if rows:
+        archive.db[LINKS].upsert_all(rows, pk=("child", "parent"))
+    refresh_matters(archive)
+
+
+def refresh_matters(archive: Archive) -> None:
+    """Recompute ``follow_up_of`` and ``matter_id`` of every entry from ``links``.
+
+    A child keeps one parent: a confirmed link first, else the best-scored one.
+    """
+    parent: dict[str, str] = {}
+    for r in archive.db.query(
+        f"select child, parent from {LINKS} order by confirmed desc, score desc"
+    ):
+        parent.setdefault(r["child"], r["parent"])
+    existing = {r["entry_id"] for r in archive.db.query(f"select entry_id from {ENTRIES}")}
+    parent = {c: p for c, p in parent.items() if c in existing and p in existing}
+
+    def root(eid: str) -> str:
+        seen = {eid}
+        while eid in parent and parent[eid] not in seen:
+            eid = parent[eid]
+            seen.add(eid)
+        return eid
+
+    archive.db.execute(f"update {ENTRIES} set follow_up_of = null, matter_id = entry_id")
+    for child, par in parent.items():
+        archive.db.execute(
+            f"update {ENTRIES} set follow_up_of = ?, matter_id = ? where entry_id = ?",
+            [par, root(child), child],
+        )
+
+
+def record_correction(
+    archive: Archive, who: str, target: str, target_id: str, field: str, old: Any, new: Any
+) -> None:
+    """Append one human change to the audit trail."""
+    archive.db[CORRECTIONS].insert(
+        {
+            "at": now(),
+            "who": who,
+            "target": target,
+            "target_id": target_id,
+            "field": field,
+            "old": None if old is None else str(old),
+            "new": None if new is None else str(new),
+        }
+    )

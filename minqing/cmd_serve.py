@@ -1,0 +1,85 @@
+"""``minqing serve``: the archive in Datasette."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import click
+
+from archive.store import Archive
+from minqing.errors import ExitCode, MinqingError
+from minqing.options import archive_option
+from minqing.paths import datasette_dir
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only listens on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+        except OSError:
+            return False
+
+
+def make_datasette(archive_dir: Path):  # type: ignore[no-untyped-def]
+    """A Datasette instance over the archive with minqing's configuration directory."""
+    from datasette.app import Datasette
+
+    archive = Archive(archive_dir)  # raises when there is no archive
+    db_path = archive.db_path
+    archive.close()
+    return Datasette([str(db_path)], config_dir=datasette_dir())
+
+
+def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  # type: ignore[no-untyped-def]
+    """Run Datasette on the archive until interrupted."""
+    import uvicorn
+    from datasette.cli import run_sync
+
+    ds = make_datasette(archive_dir)
+    run_sync(ds.invoke_startup)
+    if on_ready:
+        on_ready(f"http://{host}:{port}/archive/entries")
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+
+
+@click.command(name="serve")
+@archive_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port."
+)
+def command(archive_dir: Path, host: str, port: int) -> None:
+    """Serve the archive in Datasette (search, facets, entries, pages).
+
+    Listens on this machine only unless users are configured.
+
+    \b
+    Example:
+        minqing serve --archive archive/ --port 8001
+    """
+    if not is_loopback(host):
+        raise MinqingError(
+            f"refusing to listen on {host}: no users are configured, the archive would be public "
+            "(listen on 127.0.0.1, or configure users first)",
+            exit_code=ExitCode.refused,
+        )
+    try:
+        serve(
+            archive_dir,
+            host,
+            port,
+            on_ready=lambda url: click.echo(f"Serving {archive_dir} at {url}", err=True),
+        )
+    except Exception as exc:
+        from archive.errors import ArchiveError
+
+        if isinstance(exc, ArchiveError):
+            raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+        raise

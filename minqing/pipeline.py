@@ -1,0 +1,472 @@
+"""The main job: scans → pages → OCR → entries → archive, resumable and parallel.
+
+Orchestration only; each step is a stage library call. The flow, per book:
+
+1. every input file is loaded and normalised by ``ingest.load_source`` (in worker
+   processes when ``workers > 1``); a file unchanged since a successful earlier run
+   (same path and content hash) is not even decoded;
+2. every page is OCR'd unless the OCR cache holds a result for (page hash, engine
+   id); results are cached as soon as they exist, so a killed run loses nothing
+   expensive;
+3. the book's pages, lines and entries are written in ONE transaction: a killed run
+   leaves the book as it was before, and the next run completes it;
+4. follow-up links are recomputed for the books touched and their villages.
+
+Human corrections are never overwritten (see :mod:`archive.records`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+import classify
+import ingest
+import ocr
+from archive import records
+from archive.schema import ENTRIES, FILES, PAGES
+from archive.store import Archive, store_blob
+from classify.types import Entry
+from ingest.errors import BadInputError
+from ingest.types import BookSource, Page, SourceFile
+from ocr.types import Line, PageText
+
+#: Engine id used for pages whose text came from a PDF text layer.
+TEXT_LAYER_ENGINE = "pdf-text-layer"
+
+
+@dataclass
+class FileResult:
+    """What a worker returns for one input file (small and picklable)."""
+
+    path: str
+    book_id: str
+    sha256: str
+    size: int
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    ocr_pages: int = 0
+    cached_pages: int = 0
+    ocr_seconds: float = 0.0
+    reused: bool = False
+
+
+@dataclass
+class IngestSummary:
+    """Counts the CLI reports at the end of a run."""
+
+    books: int = 0
+    files_ok: int = 0
+    files_failed: int = 0
+    files_unchanged: int = 0
+    pages: int = 0
+    duplicate_pages: int = 0
+    pages_ocr: int = 0
+    pages_cached: int = 0
+    entries: int = 0
+    ocr_seconds: float = 0.0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when any input file failed."""
+        return self.files_failed > 0
+
+
+# -- worker side ---------------------------------------------------------------------------
+
+_ENGINE: ocr.OcrEngine | None = None
+_ENGINE_NAME: str | None = None
+
+
+def _engine(name: str) -> ocr.OcrEngine:
+    global _ENGINE, _ENGINE_NAME
+    if _ENGINE is None or _ENGINE_NAME != name:
+        _ENGINE = ocr.get_engine(name)
+        _ENGINE_NAME = name
+    return _ENGINE
+
+
+def engine_id_for(name: str) -> str:
+    """The engine id (OCR cache key part) of an engine name, loading it once."""
+    return _engine(name).engine_id
+
+
+def _text_layer_page_text(page: Page) -> PageText:
+    h, w = page.image.shape[:2]
+    lines = []
+    for text, (x0, y0, x1, y1) in page.text_lines or ():
+        lines.append(Line(text=text, box=((x0, y0), (x1, y0), (x1, y1), (x0, y1)), confidence=1.0))
+    return PageText(lines=tuple(lines), engine_id=TEXT_LAYER_ENGINE, width=w, height=h)
+
+
+def process_file(
+    src: SourceFile, archive_root: str, engine_name: str, engine_id: str, cached: frozenset[str]
+) -> FileResult:
+    """Load, normalise, store and OCR one input file. Runs in a worker process.
+
+    ``cached`` holds the page hashes whose OCR result for ``engine_id`` is already in
+    the archive's cache; those pages are not OCR'd again. Bad input is returned as
+    ``error`` (one line), never raised, so the batch goes on.
+    """
+    path = Path(src.path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileResult(
+            str(path),
+            src.book_id,
+            "",
+            0,
+            error=f"{path}: cannot read file: {exc.strerror} (check the path and permissions)",
+        )
+    result = FileResult(str(path), src.book_id, hashlib.sha256(data).hexdigest(), len(data))
+    try:
+        pages = ingest.load_source(src)
+    except BadInputError as exc:
+        result.error = str(exc)
+        return result
+    for page in pages:
+        ok, png = cv2.imencode(".png", page.image)
+        if not ok:  # pragma: no cover - OpenCV failure
+            result.error = f"{path}: could not encode the normalised page (report a bug)"
+            return result
+        image_rel, sha = store_blob(archive_root, png.tobytes(), ".png")
+        original_rel, original_sha = store_blob(
+            archive_root, page.original_bytes, page.original_ext
+        )
+        h, w = page.image.shape[:2]
+        page_text: PageText | None = None
+        if page.text_lines is not None:
+            page_text = _text_layer_page_text(page)
+        elif sha not in cached:
+            t0 = time.perf_counter()
+            try:
+                page_text = _engine(engine_name).recognize(page.image)
+            except ocr.OcrError as exc:
+                result.error = f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} (try again; report it if it persists)"
+                result.pages.clear()
+                return result
+            result.ocr_seconds += time.perf_counter() - t0
+            result.ocr_pages += 1
+        else:
+            result.cached_pages += 1
+        result.pages.append(
+            {
+                "index_in_source": page.index_in_source,
+                "image": image_rel,
+                "original": original_rel,
+                "sha256": sha,
+                "original_sha256": original_sha,
+                "width": w,
+                "height": h,
+                "transforms": list(page.transforms),
+                "flags": [list(f) for f in page.flags],
+                "page_text": records.page_text_to_json(page_text) if page_text else None,
+            }
+        )
+    return result
+
+
+# -- main side -----------------------------------------------------------------------------
+
+
+def _reuse_file(
+    archive: Archive, src: SourceFile, data_sha: str, engine_id: str
+) -> FileResult | None:
+    """The stored result of a file unchanged since a successful run, or None."""
+    row = records.file_row(archive, str(src.path))
+    if not row or row["state"] != "ok" or row["sha256"] != data_sha:
+        return None
+    pages = list(
+        archive.db.query(
+            f"select * from {PAGES} where book_id = ? and source_file = ? order by index_in_source",
+            [src.book_id, str(src.path)],
+        )
+    )
+    if len(pages) != (row["pages"] or 0):
+        return None
+    result = FileResult(str(src.path), src.book_id, data_sha, row["size"] or 0, reused=True)
+    for p in pages:
+        page_engine = p["ocr_engine"]
+        if (
+            page_engine != TEXT_LAYER_ENGINE
+            and records.cached_ocr(archive, p["sha256"], engine_id) is None
+        ):
+            return None  # a new engine: OCR again (through the normal path)
+        result.cached_pages += 1
+        result.pages.append(
+            {
+                "index_in_source": p["index_in_source"],
+                "image": p["image"],
+                "original": p["original"],
+                "sha256": p["sha256"],
+                "original_sha256": p["original_sha256"],
+                "width": p["width"],
+                "height": p["height"],
+                "transforms": json.loads(p["transforms"] or "[]"),
+                "flags": list(json.loads(p["quality_flags"] or "{}").items()),
+                "page_text": None,
+                "engine": page_engine,
+            }
+        )
+    return result
+
+
+def _page_text_for(archive: Archive, page: dict[str, Any], engine_id: str) -> PageText:
+    if page.get("page_text"):
+        return records.page_text_from_json(page["page_text"])
+    engine = TEXT_LAYER_ENGINE if page.get("engine") == TEXT_LAYER_ENGINE else engine_id
+    cached = records.cached_ocr(archive, page["sha256"], engine)
+    if cached is None:  # pragma: no cover - the worker OCRs every uncached page
+        raise RuntimeError(f"no OCR result for page {page['sha256']}")
+    return cached
+
+
+ProgressFn = Callable[[str, int, str], None]
+
+
+def _noop(event: str, n: int, detail: str) -> None:
+    pass
+
+
+def run_ingest(
+    paths: Sequence[Path],
+    archive: Archive,
+    *,
+    engine_name: str = "rapidocr",
+    workers: int = 1,
+    manifest: dict[str, dict[str, str]] | None = None,
+    progress: ProgressFn = _noop,
+) -> IngestSummary:
+    """Ingest scans into the archive; returns the run's counts.
+
+    Args:
+        paths: folders of page images, folders of such folders, PDFs.
+        archive: the archive to write.
+        engine_name: OCR engine (see ``ocr.available_engines()``).
+        workers: processes that load and OCR pages in parallel (1: in this process).
+        manifest: book id → metadata (cadre, post, township, village, period).
+        progress: called with ``("books", total, "")`` once, ``("file", 1, path)`` per
+            input file done and ``("error", 0, message)`` per failed file.
+
+    Raises:
+        ingest.errors.InputNotFoundError: a PATH does not exist or holds no scans.
+        ocr.EngineUnavailableError: the engine cannot be loaded.
+    """
+    started = time.perf_counter()
+    summary = IngestSummary()
+    books = ingest.discover(paths)
+    summary.books = len(books)
+    engine_id = engine_id_for(engine_name)
+    total_files = sum(len(b.files) for b in books)
+    progress("files", total_files, "")
+    pool = None
+    if workers > 1 and total_files > 1:
+        ctx = multiprocessing.get_context("forkserver" if os.name != "nt" else "spawn")
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    touched: list[str] = []
+    try:
+        for book in books:
+            records.upsert_book(
+                archive, book.book_id, str(book.origin), (manifest or {}).get(book.book_id)
+            )
+            archive.db.conn.commit()
+            if _ingest_book(book, archive, engine_name, engine_id, pool, summary, progress):
+                touched.append(book.book_id)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if touched:
+        _link(archive, touched)
+    summary.entries = archive.db[ENTRIES].count
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _ingest_book(
+    book: BookSource,
+    archive: Archive,
+    engine_name: str,
+    engine_id: str,
+    pool: ProcessPoolExecutor | None,
+    summary: IngestSummary,
+    progress: ProgressFn,
+) -> bool:
+    results: dict[str, FileResult] = {}
+    todo: list[SourceFile] = []
+    for src in book.files:
+        try:
+            data_sha = hashlib.sha256(Path(src.path).read_bytes()).hexdigest()
+        except OSError:
+            data_sha = ""
+        reused = _reuse_file(archive, src, data_sha, engine_id) if data_sha else None
+        if reused is not None:
+            results[str(src.path)] = reused
+            summary.files_unchanged += 1
+            progress("file", 1, str(src.path))
+        else:
+            todo.append(src)
+    cached = frozenset(
+        r["sha256"]
+        for r in archive.db.query("select sha256 from ocr_cache where engine_id = ?", [engine_id])
+    )
+
+    def handle(res: FileResult) -> None:
+        results[res.path] = res
+        # cache OCR at once: a killed run loses nothing expensive
+        with archive.db.conn:
+            for p in res.pages:
+                if p["page_text"]:
+                    records.store_ocr(
+                        archive, p["sha256"], records.page_text_from_json(p["page_text"])
+                    )
+        progress("file", 1, res.path)
+
+    archive_root = str(archive.root)
+    if pool is None:
+        for src in todo:
+            handle(process_file(src, archive_root, engine_name, engine_id, cached))
+    else:
+        futures = [
+            pool.submit(process_file, src, archive_root, engine_name, engine_id, cached)
+            for src in todo
+        ]
+        for fut in futures:
+            handle(fut.result())
+
+    # assemble the book: page numbers follow file order, then position within the file
+    seen_pages: set[str] = set()
+    page_no = 0
+    with archive.db.conn:
+        kept: list[int] = []
+        for src in book.files:
+            res = results[str(src.path)]
+            if res.error:
+                summary.files_failed += 1
+                summary.errors.append(res.error)
+                progress("error", 0, res.error)
+                records.record_file(
+                    archive,
+                    res.path,
+                    book.book_id,
+                    "failed",
+                    sha256=res.sha256 or None,
+                    size=res.size,
+                    reason=res.error,
+                )
+                continue
+            fresh = [p for p in res.pages if p["sha256"] not in seen_pages]
+            if res.pages and not fresh:
+                summary.duplicate_pages += len(res.pages)
+                records.record_file(
+                    archive,
+                    res.path,
+                    book.book_id,
+                    "duplicate",
+                    sha256=res.sha256,
+                    size=res.size,
+                    reason="same page already in this book",
+                    pages=0,
+                )
+                continue
+            if not res.reused:
+                summary.files_ok += 1
+            summary.pages_ocr += res.ocr_pages
+            summary.pages_cached += res.cached_pages
+            summary.ocr_seconds += res.ocr_seconds
+            for p in fresh:
+                seen_pages.add(p["sha256"])
+                page_no += 1
+                kept.append(page_no)
+                records.write_page(
+                    archive,
+                    records.PageRecord(
+                        book_id=book.book_id,
+                        page_no=page_no,
+                        image=p["image"],
+                        original=p["original"],
+                        sha256=p["sha256"],
+                        original_sha256=p["original_sha256"],
+                        width=p["width"],
+                        height=p["height"],
+                        source_file=res.path,
+                        index_in_source=p["index_in_source"],
+                        transforms=tuple(p["transforms"]),
+                        flags=tuple((str(k), float(v)) for k, v in p["flags"]),
+                        page_text=_page_text_for(archive, p, engine_id),
+                    ),
+                )
+            summary.duplicate_pages += len(res.pages) - len(fresh)
+            records.record_file(
+                archive,
+                res.path,
+                book.book_id,
+                "ok",
+                sha256=res.sha256,
+                size=res.size,
+                pages=len(fresh),
+            )
+        records.prune_pages(archive, book.book_id, kept)
+        summary.pages += len(kept)
+        entries = classify.segment_book(records.book_lines(archive, book.book_id))
+        records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
+    return True
+
+
+def _link(archive: Archive, touched: Iterable[str]) -> None:
+    """Recompute follow-up links for the touched books and the books of their villages."""
+    books = {
+        r["book_id"]: r["village"] for r in archive.db.query("select book_id, village from books")
+    }
+    villages = {books.get(b) for b in touched if books.get(b)}
+    scope = set(touched) | {b for b, v in books.items() if v and v in villages}
+    by_book: dict[str, list[Entry]] = {}
+    for b in scope:
+        by_book[b] = _entries_of(archive, b)
+    links = classify.link_entries(by_book, {b: books.get(b) for b in scope})
+    with archive.db.conn:
+        records.write_links(archive, scope, links)
+
+
+def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
+    import datetime as dt
+
+    out = []
+    for r in archive.db.query(f"select * from {ENTRIES} where book_id = ? order by seq", [book_id]):
+        out.append(
+            Entry(
+                seq=r["seq"],
+                page_start=r["page_start"],
+                page_end=r["page_end"],
+                line_ids=tuple(json.loads(r["line_ids"] or "[]")),
+                text=r["text"] or "",
+                date=dt.date.fromisoformat(r["date"]) if r["date"] else None,
+                date_inferred=bool(r["date_inferred"]),
+                category_code=r["category_code"],
+                category_score=r["category_score"] or 0.0,
+                category_evidence=tuple(json.loads(r["category_evidence"] or "[]")),
+                status=r["status_code"],
+                fields=tuple(json.loads(r["fields"] or "{}").items()),
+            )
+        )
+    return out
+
+
+def files_state(archive: Archive) -> dict[str, int]:
+    """Counts of input files by state."""
+    return {
+        r["state"]: r["n"]
+        for r in archive.db.query(f"select state, count(*) n from {FILES} group by state")
+    }

@@ -1,0 +1,37 @@
+"""Every command and subcommand has help text with an example."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from minqing.cli import cli
+
+
+def all_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = [prefix]
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            out.extend(all_commands(cmd, (*prefix, name)))
+        else:
+            out.append((*prefix, name))
+    return out
+
+
+EXPECTED = {"ingest", "ocr", "export", "serve", "demo"}
+
+
+def test_core_commands_exist() -> None:
+    assert EXPECTED <= set(cli.commands)
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "minqing")
+def test_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    cmd = cli
+    for name in path:
+        cmd = cmd.commands[name]  # type: ignore[attr-defined]
+    assert cmd.help and len(cmd.help.strip()) > 20, f"{path} has no real help text"
