@@ -41,6 +41,7 @@ _COVER_RE = re.compile(
     r"(?:姓\s*名|单\s*位|职\s*务|所在村|乡\s*镇|编\s*号|起止(?:时间|日期)?|年\s*度|联系电话|记录人"
     r"|驻村|村\s*别|镇\s*别|本册|册\s*号)\s*[:：]"
 )
+_WS = re.compile(r"\s+")
 _SENTENCE_END = ("。", "！", "？", "!", "?", "…", "”", "）", ")", "；")
 
 
@@ -254,7 +255,8 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
             nxt = dates[i]
     entries: list[Entry] = []
     for i, d in enumerate(drafts):
-        text = "".join(ln.text.strip() for ln in d.lines)
+        # the project's convention: lines joined with no separator, whitespace removed
+        text = _WS.sub("", "".join(ln.text for ln in d.lines))
         code, score, evidence = classify_category(text, model=model)
         fields = tuple(
             (k, "".join(d.fields[k])) for k in FIELD_KEYS if "".join(d.fields.get(k, []))
