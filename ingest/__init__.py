@@ -1,1 +1,36 @@
-"""minqing stage: ingest."""
+"""minqing stage: ingest.
+
+Scans in, normalised pages out::
+
+    from ingest import discover, load_source
+    for book in discover([Path("scans")]):
+        for src in book.files:
+            pages = load_source(src)   # raises a BadInputError subclass for bad input
+
+:func:`discover` lists books and files (cheap, main process); :func:`load_source`
+decodes and normalises one file (expensive, safe to run in a process pool).
+Quality thresholds live in :mod:`ingest.quality`; the pixel limit in
+:data:`ingest.MAX_IMAGE_PIXELS`.
+"""
+
+from ingest._discover import discover
+from ingest._load import image_sha256, load_source
+from ingest._read import MAX_IMAGE_PIXELS, PDF_RENDER_DPI
+from ingest.quality import needs_rescan
+from ingest.types import BookSource, Page, SourceFile
+
+#: bump when normalisation or flags change, so the pipeline can redo pages
+VERSION = "ingest-1"
+
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "PDF_RENDER_DPI",
+    "VERSION",
+    "BookSource",
+    "Page",
+    "SourceFile",
+    "discover",
+    "image_sha256",
+    "load_source",
+    "needs_rescan",
+]

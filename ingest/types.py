@@ -10,10 +10,19 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One input file of a book (an image, a multi-page TIFF or a PDF)."""
+    """One input file of a book (an image, a multi-page TIFF or a PDF).
+
+    Attributes:
+        path: the file, as found under the path the user gave.
+        book_id: the book it belongs to.
+        kind: what its bytes are (``jpeg``, ``png``, ``tiff``, ``bmp``, ``webp``,
+            ``pdf``, ``empty`` or ``unknown``), sniffed by :func:`ingest.discover`;
+            empty when not sniffed. :func:`ingest.load_source` sniffs again anyway.
+    """
 
     path: Path
     book_id: str
+    kind: str = ""
 
 
 @dataclass(frozen=True)

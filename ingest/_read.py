@@ -1,0 +1,238 @@
+"""Decode input files into raw page images (before normalisation).
+
+Library errors are converted here, at the boundary, into :mod:`ingest.errors`
+exceptions that name the user's file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ingest._sniff import READABLE
+from ingest.errors import (
+    CorruptScanError,
+    DecompressionBombError,
+    EncryptedPdfError,
+)
+
+#: Largest image (or rendered PDF page) ingest decodes, in pixels. 150 Mpx holds an
+#: A3 page at 600 dpi (70 Mpx) or an A4 page at 1200 dpi (140 Mpx) and keeps one
+#: decoded page under ~450 MB of RAM per worker. Override with the environment
+#: variable ``MINQING_MAX_IMAGE_PIXELS`` (read when ingest is imported).
+MAX_IMAGE_PIXELS = int(os.environ.get("MINQING_MAX_IMAGE_PIXELS") or 150_000_000)
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+#: PDF pages without a text layer are rendered at this resolution.
+PDF_RENDER_DPI = 300
+
+_BOMB_HINT = (
+    f"the limit is {MAX_IMAGE_PIXELS:,} pixels; if the scan is genuine set "
+    "MINQING_MAX_IMAGE_PIXELS higher, otherwise rescan at 300 dpi"
+)
+
+
+@dataclass
+class RawPage:
+    """One decoded page image before normalisation."""
+
+    image: np.ndarray  # BGR uint8
+    original_bytes: bytes
+    original_ext: str
+    dpi: float | None = None  # resolution of the scan, when known
+    transforms: list[str] = field(default_factory=list)
+    text_lines: tuple[tuple[str, tuple[float, float, float, float]], ...] | None = None
+
+
+def _to_bgr(im: Image.Image) -> np.ndarray:
+    """Any PIL mode to a BGR uint8 array; transparency is composited on white."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        if im.mode in ("I", "F") and arr.max() <= 255:
+            top = 255.0
+        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    rgb = np.asarray(im.convert("RGB"))
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def _dpi_of(im: Image.Image) -> float | None:
+    dpi = im.info.get("dpi")
+    try:
+        if dpi:
+            value = float(min(dpi[0], dpi[1]))
+            return value if value > 1 else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _frame_png(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    try:
+        im.save(buf, format="PNG")
+    except (OSError, ValueError):
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _corrupt(path: Path, kind: str, e: BaseException) -> CorruptScanError:
+    label = kind.upper()
+    text = str(e)
+    if "truncated" in text.lower() or isinstance(e, EOFError):
+        return CorruptScanError(path, f"truncated {label} image",
+                                "rescan the page or re-copy the file")
+    return CorruptScanError(path, f"damaged {label} image: {text.splitlines()[0] if text else type(e).__name__}",
+                            "rescan the page or re-copy the file")
+
+
+def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
+    """Decode a JPEG/PNG/TIFF/BMP/WebP file: one RawPage per frame, EXIF orientation applied."""
+    pages: list[RawPage] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                n_frames = int(getattr(im, "n_frames", 1) or 1)
+                for i in range(n_frames):
+                    if i:
+                        im.seek(i)
+                    im.load()
+                    frame = im.copy()
+                    frame.info = dict(im.info)
+                    transforms: list[str] = []
+                    orientation = frame.getexif().get(0x0112, 1) if i == 0 else 1
+                    if orientation and orientation != 1:
+                        frame = ImageOps.exif_transpose(frame)
+                        transforms.append(f"exif:{orientation}")
+                    if n_frames == 1:
+                        original, ext = data, READABLE.get(kind, ".img")
+                    else:
+                        original, ext = _frame_png(im.copy()), ".png"
+                    pages.append(RawPage(_to_bgr(frame), original, ext, _dpi_of(frame), transforms))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise DecompressionBombError(path, "image too large to decode safely", _BOMB_HINT) from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError) as e:
+        raise _corrupt(path, kind, e) from e
+    except MemoryError as e:
+        raise DecompressionBombError(path, "out of memory decoding image", _BOMB_HINT) from e
+    return pages
+
+
+# ---------------------------------------------------------------- PDF ----
+
+
+def _pdf_error(path: Path, e: BaseException, where: str) -> Exception:
+    """pdfplumber wraps pdfminer errors in PdfminerException with the real error in
+    ``args[0]`` (STYLE.md §4); unwrap it and classify."""
+    from pdfminer.pdfdocument import PDFEncryptionError
+
+    inner: object = e
+    if type(e).__name__ == "PdfminerException" and e.args:
+        inner = e.args[0]
+    for candidate in (inner, e, e.__cause__, e.__context__):
+        if isinstance(candidate, PDFEncryptionError) or (
+            isinstance(candidate, type) and issubclass(candidate, PDFEncryptionError)
+        ):
+            return EncryptedPdfError(path, "PDF is encrypted with a password",
+                                     "save an unencrypted copy of the PDF and ingest that")
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
+    if "password" in text.lower() or "encrypt" in text.lower():
+        return EncryptedPdfError(path, "PDF is encrypted with a password",
+                                 "save an unencrypted copy of the PDF and ingest that")
+    return CorruptScanError(path, f"damaged PDF ({where}): {text}",
+                            "re-export or re-copy the PDF, or rescan the notebook")
+
+
+def _real_text(chars: list[dict]) -> bool:
+    """A text layer counts when it has readable characters (not only ``(cid:N)`` glyphs)."""
+    readable = [c for c in chars if c.get("text", "").strip() and not c["text"].startswith("(cid:")]
+    return len(readable) >= 2 and len(readable) >= 0.5 * len(chars)
+
+
+def _scan_dpi(page: object, width_pt: float) -> float | None:
+    """Resolution of the largest embedded image, from its pixel size and placed size."""
+    best: tuple[float, float] | None = None
+    for img in getattr(page, "images", []) or []:
+        src = img.get("srcsize") or (0, 0)
+        placed_w = abs(float(img.get("x1", 0)) - float(img.get("x0", 0)))
+        placed_h = abs(float(img.get("bottom", 0)) - float(img.get("top", 0)))
+        if not src[0] or placed_w <= 1 or placed_h <= 1:
+            continue
+        area = placed_w * placed_h
+        dpi = min(src[0] / (placed_w / 72.0), src[1] / (placed_h / 72.0))
+        if best is None or area > best[0]:
+            best = (area, dpi)
+    if best and best[0] >= 0.25 * width_pt * width_pt:
+        return best[1]
+    return None
+
+
+def read_pdf(data: bytes, path: Path) -> list[RawPage]:
+    """Render every PDF page at :data:`PDF_RENDER_DPI`; keep a real text layer as lines."""
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as e:  # pdfplumber wraps everything in PdfminerException
+        raise _pdf_error(path, e, "open") from e
+    pages: list[RawPage] = []
+    with pdf:
+        try:
+            plumber_pages = pdf.pages
+        except Exception as e:
+            raise _pdf_error(path, e, "page tree") from e
+        if not plumber_pages:
+            raise CorruptScanError(path, "PDF has no pages", "re-export the PDF or rescan the notebook")
+        scale = PDF_RENDER_DPI / 72.0
+        for number, page in enumerate(plumber_pages, start=1):
+            width_pt, height_pt = float(page.width), float(page.height)
+            pixels = width_pt * scale * height_pt * scale
+            if pixels > MAX_IMAGE_PIXELS:
+                raise DecompressionBombError(
+                    path, f"PDF page {number} is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches, "
+                    f"too large to render at {PDF_RENDER_DPI} dpi", _BOMB_HINT)
+            try:
+                chars = page.chars
+                text_lines = None
+                if _real_text(chars):
+                    lines = []
+                    for ln in page.extract_text_lines(layout=False, strip=True, return_chars=False):
+                        text = ln["text"].strip()
+                        if text:
+                            box = (ln["x0"] * scale, ln["top"] * scale,
+                                   ln["x1"] * scale, ln["bottom"] * scale)
+                            lines.append((text, tuple(round(v, 2) for v in box)))
+                    text_lines = tuple(lines)
+                dpi = None if text_lines is not None else _scan_dpi(page, width_pt)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    rendered = page.to_image(resolution=PDF_RENDER_DPI).original
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+                raise DecompressionBombError(path, f"PDF page {number} too large to render",
+                                             _BOMB_HINT) from e
+            except Exception as e:
+                raise _pdf_error(path, e, f"page {number}") from e
+            image = _to_bgr(rendered)
+            ok, png = cv2.imencode(".png", image)
+            if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
+                raise CorruptScanError(path, f"cannot encode PDF page {number}", "report this bug")
+            # a text page or a vector page is as sharp as its rendering
+            pages.append(RawPage(image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI),
+                                 [], text_lines))
+    return pages
