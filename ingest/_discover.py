@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import natsort
 
-from ingest._sniff import is_non_page, sniff_file
+from ingest._sniff import NON_PAGE_DIRS, is_non_page, sniff_file
 from ingest.errors import InputNotFoundError
 from ingest.types import BookSource, SourceFile
 
@@ -36,7 +37,8 @@ def _walk(folder: Path, out: list[tuple[str, Path, list[tuple[Path, str]]]]) -> 
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            subdirs.append(entry)
+            if entry.name not in NON_PAGE_DIRS:
+                subdirs.append(entry)
         elif entry.is_file():
             if is_non_page(entry):
                 continue
@@ -46,7 +48,7 @@ def _walk(folder: Path, out: list[tuple[str, Path, list[tuple[Path, str]]]]) -> 
             else:
                 loose.append((entry, kind))
     if loose:
-        out.append((_book_id(folder.resolve().name), folder, loose))
+        out.append((_book_id(Path(os.path.abspath(folder)).name), folder, loose))
     for pdf in pdfs:
         out.append((_book_id(pdf.stem), pdf, [(pdf, "pdf")]))
     for sub in subdirs:

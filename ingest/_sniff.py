@@ -9,7 +9,9 @@ READABLE = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif", "bmp": ".bmp", "webp"
 
 #: files of ours (or of the tools around us) that are never pages
 NON_PAGE_NAMES = {"truth.json", "lines.json", "readme.md", "manifest.json", "manifest.yaml"}
-NON_PAGE_SUFFIXES = {".json", ".md", ".txt", ".csv", ".yaml", ".yml", ".tsv"}
+NON_PAGE_SUFFIXES = {".json", ".md", ".txt", ".csv", ".yaml", ".yml", ".tsv", ".py", ".pyc"}
+#: folders that never hold scans
+NON_PAGE_DIRS = {"__pycache__"}
 
 
 def sniff_bytes(head: bytes) -> str:
