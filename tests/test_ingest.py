@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from test_ingest_support import encode, exif_rotated_jpeg, make_page
+from tests.test_ingest_support import encode, exif_rotated_jpeg, make_page
 
 import ingest
 from ingest import BookSource, Page, SourceFile, discover, load_source
