@@ -21,6 +21,11 @@ Tables (all created through sqlite-utils so that re-runs are idempotent):
 ``runs``       which stage version produced what, when.
 ``entries_fts`` FTS5 table of character bigrams of the entry text (rowid = entries.rowid),
                see :mod:`archive.search`.
+``users``      web accounts: name (pk), role, scrypt password hash (see :mod:`archive.access`).
+``keywords``   hot-topic words per (book, month): township, word, count; filled by
+               :func:`archive.presentation.refresh_keywords`.
+``matters``    VIEW, one row per matter (root entry + follow-ups): first date, latest
+               follow-up date, latest status, open flag. See ``docs/schema.md``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,39 @@ CORRECTIONS = "corrections"
 RUNS = "runs"
 ENTRIES_FTS = "entries_fts"
 LINES_FTS = "lines_fts"
+USERS = "users"
+KEYWORDS = "keywords"
+MATTERS = "matters"
+
+#: The ``matters`` view: one row per matter (a root entry and its follow-up chain).
+#: ``status`` is the latest entry's status (latest by date, then entry id); a matter
+#: is open (``open`` = 1) until that status is 已解决 (resolved) or 已解释 (explained).
+MATTERS_VIEW_SQL = f"""
+CREATE VIEW {MATTERS} AS
+SELECT r.entry_id AS matter_id,
+       r.book_id, r.cadre, r.township, r.village,
+       r.category_code, r.category,
+       r.date AS first_date,
+       r.month AS month,
+       nullif(substr(l.latest_key, 1, 10), '0000-00-00') AS latest_date,
+       CASE WHEN l.entries > 1 THEN nullif(substr(l.latest_key, 1, 10), '0000-00-00') END
+           AS latest_follow_up_date,
+       l.entries AS entries,
+       l.status_code AS status_code,
+       l.status AS status,
+       CASE WHEN l.status_code IN ('resolved', 'explained') THEN 0 ELSE 1 END AS open,
+       l.escalated AS escalated,
+       substr(r.text, 1, 80) AS summary
+FROM {ENTRIES} r
+JOIN (
+    SELECT matter_id,
+           max(coalesce(date, '0000-00-00') || '|' || entry_id) AS latest_key,
+           status_code, status,
+           count(*) AS entries,
+           sum(status_code = 'escalated') > 0 AS escalated
+    FROM {ENTRIES} GROUP BY matter_id
+) l ON l.matter_id = r.entry_id
+"""
 
 
 def entry_id(book_id: str, seq: int) -> str:
@@ -55,6 +93,24 @@ def page_id(book_id: str, page_no: int) -> str:
 def line_id(book_id: str, page_no: int, line_no: int) -> str:
     """The id of line ``line_no`` (0-based) on page ``page_no`` of ``book_id``."""
     return f"{book_id}/{page_no}/{line_no}"
+
+
+def _ensure_web_schema(db: sqlite_utils.Database) -> None:
+    """Tables and views of the web archive: users, hot-topic keywords, matters."""
+    from archive.access import ensure_users_table
+
+    ensure_users_table(db)
+    db[KEYWORDS].create(
+        {"book_id": str, "month": str, "township": str, "word": str, "n": int},
+        pk=("book_id", "month", "word"),
+        if_not_exists=True,
+    )
+    row = db.execute("select sql from sqlite_master where name = ?", [MATTERS]).fetchone()
+    if row is None or row[0].strip() != MATTERS_VIEW_SQL.strip():
+        # the view holds no data: redefining it on a schema change is free
+        if row is not None:
+            db.execute(f"DROP VIEW {MATTERS}")
+        db.execute(MATTERS_VIEW_SQL.strip())
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -213,6 +269,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
+    _ensure_web_schema(db)
     for table, cols in [
         (PAGES, ["book_id", "page_no"]),
         (LINES, ["page_id", "line_no"]),
@@ -229,6 +286,15 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         (ENTRIES, ["matter_id"]),
         (LINKS, ["parent"]),
         (CORRECTIONS, ["target", "target_id"]),
+        # the web archive: the matters view's latest-entry scan, filter + facet pairs
+        (ENTRIES, ["matter_id", "date", "entry_id", "status_code", "status"]),
+        (ENTRIES, ["category", "township"]),
+        (ENTRIES, ["township", "category"]),
+        (ENTRIES, ["township", "status"]),
+        (ENTRIES, ["village", "category"]),
+        (ENTRIES, ["status", "date"]),
+        (ENTRIES, ["month", "category"]),
+        (KEYWORDS, ["month", "township", "word", "n"]),
     ]:
         db[table].create_index(cols, if_not_exists=True)
     if not db[ENTRIES_FTS].exists():
