@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
+import ocr
 from archive.store import Archive
 from ingest.errors import InputNotFoundError
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
-from minqing.pipeline import IngestSummary, run_ingest
+from minqing.pipeline import EngineConfigError, IngestSummary, run_ingest
 
 MANIFEST_FIELDS = ("book_id", "cadre", "post", "township", "village", "period", "title")
 
@@ -42,6 +43,30 @@ def read_manifest(path: Path) -> dict[str, dict[str, str]]:
         return out
 
 
+def parse_engine_options(options: tuple[str, ...]) -> dict[str, object]:
+    """``KEY=VALUE`` strings to engine parameters (true/false, integers, floats, text)."""
+    params: dict[str, object] = {}
+    for opt in options:
+        key, sep, raw = opt.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{opt!r} is not KEY=VALUE", param_hint="--engine-option")
+        value: object = raw.strip()
+        low = raw.strip().lower()
+        if low in ("true", "yes", "on"):
+            value = True
+        elif low in ("false", "no", "off"):
+            value = False
+        else:
+            for conv in (int, float):
+                try:
+                    value = conv(raw)
+                    break
+                except ValueError:
+                    pass
+        params[key.strip()] = value
+    return params
+
+
 def default_workers() -> int:
     """The number of cores available to this process."""
     try:
@@ -54,6 +79,13 @@ def default_workers() -> int:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @archive_option
 @click.option("--engine", "engine_name", default="rapidocr", show_default=True, help="OCR engine.")
+@click.option(
+    "--engine-option",
+    "engine_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Engine parameter (repeatable), e.g. pad=false. Part of the OCR cache key.",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -73,6 +105,7 @@ def command(
     paths: tuple[Path, ...],
     archive_dir: Path,
     engine_name: str,
+    engine_options: tuple[str, ...],
     workers: int | None,
     manifest: Path | None,
     cadre: str | None,
@@ -123,12 +156,17 @@ def command(
             paths,
             archive,
             engine_name=engine_name,
+            engine_params=parse_engine_options(engine_options),
             workers=workers or default_workers(),
             manifest=meta,
             progress=progress,
         )
     except InputNotFoundError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.input_failed) from exc
+    except (ocr.EngineUnavailableError, ocr.UnknownEngineError) as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.engine_error) from exc
+    except EngineConfigError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

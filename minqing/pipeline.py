@@ -45,6 +45,10 @@ from ocr.types import Line, PageText
 TEXT_LAYER_ENGINE = "pdf-text-layer"
 
 
+class EngineConfigError(Exception):
+    """The engine rejected its parameters."""
+
+
 @dataclass
 class FileResult:
     """What a worker returns for one input file (small and picklable)."""
@@ -87,20 +91,22 @@ class IngestSummary:
 # -- worker side ---------------------------------------------------------------------------
 
 _ENGINE: ocr.OcrEngine | None = None
-_ENGINE_NAME: str | None = None
+_ENGINE_KEY: tuple[str, str] | None = None
 
 
-def _engine(name: str) -> ocr.OcrEngine:
-    global _ENGINE, _ENGINE_NAME
-    if _ENGINE is None or _ENGINE_NAME != name:
-        _ENGINE = ocr.get_engine(name)
-        _ENGINE_NAME = name
+def _engine(name: str, params: dict[str, Any] | None = None) -> ocr.OcrEngine:
+    """The engine for (name, params), built once per process."""
+    global _ENGINE, _ENGINE_KEY
+    key = (name, json.dumps(params or {}, sort_keys=True))
+    if _ENGINE is None or _ENGINE_KEY != key:
+        _ENGINE = ocr.get_engine(name, **(params or {}))
+        _ENGINE_KEY = key
     return _ENGINE
 
 
-def engine_id_for(name: str) -> str:
-    """The engine id (OCR cache key part) of an engine name, loading it once."""
-    return _engine(name).engine_id
+def engine_id_for(name: str, params: dict[str, Any] | None = None) -> str:
+    """The engine id (OCR cache key part) of an engine, loading it once."""
+    return _engine(name, params).engine_id
 
 
 def _text_layer_page_text(page: Page) -> PageText:
@@ -112,7 +118,11 @@ def _text_layer_page_text(page: Page) -> PageText:
 
 
 def process_file(
-    src: SourceFile, archive_root: str, engine_name: str, engine_id: str, cached: frozenset[str]
+    src: SourceFile,
+    archive_root: str,
+    engine: tuple[str, dict[str, Any]],
+    engine_id: str,
+    cached: frozenset[str],
 ) -> FileResult:
     """Load, normalise, store and OCR one input file. Runs in a worker process.
 
@@ -153,7 +163,7 @@ def process_file(
         elif sha not in cached:
             t0 = time.perf_counter()
             try:
-                page_text = _engine(engine_name).recognize(page.image)
+                page_text = _engine(*engine).recognize(page.image)
             except ocr.OcrError as exc:
                 result.error = f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} (try again; report it if it persists)"
                 result.pages.clear()
@@ -246,6 +256,7 @@ def run_ingest(
     archive: Archive,
     *,
     engine_name: str = "rapidocr",
+    engine_params: dict[str, Any] | None = None,
     workers: int = 1,
     manifest: dict[str, dict[str, str]] | None = None,
     progress: ProgressFn = _noop,
@@ -256,6 +267,7 @@ def run_ingest(
         paths: folders of page images, folders of such folders, PDFs.
         archive: the archive to write.
         engine_name: OCR engine (see ``ocr.available_engines()``).
+        engine_params: the engine's parameters (part of its id, so of the cache key).
         workers: processes that load and OCR pages in parallel (1: in this process).
         manifest: book id → metadata (cadre, post, township, village, period).
         progress: called with ``("books", total, "")`` once, ``("file", 1, path)`` per
@@ -269,7 +281,11 @@ def run_ingest(
     summary = IngestSummary()
     books = ingest.discover(paths)
     summary.books = len(books)
-    engine_id = engine_id_for(engine_name)
+    engine = (engine_name, dict(engine_params or {}))
+    try:
+        engine_id = engine_id_for(*engine)
+    except ValueError as exc:
+        raise EngineConfigError(f"engine {engine_name!r}: {exc} (check --engine-option)") from exc
     total_files = sum(len(b.files) for b in books)
     progress("files", total_files, "")
     pool = None
@@ -283,7 +299,7 @@ def run_ingest(
                 archive, book.book_id, str(book.origin), (manifest or {}).get(book.book_id)
             )
             archive.db.conn.commit()
-            if _ingest_book(book, archive, engine_name, engine_id, pool, summary, progress):
+            if _ingest_book(book, archive, engine, engine_id, pool, summary, progress):
                 touched.append(book.book_id)
     finally:
         if pool is not None:
@@ -298,7 +314,7 @@ def run_ingest(
 def _ingest_book(
     book: BookSource,
     archive: Archive,
-    engine_name: str,
+    engine: tuple[str, dict[str, Any]],
     engine_id: str,
     pool: ProcessPoolExecutor | None,
     summary: IngestSummary,
@@ -337,11 +353,10 @@ def _ingest_book(
     archive_root = str(archive.root)
     if pool is None:
         for src in todo:
-            handle(process_file(src, archive_root, engine_name, engine_id, cached))
+            handle(process_file(src, archive_root, engine, engine_id, cached))
     else:
         futures = [
-            pool.submit(process_file, src, archive_root, engine_name, engine_id, cached)
-            for src in todo
+            pool.submit(process_file, src, archive_root, engine, engine_id, cached) for src in todo
         ]
         for fut in futures:
             handle(fut.result())
