@@ -21,3 +21,7 @@ class ArchiveNotFoundError(ArchiveError):
 
 class BadCorrectionError(ArchiveError):
     """A correction names an unknown target or carries an invalid value."""
+
+
+class NothingToCompileError(ArchiveError):
+    """No entry of the requested period matches the filters: there is no volume to write."""

@@ -1,0 +1,1054 @@
+"""Compiled volumes (汇编成册): a period of the archive as an official-style Word document.
+
+The guideline asks that diaries be "定期汇编成册，便于督办和检查".  A volume holds a
+cover, a table of contents (a Word TOC field), an overview with statistics tables and
+then, township by township, village by village and category by category, every matter
+of the period with its follow-up chain.  The layout follows GB/T 9704-2012; see
+:mod:`archive._docx` for fonts, sizes and margins.
+
+What a volume contains (issue 8):
+
+* **Entries of the period**: entries whose date lies in ``[date_from, date_to]``.
+  Each one appears exactly once, in full, under its matter.
+* **Matters**: an entry and its follow-ups share ``matter_id`` (the root entry's id).
+  A matter belongs to the volume when any of its entries is of the period.  Its
+  township, village, category and cadre are those of its root entry, and the
+  township/village/cadre/category filters select matters by these, so a follow-up
+  is never split from its matter.  A root recorded before the period is shown for
+  context and marked as such; follow-ups recorded before the period are listed by
+  date and result only; entries after the period are left to the next volume.
+* **Status** of a matter: the status of its latest entry up to the end of the period
+  (the status filter selects on this).  "open" means recorded, in progress or
+  escalated; "closed" means resolved or explained.
+* **Weekly minimum** (每周不少于1篇): weeks run Monday to Sunday; a week counts to the
+  period when its Thursday lies in it (the ISO rule, so that a period never starts
+  or ends with a two-day "week").  A cadre's weeks are counted over all of the
+  cadre's entries of the period, whatever the category/status filters, so a
+  filtered volume never makes a cadre look idle.  Cadres are those with entries in
+  the volume, plus those who kept a diary before and after the period but wrote
+  nothing in it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import io
+import json
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from natsort import natsort_keygen
+
+from archive import _docx as dx
+from archive.errors import NothingToCompileError
+from archive.schema import BOOKS, ENTRIES, LINES, PAGES
+from archive.store import Archive
+from classify.types import CATEGORIES, STATUSES
+
+#: Status codes of matters still open, and of matters closed.
+OPEN_STATUSES = ("recorded", "in_progress", "escalated")
+CLOSED_STATUSES = ("resolved", "explained")
+#: The order in which the overview lists statuses.
+STATUS_ORDER = ("resolved", "explained", "escalated", "in_progress", "recorded")
+STATUS_TABLE_LABELS = {
+    "resolved": "已解决",
+    "explained": "已解释",
+    "escalated": "已上报",
+    "in_progress": "办理中",
+    "recorded": "已记录（尚未办理）",
+}
+#: Labels of the ``entries.fields`` keys, in the order they are printed.
+FIELD_LABELS = (
+    ("problem", "反映问题"),
+    ("analysis", "分析研判"),
+    ("measures", "措施建议"),
+    ("result", "办理结果"),
+)
+NO_TOWNSHIP = "（未注明乡镇）"
+NO_VILLAGE = "（未注明村）"
+NO_CADRE = "（未注明）"
+
+ProgressCallback = Callable[[int, int], None]
+
+_CN_DIGITS = "零一二三四五六七八九"
+_QUARTERS = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
+_natkey = natsort_keygen()
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed date range with the label printed on the cover (e.g. 2024年第三季度)."""
+
+    start: dt.date
+    end: dt.date
+    label: str
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+
+
+def _label_for(start: dt.date, end: dt.date) -> str:
+    y = start.year
+    if start == dt.date(y, 1, 1) and end == dt.date(y, 12, 31):
+        return f"{y}年度"
+    for q in range(1, 5):
+        qs = dt.date(y, 3 * q - 2, 1)
+        qe = dt.date(y, 3 * q, calendar.monthrange(y, 3 * q)[1])
+        if (start, end) == (qs, qe):
+            return f"{y}年{_QUARTERS[q]}"
+    if (start, end) == (dt.date(y, 1, 1), dt.date(y, 6, 30)):
+        return f"{y}年上半年"
+    if (start, end) == (dt.date(y, 7, 1), dt.date(y, 12, 31)):
+        return f"{y}年下半年"
+    if start.day == 1 and end == dt.date(y, start.month, calendar.monthrange(y, start.month)[1]):
+        return f"{y}年{start.month}月"
+    return f"{cn_date(start)}至{cn_date(end)}"
+
+
+def period_between(date_from: dt.date, date_to: dt.date) -> Period:
+    """The period from ``date_from`` to ``date_to`` (inclusive), labelled by its shape."""
+    return Period(date_from, date_to, _label_for(date_from, date_to))
+
+
+def parse_period(text: str) -> Period:
+    """Parse a period preset: ``2024``, ``2024Q3``, ``2024H1`` or ``2024-07``.
+
+    Raises:
+        ValueError: the text is none of these (the message lists the forms).
+    """
+    s = text.strip().upper().replace(" ", "")
+    m = re.fullmatch(r"(\d{4})(?:-?([QH])([1-4])|-(\d{1,2}))?", s)
+    if m:
+        y = int(m.group(1))
+        if m.group(2) == "Q":
+            q = int(m.group(3))
+            start = dt.date(y, 3 * q - 2, 1)
+            end = dt.date(y, 3 * q, calendar.monthrange(y, 3 * q)[1])
+            return period_between(start, end)
+        if m.group(2) == "H" and m.group(3) in ("1", "2"):
+            h = int(m.group(3))
+            return period_between(dt.date(y, 1 if h == 1 else 7, 1), dt.date(y, 6 if h == 1 else 12, 30 if h == 1 else 31))
+        if m.group(4):
+            mo = int(m.group(4))
+            if 1 <= mo <= 12:
+                return period_between(dt.date(y, mo, 1), dt.date(y, mo, calendar.monthrange(y, mo)[1]))
+        elif not m.group(2):
+            return period_between(dt.date(y, 1, 1), dt.date(y, 12, 31))
+    raise ValueError(
+        f"{text!r} is not a period: use a year (2024), a quarter (2024Q3), "
+        "a half-year (2024H1) or a month (2024-07)"
+    )
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def cn_number(n: int) -> str:
+    """1 → 一, 12 → 十二, 35 → 三十五 (Arabic digits from 100 on)."""
+    if n < 10:
+        return _CN_DIGITS[n]
+    if n < 20:
+        return "十" + (_CN_DIGITS[n - 10] if n > 10 else "")
+    if n < 100:
+        return _CN_DIGITS[n // 10] + "十" + (_CN_DIGITS[n % 10] if n % 10 else "")
+    return str(n)
+
+
+def cn_date(d: dt.date | None) -> str:
+    """2024-07-03 → 2024年7月3日 (GB/T 9704 writes dates with Arabic numerals)."""
+    if d is None:
+        return "日期不详"
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _short_date(d: dt.date, with_year: bool) -> str:
+    return (f"{d.year}年" if with_year else "") + f"{d.month}月{d.day}日"
+
+
+def _pages(start: int | None, end: int | None) -> str:
+    if not start:
+        return ""
+    if end and end != start:
+        return f"第{start}—{end}页"
+    return f"第{start}页"
+
+
+def _as_date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- data model
+
+
+@dataclass(frozen=True)
+class CompileStats:
+    """What :func:`compile_volume` wrote.
+
+    Attributes:
+        out_path: the .docx written.
+        title: the volume's title.
+        period: the period compiled.
+        entries: entries of the period in the volume (each printed in full once).
+        matters: matters in the volume.
+        context_entries: entries from before the period shown for context.
+        townships, villages, cadres: how many of each the volume covers.
+        images: handwriting thumbnails embedded (``with_images``).
+        missing_images: page images that were named in the archive but unreadable.
+        undated_entries: entries in the archive (same township/village) with no date,
+            which no period can include.
+        seconds: wall time.
+    """
+
+    out_path: Path
+    title: str
+    period: Period
+    entries: int
+    matters: int
+    context_entries: int
+    townships: int
+    villages: int
+    cadres: int
+    images: int = 0
+    missing_images: int = 0
+    undated_entries: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Entry:
+    entry_id: str
+    book_id: str
+    seq: int
+    page_start: int | None
+    page_end: int | None
+    date: dt.date | None
+    date_inferred: bool
+    category_code: int
+    status_code: str | None
+    text: str
+    fields: dict[str, str]
+    cadre: str | None
+    township: str | None
+    village: str | None
+    in_period: bool = False
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], period: Period) -> _Entry:
+        try:
+            fields = json.loads(row["fields"]) if row["fields"] else {}
+        except (TypeError, ValueError):
+            fields = {}
+        if not isinstance(fields, dict):
+            fields = {}
+        d = _as_date(row["date"])
+        code = row["category_code"] if row["category_code"] in CATEGORIES else 8
+        return cls(
+            entry_id=row["entry_id"],
+            book_id=row["book_id"],
+            seq=row["seq"] or 0,
+            page_start=row["page_start"],
+            page_end=row["page_end"],
+            date=d,
+            date_inferred=bool(row["date_inferred"]),
+            category_code=code,
+            status_code=row["status_code"] if row["status_code"] in STATUSES else None,
+            text=row["text"] or "",
+            fields={str(k): str(v) for k, v in fields.items() if v},
+            cadre=row["cadre"] or None,
+            township=row["township"] or None,
+            village=row["village"] or None,
+            in_period=d is not None and period.start <= d <= period.end,
+        )
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.date is None, self.date or dt.date.min, self.book_id, self.seq)
+
+
+@dataclass
+class Matter:
+    """A matter of the volume: its root entry and the follow-ups up to the period's end."""
+
+    matter_id: str
+    root: _Entry
+    follow_ups: list[_Entry]
+    status_code: str
+
+    @property
+    def township(self) -> str:
+        return self.root.township or NO_TOWNSHIP
+
+    @property
+    def village(self) -> str:
+        return self.root.village or NO_VILLAGE
+
+    @property
+    def category_code(self) -> int:
+        return self.root.category_code
+
+    @property
+    def entries(self) -> list[_Entry]:
+        return [self.root, *self.follow_ups]
+
+    @property
+    def period_entries(self) -> list[_Entry]:
+        return [e for e in self.entries if e.in_period]
+
+
+@dataclass
+class CadreWeeks:
+    """One cadre's record against the one-entry-a-week minimum."""
+
+    cadre: str
+    villages: list[str]
+    entries: int
+    weeks: int
+    weeks_met: int
+    missed: list[dt.date] = field(default_factory=list)  # Mondays of missed weeks
+
+
+@dataclass
+class Volume:
+    """Everything a volume shows, gathered before a line of Word is written."""
+
+    period: Period
+    matters: list[Matter]
+    cadres: list[CadreWeeks]
+    categories: tuple[int, ...]
+    undated_entries: int
+    weeks: list[dt.date]
+
+    @property
+    def entry_count(self) -> int:
+        return sum(len(m.period_entries) for m in self.matters)
+
+
+def period_weeks(period: Period) -> list[dt.date]:
+    """Mondays of the weeks that count to ``period`` (their Thursday lies in it)."""
+    monday = period.start - dt.timedelta(days=period.start.weekday())
+    out = []
+    while monday <= period.end:
+        if period.start <= monday + dt.timedelta(days=3) <= period.end:
+            out.append(monday)
+        monday += dt.timedelta(days=7)
+    return out
+
+
+def _status_codes(statuses: Iterable[str]) -> set[str]:
+    by_label = {v: k for k, v in STATUSES.items()}
+    out: set[str] = set()
+    for s in statuses:
+        s = s.strip()
+        if s in ("open", "未办结"):
+            out.update(OPEN_STATUSES)
+        elif s in ("closed", "已办结"):
+            out.update(CLOSED_STATUSES)
+        elif s in STATUSES:
+            out.add(s)
+        elif s in by_label:
+            out.add(by_label[s])
+        else:
+            raise ValueError(
+                f"unknown status {s!r}: use open, closed, {', '.join(STATUSES)} or a Chinese label"
+            )
+    return out
+
+
+_COLS = (
+    "entry_id, book_id, seq, page_start, page_end, date, date_inferred, category_code, "
+    "status_code, text, fields, cadre, township, village, matter_id"
+)
+
+
+def collect_volume(
+    archive: Archive,
+    *,
+    period: Period,
+    townships: Sequence[str] = (),
+    villages: Sequence[str] = (),
+    cadres: Sequence[str] = (),
+    categories: Sequence[int] = (),
+    statuses: Sequence[str] = (),
+) -> Volume:
+    """Select the matters, follow-up chains and cadre statistics of a volume.
+
+    Raises:
+        ValueError: an unknown status name.
+    """
+    status_filter = _status_codes(statuses)
+    db = archive.db
+    day_after = (period.end + dt.timedelta(days=1)).isoformat()
+    args = [period.start.isoformat(), day_after, day_after]
+    sql = f"""
+        with sel as (
+            select distinct coalesce(matter_id, entry_id) as mk from {ENTRIES}
+            where date >= ? and date < ?
+        )
+        select {_COLS}, coalesce(matter_id, entry_id) as mk from {ENTRIES}
+        where (matter_id in (select mk from sel) or entry_id in (select mk from sel))
+          and (date is null or date < ?)
+    """
+    groups: dict[str, list[_Entry]] = defaultdict(list)
+    for row in db.query(sql, args):
+        groups[row["mk"]].append(_Entry.from_row(row, period))
+
+    want_t, want_v, want_c = set(townships), set(villages), set(cadres)
+    want_cat = set(categories)
+    matters: list[Matter] = []
+    for mk, rows in groups.items():
+        rows.sort(key=lambda e: e.sort_key)
+        root = next((e for e in rows if e.entry_id == mk), rows[0])
+        if want_t and root.township not in want_t:
+            continue
+        if want_v and root.village not in want_v:
+            continue
+        if want_c and root.cadre not in want_c:
+            continue
+        if want_cat and root.category_code not in want_cat:
+            continue
+        follow = [e for e in rows if e is not root]
+        status = root.status_code or "recorded"
+        for e in reversed(rows):
+            if e.date is not None and e.status_code:
+                status = e.status_code
+                break
+        if status_filter and status not in status_filter:
+            continue
+        if not any(e.in_period for e in rows):
+            continue
+        matters.append(Matter(mk, root, follow, status))
+
+    matters.sort(
+        key=lambda m: (
+            m.root.township is None,
+            _natkey(m.township),
+            m.root.village is None,
+            _natkey(m.village),
+            m.category_code,
+            m.root.sort_key,
+        )
+    )
+    weeks = period_weeks(period)
+    cadre_rows = _cadre_weeks(archive, period, matters, weeks, want_t, want_v, want_c)
+    undated = _count_undated(archive, want_t, want_v, want_c)
+    cats = tuple(sorted(want_cat)) if want_cat else tuple(CATEGORIES)
+    return Volume(period, matters, cadre_rows, cats, undated, weeks)
+
+
+def _count_undated(archive: Archive, towns: set[str], villages: set[str], cadres: set[str]) -> int:
+    where, args = ["date is null"], []
+    for col, vals in (("township", towns), ("village", villages), ("cadre", cadres)):
+        if vals:
+            where.append(f"{col} in ({','.join('?' * len(vals))})")
+            args += sorted(vals)
+    return int(db_scalar(archive, f"select count(*) from {ENTRIES} where {' and '.join(where)}", args))
+
+
+def db_scalar(archive: Archive, sql: str, args: Sequence[Any] = ()) -> Any:
+    """The first column of the first row of ``sql``."""
+    return archive.db.execute(sql, list(args)).fetchone()[0]
+
+
+def _cadre_weeks(
+    archive: Archive,
+    period: Period,
+    matters: list[Matter],
+    weeks: list[dt.date],
+    towns: set[str],
+    villages: set[str],
+    cadres: set[str],
+) -> list[CadreWeeks]:
+    names = {e.cadre for m in matters for e in m.period_entries if e.cadre}
+    # cadres who kept a diary before and after the period but wrote nothing in it
+    where, args = ["date is not null", "cadre is not null", "cadre != ''"], []
+    for col, vals in (("township", towns), ("village", villages), ("cadre", cadres)):
+        if vals:
+            where.append(f"{col} in ({','.join('?' * len(vals))})")
+            args += sorted(vals)
+    sql = (
+        f"select cadre from {ENTRIES} where {' and '.join(where)} group by cadre "
+        "having min(date) < ? and max(date) >= ?"
+    )
+    day_after = (period.end + dt.timedelta(days=1)).isoformat()
+    for row in archive.db.execute(sql, [*args, period.start.isoformat(), day_after]):
+        names.add(row[0])
+    if not names:
+        return []
+    dates: dict[str, list[dt.date]] = defaultdict(list)
+    places: dict[str, Counter[str]] = defaultdict(Counter)
+    name_list = sorted(names)
+    for i in range(0, len(name_list), 500):
+        chunk = name_list[i : i + 500]
+        q = (
+            f"select cadre, date, township, village from {ENTRIES} where cadre in "
+            f"({','.join('?' * len(chunk))}) and date >= ? and date < ?"
+        )
+        for cadre, date, _town, village in archive.db.execute(
+            q, [*chunk, period.start.isoformat(), day_after]
+        ):
+            d = _as_date(date)
+            if d is not None:
+                dates[cadre].append(d)
+                places[cadre][village or NO_VILLAGE] += 1
+    for cadre in name_list:
+        if not places[cadre]:
+            q = f"select village, count(*) from {ENTRIES} where cadre = ? group by village"
+            for village, n in archive.db.execute(q, [cadre]):
+                places[cadre][village or NO_VILLAGE] += n
+    week_set = set(weeks)
+    out = []
+    for cadre in name_list:
+        met = {d - dt.timedelta(days=d.weekday()) for d in dates[cadre]} & week_set
+        out.append(
+            CadreWeeks(
+                cadre=cadre,
+                villages=sorted(places[cadre], key=_natkey),
+                entries=len(dates[cadre]),
+                weeks=len(weeks),
+                weeks_met=len(met),
+                missed=[w for w in weeks if w not in met],
+            )
+        )
+    out.sort(key=lambda c: (_natkey(c.villages[0] if c.villages else ""), _natkey(c.cadre)))
+    return out
+
+
+def missed_weeks_text(missed: Sequence[dt.date], with_year: bool = False) -> str:
+    """Missed weeks (their Mondays) as merged date ranges: 7月1日—7月21日（3周）."""
+    if not missed:
+        return "无"
+    runs: list[list[dt.date]] = [[missed[0]]]
+    for w in missed[1:]:
+        if w - runs[-1][-1] == dt.timedelta(days=7):
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    parts = []
+    for r in runs:
+        a, b = r[0], r[-1] + dt.timedelta(days=6)
+        parts.append(f"{_short_date(a, with_year)}—{_short_date(b, with_year)}（{len(r)}周）")
+    return "；".join(parts)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@dataclass
+class _Counts:
+    entries: int = 0
+    matters: int = 0
+    closed: int = 0
+
+    @property
+    def open(self) -> int:
+        return self.matters - self.closed
+
+    def add(self, m: Matter) -> None:
+        self.entries += len(m.period_entries)
+        self.matters += 1
+        self.closed += m.status_code in CLOSED_STATUSES
+
+    def cells(self) -> list[str]:
+        return [str(self.entries), str(self.matters), str(self.closed), str(self.open)]
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{100 * n / total:.1f}%" if total else "—"
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class _Writer:
+    """Lays a :class:`Volume` out into a :class:`archive._docx.DocxStream`."""
+
+    def __init__(
+        self,
+        stream: dx.DocxStream,
+        archive: Archive,
+        volume: Volume,
+        *,
+        with_images: bool,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.s = stream
+        self.archive = archive
+        self.v = volume
+        self.with_images = with_images
+        self.progress = progress
+        self.images = 0
+        self.missing_images = 0
+        self._bm = 0
+        self._books: dict[str, dict[str, Any]] = {
+            r["book_id"]: r for r in archive.db.query(f"select book_id, title, cadre, post from {BOOKS}")
+        }
+        self.multi_year = volume.period.start.year != volume.period.end.year
+
+    # -- primitives
+    def heading(self, level: int, text: str, *, new_page: bool = False) -> None:
+        self._bm += 1
+        name = f"_TocMq{self._bm:05d}"
+        font = {1: dx.FONT_H1, 2: dx.FONT_H2}.get(level, dx.FONT_BODY)
+        body = dx.bookmark(self._bm, name, dx.run(text, font, dx.SIZE_3HAO, bold=level >= 3))
+        self.s.write(dx.para(body, dx.ppr(f"Heading{level}", page_break_before=new_page)))
+
+    def text(self, text: str, *, indent: bool = True) -> None:
+        self.s.write(dx.para(dx.run(text), dx.ppr(indent_first=None if indent else 0)))
+
+    def labelled(self, pairs: Sequence[tuple[str, str]], *, indent: bool = True) -> None:
+        runs = []
+        for i, (label, value) in enumerate(pairs):
+            if i:
+                runs.append(dx.run("　"))
+            runs.append(dx.run(f"{label}：", bold=True))
+            runs.append(dx.run(value))
+        self.s.write(dx.para(runs, dx.ppr(indent_first=None if indent else 0)))
+
+    # -- the parts of the volume
+    def cover(self, title: str, unit: str, compiled_on: dt.date, skeleton_break: str) -> None:
+        v = self.v
+        w = self.s.write
+        for _ in range(4):
+            w(dx.para("", dx.ppr(indent_first=0)))
+        # centred directly too: LibreOffice maps the style id "Title" onto its own style
+        w(dx.para(dx.run(title, dx.FONT_TITLE, dx.SIZE_2HAO), dx.ppr("Title", indent_first=0, jc="center")))
+        for _ in range(9):
+            w(dx.para("", dx.ppr(indent_first=0)))
+        lines = []
+        if unit:
+            lines.append(("编印单位", unit))
+        lines.append(("汇编期间", f"{cn_date(v.period.start)}至{cn_date(v.period.end)}"))
+        lines.append(("收录范围", f"民情日记{v.entry_count}篇，事项{len(v.matters)}件"))
+        lines.append(("编印日期", cn_date(compiled_on)))
+        for label, value in lines:
+            w(dx.para(
+                [dx.run(f"{label}：", dx.FONT_H2), dx.run(value, dx.FONT_H2)],
+                dx.ppr(indent_left=1600, indent_first=0),
+            ))
+        w(skeleton_break)
+
+    def contents(self, toc: list[tuple[int, str, str]]) -> None:
+        self.s.write(dx.para(dx.run("目　　录", dx.FONT_TITLE, dx.SIZE_2HAO), dx.ppr("TOCHeading")))
+        self.s.write(dx.toc_field(toc))
+
+    def overview(self, number: str) -> None:
+        v = self.v
+        self.heading(1, f"{number}、概况", new_page=True)
+        total = _Counts()
+        by_cat: dict[int, _Counts] = {c: _Counts() for c in v.categories}
+        by_village: dict[tuple[str, str], _Counts] = {}
+        by_status: Counter[str] = Counter()
+        for m in v.matters:
+            total.add(m)
+            by_cat.setdefault(m.category_code, _Counts()).add(m)
+            by_village.setdefault((m.township, m.village), _Counts()).add(m)
+            by_status[m.status_code] += 1
+        n = len(v.matters)
+        closed = total.closed
+        summary = (
+            f"本册收录{v.period.label}（{cn_date(v.period.start)}至{cn_date(v.period.end)}）"
+            f"民情日记{total.entries}篇，涉及{len(by_village)}个村的群众事项{n}件。"
+            f"截至{cn_date(v.period.end)}，已办结{closed}件（已解决{by_status['resolved']}件、"
+            f"已解释{by_status['explained']}件），占{_pct(closed, n)}；未办结{n - closed}件"
+            f"（已上报{by_status['escalated']}件、办理中{by_status['in_progress']}件、"
+            f"尚未办理{by_status['recorded']}件）。"
+        )
+        self.text(summary)
+        below = [c for c in v.cadres if c.missed]
+        if v.weeks:
+            self.text(
+                f"本期应记{len(v.weeks)}周，{len(v.cadres)}名干部中{len(v.cadres) - len(below)}名"
+                f"每周记录均不少于1篇，{len(below)}名有未达标周次（见表4）。"
+            )
+
+        self.heading(2, "（一）分类统计")
+        self._caption("表1　按类别统计")
+        rows = [[f"{c}. {CATEGORIES[c]}", *by_cat[c].cells()] for c in sorted(by_cat)]
+        rows.append(["合计", *total.cells()])
+        self.s.write(dx.table(
+            ["类别", "记录（篇）", "事项（件）", "已办结", "未办结"], rows,
+            [56, 25, 25, 25, 25], bold_last_row=True,
+            align=["left", "center", "center", "center", "center"],
+        ))
+
+        self.heading(2, "（二）分村统计")
+        self._caption("表2　按乡镇、村统计")
+        rows = [[t, vil, *c.cells()] for (t, vil), c in by_village.items()]
+        rows.append(["合计", "", *total.cells()])
+        self.s.write(dx.table(
+            ["乡镇", "村", "记录（篇）", "事项（件）", "已办结", "未办结"], rows,
+            [30, 34, 23, 23, 23, 23], bold_last_row=True,
+        ))
+
+        self.heading(2, "（三）办理情况")
+        self._caption(f"表3　事项办理情况（截至{cn_date(v.period.end)}）")
+        rows = [[STATUS_TABLE_LABELS[s], str(by_status[s]), _pct(by_status[s], n)] for s in STATUS_ORDER]
+        rows.append(["合计", str(n), _pct(n, n)])
+        self.s.write(dx.table(["办理状态", "事项（件）", "占比"], rows, [66, 45, 45], bold_last_row=True))
+
+        self.heading(2, "（四）干部记录情况")
+        self._caption("表4　干部每周记录情况（每周不少于1篇）")
+        rows = []
+        for c in v.cadres:
+            avg = f"{c.entries / c.weeks:.1f}" if c.weeks else "—"
+            rows.append([
+                c.cadre, "、".join(c.villages), str(c.entries), avg,
+                f"{c.weeks_met}/{c.weeks}", missed_weeks_text(c.missed, self.multi_year),
+            ])
+        if not rows:
+            rows.append(["—", "—", "0", "—", "—", "—"])
+        self.s.write(dx.table(
+            ["干部", "村", "记录（篇）", "周均（篇）", "达标周数", "未达标周次"], rows,
+            [20, 26, 17, 17, 20, 56],
+            align=["center", "center", "center", "center", "center", "left"],
+        ))
+
+        self.heading(2, "（五）编制说明")
+        notes = [
+            "1. 本册按乡镇、村、类别编排，类别依据省委组织部民情日记工作指导意见所列八类。"
+            "同一事项的跟踪办理记录编排在该事项之下，按日期先后排列。",
+            "2. 本期以前首次记录、本期仍有跟踪办理的事项，其首次记录作为“前期记录”列出，供查阅。",
+            f"3. 办理状态以截至{cn_date(v.period.end)}的最后一条记录为准；本期以后的记录编入下一期。",
+            "4. 每周自星期一起至星期日止，周四在本期之内的周计入本期应记周数。",
+            "5. 正文为经人工校对后的文字；“出处”注明原日记本及页码，便于查对原件。",
+        ]
+        if v.undated_entries:
+            notes.append(f"6. 档案中另有{v.undated_entries}篇记录未能识别日期，未编入本册，请在复核页面补正日期。")
+        for note in notes:
+            self.text(note)
+
+    def _caption(self, text: str) -> None:
+        self.s.write(dx.para(
+            dx.run(text, dx.FONT_H1, dx.SIZE_XIAO4 + 2),
+            dx.ppr(keep_next=True, jc="center", indent_first=0, spacing_before=120, spacing_after=60),
+        ))
+
+    def sections(self, first_number: int) -> None:
+        v = self.v
+        total = len(v.matters)
+        done = 0
+        n_town = first_number - 1
+        cur_town = cur_village = None
+        cur_cat: int | None = None
+        n_village = n_cat = n_matter = 0
+        for m in v.matters:
+            if m.township != cur_town:
+                n_town += 1
+                cur_town, cur_village, cur_cat = m.township, None, None
+                n_village = 0
+                self.heading(1, f"{cn_number(n_town)}、{m.township}", new_page=True)
+            if m.village != cur_village:
+                n_village += 1
+                cur_village, cur_cat = m.village, None
+                n_cat = 0
+                self.heading(2, f"（{cn_number(n_village)}）{m.village}")
+            if m.category_code != cur_cat:
+                n_cat += 1
+                cur_cat = m.category_code
+                n_matter = 0
+                self.heading(3, f"{n_cat}．{CATEGORIES[m.category_code]}")
+            n_matter += 1
+            self.matter(n_matter, m)
+            done += 1
+            if self.progress is not None:
+                self.progress(done, total)
+
+    def matter(self, number: int, m: Matter) -> None:
+        root = m.root
+        w = self.s.write
+        w(dx.para(
+            dx.run(f"（{number}）{_matter_title(root)}", dx.FONT_BODY, dx.SIZE_3HAO, bold=True),
+            dx.ppr("Heading4", keep_next=True, spacing_before=120),
+        ))
+        meta = [("记录日期", cn_date(root.date) + ("（推定）" if root.date_inferred else ""))]
+        meta.append(("记录人", self._cadre(root)))
+        if root.fields.get("place"):
+            meta.append(("地点", root.fields["place"]))
+        if root.fields.get("people"):
+            meta.append(("当事人", root.fields["people"]))
+        meta.append(("办理状态", STATUSES.get(m.status_code, m.status_code)))
+        self.labelled(meta)
+        if not root.in_period:
+            self.text(f"【前期记录】本事项首次记录于{cn_date(root.date)}，不属本期，列出供查阅。")
+        self.text(root.text)
+        for key, label in FIELD_LABELS:
+            if root.fields.get(key):
+                self.labelled([(label, root.fields[key])])
+        self._source(root)
+        if root.in_period:
+            self._images(root)
+        if m.follow_ups:
+            w(dx.para(dx.run("跟踪办理情况：", dx.FONT_H2), dx.ppr(keep_next=True)))
+            for i, f in enumerate(m.follow_ups, 1):
+                status = STATUSES.get(f.status_code or "", "")
+                head = f"{i}. {cn_date(f.date)}" + ("（推定）" if f.date_inferred else "")
+                head += f"　{status}" if status else ""
+                head += f"　记录人：{self._cadre(f)}"
+                if f.in_period:
+                    w(dx.para(dx.run(head, bold=True), dx.ppr(keep_next=True)))
+                    self.text(f.text)
+                    if f.fields.get("result"):
+                        self.labelled([("办理结果", f.fields["result"])])
+                    self._source(f)
+                    self._images(f)
+                else:
+                    when = "前期记录" if f.date is not None else "日期不详"
+                    result = f.fields.get("result") or _clip(f.text, 60)
+                    w(dx.para(dx.run(f"{head}（{when}）", bold=True), dx.ppr(keep_next=True)))
+                    self.labelled([("办理结果", result)])
+                    self._source(f)
+
+    def _cadre(self, e: _Entry) -> str:
+        name = e.cadre or NO_CADRE
+        post = (self._books.get(e.book_id) or {}).get("post")
+        return f"{name}（{post}）" if post else name
+
+    def _source(self, e: _Entry) -> None:
+        book = self._books.get(e.book_id) or {}
+        title = book.get("title") or e.book_id
+        ref = f"《{title}》{_pages(e.page_start, e.page_end)}（编号{e.entry_id}）"
+        self.s.write(dx.para(
+            [dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2), dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2)],
+            dx.ppr(jc="right", indent_first=0),
+        ))
+
+    def _images(self, e: _Entry) -> None:
+        if not self.with_images or not e.page_start:
+            return
+        runs = []
+        for page_no in range(e.page_start, (e.page_end or e.page_start) + 1):
+            thumb = _thumbnail(self.archive, e.entry_id, e.book_id, page_no)
+            if thumb is None:
+                self.missing_images += 1
+                continue
+            data, cx, cy = thumb
+            rel_id, pic_id = self.s.add_image(data)
+            runs.append(dx.inline_picture(rel_id, pic_id, cx, cy, f"{e.entry_id} 第{page_no}页原件"))
+            self.images += 1
+        if runs:
+            self.s.write(dx.para(runs, dx.ppr(line=240, line_rule="auto", jc="center", indent_first=0)))
+        else:
+            self.text("（原件影像缺失，请核对档案中的页面图像。）")
+
+
+def _clip(text: str, n: int) -> str:
+    text = text.strip().replace("\n", "")
+    return text if len(text) <= n else text[: n - 1] + "……"
+
+
+def _matter_title(e: _Entry) -> str:
+    base = e.fields.get("problem") or e.text
+    first = re.split(r"[。；;！？!?\n]", base.strip(), maxsplit=1)[0]
+    return _clip(first, 30) or "（无标题）"
+
+
+def _thumbnail(archive: Archive, entry_id: str, book_id: str, page_no: int) -> tuple[bytes, int, int] | None:
+    """A JPEG of the entry's handwriting on one page: the page cropped to its lines."""
+    from PIL import Image, UnidentifiedImageError
+
+    row = archive.db.execute(
+        f"select image, original from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no]
+    ).fetchone()
+    if row is None:
+        return None
+    rel = row[0] or row[1]
+    if not rel:
+        return None
+    path = archive.path_of(rel)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            img = im.convert("L")
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    boxes = archive.db.execute(
+        f"select min(x0), min(y0), max(x1), max(y1) from {LINES} where entry_id = ? and page_no = ? "
+        "and x0 is not null",
+        [entry_id, page_no],
+    ).fetchone()
+    if boxes and boxes[0] is not None:
+        pad_x, pad_y = 0.03 * img.width, 0.02 * img.height
+        x0 = max(0, int(boxes[0] - pad_x))
+        y0 = max(0, int(boxes[1] - pad_y))
+        x1 = min(img.width, int(boxes[2] + pad_x))
+        y1 = min(img.height, int(boxes[3] + pad_y))
+        if x1 - x0 > 10 and y1 - y0 > 10:
+            img = img.crop((x0, y0, x1, y1))
+    img.thumbnail((900, 1200))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=70, optimize=True)
+    # at most 120 mm wide and 100 mm high, keeping the aspect ratio
+    scale = min(120 / img.width, 100 / img.height)
+    cx = int(img.width * scale * dx.EMU_PER_MM)
+    cy = int(img.height * scale * dx.EMU_PER_MM)
+    return buf.getvalue(), cx, cy
+
+
+def _default_title(volume: Volume, townships: Sequence[str], villages: Sequence[str], cadres: Sequence[str]) -> str:
+    towns = {m.township for m in volume.matters}
+    vills = {m.village for m in volume.matters}
+    name = ""
+    if len(towns) == 1:
+        name += next(iter(towns)).strip("（）")
+    if villages and len(vills) == 1:
+        name += next(iter(vills))
+    if len(cadres) == 1:
+        name += cadres[0]
+    return f"{name}民情日记汇编（{volume.period.label}）"
+
+
+def _filters_text(townships, villages, cadres, categories, statuses) -> str:  # type: ignore[no-untyped-def]
+    parts = []
+    for label, vals in (("乡镇", townships), ("村", villages), ("干部", cadres),
+                        ("类别", [CATEGORIES.get(c, str(c)) for c in categories]), ("状态", statuses)):
+        if vals:
+            parts.append(f"{label}={'、'.join(map(str, vals))}")
+    return "，".join(parts)
+
+
+def compile_volume(
+    archive: Archive,
+    out_path: Path | str,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    townships: Sequence[str] = (),
+    villages: Sequence[str] = (),
+    cadres: Sequence[str] = (),
+    categories: Sequence[int] = (),
+    statuses: Sequence[str] = (),
+    title: str | None = None,
+    unit: str | None = None,
+    period_label: str | None = None,
+    compiled_on: dt.date | None = None,
+    with_images: bool = False,
+    progress: ProgressCallback | None = None,
+) -> CompileStats:
+    """Write the compiled volume of a period to ``out_path`` (.docx).
+
+    Args:
+        archive: an open archive.
+        out_path: the Word file to write (replaced atomically if it exists).
+        date_from, date_to: the period, both days included.
+        townships, villages, cadres, categories: keep only matters whose root entry
+            has one of these (empty: no filter).
+        statuses: keep only matters whose status is one of these: ``open``,
+            ``closed``, a status code (``resolved`` …) or its Chinese label (已解决 …).
+        title: the volume title (default: e.g. 石桥镇民情日记汇编（2024年第三季度）).
+        unit: the compiling unit on the cover (default: the township when there is one).
+        period_label: how the period is named (default: derived, e.g. 2024年第三季度).
+        compiled_on: the date of compilation on the cover (default: today).
+        with_images: embed thumbnails of each entry's handwriting.
+        progress: called as ``progress(done, total)`` after each matter is written.
+
+    Returns:
+        What was written.
+
+    Raises:
+        NothingToCompileError: no entry of the period matches the filters; no file is written.
+        ValueError: an unknown status name or a period that ends before it starts.
+    """
+    t0 = time.perf_counter()
+    out_path = Path(out_path)
+    period = period_between(date_from, date_to)
+    if period_label:
+        period = Period(period.start, period.end, period_label)
+    volume = collect_volume(
+        archive, period=period, townships=townships, villages=villages, cadres=cadres,
+        categories=categories, statuses=statuses,
+    )
+    if not volume.matters:
+        span = archive.db.execute(
+            f"select min(date), max(date), count(*) from {ENTRIES} where date is not null"
+        ).fetchone()
+        have = (
+            f"the archive has dated entries from {span[0]} to {span[1]}"
+            if span and span[2]
+            else "the archive has no dated entries"
+        )
+        filters = _filters_text(townships, villages, cadres, categories, statuses)
+        raise NothingToCompileError(
+            archive.root,
+            f"no entries between {period.start} and {period.end}"
+            + (f" matching {filters}" if filters else "")
+            + f"; {have}",
+            "choose another period (--period, --from/--to) or loosen the filters",
+        )
+    title = title or _default_title(volume, townships, villages, cadres)
+    towns = {m.township for m in volume.matters}
+    if unit is None:
+        unit = next(iter(towns)) if len(towns) == 1 and NO_TOWNSHIP not in towns else ""
+    compiled_on = compiled_on or dt.date.today()
+
+    skeleton = dx.build_skeleton(title=title, author=unit or "minqing", subject=period.label)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    stream = dx.DocxStream(skeleton, out_path)
+    try:
+        writer = _Writer(stream, archive, volume, with_images=with_images, progress=progress)
+        writer.cover(title, unit, compiled_on, dx.cover_section_break(skeleton))
+        writer.contents(_toc_plan(volume))
+        writer.overview("一")
+        writer.sections(first_number=2)
+        stream.close()
+    except BaseException:
+        stream.abort()
+        raise
+    return CompileStats(
+        out_path=out_path,
+        title=title,
+        period=period,
+        entries=volume.entry_count,
+        matters=len(volume.matters),
+        context_entries=sum(len(m.entries) - len(m.period_entries) for m in volume.matters),
+        townships=len(towns),
+        villages=len({(m.township, m.village) for m in volume.matters}),
+        cadres=len(volume.cadres),
+        images=writer.images,
+        missing_images=writer.missing_images,
+        undated_entries=volume.undated_entries,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _toc_plan(volume: Volume) -> list[tuple[int, str, str]]:
+    """The headings (level, text, bookmark) the writer will emit, in order.
+
+    Mirrors :meth:`_Writer.overview` and :meth:`_Writer.sections`; the bookmark
+    numbers follow the order in which headings are written.
+    """
+    heads: list[tuple[int, str]] = [(1, "一、概况")]
+    heads += [(2, t) for t in ("（一）分类统计", "（二）分村统计", "（三）办理情况",
+                               "（四）干部记录情况", "（五）编制说明")]
+    n_town = 1
+    cur_town = cur_village = None
+    cur_cat: int | None = None
+    n_village = n_cat = 0
+    for m in volume.matters:
+        if m.township != cur_town:
+            n_town += 1
+            cur_town, cur_village, cur_cat, n_village = m.township, None, None, 0
+            heads.append((1, f"{cn_number(n_town)}、{m.township}"))
+        if m.village != cur_village:
+            n_village += 1
+            cur_village, cur_cat, n_cat = m.village, None, 0
+            heads.append((2, f"（{cn_number(n_village)}）{m.village}"))
+        if m.category_code != cur_cat:
+            n_cat += 1
+            cur_cat = m.category_code
+            heads.append((3, f"{n_cat}．{CATEGORIES[m.category_code]}"))
+    return [(lvl, text, f"_TocMq{i:05d}") for i, (lvl, text) in enumerate(heads, 1)]

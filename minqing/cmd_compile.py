@@ -1,0 +1,167 @@
+"""``minqing compile``: a compiled volume (汇编成册) of a period as a Word document."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from archive.compile import compile_volume, parse_period
+from archive.errors import ArchiveError, NothingToCompileError
+from archive.store import Archive
+from classify.types import CATEGORIES, STATUSES
+from minqing.errors import ExitCode, MinqingError
+from minqing.options import archive_option
+
+#: show a progress bar from this many matters on (small volumes take a second)
+PROGRESS_FROM = 300
+
+
+def _category(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[int, ...]:
+    by_name = {name: code for code, name in CATEGORIES.items()}
+    out = []
+    for v in values:
+        v = v.strip()
+        if v.isdigit() and int(v) in CATEGORIES:
+            out.append(int(v))
+        elif v in by_name:
+            out.append(by_name[v])
+        else:
+            raise click.BadParameter(f"{v!r} is not a category: use 1–8 or a name such as 农村矛盾纠纷")
+    return tuple(out)
+
+
+def _status(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    labels = set(STATUSES.values()) | {"未办结", "已办结"}
+    for v in values:
+        if v not in ("open", "closed", *STATUSES) and v not in labels:
+            raise click.BadParameter(
+                f"{v!r} is not a status: use open, closed, {', '.join(STATUSES)} or 已解决 …"
+            )
+    return values
+
+
+def _out(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    if value.suffix.lower() != ".docx":
+        raise click.BadParameter(f"{value}: the volume is a Word file; give a name ending in .docx")
+    return value
+
+
+@click.command(name="compile")
+@archive_option
+@click.option("--period", help="A year (2024), quarter (2024Q3), half-year (2024H1) or month (2024-07).")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day, included.")
+@click.option("--township", multiple=True, help="Only this township (repeatable).")
+@click.option("--village", multiple=True, help="Only this village (repeatable).")
+@click.option("--cadre", multiple=True, help="Only matters recorded by this cadre (repeatable).")
+@click.option("--category", multiple=True, callback=_category, help="Category 1–8 or its name (repeatable).")
+@click.option(
+    "--status", multiple=True, callback=_status,
+    help="open, closed, recorded, in_progress, escalated, resolved, explained (repeatable).",
+)
+@click.option("--title", help="Volume title (default: e.g. 石桥镇民情日记汇编（2024年第三季度）).")
+@click.option("--unit", help="Compiling unit on the cover (default: the township).")
+@click.option("--with-images", is_flag=True, help="Embed thumbnails of the handwriting.")
+@click.option(
+    "--out", "-o", "out", required=True, callback=_out,
+    type=click.Path(dir_okay=False, path_type=Path), help="The .docx file to write.",
+)
+@click.option("-s", "--silent", is_flag=True, help="No progress bar.")
+def command(
+    archive_dir: Path,
+    period: str | None,
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    township: tuple[str, ...],
+    village: tuple[str, ...],
+    cadre: tuple[str, ...],
+    category: tuple[int, ...],
+    status: tuple[str, ...],
+    title: str | None,
+    unit: str | None,
+    with_images: bool,
+    out: Path,
+    silent: bool,
+) -> None:
+    """Compile the entries of a period into a Word volume (汇编成册).
+
+    The volume has a cover, a table of contents, an overview with statistics
+    (by category, by village, by status, and each cadre's weeks against the
+    one-entry-a-week minimum), then every matter by township, village and
+    category with its follow-ups, laid out after GB/T 9704-2012.
+
+    \b
+    Examples:
+        minqing compile --archive archive/ --period 2024Q3 --out 2024Q3.docx
+        minqing compile --period 2024 --township 石桥镇 --status open --out open.docx
+        minqing compile --from 2024-07-01 --to 2024-07-31 --village 杨树沟村 \\
+            --with-images --out 杨树沟村-7月.docx
+    """
+    if period and (date_from or date_to):
+        raise click.UsageError("give either --period or --from/--to, not both")
+    if period:
+        try:
+            p = parse_period(period)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--period") from exc
+        start, end = p.start, p.end
+    elif date_from and date_to:
+        start, end = date_from.date(), date_to.date()
+        if end < start:
+            raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
+    else:
+        raise click.UsageError("give the period: --period 2024Q3, or --from DATE and --to DATE")
+
+    try:
+        archive = Archive(archive_dir)
+    except ArchiveError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if silent or total < PROGRESS_FROM:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Compiling", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        stats = compile_volume(
+            archive, out, date_from=start, date_to=end, townships=township, villages=village,
+            cadres=cadre, categories=category, statuses=status, title=title, unit=unit,
+            with_images=with_images, progress=progress,
+        )
+    except NothingToCompileError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.nothing_to_do) from exc
+    except ArchiveError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+    except OSError as exc:
+        raise MinqingError(
+            f"{out}: cannot write the volume ({exc.strerror or exc}); choose another --out",
+            exit_code=ExitCode.bad_data,
+        ) from exc
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        archive.close()
+    msg = (
+        f"Wrote {stats.out_path}: {stats.title}, {stats.entries} entries, "
+        f"{stats.matters} matters, {stats.villages} villages, {stats.cadres} cadres"
+    )
+    if with_images:
+        msg += f", {stats.images} images"
+        if stats.missing_images:
+            msg += f" ({stats.missing_images} page images missing)"
+    click.echo(msg + f" in {stats.seconds:.1f} s", err=True)
+    if stats.undated_entries:
+        click.echo(
+            f"Warning: {stats.undated_entries} entries have no date and are in no volume; "
+            "correct their dates in the review pages",
+            err=True,
+        )
