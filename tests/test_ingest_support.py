@@ -29,6 +29,8 @@ TEXT = (
     "县水利局解决邻里纠纷已调解完毕双方签订协议土地承包合同续签工作正在推进低保评审公开"
 )
 
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
+
 A5_150 = (874, 1240)  # width, height of an A5 page at 150 dpi
 
 
