@@ -1,0 +1,946 @@
+"""Human review of the archive: corrections that outrank the machine forever (issue 7).
+
+Everything a reviewer can change lives here, as plain functions over an
+:class:`archive.store.Archive` (the Datasette plugin and the CLI are thin adapters):
+
+* :func:`correct_line` — a line's text;
+* :func:`set_category`, :func:`set_status`, :func:`set_date` — an entry's values;
+* :func:`confirm_link` — which earlier entry an entry follows up (or none);
+* :func:`split_entry`, :func:`merge_with_next`, :func:`move_line` — segmentation fixes.
+
+Each call is ONE transaction: the change, the derived data (entry text, the
+``entries_fts``/``lines_fts`` search rows, the machine category and status of an
+unconfirmed entry, follow-up chains) and one audit row per changed value in
+``corrections``. Each takes an ``expected`` value (the value the reviewer saw, or an
+entry's :func:`entry_rev`): when the archive holds something else, another reviewer
+got there first and :class:`StaleEditError` is raised and nothing changes.
+
+Why corrections survive re-runs
+-------------------------------
+Line ids (``book/page/line``) and entry ids (``book:seq``) are renumbered whenever
+OCR or segmentation changes, so every human decision is ALSO stored in
+``review_decisions`` anchored to the *content*: the page image hash plus the line's
+box. :func:`reapply_decisions` re-imposes them on whatever the machine wrote (it
+finds the line whose box overlaps the anchor on the same page image):
+
+* corrected line text is carried by :func:`archive.records.write_page` itself;
+* confirmed category/status are carried by :func:`archive.records.write_entries`;
+* dates, entry boundaries (split/merge/move) and confirmed links are carried by
+  :func:`reapply_decisions`, which the pipeline must call after it rewrites a book's
+  entries (see the function's docstring).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archive import records
+from archive.errors import BadCorrectionError
+from archive.schema import CORRECTIONS, ENTRIES, ENTRIES_FTS, LINES, LINES_FTS, LINKS, PAGES
+from archive.search import bigrams
+from archive.store import Archive
+from classify.types import CATEGORIES, STATUSES
+
+DECISIONS = "review_decisions"
+CALIBRATION = "ocr_calibration"
+
+#: decision kinds stored in ``review_decisions``
+KINDS = ("start", "join", "category", "status", "date", "link")
+
+_WS = re.compile(r"\s+")
+#: a decision anchor matches a line on the same page image when the boxes overlap this much
+ANCHOR_IOU = 0.3
+
+
+class StaleEditError(BadCorrectionError):
+    """The value changed since the reviewer loaded it (another reviewer saved first)."""
+
+
+class TargetNotFoundError(BadCorrectionError):
+    """The line, entry or page named by a correction is not in the archive."""
+
+
+# -- schema --------------------------------------------------------------------------------
+
+
+def ensure_review_schema(db: Any) -> None:
+    """Add the review tables and columns (idempotent, append-only)."""
+    db[DECISIONS].create(
+        {
+            "id": int,
+            "at": str,
+            "who": str,
+            "book_id": str,
+            "kind": str,  # see KINDS
+            "page_id": str,
+            "page_sha": str,
+            "box": str,  # JSON [x0, y0, x1, y1] of the anchor line
+            "page_id2": str,  # link parent anchor
+            "page_sha2": str,
+            "box2": str,
+            "value": str,
+            "active": int,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db[DECISIONS].create_index(["book_id", "kind"], if_not_exists=True)
+    if "date_confirmed" not in db[ENTRIES].columns_dict:
+        db[ENTRIES].add_column("date_confirmed", int)
+    db[CALIBRATION].create(
+        {"lo": float, "hi": float, "lines": int, "chars": int, "errors": int, "cer": float, "updated_at": str},
+        pk="lo",
+        if_not_exists=True,
+    )
+    db.conn.commit()
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _one(db: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    return next(iter(db.query(sql, list(params))), None)
+
+
+def _line(archive: Archive, line_id: str) -> dict[str, Any]:
+    row = _one(archive.db, f"select rowid, * from {LINES} where line_id = ?", [line_id])
+    if row is None:
+        raise TargetNotFoundError(
+            archive.db_path if hasattr(archive, "db_path") else "archive",
+            f"no line {line_id!r}",
+            "reload the page: the book may have been re-ingested",
+        )
+    return row
+
+
+def _entry(archive: Archive, eid: str) -> dict[str, Any]:
+    row = _one(archive.db, f"select rowid, * from {ENTRIES} where entry_id = ?", [eid])
+    if row is None:
+        raise TargetNotFoundError(
+            getattr(archive, "db_path", "archive"),
+            f"no entry {eid!r}",
+            "reload the page: the book may have been re-segmented",
+        )
+    return row
+
+
+def _where(archive: Archive) -> Any:
+    return getattr(archive, "db_path", "archive")
+
+
+def entry_rev(row: dict[str, Any]) -> str:
+    """A short version tag of an entry's structure and values (for stale-form checks)."""
+    key = json.dumps(
+        [
+            row.get("entry_id"),
+            row.get("line_ids"),
+            row.get("text"),
+            row.get("category_code"),
+            row.get("status_code"),
+            row.get("date"),
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
+def _check(archive: Archive, what: str, expected: Any, current: Any) -> None:
+    if expected is None:
+        return
+    norm = lambda v: "" if v is None else str(v)  # noqa: E731
+    if norm(expected) != norm(current):
+        raise StaleEditError(
+            _where(archive),
+            f"{what} was changed by someone else since you loaded it "
+            f"(you saw {norm(expected)!r}, it is now {norm(current)!r})",
+            "reload the page and apply your change again",
+        )
+
+
+def _entry_text(lines: Iterable[str]) -> str:
+    # the project's convention: lines joined without separator, whitespace removed
+    return _WS.sub("", "".join(t or "" for t in lines))
+
+
+def _set_fts(archive: Archive, table: str, rowid: int, text: str) -> None:
+    archive.db.execute(f"delete from {table} where rowid = ?", [rowid])
+    archive.db.execute(
+        f"insert into {table}(rowid, bigrams) values (?, ?)", [rowid, bigrams(text or "")]
+    )
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a line is, independent of line numbering: page image hash + box."""
+
+    page_id: str
+    page_sha: str
+    box: tuple[float, float, float, float]
+
+
+def line_anchor(archive: Archive, line_id: str) -> Anchor:
+    """The content anchor of a line (raises :class:`TargetNotFoundError`)."""
+    r = _one(
+        archive.db,
+        f"select l.page_id, p.sha256, l.x0, l.y0, l.x1, l.y1 from {LINES} l "
+        f"join {PAGES} p on p.page_id = l.page_id where l.line_id = ?",
+        [line_id],
+    )
+    if r is None:
+        _line(archive, line_id)  # raises
+        raise AssertionError  # pragma: no cover
+    return Anchor(r["page_id"], r["sha256"] or "", (r["x0"] or 0, r["y0"] or 0, r["x1"] or 0, r["y1"] or 0))
+
+
+def resolve_anchor(archive: Archive, book_id: str, anchor: Anchor) -> str | None:
+    """The line id that the anchor designates now, or None when it is gone."""
+    rows = list(
+        archive.db.query(
+            f"select l.line_id, l.x0, l.y0, l.x1, l.y1 from {LINES} l join {PAGES} p "
+            "on p.page_id = l.page_id where l.book_id = ? and p.sha256 = ?",
+            [book_id, anchor.page_sha],
+        )
+    )
+    if not rows:  # the image changed (new normalisation): fall back to the page number
+        rows = list(
+            archive.db.query(
+                f"select line_id, x0, y0, x1, y1 from {LINES} where page_id = ?", [anchor.page_id]
+            )
+        )
+    best, best_iou = None, 0.0
+    for r in rows:
+        if r["x0"] is None:
+            continue
+        v = _iou(anchor.box, (r["x0"], r["y0"], r["x1"], r["y1"]))
+        if v > best_iou:
+            best, best_iou = r["line_id"], v
+    return best if best_iou >= ANCHOR_IOU else None
+
+
+def _record_decision(
+    archive: Archive,
+    who: str,
+    book_id: str,
+    kind: str,
+    anchor: Anchor,
+    value: Any,
+    anchor2: Anchor | None = None,
+) -> None:
+    """Store a durable decision; older decisions of the same kind on the same line lapse."""
+    ensure_review_schema(archive.db)
+    # structure marks on one line exclude each other; values replace older values
+    kinds = ("start", "join") if kind in ("start", "join") else (kind,)
+    for old in list(
+        archive.db.query(
+            f"select id, page_sha, box from {DECISIONS} where book_id = ? and active = 1 "
+            f"and kind in ({','.join('?' * len(kinds))})",
+            [book_id, *kinds],
+        )
+    ):
+        if old["page_sha"] == anchor.page_sha and _iou(anchor.box, json.loads(old["box"])) >= 0.9:
+            archive.db.execute(f"update {DECISIONS} set active = 0 where id = ?", [old["id"]])
+    archive.db[DECISIONS].insert(
+        {
+            "at": records.now(),
+            "who": who,
+            "book_id": book_id,
+            "kind": kind,
+            "page_id": anchor.page_id,
+            "page_sha": anchor.page_sha,
+            "box": json.dumps(list(anchor.box)),
+            "page_id2": anchor2.page_id if anchor2 else None,
+            "page_sha2": anchor2.page_sha if anchor2 else None,
+            "box2": json.dumps(list(anchor2.box)) if anchor2 else None,
+            "value": None if value is None else str(value),
+            "active": 1,
+        }
+    )
+
+
+def _first_line(row: dict[str, Any]) -> str | None:
+    ids = json.loads(row["line_ids"] or "[]")
+    return ids[0] if ids else None
+
+
+def _who(who: str) -> str:
+    who = (who or "").strip()
+    if not who:
+        raise BadCorrectionError("archive", "a correction needs a reviewer name", "log in first")
+    return who
+
+
+# -- line text -----------------------------------------------------------------------------
+
+
+def normalise_line_text(text: str) -> str:
+    """A reviewer's line text as stored: NFC, no line breaks, outer whitespace removed."""
+    text = unicodedata.normalize("NFC", text or "")
+    return text.replace("\r", "").replace("\n", "").strip()
+
+
+def correct_line(
+    archive: Archive, line_id: str, text: str, *, who: str, expected: str | None = None
+) -> bool:
+    """Set a line's text; returns False when it already had that text (nothing recorded).
+
+    Updates the line, ``lines_fts``, the text of its entry (and ``entries_fts``) and,
+    unless confirmed by a reviewer, the entry's category and status.
+
+    Raises:
+        TargetNotFoundError: no such line.
+        StaleEditError: the line's text is not ``expected`` any more.
+    """
+    who = _who(who)
+    new = normalise_line_text(text)
+    with archive.db.conn:
+        row = _line(archive, line_id)
+        _check(archive, f"line {line_id}", expected, row["text"])
+        if new == (row["text"] or ""):
+            return False
+        _apply_line_text(archive, row, new)
+        records.record_correction(archive, who, LINES, line_id, "text", row["text"], new)
+    return True
+
+
+def _apply_line_text(archive: Archive, row: dict[str, Any], new: str) -> None:
+    archive.db.execute(
+        f"update {LINES} set text = ?, corrected = 1, corrected_text = ? where line_id = ?",
+        [new, new, row["line_id"]],
+    )
+    _set_fts(archive, LINES_FTS, row["rowid"], new)
+    if row["entry_id"]:
+        refresh_entry(archive, row["entry_id"])
+
+
+def refresh_entry(archive: Archive, eid: str) -> None:
+    """Recompute an entry's derived data from its lines (inside the caller's transaction).
+
+    Text and search row always; category and status only while not confirmed.
+    """
+    from classify import classify_category, detect_status
+
+    row = _entry(archive, eid)
+    ids = json.loads(row["line_ids"] or "[]")
+    texts = {
+        r["line_id"]: r["text"]
+        for r in archive.db.query(
+            f"select line_id, text from {LINES} where line_id in ({','.join('?' * len(ids))})", ids
+        )
+    } if ids else {}
+    text = _entry_text(texts.get(i, "") for i in ids)
+    upd: dict[str, Any] = {"text": text}
+    if not row["category_confirmed"]:
+        code, score, evidence = classify_category(text)
+        upd.update(
+            category_code=code,
+            category=CATEGORIES[code],
+            category_score=score,
+            category_evidence=json.dumps(list(evidence), ensure_ascii=False),
+        )
+    if not row["status_confirmed"]:
+        st = detect_status(text)
+        upd.update(status_code=st, status=STATUSES[st])
+    archive.db[ENTRIES].update(eid, upd)
+    _set_fts(archive, ENTRIES_FTS, row["rowid"], text)
+
+
+# -- entry values --------------------------------------------------------------------------
+
+
+def _entry_decision(archive: Archive, who: str, row: dict[str, Any], kind: str, value: Any) -> None:
+    first = _first_line(row)
+    if first is not None:
+        _record_decision(archive, who, row["book_id"], kind, line_anchor(archive, first), value)
+
+
+def set_category(
+    archive: Archive, eid: str, code: int | str, *, who: str, expected: int | str | None = None
+) -> bool:
+    """Confirm or change an entry's category (1–8). Returns False when nothing changed."""
+    who = _who(who)
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        code = 0
+    if code not in CATEGORIES:
+        raise BadCorrectionError(_where(archive), f"category {code!r} is not 1–8", "pick one of the eight categories")
+    with archive.db.conn:
+        row = _entry(archive, eid)
+        _check(archive, f"the category of {eid}", expected, row["category_code"])
+        if row["category_code"] == code and row["category_confirmed"]:
+            return False
+        archive.db[ENTRIES].update(
+            eid,
+            {"category_code": code, "category": CATEGORIES[code], "category_score": 1.0, "category_confirmed": 1},
+        )
+        _entry_decision(archive, who, row, "category", code)
+        records.record_correction(archive, who, ENTRIES, eid, "category_code", row["category_code"], code)
+    return True
+
+
+def set_status(
+    archive: Archive, eid: str, status: str, *, who: str, expected: str | None = None
+) -> bool:
+    """Confirm or change an entry's status (a key of ``classify.types.STATUSES``)."""
+    who = _who(who)
+    if status not in STATUSES:
+        raise BadCorrectionError(
+            _where(archive), f"status {status!r} is unknown", f"use one of {', '.join(STATUSES)}"
+        )
+    with archive.db.conn:
+        row = _entry(archive, eid)
+        _check(archive, f"the status of {eid}", expected, row["status_code"])
+        if row["status_code"] == status and row["status_confirmed"]:
+            return False
+        archive.db[ENTRIES].update(
+            eid, {"status_code": status, "status": STATUSES[status], "status_confirmed": 1}
+        )
+        _entry_decision(archive, who, row, "status", status)
+        records.record_correction(archive, who, ENTRIES, eid, "status_code", row["status_code"], status)
+    return True
+
+
+def parse_iso_date(value: str | None) -> str | None:
+    """``YYYY-MM-DD`` (or empty for "no date") → ISO string or None; raises ValueError."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    return dt.date.fromisoformat(value).isoformat()
+
+
+def set_date(
+    archive: Archive, eid: str, date: str | None, *, who: str, expected: str | None = None
+) -> bool:
+    """Set an entry's date (ISO ``YYYY-MM-DD``; empty for none) and mark it confirmed."""
+    who = _who(who)
+    ensure_review_schema(archive.db)
+    try:
+        iso = parse_iso_date(date)
+    except ValueError:
+        raise BadCorrectionError(
+            _where(archive), f"date {date!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-03-05"
+        ) from None
+    with archive.db.conn:
+        row = _entry(archive, eid)
+        _check(archive, f"the date of {eid}", expected, row["date"])
+        if row["date"] == iso and row.get("date_confirmed"):
+            return False
+        archive.db[ENTRIES].update(
+            eid,
+            {"date": iso, "month": iso[:7] if iso else None, "date_inferred": 0, "date_confirmed": 1},
+        )
+        _entry_decision(archive, who, row, "date", iso or "")
+        records.record_correction(archive, who, ENTRIES, eid, "date", row["date"], iso)
+    return True
+
+
+# -- follow-up links -----------------------------------------------------------------------
+
+#: parent value of a confirmed "this entry follows nothing up" row in ``links``
+NO_PARENT = ""
+
+
+def _write_link(archive: Archive, child: str, parent: str | None) -> None:
+    archive.db.execute(f"delete from {LINKS} where child = ?", [child])
+    archive.db[LINKS].insert(
+        {
+            "child": child,
+            "parent": parent or NO_PARENT,
+            "score": 1.0,
+            "evidence": json.dumps(["reviewer" if parent else "reviewer: not a follow-up"], ensure_ascii=False),
+            "confirmed": 1,
+        },
+        pk=("child", "parent"),
+        replace=True,
+    )
+
+
+def confirm_link(
+    archive: Archive, child: str, parent: str | None, *, who: str, expected: str | None = None
+) -> bool:
+    """Confirm which entry ``child`` follows up (``parent``), or that it follows none (None/"").
+
+    ``expected`` is the ``follow_up_of`` the reviewer saw ("" for none). The choice is
+    stored as a confirmed row in ``links`` (a confirmed row with an empty parent means
+    "no follow-up"), which the pipeline's re-linking keeps.
+    """
+    who = _who(who)
+    parent = parent or None
+    with archive.db.conn:
+        row = _entry(archive, child)
+        _check(archive, f"the follow-up link of {child}", expected, row["follow_up_of"])
+        if parent is not None:
+            prow = _entry(archive, parent)
+            if parent == child:
+                raise BadCorrectionError(_where(archive), f"{child} cannot follow itself up", "choose an earlier entry")
+            if _is_descendant(archive, parent, child):
+                raise BadCorrectionError(
+                    _where(archive), f"{parent} already follows up {child}: a link back would make a loop",
+                    "choose the matter's first entry instead",
+                )
+        else:
+            prow = None
+        was_confirmed = _one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
+        if row["follow_up_of"] == parent and was_confirmed:
+            return False
+        _write_link(archive, child, parent)
+        records.refresh_matters(archive)
+        first = _first_line(row)
+        if first is not None:
+            pfirst = _first_line(prow) if prow else None
+            _record_decision(
+                archive, who, row["book_id"], "link", line_anchor(archive, first), parent or "",
+                line_anchor(archive, pfirst) if pfirst else None,
+            )
+        records.record_correction(archive, who, LINKS, child, "follow_up_of", row["follow_up_of"], parent)
+    return True
+
+
+def _is_descendant(archive: Archive, eid: str, ancestor: str) -> bool:
+    seen = set()
+    cur: str | None = eid
+    while cur and cur not in seen:
+        seen.add(cur)
+        r = _one(archive.db, f"select follow_up_of from {ENTRIES} where entry_id = ?", [cur])
+        cur = r["follow_up_of"] if r else None
+        if cur == ancestor:
+            return True
+    return False
+
+
+def link_candidates(archive: Archive, eid: str, limit: int = 8) -> list[dict[str, Any]]:
+    """Entries ``eid`` may follow up: the machine's suggestions first, then earlier
+    entries of the same book, then of the same village (latest first)."""
+    row = _entry(archive, eid)
+    out: dict[str, dict[str, Any]] = {}
+    for r in archive.db.query(
+        f"select e.entry_id, e.date, e.text, k.score, k.confirmed from {LINKS} k "
+        f"join {ENTRIES} e on e.entry_id = k.parent where k.child = ? order by k.confirmed desc, k.score desc",
+        [eid],
+    ):
+        out[r["entry_id"]] = {**r, "why": "confirmed" if r["confirmed"] else f"machine {r['score']:.2f}"}
+    for r in archive.db.query(
+        f"select entry_id, date, text from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit ?",
+        [row["book_id"], row["seq"], limit],
+    ):
+        out.setdefault(r["entry_id"], {**r, "why": "same book"})
+    if row["village"]:
+        for r in archive.db.query(
+            f"select entry_id, date, text from {ENTRIES} where village = ? and book_id != ? "
+            "and (date is null or ? is null or date <= ?) order by date desc limit ?",
+            [row["village"], row["book_id"], row["date"], row["date"], limit],
+        ):
+            out.setdefault(r["entry_id"], {**r, "why": "same village"})
+    return list(out.values())[: max(limit, 1)]
+
+
+# -- segmentation: split, merge, move ------------------------------------------------------
+
+
+def _book_groups(archive: Archive, book_id: str) -> list[list[str]]:
+    return [
+        json.loads(r["line_ids"] or "[]")
+        for r in archive.db.query(f"select line_ids from {ENTRIES} where book_id = ? order by seq", [book_id])
+    ]
+
+
+def split_entry(
+    archive: Archive, eid: str, at_line: str, *, who: str, expected: str | None = None
+) -> str:
+    """Split entry ``eid`` so that a new entry starts at line ``at_line``; returns its id.
+
+    ``expected`` is the entry's :func:`entry_rev` as the reviewer saw it.
+    """
+    who = _who(who)
+    with archive.db.conn:
+        row = _entry(archive, eid)
+        _check(archive, f"entry {eid}", expected, entry_rev(row))
+        ids = json.loads(row["line_ids"] or "[]")
+        if at_line not in ids or ids.index(at_line) == 0:
+            raise BadCorrectionError(
+                _where(archive), f"line {at_line} is not inside entry {eid} (after its first line)",
+                "pick a line of the entry other than its first",
+            )
+        _record_decision(archive, who, row["book_id"], "start", line_anchor(archive, at_line), None)
+        records.record_correction(archive, who, ENTRIES, eid, "split_at", None, at_line)
+        new_ids = _regroup(archive, row["book_id"])
+    return new_ids.get(at_line, at_line)
+
+
+def merge_with_next(archive: Archive, eid: str, *, who: str, expected: str | None = None) -> None:
+    """Merge entry ``eid`` with the entry after it (segmentation cut one matter in two)."""
+    who = _who(who)
+    with archive.db.conn:
+        row = _entry(archive, eid)
+        _check(archive, f"entry {eid}", expected, entry_rev(row))
+        nxt = _one(
+            archive.db,
+            f"select * from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1",
+            [row["book_id"], row["seq"]],
+        )
+        if nxt is None:
+            raise BadCorrectionError(_where(archive), f"{eid} is the last entry of its book", "nothing to merge it with")
+        _record_decision(archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt)), None)
+        records.record_correction(archive, who, ENTRIES, eid, "merge_with", None, nxt["entry_id"])
+        _regroup(archive, row["book_id"])
+
+
+def move_line(
+    archive: Archive, line_id: str, direction: str, *, who: str, expected: str | None = None
+) -> None:
+    """Move the first line of an entry to the previous entry (``"prev"``) or the last
+    line of an entry to the next one (``"next"``). ``expected``: the entry's rev."""
+    who = _who(who)
+    if direction not in ("prev", "next"):
+        raise BadCorrectionError(_where(archive), f"direction {direction!r}", "use prev or next")
+    with archive.db.conn:
+        line = _line(archive, line_id)
+        if not line["entry_id"]:
+            raise BadCorrectionError(_where(archive), f"line {line_id} belongs to no entry", "split an entry instead")
+        row = _entry(archive, line["entry_id"])
+        _check(archive, f"entry {row['entry_id']}", expected, entry_rev(row))
+        ids = json.loads(row["line_ids"] or "[]")
+        book = row["book_id"]
+        if direction == "prev":
+            prev = _one(archive.db, f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1", [book, row["seq"]])
+            if ids[0] != line_id or prev is None:
+                raise BadCorrectionError(
+                    _where(archive), f"line {line_id} is not the first line of an entry with an entry before it",
+                    "only an entry's first line can move to the previous entry; split first",
+                )
+            _record_decision(archive, who, book, "join", line_anchor(archive, line_id), None)
+            if len(ids) > 1:
+                _record_decision(archive, who, book, "start", line_anchor(archive, ids[1]), None)
+            target = prev["entry_id"]
+        else:
+            nxt = _one(archive.db, f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1", [book, row["seq"]])
+            if ids[-1] != line_id or nxt is None:
+                raise BadCorrectionError(
+                    _where(archive), f"line {line_id} is not the last line of an entry with an entry after it",
+                    "only an entry's last line can move to the next entry; split first",
+                )
+            if len(ids) > 1:
+                _record_decision(archive, who, book, "start", line_anchor(archive, line_id), None)
+            _record_decision(archive, who, book, "join", line_anchor(archive, _first_line(nxt)), None)
+            target = nxt["entry_id"]
+        records.record_correction(archive, who, LINES, line_id, "entry_id", row["entry_id"], target)
+        _regroup(archive, book)
+
+
+def _marks(archive: Archive, book_id: str) -> dict[str, str]:
+    """Active structure decisions of a book, resolved to current line ids (latest wins)."""
+    ensure_review_schema(archive.db)
+    out: dict[str, str] = {}
+    for d in archive.db.query(
+        f"select * from {DECISIONS} where book_id = ? and active = 1 and kind in ('start', 'join') order by id",
+        [book_id],
+    ):
+        lid = resolve_anchor(archive, book_id, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
+        if lid is not None:
+            out[lid] = d["kind"]
+    return out
+
+
+def _line_order(archive: Archive, book_id: str) -> list[str]:
+    return [
+        r["line_id"]
+        for r in archive.db.query(
+            f"select line_id from {LINES} where book_id = ? order by page_no, line_no", [book_id]
+        )
+    ]
+
+
+def _regroup(archive: Archive, book_id: str) -> dict[str, str]:
+    """Impose the book's start/join marks on its entries; rebuild entries that changed.
+
+    Returns a map line id → the id of the entry it now belongs to. Runs inside the
+    caller's transaction.
+    """
+    groups = _book_groups(archive, book_id)
+    in_entry = {lid for g in groups for lid in g}
+    order = [lid for lid in _line_order(archive, book_id) if lid in in_entry]
+    marks = _marks(archive, book_id)
+    starts = {g[0] for g in groups if g}
+    for lid, kind in marks.items():
+        if lid not in in_entry:
+            continue
+        if kind == "start":
+            starts.add(lid)
+        else:
+            starts.discard(lid)
+    new_groups: list[list[str]] = []
+    for i, lid in enumerate(order):
+        if i == 0 or lid in starts:
+            new_groups.append([])
+        new_groups[-1].append(lid)
+    if new_groups != groups:
+        _rebuild_entries(archive, book_id, new_groups)
+    return {
+        r["line_id"]: r["entry_id"]
+        for r in archive.db.query(f"select line_id, entry_id from {LINES} where book_id = ?", [book_id])
+    }
+
+
+def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) -> None:
+    """Replace a book's entries by ``groups`` of line ids, keeping what can be kept.
+
+    A group that starts where an old entry started keeps that entry's values (date,
+    fields, confirmed category/status); a new group gets machine values from the
+    classify stage. Links and line → entry pointers follow the renumbering.
+    """
+    from classify import classify_category, detect_status, segment_book
+
+    old = list(archive.db.query(f"select rowid, * from {ENTRIES} where book_id = ? order by seq", [book_id]))
+    by_first = {_first_line(r): r for r in old if _first_line(r)}
+    line_to_old = {lid: r for r in old for lid in json.loads(r["line_ids"] or "[]")}
+    lines = {
+        r["line_id"]: r
+        for r in archive.db.query(
+            f"select l.*, p.height from {LINES} l join {PAGES} p on p.page_id = l.page_id where l.book_id = ?",
+            [book_id],
+        )
+    }
+    book = _one(archive.db, "select * from books where book_id = ?", [book_id]) or {}
+    new_rows: list[dict[str, Any]] = []
+    prev_date: str | None = None
+    for seq, g in enumerate(groups, start=1):
+        eid = records.entry_id(book_id, seq)
+        text = _entry_text(lines[lid]["text"] for lid in g)
+        keep = by_first.get(g[0])
+        origin = line_to_old.get(g[0])
+        if keep is not None:
+            row = {k: v for k, v in keep.items() if k != "rowid"}
+            row.update(entry_id=eid, seq=seq, line_ids=json.dumps(g, ensure_ascii=False), text=text)
+        else:
+            from classify.types import BookLine
+
+            bls = [
+                BookLine(
+                    line_id=lid, page_no=lines[lid]["page_no"], line_no=lines[lid]["line_no"],
+                    text=lines[lid]["text"] or "",
+                    box=(lines[lid]["x0"], lines[lid]["y0"], lines[lid]["x1"], lines[lid]["y1"])
+                    if lines[lid]["x0"] is not None else None,
+                    page_height=lines[lid]["height"] or 0,
+                )
+                for lid in g
+            ]
+            found = segment_book(bls)
+            dated = [e for e in found if e.date is not None and not e.date_inferred]
+            date = dated[0].date.isoformat() if dated else prev_date
+            row = {
+                "entry_id": eid, "book_id": book_id, "seq": seq,
+                "date": date, "date_inferred": 0 if dated else int(date is not None),
+                "month": date[:7] if date else None,
+                "category_confirmed": 0, "status_confirmed": 0, "date_confirmed": 0,
+                "follow_up_of": None, "matter_id": eid,
+                "fields": json.dumps(dict(found[0].fields) if found else {}, ensure_ascii=False),
+                "line_ids": json.dumps(g, ensure_ascii=False), "text": text,
+                "cadre": book.get("cadre"), "township": book.get("township"), "village": book.get("village"),
+                "classifier": (origin or {}).get("classifier"),
+            }
+        if not row.get("category_confirmed"):
+            code, score, evidence = classify_category(text)
+            row.update(category_code=code, category=CATEGORIES[code], category_score=score,
+                       category_evidence=json.dumps(list(evidence), ensure_ascii=False))
+        if not row.get("status_confirmed"):
+            st = detect_status(text)
+            row.update(status_code=st, status=STATUSES[st])
+        pages = [lines[lid]["page_no"] for lid in g]
+        row.update(page_start=min(pages), page_end=max(pages))
+        prev_date = row.get("date") or prev_date
+        new_rows.append(row)
+    # old entry id → new entry id: the group holding the old entry's first line
+    line_to_new = {lid: r["entry_id"] for r in new_rows for lid in json.loads(r["line_ids"])}
+    id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "", None) for r in old}
+    for r in old:
+        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [r["rowid"]])
+    archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
+    archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
+    archive.db[ENTRIES].insert_all(new_rows, pk="entry_id", alter=True)
+    for r in new_rows:
+        ids = json.loads(r["line_ids"])
+        archive.db.execute(
+            f"update {LINES} set entry_id = ? where line_id in ({','.join('?' * len(ids))})", [r["entry_id"], *ids]
+        )
+    for r in archive.db.query(f"select rowid, text from {ENTRIES} where book_id = ?", [book_id]):
+        archive.db.execute(f"insert into {ENTRIES_FTS}(rowid, bigrams) values (?, ?)", [r["rowid"], bigrams(r["text"])])
+    _remap_links(archive, book_id, id_map)
+    records.refresh_matters(archive)
+
+
+def _remap_links(archive: Archive, book_id: str, id_map: dict[str, str | None]) -> None:
+    prefix = book_id + ":"
+    rows = list(archive.db.query(f"select * from {LINKS} where child like ? or parent like ?", [prefix + "%", prefix + "%"]))
+    for r in rows:
+        archive.db.execute(f"delete from {LINKS} where child = ? and parent = ?", [r["child"], r["parent"]])
+    for r in rows:
+        child = id_map.get(r["child"], r["child"]) if r["child"].startswith(prefix) else r["child"]
+        parent = r["parent"]
+        if parent.startswith(prefix):
+            parent = id_map.get(parent, parent)
+        if not child or (parent is None) or child == parent:
+            continue
+        archive.db[LINKS].insert({**r, "child": child, "parent": parent}, pk=("child", "parent"), replace=True)
+
+
+# -- re-imposing decisions after a machine re-run ------------------------------------------
+
+
+def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -> int:
+    """Re-impose every reviewer decision on the books' current machine output.
+
+    The pipeline must call this after it rewrites a book's entries
+    (``records.write_entries``, same transaction) and again after ``write_links``
+    (``_link``), so that entry boundaries, dates and confirmed links made by reviewers
+    outrank re-segmentation and re-linking. Idempotent; returns the number of
+    decisions that could be applied (anchors whose line no longer exists are skipped,
+    their audit rows stay).
+    """
+    ensure_review_schema(archive.db)
+    if book_ids is None:
+        book_ids = [r["book_id"] for r in archive.db.query(f"select distinct book_id from {DECISIONS} where active = 1")]
+    applied = 0
+    for book in book_ids:
+        _regroup(archive, book)
+        entry_of = {
+            r["line_id"]: r["entry_id"]
+            for r in archive.db.query(f"select line_id, entry_id from {LINES} where book_id = ?", [book])
+        }
+        for d in list(archive.db.query(
+            f"select * from {DECISIONS} where book_id = ? and active = 1 and kind not in ('start', 'join') order by id",
+            [book],
+        )):
+            lid = resolve_anchor(archive, book, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
+            eid = entry_of.get(lid) if lid else None
+            if eid is None:
+                continue
+            v = d["value"]
+            if d["kind"] == "category":
+                archive.db[ENTRIES].update(eid, {"category_code": int(v), "category": CATEGORIES[int(v)], "category_score": 1.0, "category_confirmed": 1})
+            elif d["kind"] == "status":
+                archive.db[ENTRIES].update(eid, {"status_code": v, "status": STATUSES[v], "status_confirmed": 1})
+            elif d["kind"] == "date":
+                archive.db[ENTRIES].update(eid, {"date": v or None, "month": v[:7] if v else None, "date_inferred": 0, "date_confirmed": 1})
+            elif d["kind"] == "link":
+                parent = None
+                if v:
+                    pbook = v.split(":")[0]
+                    plid = resolve_anchor(archive, pbook, Anchor(d["page_id2"], d["page_sha2"] or "", tuple(json.loads(d["box2"]))))
+                    prow = _one(archive.db, f"select entry_id from {LINES} where line_id = ?", [plid]) if plid else None
+                    parent = prow["entry_id"] if prow else None
+                    if parent is None:
+                        continue
+                _write_link(archive, eid, parent)
+            applied += 1
+    records.refresh_matters(archive)
+    return applied
+
+
+# -- review queue --------------------------------------------------------------------------
+
+
+def calibrated_error_rate(archive: Archive) -> Any:
+    """A function confidence → expected character error rate.
+
+    From the spot-check calibration (``ocr_calibration``, written by
+    :func:`archive.spotcheck.calibrate`) when there is one, else ``1 - confidence``.
+    """
+    ensure_review_schema(archive.db)
+    bins = list(archive.db.query(f"select lo, hi, cer from {CALIBRATION} order by lo"))
+    if not bins:
+        return lambda c: max(0.0, 1.0 - (c if c is not None else 0.0))
+
+    def rate(c: float | None) -> float:
+        c = 0.0 if c is None else c
+        for b in bins:
+            if b["lo"] <= c < b["hi"] or (c >= b["hi"] and b is bins[-1]):
+                return b["cer"]
+        return bins[0]["cer"]
+
+    return rate
+
+
+def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Pages to review, most urgent first: pages flagged for rescan, then by the expected
+    number of character errors in their uncorrected lines (calibrated confidence)."""
+    rate = calibrated_error_rate(archive)
+    where, params = ("where p.book_id = ?", [book]) if book else ("", [])
+    pages: dict[str, dict[str, Any]] = {}
+    for r in archive.db.query(
+        f"select p.page_id, p.book_id, p.page_no, p.needs_rescan, p.quality_flags, "
+        f"l.text, l.confidence, l.corrected from {PAGES} p left join {LINES} l on l.page_id = p.page_id {where}",
+        params,
+    ):
+        p = pages.setdefault(r["page_id"], {
+            "page_id": r["page_id"], "book_id": r["book_id"], "page_no": r["page_no"],
+            "needs_rescan": bool(r["needs_rescan"]), "flags": json.loads(r["quality_flags"] or "{}"),
+            "lines": 0, "corrected": 0, "min_confidence": None, "expected_errors": 0.0,
+        })
+        if r["text"] is None and r["confidence"] is None:
+            continue
+        p["lines"] += 1
+        if r["corrected"]:
+            p["corrected"] += 1
+            continue
+        c = r["confidence"]
+        if c is not None and (p["min_confidence"] is None or c < p["min_confidence"]):
+            p["min_confidence"] = c
+        p["expected_errors"] += len(r["text"] or "") * rate(c)
+    items = sorted(
+        pages.values(),
+        key=lambda p: (not p["needs_rescan"], p["corrected"] >= p["lines"] > 0, -p["expected_errors"], p["book_id"], p["page_no"]),
+    )
+    for p in items:
+        p["expected_errors"] = round(p["expected_errors"], 2)
+    return items[:limit]
+
+
+def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
+    """Everything the review page shows for one page: the page, its lines (with the
+    entry each belongs to) and the entries touching it (with revs and link candidates)."""
+    page = _one(archive.db, f"select * from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no])
+    if page is None:
+        raise TargetNotFoundError(_where(archive), f"no page {book_id}/{page_no}", "pick a page from the review queue")
+    lines = list(archive.db.query(
+        f"select line_id, line_no, text, machine_text, confidence, corrected, entry_id, x0, y0, x1, y1 "
+        f"from {LINES} where page_id = ? order by line_no",
+        [page["page_id"]],
+    ))
+    eids = []
+    for ln in lines:
+        if ln["entry_id"] and ln["entry_id"] not in eids:
+            eids.append(ln["entry_id"])
+    entries = []
+    for eid in eids:
+        e = _entry(archive, eid)
+        e.pop("rowid", None)
+        ids = json.loads(e["line_ids"] or "[]")
+        e["rev"] = entry_rev(e)
+        e["first_line"] = ids[0] if ids else None
+        e["last_line"] = ids[-1] if ids else None
+        e["is_first"] = _one(archive.db, f"select 1 from {ENTRIES} where book_id = ? and seq < ?", [e["book_id"], e["seq"]]) is None
+        e["is_last"] = _one(archive.db, f"select 1 from {ENTRIES} where book_id = ? and seq > ?", [e["book_id"], e["seq"]]) is None
+        e["candidates"] = link_candidates(archive, eid)
+        e["link_confirmed"] = bool(_one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
+        entries.append(e)
+    n_pages = _one(archive.db, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
+    history = list(archive.db.query(
+        f"select * from {CORRECTIONS} where target_id like ? or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
+        [page["page_id"] + "/%", *eids],
+    ))
+    return {"page": page, "lines": lines, "entries": entries, "pages_in_book": n_pages, "history": history}

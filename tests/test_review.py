@@ -1,0 +1,281 @@
+"""archive.review: every correction is one transaction, audited, stale-checked, and its
+derived data (entry text, search index, category, status, chains) follows at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from archive import records, review
+from archive.search import fts_query
+from archive.store import Archive
+from ocr.types import Line, PageText
+
+LINE_H = 40
+BOOK_A = [
+    [
+        ("2024年3月5日", 0.99),
+        ("杨树沟村村民王秀英反映组里饮水井", 0.95),
+        ("水量不足，夏天经常断水。", 0.62),
+        ("3月12日", 0.99),
+        ("村民李大山和刘长贵为承包地地界吵架。", 0.93),
+        ("已调解，双方签订协议。", 0.97),
+    ],
+    [
+        ("3月19日", 0.99),
+        ("村委会门前道路坑洼，雨天难行。", 0.81),
+        ("建议纳入村容村貌整治计划。", 0.9),
+        ("4月2日回访王秀英，饮水井已修好了。", 0.97),
+    ],
+]
+
+
+def page_image(n_lines: int, width: int = 800) -> bytes:
+    img = np.full((60 + n_lines * (LINE_H + 10), width, 3), 245, np.uint8)
+    ok, png = cv2.imencode(".png", img)
+    assert ok
+    return png.tobytes()
+
+
+def build_archive(root: Path, books: dict[str, list[list[tuple[str, float]]]], village: str = "杨树沟村") -> Archive:
+    """An archive written through the real archive + classify stages (no OCR):
+    pages with blank images, lines with the given texts and confidences."""
+    import classify
+    from minqing.pipeline import _link
+
+    archive = Archive(root, create=True)
+    for book_id, pages in books.items():
+        records.upsert_book(archive, book_id, f"/scans/{book_id}", {"village": village, "cadre": "张伟"})
+        with archive.db.conn:
+            for page_no, lines in enumerate(pages, start=1):
+                data = page_image(len(lines)) + book_id.encode() + bytes([page_no])
+                rel, sha = archive.store_blob(data, ".png")
+                pt_lines = []
+                for i, (text, conf) in enumerate(lines):
+                    y0 = 30 + i * (LINE_H + 10)
+                    x1 = 40 + 30 * max(len(text), 1)
+                    pt_lines.append(
+                        Line(text=text, box=((40, y0), (x1, y0), (x1, y0 + LINE_H), (40, y0 + LINE_H)), confidence=conf)
+                    )
+                records.write_page(
+                    archive,
+                    records.PageRecord(
+                        book_id=book_id, page_no=page_no, image=rel, original=rel, sha256=sha,
+                        original_sha256=sha, width=800, height=60 + len(lines) * (LINE_H + 10),
+                        source_file=f"/scans/{book_id}/p{page_no}.png", index_in_source=0,
+                        transforms=(), flags=(("blur", 0.5),) if page_no == 2 else (),
+                        page_text=PageText(lines=tuple(pt_lines), engine_id="test", width=800, height=600),
+                    ),
+                )
+            entries = classify.segment_book(records.book_lines(archive, book_id))
+            records.write_entries(archive, book_id, entries, classify.CLASSIFIER_VERSION)
+    _link(archive, list(books))
+    review.ensure_review_schema(archive.db)
+    return archive
+
+
+@pytest.fixture()
+def arc(tmp_path: Path):
+    a = build_archive(tmp_path / "arc", {"bookA": BOOK_A})
+    yield a
+    a.close()
+
+
+def fts_hits(archive: Archive, table: str, word: str) -> set[str]:
+    base = "entries" if table == "entries_fts" else "lines"
+    key = "entry_id" if base == "entries" else "line_id"
+    return {
+        r[key]
+        for r in archive.db.query(
+            f"select {key} from {base} where rowid in (select rowid from {table} where {table} match ?)",
+            [fts_query(word)],
+        )
+    }
+
+
+def entry(archive: Archive, eid: str) -> dict:
+    return next(archive.db.query("select * from entries where entry_id = ?", [eid]))
+
+
+def corrections(archive: Archive) -> list[dict]:
+    return list(archive.db.query("select * from corrections order by id"))
+
+
+def test_fixture_segments_as_expected(arc: Archive) -> None:
+    ids = [r["entry_id"] for r in arc.db.query("select entry_id from entries order by seq")]
+    assert ids == ["bookA:001", "bookA:002", "bookA:003", "bookA:004"]
+
+
+def test_correct_line_updates_line_entry_search_and_audit(arc: Archive) -> None:
+    lid = "bookA/1/2"
+    before = entry(arc, "bookA:001")
+    assert "渴水" not in before["text"]
+    assert review.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1", expected="水量不足，夏天经常断水。")
+    line = next(arc.db.query("select * from lines where line_id = ?", [lid]))
+    assert (line["text"], line["corrected"], line["corrected_text"], line["machine_text"]) == (
+        "水量不足，夏天经常渴水。", 1, "水量不足，夏天经常渴水。", "水量不足，夏天经常断水。",
+    )
+    assert "渴水" in entry(arc, "bookA:001")["text"]
+    assert fts_hits(arc, "entries_fts", "渴水") == {"bookA:001"}
+    assert fts_hits(arc, "lines_fts", "渴水") == {lid}
+    assert fts_hits(arc, "lines_fts", "断水") == set()
+    (c,) = corrections(arc)
+    assert (c["who"], c["target"], c["target_id"], c["field"], c["old"], c["new"]) == (
+        "rev1", "lines", lid, "text", "水量不足，夏天经常断水。", "水量不足，夏天经常渴水。",
+    )
+    # saving the same text again changes nothing and records nothing
+    assert not review.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1")
+    assert len(corrections(arc)) == 1
+
+
+def test_stale_line_edit_is_refused_and_changes_nothing(arc: Archive) -> None:
+    lid = "bookA/1/2"
+    review.correct_line(arc, lid, "甲", who="rev1", expected="水量不足，夏天经常断水。")
+    with pytest.raises(review.StaleEditError, match="changed by someone else"):
+        review.correct_line(arc, lid, "乙", who="rev2", expected="水量不足，夏天经常断水。")
+    assert next(arc.db.query("select text from lines where line_id = ?", [lid]))["text"] == "甲"
+    assert len(corrections(arc)) == 1
+
+
+def test_line_edit_reclassifies_unconfirmed_entry_but_not_confirmed(arc: Archive) -> None:
+    eid = "bookA:003"  # road → category 7
+    assert entry(arc, eid)["category_code"] == 7
+    lines = json.loads(entry(arc, eid)["line_ids"])
+    review.correct_line(arc, lines[1], "村民反映低保评定不公开，看病难。", who="r")
+    review.correct_line(arc, lines[2], "要求张榜公示低保名单。", who="r")
+    assert entry(arc, eid)["category_code"] == 5
+    review.set_category(arc, eid, 7, who="r", expected=5)
+    review.correct_line(arc, lines[2], "低保低保低保。", who="r")
+    e = entry(arc, eid)
+    assert (e["category_code"], e["category_confirmed"]) == (7, 1)
+
+
+def test_status_follows_text_until_confirmed(arc: Archive) -> None:
+    eid = "bookA:003"
+    assert entry(arc, eid)["status_code"] == "recorded"
+    last = json.loads(entry(arc, eid)["line_ids"])[-1]
+    review.correct_line(arc, last, "道路已修好。", who="r")
+    assert entry(arc, eid)["status_code"] == "resolved"
+    review.set_status(arc, eid, "in_progress", who="r", expected="resolved")
+    e = entry(arc, eid)
+    assert (e["status_code"], e["status"], e["status_confirmed"]) == ("in_progress", "办理中", 1)
+
+
+def test_bad_values_are_refused(arc: Archive) -> None:
+    with pytest.raises(review.BadCorrectionError, match="not 1–8"):
+        review.set_category(arc, "bookA:001", 9, who="r")
+    with pytest.raises(review.BadCorrectionError, match="unknown"):
+        review.set_status(arc, "bookA:001", "done", who="r")
+    with pytest.raises(review.BadCorrectionError, match="YYYY-MM-DD"):
+        review.set_date(arc, "bookA:001", "5 March", who="r")
+    with pytest.raises(review.TargetNotFoundError, match="no entry"):
+        review.set_category(arc, "bookA:099", 1, who="r")
+    assert corrections(arc) == []
+
+
+def test_set_date(arc: Archive) -> None:
+    review.set_date(arc, "bookA:002", "2024-03-13", who="r", expected="2024-03-12")
+    e = entry(arc, "bookA:002")
+    assert (e["date"], e["month"], e["date_confirmed"], e["date_inferred"]) == ("2024-03-13", "2024-03", 1, 0)
+
+
+def test_confirm_link_and_no_link(arc: Archive) -> None:
+    child, parent = "bookA:004", "bookA:001"
+    cands = [c["entry_id"] for c in review.link_candidates(arc, child)]
+    assert parent in cands and child not in cands
+    review.confirm_link(arc, child, parent, who="r", expected=entry(arc, child)["follow_up_of"])
+    e = entry(arc, child)
+    assert (e["follow_up_of"], e["matter_id"]) == (parent, parent)
+    assert next(arc.db.query("select confirmed from links where child = ?", [child]))["confirmed"] == 1
+    review.confirm_link(arc, child, None, who="r", expected=parent)
+    assert entry(arc, child)["follow_up_of"] is None
+    assert next(arc.db.query("select parent, confirmed from links where child = ?", [child])) == {
+        "parent": "", "confirmed": 1,
+    }
+
+
+def test_link_loop_refused(arc: Archive) -> None:
+    review.confirm_link(arc, "bookA:004", "bookA:001", who="r")
+    with pytest.raises(review.BadCorrectionError, match="loop"):
+        review.confirm_link(arc, "bookA:001", "bookA:004", who="r")
+
+
+def test_split_merge_move(arc: Archive) -> None:
+    e1 = entry(arc, "bookA:001")
+    ids = json.loads(e1["line_ids"])
+    review.set_category(arc, "bookA:004", 5, who="r")
+    review.confirm_link(arc, "bookA:004", "bookA:001", who="r")
+    new_id = review.split_entry(arc, "bookA:001", ids[2], who="r", expected=review.entry_rev(e1))
+    assert new_id == "bookA:002"
+    assert json.loads(entry(arc, "bookA:001")["line_ids"]) == ids[:2]
+    assert json.loads(entry(arc, "bookA:002")["line_ids"]) == ids[2:]
+    assert [r["entry_id"] for r in arc.db.query("select entry_id from entries order by seq")] == [
+        "bookA:001", "bookA:002", "bookA:003", "bookA:004", "bookA:005",
+    ]
+    # later entries were renumbered; their confirmed values and links followed them
+    e5 = entry(arc, "bookA:005")
+    assert (e5["category_code"], e5["category_confirmed"], e5["follow_up_of"]) == (5, 1, "bookA:001")
+    assert fts_hits(arc, "entries_fts", "断水") == {"bookA:002"}
+    # a stale form (rev of the old entry 1) is refused
+    with pytest.raises(review.StaleEditError):
+        review.split_entry(arc, "bookA:001", ids[1], who="r", expected=review.entry_rev(e1))
+    # merge back
+    review.merge_with_next(arc, "bookA:001", who="r")
+    assert json.loads(entry(arc, "bookA:001")["line_ids"]) == ids
+    assert entry(arc, "bookA:004")["follow_up_of"] == "bookA:001"
+    # move the first line of entry 2 to entry 1, then back to the next entry
+    e2 = entry(arc, "bookA:002")
+    first2 = json.loads(e2["line_ids"])[0]
+    review.move_line(arc, first2, "prev", who="r", expected=review.entry_rev(e2))
+    assert json.loads(entry(arc, "bookA:001")["line_ids"])[-1] == first2
+    review.move_line(arc, first2, "next", who="r")
+    assert json.loads(entry(arc, "bookA:002")["line_ids"])[0] == first2
+    with pytest.raises(review.BadCorrectionError, match="first line"):
+        review.move_line(arc, json.loads(entry(arc, "bookA:002")["line_ids"])[1], "prev", who="r")
+    fields = [c["field"] for c in corrections(arc)]
+    assert fields.count("split_at") == 1 and fields.count("merge_with") == 1 and fields.count("entry_id") == 2
+
+
+def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
+    """The machine rewrites the book's entries (as a re-run does); reapply restores every
+    reviewer decision, whatever the renumbering."""
+    import classify
+    from minqing.pipeline import _link
+
+    ids = json.loads(entry(arc, "bookA:001")["line_ids"])
+    review.split_entry(arc, "bookA:001", ids[2], who="r")
+    review.set_date(arc, "bookA:002", "2024-03-06", who="r")
+    review.set_category(arc, "bookA:002", 5, who="r")
+    review.set_status(arc, "bookA:005", "explained", who="r")
+    review.confirm_link(arc, "bookA:005", "bookA:002", who="r")
+    review.correct_line(arc, "bookA/2/2", "建议纳入村容村貌整治计划，先填坑。", who="r")
+    snapshot = list(arc.db.query(
+        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
+    ))
+    with arc.db.conn:  # the pipeline's re-segmentation and re-classification
+        entries = classify.segment_book(records.book_lines(arc, "bookA"))
+        records.write_entries(arc, "bookA", entries, classify.CLASSIFIER_VERSION)
+        assert arc.db["entries"].count == 4  # the split is gone from machine output
+        review.reapply_decisions(arc, ["bookA"])
+    _link(arc, ["bookA"])
+    with arc.db.conn:
+        review.reapply_decisions(arc, ["bookA"])
+    after = list(arc.db.query(
+        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
+    ))
+    assert after == snapshot
+    assert fts_hits(arc, "entries_fts", "先填坑") == {"bookA:004"}
+
+
+def test_review_queue_puts_flagged_then_low_confidence_first(arc: Archive) -> None:
+    q = review.review_queue(arc)
+    assert [p["page_id"] for p in q] == ["bookA/2", "bookA/1"]  # page 2 is flagged
+    assert q[0]["needs_rescan"] and q[1]["min_confidence"] == pytest.approx(0.62)
+    view = review.page_view(arc, "bookA", 1)
+    assert [ln["line_id"] for ln in view["lines"]][:2] == ["bookA/1/0", "bookA/1/1"]
+    assert {e["entry_id"] for e in view["entries"]} == {"bookA:001", "bookA:002"}
+    assert all(len(e["rev"]) == 12 for e in view["entries"])
