@@ -1,0 +1,634 @@
+"""Render handwriting-like 民情日记 notebook pages, with exact ground truth, from a plain spec.
+
+Used by ``samples/make_samples.py`` (the two bundled sample notebooks) and meant to be reused
+for larger labelled corpora.  Generation needs Pillow, ``handright`` (dev extra) and Debian's
+``fonts-lxgw-wenkai`` / ``fonts-arphic-ukai`` (and, for the printed page header,
+``fonts-noto-cjk`` when present); the images it writes need none of them afterwards.
+
+The spec is plain data (dicts, lists, strings: JSON-able), so the text that is drawn and the
+ground truth written next to it come from one structure and are never typed twice::
+
+    book_spec = {
+        "book_id": "shiqiao-zhangwei",   # ASCII, lowercase; also the output folder's name
+        "meta": {"cadre": "张伟", "township": "石桥镇", "village": "杨树沟村"},  # optional,
+                                         # copied into the truth file's "books" record
+        "entries": [{
+            "entry_id": "zw-01",         # unique across a corpus
+            "date": "2024-03-05",        # ISO date of the entry (truth "date")
+            "date_format": "ymd_week",   # how the date line is written, see DATE_FORMATS;
+            "weather": "晴",             #   optional, appended to the date line
+            "date_suffix": "下午",        #   optional, appended after the date
+            "date_line": None,           # or: the exact written date line (overrides the above)
+            "date_inferred": None,       # default: True only for "same_day" / "none"
+            "category_code": 5,          # 1..8 (DESIGN.md §2)
+            "status": "已上报",           # 已记录 | 办理中 | 已上报 | 已解决 | 已解释
+            "follow_up_of": None,        # entry_id of the entry whose matter this reports on
+            "paragraphs": ["…", "…"],    # narrative; each paragraph starts on a new ruled line
+                                         #   and is wrapped at the hand's chars_per_line
+            "lines": None,               # or: explicit pre-wrapped lines (no wrapping at all)
+            "new_page": False,           # start the entry at the top of a fresh page
+        }, ...],
+    }
+
+Public API:
+
+* ``DATE_FORMATS``: the written date-line styles (``ymd_week`` → ``2024年3月5日 星期二``,
+  ``ymd`` → ``2024年3月5日``, ``md`` → ``3月12日``, ``dot`` → ``2024.3.19``,
+  ``dash`` → ``2024-3-26``, ``same_day`` → ``同日``, ``none`` → no date line).
+* ``HandStyle``: one writer's hand (font, size, ink, handright jitter, line length).
+* ``PageStyle``: the notebook paper (size, ruling, margin line, header, page number, tilt,
+  noise, file format).
+* ``wrap_text(text, width) -> list[str]``: greedy wrap that never starts a line with
+  closing punctuation (such a mark is kept at the end of the previous line).
+* ``layout_book(book_spec, hand, page) -> BookLayout``: decides, without drawing, which
+  text goes on which ruled line of which page, and derives the truth (no fonts needed).
+* ``render_book(book_spec, out_dir, seed, hand, page=PageStyle()) -> list[dict]``: lays out
+  and draws the book into ``out_dir`` (``page-01.jpg`` …, ``lines.json``, ``truth.json``) and
+  returns the truth entries (format of ``/work/shared/tools/score_export.py``).
+* ``truth_document(books, entries) -> dict`` and ``write_json(path, obj)``.
+
+Truth conventions (the whole project relies on them): an entry's ``text`` is its written
+lines, date line included, joined with no separator and with all whitespace removed: exactly
+the characters drawn.  The printed header and page number are not part of any entry.
+``lines.json`` is ``[{"page": 1, "image": "page-01.jpg", "size": [w, h], "tilt_deg": 0.8,
+"header": "民情日记", "footer": "1", "lines": ["…", …], "entry_ids": [...],
+"boxes": [[x0, y0, x1, y1], …]}]``: body lines in reading order as drawn (spaces kept),
+one entry id and one axis-aligned ink box (final image pixels) per line; header and footer
+are kept in their own keys.
+
+Determinism: every random choice comes from ``random.Random`` / ``numpy`` generators seeded
+from ``seed`` (integers only: handright hashes its seed, and ``hash(str)`` varies per process).
+The same fonts, Pillow and libjpeg give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+
+WENKAI = "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf"
+UKAI = "/usr/share/fonts/truetype/arphic/ukai.ttc"
+#: Printed header font candidates: (path, index); the first that exists is used.
+PRINT_FONTS = (
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", 2),  # Noto Serif CJK SC Bold
+    ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Bold.ttf", 0),
+)
+
+STATUSES = ("已记录", "办理中", "已上报", "已解决", "已解释")
+WEEKDAYS = "一二三四五六日"
+DATE_FORMATS = ("ymd_week", "ymd", "md", "dot", "dash", "same_day", "none")
+#: Marks that must not start a line (kept at the end of the previous one).
+NO_LINE_START = "，。、：；！？）》」』”’%"
+
+
+# ---------------------------------------------------------------------------------------------
+# styles
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HandStyle:
+    """One writer's hand.
+
+    Attributes:
+        font_path, font_index: a Kai-style TrueType/TTC font and its face index.
+        font_px: nominal character size in final-image pixels.
+        chars_per_line: wrap width in characters (≤ ~18 on an A5 ruled line).
+        indent_chars: indentation of a paragraph's first line, in character widths.
+        char_gap: extra gap between characters, as a fraction of ``font_px``.
+        ink: RGB ink colour; ``ink_opacity`` scales how dark strokes are (0..1].
+        size_sigma, spacing_sigma, baseline_sigma: handright's per-character font-size,
+            spacing and vertical jitter, as fractions of ``font_px``.
+        stroke_xy_sigma: per-stroke displacement, fraction of ``font_px``.
+        stroke_theta_sigma: per-stroke rotation in radians.
+        line_slope_sigma_deg: each written line is rotated by N(0, sigma) degrees.
+        line_dx_sigma: horizontal start jitter of each line, fraction of ``font_px``.
+        supersample: render at this multiple and downsample (anti-aliased ink).
+    """
+
+    font_path: str = WENKAI
+    font_index: int = 0
+    font_px: int = 46
+    chars_per_line: int = 17
+    indent_chars: float = 2.0
+    char_gap: float = 0.10
+    ink: tuple[int, int, int] = (28, 36, 84)
+    ink_opacity: float = 0.92
+    size_sigma: float = 0.04
+    spacing_sigma: float = 0.05
+    baseline_sigma: float = 0.035
+    stroke_xy_sigma: float = 0.025
+    stroke_theta_sigma: float = 0.05
+    line_slope_sigma_deg: float = 0.35
+    line_dx_sigma: float = 0.15
+    supersample: int = 2
+
+    def __post_init__(self) -> None:
+        if not 4 <= self.chars_per_line <= 40:
+            raise ValueError(f"HandStyle.chars_per_line must be 4..40, got {self.chars_per_line}")
+        if not 0 < self.ink_opacity <= 1:
+            raise ValueError(f"HandStyle.ink_opacity must be in (0, 1], got {self.ink_opacity}")
+        if self.font_px < 8 or self.supersample < 1:
+            raise ValueError("HandStyle.font_px must be >= 8 and supersample >= 1")
+
+
+@dataclass(frozen=True)
+class PageStyle:
+    """The notebook paper and the scan.
+
+    Attributes:
+        size: page image (width, height) in pixels (~150 dpi A5 by default).
+        rule_top: y of the first ruled line; ``rule_pitch``: distance between rules;
+            ``n_rules``: ruled lines per page (each carries one written line).
+        margin_x: x of the red vertical margin line; ``text_left``: where writing starts.
+        paper, rule_color, margin_color: RGB colours.
+        header: printed text at the top of every page ("" for none); ``header_color``.
+        footer: printed page number format (``"{n}"``; "" for none).
+        tilt_prob, tilt_max_deg: a page is rotated with this probability by up to this
+            many degrees (sign and size drawn from the seed); ``tilts`` overrides per page
+            (a tuple of degrees, page 1 first).
+        noise_sigma: grey noise added to every pixel; ``blur``: Gaussian blur radius.
+        shading: amplitude of low-frequency paper brightness variation (0..1).
+        image_format: ``"jpg"`` or ``"png"``; ``jpeg_quality`` for JPEG.
+    """
+
+    size: tuple[int, int] = (1200, 1700)
+    rule_top: int = 250
+    rule_pitch: int = 78
+    n_rules: int = 18
+    margin_x: int = 130
+    text_left: int = 158
+    paper: tuple[int, int, int] = (247, 241, 222)
+    rule_color: tuple[int, int, int] = (150, 172, 205)
+    margin_color: tuple[int, int, int] = (205, 70, 70)
+    header: str = "民情日记"
+    header_color: tuple[int, int, int] = (170, 40, 40)
+    footer: str = "{n}"
+    tilt_prob: float = 0.6
+    tilt_max_deg: float = 1.5
+    tilts: tuple[float, ...] | None = None
+    noise_sigma: float = 3.0
+    blur: float = 0.5
+    shading: float = 0.03
+    image_format: str = "jpg"
+    jpeg_quality: int = 80
+
+    def __post_init__(self) -> None:
+        if self.image_format not in ("jpg", "png"):
+            raise ValueError(
+                f"PageStyle.image_format must be 'jpg' or 'png', got {self.image_format!r}"
+            )
+        if abs(self.tilt_max_deg) > 5 or (self.tilts and any(abs(t) > 5 for t in self.tilts)):
+            raise ValueError("PageStyle tilts above 5 degrees are not realistic scans")
+        bottom = self.rule_top + (self.n_rules - 1) * self.rule_pitch
+        if bottom >= self.size[1] - 40:
+            raise ValueError(
+                f"PageStyle: last rule at y={bottom} does not fit a page {self.size[1]} px high"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# layout (no fonts needed)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlacedLine:
+    """One written line: where it goes and what it says (``text`` as drawn, spaces kept)."""
+
+    page: int
+    rule: int
+    text: str
+    entry_id: str
+    indent: float = 0.0
+    kind: str = "body"  # "date" or "body"
+
+
+@dataclass
+class BookLayout:
+    """The result of :func:`layout_book`: placed lines, page count and truth entries."""
+
+    book_id: str
+    meta: dict[str, Any]
+    lines: list[PlacedLine]
+    n_pages: int
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def book_record(self) -> dict[str, Any]:
+        """The truth file's ``books`` record for this book."""
+        return {"book_id": self.book_id, **self.meta, "pages": self.n_pages}
+
+
+def wrap_text(text: str, width: int) -> list[str]:
+    """Wrap ``text`` greedily into lines of at most ``width`` characters.
+
+    A closing punctuation mark never starts a line: it stays at the end of the previous
+    line, which may then hold ``width + 1`` characters (as people write).
+    """
+    text = re.sub(r"\s+", "", text)
+    lines: list[str] = []
+    i = 0
+    while i < len(text):
+        j = min(i + width, len(text))
+        while j < len(text) and text[j] in NO_LINE_START:
+            j += 1
+        lines.append(text[i:j])
+        i = j
+    return lines
+
+
+def date_line(entry: dict[str, Any]) -> str | None:
+    """The written date line of ``entry`` (see :data:`DATE_FORMATS`), or None."""
+    if entry.get("date_line") is not None:
+        return entry["date_line"]
+    fmt = entry.get("date_format", "ymd")
+    if fmt not in DATE_FORMATS:
+        raise ValueError(f"entry {entry.get('entry_id')}: unknown date_format {fmt!r}")
+    if fmt == "none":
+        return None
+    d = dt.date.fromisoformat(entry["date"])
+    base = {
+        "ymd_week": f"{d.year}年{d.month}月{d.day}日 星期{WEEKDAYS[d.weekday()]}",
+        "ymd": f"{d.year}年{d.month}月{d.day}日",
+        "md": f"{d.month}月{d.day}日",
+        "dot": f"{d.year}.{d.month}.{d.day}",
+        "dash": f"{d.year}-{d.month}-{d.day}",
+        "same_day": "同日",
+    }[fmt]
+    if entry.get("date_suffix"):
+        base += entry["date_suffix"] if fmt == "same_day" else " " + entry["date_suffix"]
+    if entry.get("weather"):
+        base += " " + entry["weather"]
+    return base
+
+
+def _check_entry(entry: dict[str, Any], ids: set[str]) -> None:
+    eid = entry.get("entry_id")
+    if not eid or eid in ids:
+        raise ValueError(f"entry id missing or duplicated: {eid!r}")
+    dt.date.fromisoformat(entry["date"])
+    if entry.get("category_code") not in range(1, 9):
+        raise ValueError(f"entry {eid}: category_code must be 1..8")
+    if entry.get("status") not in STATUSES:
+        raise ValueError(
+            f"entry {eid}: status must be one of {STATUSES}, got {entry.get('status')!r}"
+        )
+    if entry.get("follow_up_of") is not None and entry["follow_up_of"] not in ids:
+        raise ValueError(
+            f"entry {eid}: follow_up_of {entry['follow_up_of']!r} is not an earlier entry"
+        )
+    if not entry.get("paragraphs") and not entry.get("lines"):
+        raise ValueError(f"entry {eid}: needs 'paragraphs' or 'lines'")
+
+
+def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> BookLayout:
+    """Place every written line of a book on a ruled line of a page, and derive the truth.
+
+    Entries flow one after another with one empty ruled line between them; an entry that
+    does not fit continues on the next page (a date line is never left alone on a page's
+    last rule).  Raises ValueError on an inconsistent spec.
+    """
+    book_id = book_spec["book_id"]
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", book_id):
+        raise ValueError(f"book_id must be ASCII lowercase (folder name), got {book_id!r}")
+    placed: list[PlacedLine] = []
+    truth: list[dict[str, Any]] = []
+    ids: set[str] = set()
+    pg, rule = 1, 0
+
+    def advance() -> None:
+        nonlocal pg, rule
+        rule += 1
+        if rule >= page.n_rules:
+            pg, rule = pg + 1, 0
+
+    for entry in book_spec["entries"]:
+        _check_entry(entry, ids)
+        if entry.get("new_page") and rule > 0:
+            pg, rule = pg + 1, 0
+        elif placed and rule > 0:  # one empty ruled line between entries
+            advance()
+        lines: list[tuple[str, float, str]] = []
+        dl = date_line(entry)
+        if dl:
+            lines.append((dl, 0.0, "date"))
+        if entry.get("lines"):
+            lines += [(ln, 0.0, "body") for ln in entry["lines"]]
+        else:
+            for para in entry["paragraphs"]:
+                # the indent eats room on the first line of a paragraph
+                first_w = hand.chars_per_line - math.ceil(hand.indent_chars)
+                head = wrap_text(para, max(first_w, 4))[0]
+                rest = wrap_text(re.sub(r"\s+", "", para)[len(head) :], hand.chars_per_line)
+                lines.append((head, hand.indent_chars, "body"))
+                lines += [(ln, 0.0, "body") for ln in rest]
+        if dl and len(lines) > 1 and rule == page.n_rules - 1:
+            pg, rule = pg + 1, 0  # never leave a date line alone at the foot of a page
+        start_page = pg
+        for text, indent, kind in lines:
+            placed.append(PlacedLine(pg, rule, text, entry["entry_id"], indent, kind))
+            end_page = pg
+            advance()
+        inferred = entry.get("date_inferred")
+        if inferred is None:
+            inferred = entry.get("date_format") in ("same_day", "none") and not entry.get(
+                "date_line"
+            )
+        truth.append(
+            {
+                "entry_id": entry["entry_id"],
+                "book_id": book_id,
+                "date": entry["date"],
+                "date_inferred": bool(inferred),
+                "category_code": entry["category_code"],
+                "follow_up_of": entry.get("follow_up_of"),
+                "status": entry["status"],
+                "text": "".join(re.sub(r"\s+", "", t) for t, _, _ in lines),
+                "page_start": start_page,
+                "page_end": end_page,
+            }
+        )
+        ids.add(entry["entry_id"])
+    n_pages = max(p.page for p in placed) if placed else 0
+    return BookLayout(book_id, dict(book_spec.get("meta", {})), placed, n_pages, truth)
+
+
+# ---------------------------------------------------------------------------------------------
+# drawing
+# ---------------------------------------------------------------------------------------------
+def _font(path: str, size: int, index: int = 0) -> ImageFont.FreeTypeFont:
+    if not Path(path).exists():
+        raise FileNotFoundError(
+            f"{path}: font not found; install Debian fonts-lxgw-wenkai / fonts-arphic-ukai "
+            "(needed only to generate sample images)"
+        )
+    return ImageFont.truetype(path, size, index=index)
+
+
+def _print_font(size: int) -> ImageFont.FreeTypeFont:
+    for path, index in PRINT_FONTS:
+        if Path(path).exists():
+            return ImageFont.truetype(path, size, index=index)
+    return _font(WENKAI, size)
+
+
+def _render_segment(text: str, hand: HandStyle, seed: int) -> Image.Image:
+    """Handwrite one run of text (no spaces); returns an 'L' ink-alpha image (255 = ink)."""
+    import handright  # dev extra; imported here so layout_book works without it
+
+    s = hand.supersample
+    px = hand.font_px * s
+    font = _font(hand.font_path, px, hand.font_index)
+    pad = px
+    width = 2 * pad + int(len(text) * px * (1.6 + hand.char_gap))
+    height = pad + px + pad
+    bg = Image.new("L", (width, height), 255)
+    tpl = handright.Template(
+        background=bg,
+        font=font,
+        line_spacing=px,
+        fill=0,
+        left_margin=pad,
+        top_margin=pad,
+        right_margin=0,
+        bottom_margin=0,
+        word_spacing=int(hand.char_gap * px),
+        line_spacing_sigma=hand.baseline_sigma * px,
+        font_size_sigma=hand.size_sigma * px,
+        word_spacing_sigma=hand.spacing_sigma * px,
+        end_chars="",
+        start_chars="",
+        perturb_x_sigma=hand.stroke_xy_sigma * px,
+        perturb_y_sigma=hand.stroke_xy_sigma * px,
+        perturb_theta_sigma=hand.stroke_theta_sigma,
+    )
+    pages = list(handright.handwrite(text, tpl, seed=seed))
+    if len(pages) != 1:  # handright wrapped: the strip was too narrow (a bug here)
+        raise RuntimeError(f"handright split {text!r} over {len(pages)} strips")
+    ink = ImageChops.invert(pages[0])
+    box = ink.getbbox()
+    if box is None:
+        return Image.new("L", (1, 1), 0)
+    # keep the full em height so that baselines of different runs line up
+    ink = ink.crop((box[0], pad - px // 4, box[2], pad + px + px // 4))
+    if s > 1:
+        ink = ink.resize((max(1, ink.width // s), max(1, ink.height // s)), Image.LANCZOS)
+    return ink
+
+
+def render_line(text: str, hand: HandStyle, seed: int) -> Image.Image:
+    """Handwrite one ruled line; returns an 'L' ink-alpha image whose height is ~1.5 em.
+
+    Spaces separate runs (e.g. ``2024年3月5日 星期二 晴``) and become ~1 character gaps.
+    """
+    rng = random.Random(seed)
+    runs = [r for r in text.split(" ") if r]
+    imgs = [_render_segment(r, hand, seed * 7919 + k) for k, r in enumerate(runs)]
+    gaps = [int(hand.font_px * rng.uniform(0.7, 1.1)) for _ in imgs[1:]]
+    width = sum(i.width for i in imgs) + sum(gaps)
+    height = max(i.height for i in imgs)
+    out = Image.new("L", (max(width, 1), height), 0)
+    x = 0
+    for k, im in enumerate(imgs):
+        out.paste(im, (x, 0))
+        x += im.width + (gaps[k] if k < len(gaps) else 0)
+    return out
+
+
+def _paper(page: PageStyle, rng: random.Random) -> Image.Image:
+    import numpy as np
+
+    w, h = page.size
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    base = np.empty((h, w, 3), np.float32)
+    base[:] = page.paper
+    if page.shading:
+        low = nrng.normal(0, 1, (9, 7)).astype(np.float32)
+        low_img = Image.fromarray(((low - low.min()) / (np.ptp(low) + 1e-6) * 255).astype(np.uint8))
+        shade = np.asarray(low_img.resize((w, h), Image.BICUBIC), np.float32) / 255 - 0.5
+        base *= (1 + 2 * page.shading * shade)[..., None]
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+    d = ImageDraw.Draw(img)
+    for k in range(page.n_rules):
+        y = page.rule_top + k * page.rule_pitch
+        d.line([(40, y), (w - 40, y)], fill=page.rule_color, width=2)
+    d.line([(page.margin_x, 40), (page.margin_x, h - 40)], fill=page.margin_color, width=2)
+    return img
+
+
+def _rotate_point(x: float, y: float, cx: float, cy: float, deg: float) -> tuple[float, float]:
+    # PIL's rotate(angle) turns the image counter-clockwise by `angle` degrees
+    a = math.radians(deg)
+    dx, dy = x - cx, y - cy
+    return cx + dx * math.cos(a) + dy * math.sin(a), cy - dx * math.sin(a) + dy * math.cos(a)
+
+
+def _draw_page(
+    lines: list[PlacedLine], page_no: int, hand: HandStyle, page: PageStyle, seed: int, tilt: float
+) -> tuple[Image.Image, list[list[int]]]:
+    import numpy as np
+
+    rng = random.Random(seed)
+    w, h = page.size
+    img = _paper(page, rng)
+    d = ImageDraw.Draw(img)
+    if page.header:
+        f = _print_font(40)
+        tw = d.textlength(page.header, font=f)
+        d.text(((w - tw) / 2, 95), page.header, font=f, fill=page.header_color)
+        d.line([(60, 170), (w - 60, 170)], fill=page.header_color, width=3)
+        d.line([(60, 177), (w - 60, 177)], fill=page.header_color, width=1)
+    if page.footer:
+        f = _print_font(28)
+        txt = page.footer.format(n=page_no)
+        tw = d.textlength(txt, font=f)
+        d.text(((w - tw) / 2, h - 75), txt, font=f, fill=(90, 90, 90))
+
+    alpha = Image.new("L", (w, h), 0)
+    boxes = []
+    for ln in lines:
+        line_seed = seed * 1009 + ln.rule * 31 + 7
+        lrng = random.Random(line_seed)
+        strip = render_line(ln.text, hand, line_seed)
+        slope = lrng.gauss(0, hand.line_slope_sigma_deg)
+        strip = strip.rotate(slope, resample=Image.BICUBIC, expand=True, fillcolor=0)
+        x0 = page.text_left + ln.indent * hand.font_px * (1 + hand.char_gap)
+        x0 += lrng.gauss(0, hand.line_dx_sigma * hand.font_px)
+        rule_y = page.rule_top + ln.rule * page.rule_pitch
+        bb = strip.getbbox() or (0, 0, strip.width, strip.height)
+        # ink sits on the rule: bottom of the ink a few pixels above the ruled line
+        y0 = rule_y - 5 - bb[3] + lrng.gauss(0, 1.5)
+        x0, y0 = round(x0), round(y0)
+        alpha.paste(
+            ImageChops.lighter(alpha.crop((x0, y0, x0 + strip.width, y0 + strip.height)), strip),
+            (x0, y0),
+        )
+        boxes.append([x0 + bb[0], y0 + bb[1], x0 + bb[2], y0 + bb[3]])
+
+    a = np.asarray(alpha, np.float32)[..., None] / 255.0 * hand.ink_opacity
+    paper = np.asarray(img, np.float32)
+    ink = np.array(hand.ink, np.float32)
+    out = paper * (1 - a) + ink * a
+    img = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB")
+
+    if tilt:
+        img = img.rotate(tilt, resample=Image.BICUBIC, expand=False, fillcolor=page.paper)
+        cx, cy = w / 2, h / 2
+        new_boxes = []
+        for x0, y0, x1, y1 in boxes:
+            pts = [
+                _rotate_point(x, y, cx, cy, tilt)
+                for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))
+            ]
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            new_boxes.append(
+                [math.floor(min(xs)), math.floor(min(ys)), math.ceil(max(xs)), math.ceil(max(ys))]
+            )
+        boxes = new_boxes
+    if page.blur:
+        img = img.filter(ImageFilter.GaussianBlur(page.blur))
+    if page.noise_sigma:
+        nrng = np.random.default_rng(rng.randrange(2**32))
+        noise = nrng.normal(0, page.noise_sigma, (h, w, 1)).astype(np.float32)
+        img = Image.fromarray(
+            np.clip(np.asarray(img, np.float32) + noise, 0, 255).astype(np.uint8), "RGB"
+        )
+    return img, boxes
+
+
+def _page_tilts(n_pages: int, page: PageStyle, rng: random.Random) -> list[float]:
+    if page.tilts is not None:
+        return [page.tilts[i] if i < len(page.tilts) else 0.0 for i in range(n_pages)]
+    out = []
+    for _ in range(n_pages):
+        if rng.random() < page.tilt_prob:
+            out.append(round(rng.choice((-1, 1)) * rng.uniform(0.3, page.tilt_max_deg), 2))
+        else:
+            out.append(0.0)
+    return out
+
+
+def write_json(path: Path | str, obj: Any) -> None:
+    """Write ``obj`` as pretty UTF-8 JSON (Chinese kept readable) with a final newline."""
+    Path(path).write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def truth_document(books: list[dict[str, Any]], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The truth file object read by ``score_export.py``: ``{"books": [...], "entries": [...]}``."""
+    return {"books": books, "entries": entries}
+
+
+def render_book(
+    book_spec: dict[str, Any],
+    out_dir: Path | str,
+    seed: int,
+    hand: HandStyle,
+    page: PageStyle = PageStyle(),
+) -> list[dict[str, Any]]:
+    """Lay out and draw a notebook into ``out_dir`` and return its truth entries.
+
+    Writes ``page-01.<ext>`` … (old ``page-*`` images in ``out_dir`` are removed first),
+    ``lines.json`` and ``truth.json`` (this book only).  ``seed`` must be an int.
+    """
+    if not isinstance(seed, int):
+        raise TypeError("render_book: seed must be an int (handright hashes it)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    lay = layout_book(book_spec, hand, page)
+    rng = random.Random(seed)
+    tilts = _page_tilts(lay.n_pages, page, rng)
+    for old in list(out.glob("page-*.png")) + list(out.glob("page-*.jpg")):
+        old.unlink()
+    pages_json = []
+    for p in range(1, lay.n_pages + 1):
+        plines = [ln for ln in lay.lines if ln.page == p]
+        img, boxes = _draw_page(plines, p, hand, page, seed * 101 + p, tilts[p - 1])
+        name = f"page-{p:02d}.{page.image_format}"
+        if page.image_format == "jpg":
+            img.save(out / name, "JPEG", quality=page.jpeg_quality, optimize=True, subsampling=2)
+        else:
+            img.convert("P", palette=Image.ADAPTIVE, colors=64).save(out / name, optimize=True)
+        pages_json.append(
+            {
+                "page": p,
+                "image": name,
+                "size": list(page.size),
+                "tilt_deg": tilts[p - 1],
+                "header": page.header or None,
+                "footer": page.footer.format(n=p) if page.footer else None,
+                "lines": [ln.text for ln in plines],
+                "entry_ids": [ln.entry_id for ln in plines],
+                "boxes": boxes,
+            }
+        )
+    write_json(out / "lines.json", pages_json)
+    write_json(out / "truth.json", truth_document([lay.book_record()], lay.entries))
+    return lay.entries
+
+
+def norm_for_cer(s: str) -> str:
+    """NFKC and all whitespace removed: the text form CER is computed on."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+
+
+__all__ = [
+    "DATE_FORMATS",
+    "STATUSES",
+    "BookLayout",
+    "HandStyle",
+    "PageStyle",
+    "PlacedLine",
+    "date_line",
+    "layout_book",
+    "norm_for_cer",
+    "render_book",
+    "render_line",
+    "truth_document",
+    "wrap_text",
+    "write_json",
+]
