@@ -24,6 +24,7 @@ from archive.schema import (
     LINKS,
     OCR_CACHE,
     PAGES,
+    RUNS,
     entry_id,
     line_id,
     page_id,
@@ -188,6 +189,7 @@ class PageRecord:
     transforms: tuple[str, ...]
     flags: tuple[tuple[str, float], ...]
     page_text: PageText
+    needs_rescan: bool = False
 
 
 def _iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -234,7 +236,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
             "index_in_source": rec.index_in_source,
             "transforms": json.dumps(list(rec.transforms), ensure_ascii=False),
             "quality_flags": json.dumps(flags, ensure_ascii=False),
-            "needs_rescan": 1 if flags else 0,
+            "needs_rescan": int(rec.needs_rescan),
             "ocr_engine": rec.page_text.engine_id,
             "ocr_seconds": rec.page_text.seconds,
             "created_at": now(),
@@ -487,6 +489,25 @@ def refresh_matters(archive: Archive) -> None:
             f"update {ENTRIES} set follow_up_of = ?, matter_id = ? where entry_id = ?",
             [par, root(child), child],
         )
+
+
+def record_run(
+    archive: Archive,
+    command: str,
+    started_at: str,
+    versions: Mapping[str, str],
+    summary: Mapping[str, Any],
+) -> None:
+    """Record one run of a command: which stage versions produced what, when."""
+    archive.db[RUNS].insert(
+        {
+            "started_at": started_at,
+            "finished_at": now(),
+            "command": command,
+            "versions": json.dumps(dict(versions), ensure_ascii=False),
+            "summary": json.dumps(dict(summary), ensure_ascii=False, default=str),
+        }
+    )
 
 
 def record_correction(

@@ -278,6 +278,7 @@ def run_ingest(
         ocr.EngineUnavailableError: the engine cannot be loaded.
     """
     started = time.perf_counter()
+    started_at = records.now()
     summary = IngestSummary()
     books = ingest.discover(paths)
     summary.books = len(books)
@@ -308,6 +309,15 @@ def run_ingest(
         _link(archive, touched)
     summary.entries = archive.db[ENTRIES].count
     summary.seconds = time.perf_counter() - started
+    with archive.db.conn:
+        records.record_run(
+            archive,
+            "ingest " + " ".join(str(p) for p in paths),
+            started_at,
+            {"ingest": ingest.VERSION, "ocr": engine_id, "classify": classify.CLASSIFIER_VERSION},
+            {k: v for k, v in vars(summary).items() if k != "errors"}
+            | {"errors": len(summary.errors)},
+        )
     return summary
 
 
@@ -421,6 +431,9 @@ def _ingest_book(
                         transforms=tuple(p["transforms"]),
                         flags=tuple((str(k), float(v)) for k, v in p["flags"]),
                         page_text=_page_text_for(archive, p, engine_id),
+                        needs_rescan=ingest.needs_rescan(
+                            tuple((str(k), float(v)) for k, v in p["flags"])
+                        ),
                     ),
                 )
             summary.duplicate_pages += len(res.pages) - len(fresh)
