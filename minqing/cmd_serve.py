@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from archive.access import users_configured, web_secret
+from archive.errors import ArchiveError
 from archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
@@ -34,7 +36,18 @@ def make_datasette(archive_dir: Path):  # type: ignore[no-untyped-def]
     archive = Archive(archive_dir)  # raises when there is no archive
     db_path = archive.db_path
     archive.close()
-    return Datasette([str(db_path)], config_dir=datasette_dir())
+    return Datasette(
+        [str(db_path)],
+        config_dir=datasette_dir(),
+        # logins survive a restart: the signing secret lives next to archive.db
+        secret=web_secret(archive_dir),
+    )
+
+
+def has_users(archive_dir: Path) -> bool:
+    """True when the archive at ``archive_dir`` has web users configured."""
+    with Archive(archive_dir) as archive:
+        return users_configured(archive.db)
 
 
 def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  # type: ignore[no-untyped-def]
@@ -58,13 +71,19 @@ def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  #
 def command(archive_dir: Path, host: str, port: int) -> None:
     """Serve the archive in Datasette (search, facets, entries, pages).
 
-    Listens on this machine only unless users are configured.
+    Listens on this machine only unless users are configured (see
+    `minqing users add`): with users, every page needs a login; without, the
+    archive is a local single-user archive that needs none.
 
     \b
     Example:
         minqing serve --archive archive/ --port 8001
     """
-    if not is_loopback(host):
+    try:
+        users = has_users(archive_dir)
+    except ArchiveError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+    if not is_loopback(host) and not users:
         raise MinqingError(
             f"refusing to listen on {host}: no users are configured, the archive would be public "
             "(listen on 127.0.0.1, or configure users first)",
@@ -77,9 +96,5 @@ def command(archive_dir: Path, host: str, port: int) -> None:
             port,
             on_ready=lambda url: click.echo(f"Serving {archive_dir} at {url}", err=True),
         )
-    except Exception as exc:
-        from archive.errors import ArchiveError
-
-        if isinstance(exc, ArchiveError):
-            raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
-        raise
+    except ArchiveError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc

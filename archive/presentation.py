@@ -1,0 +1,435 @@
+"""What the web archive shows: snippets, entry and matter pages, search-all, images,
+hot-topic keywords.
+
+The Datasette plugins in ``datasette/plugins/`` are thin adapters over this module:
+every function here takes a plain :class:`sqlite3.Connection` (or an
+:class:`archive.store.Archive`) and returns plain data or escaped HTML, so it can be
+unit-tested without a server and run inside Datasette's ``execute_fn``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import sqlite3
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from archive.schema import ENTRIES, ENTRIES_FTS, KEYWORDS, LINES, LINES_FTS, PAGES
+from archive.search import fts_query
+
+#: Folder (relative to the archive folder) that holds every page image.
+IMAGES_DIR = "images"
+#: Folder (relative to the archive folder) where thumbnails are cached.
+THUMBS_DIR = "thumbs"
+THUMB_WIDTH = 240
+
+_CJK = r"\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+
+# -- query words, snippets, highlighting ----------------------------------------------------
+
+
+def query_words(q: str | None) -> list[str]:
+    """The words of a search query as the index matches them (NFKC, whitespace-split).
+
+    Characters the index ignores (punctuation, FTS syntax) are dropped from each word;
+    each remaining run is a word that must occur as a substring.
+    """
+    words: list[str] = []
+    for raw in unicodedata.normalize("NFKC", q or "").split():
+        for run in re.findall(rf"[{_CJK}]+|[0-9A-Za-z]+", raw):
+            if run.lower() not in (w.lower() for w in words):
+                words.append(run)
+    return words
+
+
+def _norm(text: str | None) -> str:
+    """``text`` as stored: shown as the archive holds it (only NULL becomes "")."""
+    return text or ""
+
+
+def _match_form(text: str) -> str:
+    """A same-length, lower-cased copy of ``text`` for finding query words in it.
+
+    Full-width letters and digits fold to ASCII one character at a time, so spans
+    found in the copy are spans of the original.
+    """
+    out = []
+    for ch in text:
+        folded = unicodedata.normalize("NFKC", ch)
+        out.append(folded.lower() if len(folded) == 1 else ch)
+    return "".join(out)
+
+
+def _hit_spans(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
+    """Merged (start, end) spans of every occurrence of any word (case-insensitive)."""
+    low = _match_form(text)
+    spans = []
+    for w in words:
+        wl = w.lower()
+        start = low.find(wl)
+        while start >= 0 and wl:
+            spans.append((start, start + len(wl)))
+            start = low.find(wl, start + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int]], start: int, end: int) -> str:
+    out, pos = [], start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(html.escape(text[pos:s]))
+        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end]))
+    return "".join(out)
+
+
+def highlight_html(text: str | None, q: str | None) -> str:
+    """``text`` HTML-escaped, every occurrence of a query word wrapped in ``<mark>``."""
+    t = _norm(text)
+    return _marked(t, _hit_spans(t, query_words(q)), 0, len(t))
+
+
+def snippet_html(text: str | None, q: str | None, width: int = 36) -> str:
+    """A short, HTML-escaped excerpt of ``text`` around the first hit, hits in ``<mark>``.
+
+    Built from the stored text (FTS5's ``snippet()`` would return spaced-out
+    bigrams). Without a hit it is the start of the text. ``…`` marks a cut.
+    """
+    t = _norm(text)
+    spans = _hit_spans(t, query_words(q))
+    if not spans:
+        end = min(len(t), 2 * width)
+        return html.escape(t[:end]) + ("…" if end < len(t) else "")
+    first = spans[0][0]
+    start = max(0, first - width // 2)
+    end = min(len(t), start + 2 * width)
+    start = max(0, min(start, end - 2 * width))
+    return (
+        ("…" if start > 0 else "")
+        + _marked(t, spans, start, end)
+        + ("…" if end < len(t) else "")
+    )
+
+
+def hit_lines(texts: Sequence[str | None], q: str | None) -> set[int]:
+    """Indexes of the lines (in reading order) that show a query hit.
+
+    A line counts when its text contains a query word, or when the word runs across
+    the break between it and its neighbour (both lines count then).
+    """
+    words = [w.lower() for w in query_words(q)]
+    norm = [_match_form(re.sub(r"\s+", "", _norm(t))) for t in texts]
+    hits: set[int] = set()
+    for i, t in enumerate(norm):
+        if any(w in t for w in words):
+            hits.add(i)
+    for i in range(len(norm) - 1):
+        a, b = norm[i], norm[i + 1]
+        joined = a + b
+        for w in words:
+            if w in joined and w not in a and w not in b:
+                pos = joined.find(w)
+                while pos >= 0:
+                    if pos < len(a) < pos + len(w):
+                        hits.update((i, i + 1))
+                    pos = joined.find(w, pos + 1)
+    return hits
+
+
+# -- entry and matter pages ---------------------------------------------------------------------
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, list(params))
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _json(value: str | None, default: Any) -> Any:
+    try:
+        return json.loads(value) if value else default
+    except (TypeError, ValueError):
+        return default
+
+
+FIELD_LABELS = {
+    "place": "地点",
+    "people": "人员",
+    "problem": "问题",
+    "analysis": "分析",
+    "measures": "措施",
+    "result": "结果",
+}
+
+
+def _chain(conn: sqlite3.Connection, matter_id: str) -> list[dict[str, Any]]:
+    return _rows(
+        conn,
+        f"select entry_id, book_id, date, category, status, status_code, follow_up_of, "
+        f"cadre, page_start, text from {ENTRIES} where matter_id = ? "
+        "order by coalesce(date, '0000-00-00'), entry_id",
+        [matter_id],
+    )
+
+
+def entry_view(conn: sqlite3.Connection, entry_id: str, q: str | None = None) -> dict | None:
+    """Everything the entry page shows, or None when there is no such entry.
+
+    Keys: ``entry`` (the row), ``fields`` (list of (label, value)), ``evidence``,
+    ``text_html`` (hits marked), ``chain`` (the matter's entries in date order, each
+    with ``current``), ``matter`` (the matters-view row), ``pages`` (each page of
+    the entry with its image path, size and lines: ``in_entry`` and ``hit`` flags).
+    """
+    rows = _rows(conn, f"select * from {ENTRIES} where entry_id = ?", [entry_id])
+    if not rows:
+        return None
+    e = rows[0]
+    fields = _json(e.get("fields"), {})
+    line_ids = set(_json(e.get("line_ids"), []))
+    chain = _chain(conn, e.get("matter_id") or entry_id)
+    for c in chain:
+        c["current"] = c["entry_id"] == entry_id
+        c["snippet"] = snippet_html(c["text"], None, 30)
+    matter = _rows(conn, "select * from matters where matter_id = ?", [e.get("matter_id")])
+    pages = []
+    first, last = e.get("page_start"), e.get("page_end") or e.get("page_start")
+    if first is not None:
+        for p in _rows(
+            conn,
+            f"select page_id, page_no, image, width, height, needs_rescan, quality_flags "
+            f"from {PAGES} where book_id = ? and page_no between ? and ? order by page_no",
+            [e["book_id"], first, last],
+        ):
+            lines = _rows(
+                conn,
+                f"select line_id, line_no, text, x0, y0, x1, y1, confidence, corrected "
+                f"from {LINES} where page_id = ? order by line_no",
+                [p["page_id"]],
+            )
+            in_entry = [ln["line_id"] in line_ids for ln in lines]
+            # hits only count inside the entry's own lines
+            own = [i for i, flag in enumerate(in_entry) if flag]
+            hits = {own[i] for i in hit_lines([lines[i]["text"] for i in own], q)} if q else set()
+            for i, ln in enumerate(lines):
+                ln["in_entry"] = in_entry[i]
+                ln["hit"] = i in hits
+                ln["has_box"] = None not in (ln["x0"], ln["y0"], ln["x1"], ln["y1"])
+            p["lines"] = lines
+            p["hits"] = sum(1 for ln in lines if ln["hit"])
+            pages.append(p)
+    return {
+        "entry": e,
+        "fields": [(FIELD_LABELS.get(k, k), v) for k, v in fields.items() if v],
+        "evidence": _json(e.get("category_evidence"), []),
+        "text_html": highlight_html(e.get("text"), q),
+        "chain": chain,
+        "matter": matter[0] if matter else None,
+        "pages": pages,
+        "q": q or "",
+    }
+
+
+def matter_view(conn: sqlite3.Connection, matter_id: str) -> dict | None:
+    """The matters-view row and its chain of entries (date order), or None."""
+    matter = _rows(conn, "select * from matters where matter_id = ?", [matter_id])
+    if not matter:
+        return None
+    chain = _chain(conn, matter_id)
+    for c in chain:
+        c["text_html"] = html.escape(c["text"] or "")
+    return {"matter": matter[0], "chain": chain}
+
+
+# -- search-all ----------------------------------------------------------------------------------
+
+
+def search_all(conn: sqlite3.Connection, q: str | None, limit: int = 20) -> dict[str, Any]:
+    """Search entries and lines at once with the bigram index.
+
+    Returns ``entries`` / ``lines`` (the first ``limit`` hits, newest first, each with
+    ``snippet``) and ``entry_count`` / ``line_count`` (all hits).
+    """
+    out: dict[str, Any] = {"q": q or "", "entries": [], "lines": [], "entry_count": 0,
+                           "line_count": 0}
+    if not query_words(q):
+        return out
+    match = fts_query(q)
+    out["entry_count"] = conn.execute(
+        f"select count(*) from {ENTRIES_FTS} where {ENTRIES_FTS} match ?", [match]
+    ).fetchone()[0]
+    out["entries"] = _rows(
+        conn,
+        f"select e.entry_id, e.date, e.township, e.village, e.cadre, e.category, e.status, "
+        f"e.text from {ENTRIES} e where e.rowid in "
+        f"(select rowid from {ENTRIES_FTS} where {ENTRIES_FTS} match ?) "
+        "order by e.date desc, e.entry_id limit ?",
+        [match, limit],
+    )
+    for r in out["entries"]:
+        r["snippet"] = snippet_html(r.pop("text"), q)
+    out["line_count"] = conn.execute(
+        f"select count(*) from {LINES_FTS} where {LINES_FTS} match ?", [match]
+    ).fetchone()[0]
+    out["lines"] = _rows(
+        conn,
+        f"select l.line_id, l.page_id, l.book_id, l.page_no, l.entry_id, l.text, l.confidence "
+        f"from {LINES} l where l.rowid in "
+        f"(select rowid from {LINES_FTS} where {LINES_FTS} match ?) "
+        "order by l.book_id, l.page_no, l.line_no limit ?",
+        [match, limit],
+    )
+    for r in out["lines"]:
+        r["snippet"] = snippet_html(r.pop("text"), q)
+    return out
+
+
+# -- page images -----------------------------------------------------------------------------------
+
+
+def image_file(archive_root: Path | str, rel: str | None) -> Path | None:
+    """The page image at ``rel`` inside the archive's images folder, or None.
+
+    Refuses anything that resolves outside ``<archive>/images`` (``..``, absolute
+    paths, symlinks pointing elsewhere) and anything that is not a file.
+    """
+    if not rel:
+        return None
+    root = (Path(archive_root) / IMAGES_DIR).resolve()
+    try:
+        path = (Path(archive_root) / rel).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+def page_image_rel(conn: sqlite3.Connection, page_id: str) -> str | None:
+    """The stored image path of a page, or None."""
+    row = conn.execute(f"select image from {PAGES} where page_id = ?", [page_id]).fetchone()
+    return row[0] if row else None
+
+
+def thumbnail_bytes(archive_root: Path | str, image: Path, width: int = THUMB_WIDTH) -> bytes:
+    """A JPEG thumbnail of ``image``, cached under ``<archive>/thumbs`` when writable."""
+    from PIL import Image
+
+    dest = Path(archive_root) / THUMBS_DIR / f"{image.stem}-{width}.jpg"
+    try:
+        if dest.is_file() and dest.stat().st_mtime >= image.stat().st_mtime:
+            return dest.read_bytes()
+    except OSError:
+        pass
+    with Image.open(image) as im:
+        im = im.convert("RGB")
+        im.thumbnail((width, width * 4))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=80)
+    data = buf.getvalue()
+    try:  # a read-only archive still gets thumbnails, just not cached
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + f".tmp{id(buf)}")
+        tmp.write_bytes(data)
+        tmp.replace(dest)
+    except OSError:
+        pass
+    return data
+
+
+# -- hot topics ------------------------------------------------------------------------------------
+
+#: Words that carry no topic (diary boilerplate, time words, generic verbs).
+STOPWORDS = frozenset(
+    """
+    我们 他们 她们 自己 什么 这个 那个 这些 那些 一个 没有 已经 还是 但是 因为 所以 如果 可以
+    表示 进行 情况 问题 反映 村民 群众 今天 昨天 明天 上午 下午 晚上 同日 星期 时候 现在 目前
+    一下 一些 一起 大家 就是 不是 还有 需要 通过 对于 关于 他家 她家 家里 两家 时间 这次 之后
+    以后 以前 当天 今年 去年 明年 本月 上月 下月 多云 小雨 大雨 天气 记录 准备 工作 同志 主要
+    """.split()
+)
+
+
+#: jieba part-of-speech flags of topic words: nouns, organisations, other proper
+#: nouns, verbal nouns, idioms and fixed phrases (not names of people or places).
+TOPIC_FLAGS = frozenset({"n", "nt", "nz", "vn", "l", "i", "an"})
+
+
+def keywords_of(text: str | None, top: int = 12) -> Counter:
+    """The topic words of one text (jieba with the project lexicon), counted.
+
+    Keeps nouns and noun-like words (:data:`TOPIC_FLAGS`) of two or more CJK
+    characters that are not stop words; at most ``top`` distinct words (the most
+    frequent, ties by first occurrence).
+    """
+    from classify.lexicon import pos_cut
+
+    counts: Counter = Counter()
+    for w, flag in pos_cut(_norm(text)):
+        if (
+            flag in TOPIC_FLAGS
+            and len(w) >= 2
+            and re.fullmatch(rf"[{_CJK}]+", w)
+            and w not in STOPWORDS
+        ):
+            counts[w] += 1
+    return Counter(dict(counts.most_common(top)))
+
+
+def keyword_rows(entries: Iterable[dict[str, Any]], top_per_group: int = 30,
+                 extract=keywords_of) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """``keywords`` rows for entries (dicts with book_id, month, township, text).
+
+    One row per (book, month, word) with the word's count; the ``top_per_group``
+    most frequent words of each (book, month) are kept.
+    """
+    groups: dict[tuple[str, str], tuple[str | None, Counter]] = {}
+    for e in entries:
+        if not e.get("month"):
+            continue
+        key = (e["book_id"], e["month"])
+        township, counts = groups.setdefault(key, (e.get("township"), Counter()))
+        counts.update(extract(e.get("text")))
+    rows = []
+    for (book_id, month), (township, counts) in groups.items():
+        for word, n in counts.most_common(top_per_group):
+            rows.append(
+                {"book_id": book_id, "month": month, "township": township, "word": word, "n": n}
+            )
+    return rows
+
+
+def refresh_keywords(archive: Any, book_ids: Iterable[str]) -> int:
+    """Recompute the hot-topic ``keywords`` rows of ``book_ids``; returns rows written.
+
+    Call it after a book's entries are written (the pipeline, after
+    ``records.write_entries``), inside or outside the book's transaction.
+    """
+    db = archive.db
+    total = 0
+    for book_id in book_ids:
+        db.execute(f"delete from {KEYWORDS} where book_id = ?", [book_id])
+        entries = db.query(
+            f"select book_id, month, township, text from {ENTRIES} where book_id = ?", [book_id]
+        )
+        rows = keyword_rows(entries)
+        if rows:
+            db[KEYWORDS].insert_all(rows, pk=("book_id", "month", "word"), replace=True)
+        total += len(rows)
+    return total

@@ -1,0 +1,248 @@
+"""Entry and matter pages, page images, search-all and search snippets.
+
+A thin adapter over :mod:`archive.presentation`. Routes (each checks permissions
+itself: plugin routes bypass Datasette's instance-wide checks):
+
+``/-/entry/<entry_id>[?q=...]``  an entry: text, fields, category, status, its
+                                  follow-up chain and its page images with its lines
+                                  outlined (hits of ``q`` highlighted)
+``/-/matter/<matter_id>``         a matter: its chain of entries, latest status
+``/-/page-image/<page_id>``       the normalised page image (only files inside
+                                  ``<archive>/images``)
+``/-/page-thumb/<page_id>``       a JPEG thumbnail of it
+``/-/search?q=...``               entries and recognised lines at once
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import mimetypes
+import urllib.parse
+from pathlib import Path
+
+from datasette import Forbidden, NotFound, hookimpl
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from archive import presentation
+
+DB = "archive"
+ENTRY_TABLES = {"entries", "matters"}
+#: columns whose value is an entry id, per table
+ENTRY_ID_COLUMNS = {
+    "entries": {"entry_id", "follow_up_of", "matter_id"},
+    "matters": {"matter_id"},
+    "lines": {"entry_id"},
+    "links": {"child", "parent"},
+}
+
+
+def _archive_root(datasette) -> Path:  # type: ignore[no-untyped-def]
+    return Path(datasette.get_database(DB).path).parent
+
+
+async def _check(datasette, request, table: str) -> None:  # type: ignore[no-untyped-def]
+    """Raise Forbidden unless the actor may view ``table`` of the archive."""
+    allowed = True
+    for action, resource in (
+        ("view-instance", None),
+        ("view-database", DB),
+        ("view-table", (DB, table)),
+    ):
+        ok = await datasette.permission_allowed(
+            request.actor, action, resource=resource, default=True
+        )
+        allowed = allowed and ok
+    if not allowed:
+        raise Forbidden(f"view-table {table}")
+
+
+def entry_url(entry_id: str, q: str | None = None) -> str:
+    """The entry page of ``entry_id`` (with the search query to highlight)."""
+    url = "/-/entry/" + urllib.parse.quote(entry_id, safe=":")
+    return url + ("?" + urllib.parse.urlencode({"q": q}) if q else "")
+
+
+def matter_url(matter_id: str) -> str:
+    """The matter page of ``matter_id``."""
+    return "/-/matter/" + urllib.parse.quote(matter_id, safe=":")
+
+
+def image_url(page_id: str, thumb: bool = False) -> str:
+    """The (thumbnail) image of page ``page_id``."""
+    return ("/-/page-thumb/" if thumb else "/-/page-image/") + urllib.parse.quote(
+        page_id, safe="/"
+    )
+
+
+async def entry_page(datasette, request):  # type: ignore[no-untyped-def]
+    await _check(datasette, request, "entries")
+    entry_id = urllib.parse.unquote(request.url_vars["entry_id"])
+    q = request.args.get("q") or None
+    view = await datasette.get_database(DB).execute_fn(
+        lambda conn: presentation.entry_view(conn, entry_id, q)
+    )
+    if view is None:
+        raise NotFound(f"没有条目 {entry_id}")
+    for page in view["pages"]:
+        page["image_url"] = image_url(page["page_id"])
+    for c in view["chain"]:
+        c["url"] = entry_url(c["entry_id"], q)
+    view["matter_url"] = matter_url(view["entry"]["matter_id"] or entry_id)
+    view["text_html"] = Markup(view["text_html"])
+    for c in view["chain"]:
+        c["snippet"] = Markup(c["snippet"])
+    may_review = await datasette.permission_allowed(
+        request.actor, "minqing-review", default=False
+    )
+    return Response.html(
+        await datasette.render_template(
+            "minqing_entry.html", {**view, "may_review": may_review}, request=request
+        )
+    )
+
+
+async def matter_page(datasette, request):  # type: ignore[no-untyped-def]
+    await _check(datasette, request, "entries")
+    matter_id = urllib.parse.unquote(request.url_vars["matter_id"])
+    view = await datasette.get_database(DB).execute_fn(
+        lambda conn: presentation.matter_view(conn, matter_id)
+    )
+    if view is None:
+        raise NotFound(f"没有事项 {matter_id}")
+    for c in view["chain"]:
+        c["url"] = entry_url(c["entry_id"])
+        c["text_html"] = Markup(c["text_html"])
+    return Response.html(
+        await datasette.render_template("minqing_matter.html", view, request=request)
+    )
+
+
+async def _page_image_path(datasette, request) -> Path:  # type: ignore[no-untyped-def]
+    await _check(datasette, request, "pages")
+    page_id = urllib.parse.unquote(request.url_vars["page_id"])
+    rel = await datasette.get_database(DB).execute_fn(
+        lambda conn: presentation.page_image_rel(conn, page_id)
+    )
+    path = presentation.image_file(_archive_root(datasette), rel)
+    if path is None:
+        raise NotFound(f"页面 {page_id} 没有图像")
+    return path
+
+
+async def page_image(datasette, request):  # type: ignore[no-untyped-def]
+    path = await _page_image_path(datasette, request)
+    body = await asyncio.to_thread(path.read_bytes)
+    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Response(
+        body, content_type=ctype, headers={"cache-control": "private, max-age=3600"}
+    )
+
+
+async def page_thumb(datasette, request):  # type: ignore[no-untyped-def]
+    path = await _page_image_path(datasette, request)
+    body = await asyncio.to_thread(presentation.thumbnail_bytes, _archive_root(datasette), path)
+    return Response(
+        body, content_type="image/jpeg", headers={"cache-control": "private, max-age=3600"}
+    )
+
+
+async def search_page(datasette, request):  # type: ignore[no-untyped-def]
+    await _check(datasette, request, "entries")
+    await _check(datasette, request, "lines")
+    q = request.args.get("q", "")
+    result = await datasette.get_database(DB).execute_fn(
+        lambda conn: presentation.search_all(conn, q, limit=50)
+    )
+    for r in result["entries"]:
+        r["url"] = entry_url(r["entry_id"], q)
+        r["snippet"] = Markup(r["snippet"])
+    for r in result["lines"]:
+        r["url"] = entry_url(r["entry_id"], q) if r["entry_id"] else None
+        r["thumb"] = image_url(r["page_id"], thumb=True)
+        r["snippet"] = Markup(r["snippet"])
+    if request.args.get("_format") == "json" or request.path.endswith(".json"):
+        for r in result["entries"] + result["lines"]:
+            r["snippet"] = str(r["snippet"])
+        return Response.json(result)
+    result["entries_search_url"] = "/archive/entries?" + urllib.parse.urlencode({"_search": q})
+    result["lines_search_url"] = "/archive/lines?" + urllib.parse.urlencode({"_search": q})
+    return Response.html(
+        await datasette.render_template("minqing_search_all.html", result, request=request)
+    )
+
+
+@hookimpl
+def register_routes():  # type: ignore[no-untyped-def]
+    return [
+        (r"^/-/entry/(?P<entry_id>[^/]+)$", entry_page),
+        (r"^/-/matter/(?P<matter_id>[^/]+)$", matter_page),
+        (r"^/-/page-image/(?P<page_id>.+)$", page_image),
+        (r"^/-/page-thumb/(?P<page_id>.+)$", page_thumb),
+        (r"^/-/search(\.json)?$", search_page),
+    ]
+
+
+#: the current request's ``_search`` value: Datasette 0.65's ``render_cell`` gets no
+#: request, so an ASGI wrapper records it (a context variable is per request task)
+_SEARCH: contextvars.ContextVar[str | None] = contextvars.ContextVar("minqing_search", default=None)
+
+
+@hookimpl
+def asgi_wrapper():  # type: ignore[no-untyped-def]
+    def wrap(app):  # type: ignore[no-untyped-def]
+        async def with_search(scope, receive, send):  # type: ignore[no-untyped-def]
+            q = None
+            if scope.get("type") == "http":
+                args = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                q = (args.get("_search") or [None])[0]
+            token = _SEARCH.set(q)
+            try:
+                return await app(scope, receive, send)
+            finally:
+                _SEARCH.reset(token)
+
+        return with_search
+
+    return wrap
+
+
+@hookimpl
+def render_cell(value, column, table, database):  # type: ignore[no-untyped-def]
+    if database != DB or value is None:
+        return None
+    if table is None:  # canned queries name their id columns in Chinese
+        if column in ("事项编号", "条目编号") and isinstance(value, str):
+            return Markup('<a href="{}">{}</a>').format(entry_url(value), value)
+        return None
+    q = _SEARCH.get()
+    if column in ENTRY_ID_COLUMNS.get(table, ()) and isinstance(value, str):
+        return Markup('<a href="{}">{}</a>').format(entry_url(value, q), value)
+    if column == "text" and table in ("entries", "lines") and q and isinstance(value, str):
+        return Markup(presentation.snippet_html(value, q))
+    if column == "summary" and table == "matters" and isinstance(value, str):
+        return Markup('<span class="mq-summary">{}</span>').format(value)
+    if table == "pages" and column == "image" and isinstance(value, str):
+        return None  # pages rows carry their page_id; the thumbnail is added below
+    if table == "pages" and column == "page_id" and isinstance(value, str):
+        return Markup(
+            '<a href="{img}">{pid}</a><br><img class="mq-thumb" loading="lazy" '
+            'src="{thumb}" alt="{pid}">'
+        ).format(img=image_url(value), thumb=image_url(value, thumb=True), pid=value)
+    return None
+
+
+@hookimpl
+def extra_css_urls():  # type: ignore[no-untyped-def]
+    return ["/static/minqing.css"]
+
+
+@hookimpl
+def table_actions(datasette, actor, database, table):  # type: ignore[no-untyped-def]
+    if database == DB and table in ("entries", "lines"):
+        return [{"href": "/-/search", "label": "全文检索（条目与识别行一起）"}]
+    return None
+
+
+__all__ = ["entry_url", "matter_url", "image_url", "escape"]

@@ -1,0 +1,116 @@
+"""``minqing users``: the accounts of the web archive (``minqing serve``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from archive import access
+from archive.errors import ArchiveError
+from archive.store import Archive
+from minqing.errors import ExitCode, MinqingError
+from minqing.options import archive_option
+
+
+def _open(archive_dir: Path) -> Archive:
+    try:
+        return Archive(archive_dir)
+    except ArchiveError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+
+
+@click.group(name="users")
+def command() -> None:
+    """Manage who may log in to the web archive.
+
+    With no users, `minqing serve` is a local single-user archive (loopback only,
+    no login). With users, every page needs a login: role `inspector` reads and
+    searches, role `reviewer` may also correct OCR and classifications.
+
+    \b
+    Example:
+        minqing users add wang --role inspector --archive archive/
+        minqing users list --archive archive/
+    """
+
+
+@command.command(name="add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(sorted(access.ROLES)),
+    default="inspector",
+    show_default=True,
+    help="inspector: read and search; reviewer: also the review pages.",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the password from the first line of this file instead of prompting.",
+)
+@archive_option
+def add(name: str, role: str, password_file: Path | None, archive_dir: Path) -> None:
+    """Add user NAME, or change an existing user's role and password.
+
+    Prompts for the password twice unless --password-file is given. Changing a
+    password or role ends the user's open sessions.
+
+    \b
+    Example:
+        minqing users add zhang --role reviewer --archive archive/
+    """
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _open(archive_dir) as archive:
+        existed = access.get_user(archive.db, name) is not None
+        try:
+            user = access.add_user(archive.db, name, role, password)
+        except access.UserError as exc:
+            where = f"{password_file}: " if password_file and "password" in str(exc) else ""
+            raise MinqingError(where + str(exc), exit_code=ExitCode.bad_data) from exc
+    click.echo(f"{'Updated' if existed else 'Added'} user {user.name} ({user.role})", err=True)
+
+
+@command.command(name="list")
+@archive_option
+def list_(archive_dir: Path) -> None:
+    """List the users: name, role, created (tab-separated, one per line).
+
+    \b
+    Example:
+        minqing users list --archive archive/
+    """
+    with _open(archive_dir) as archive:
+        users = access.list_users(archive.db)
+    for u in users:
+        click.echo(f"{u.name}\t{u.role}\t{u.created_at}")
+    if not users:
+        click.echo("No users: the archive is served to this machine only, without login.", err=True)
+
+
+@command.command(name="remove")
+@click.argument("name")
+@archive_option
+def remove(name: str, archive_dir: Path) -> None:
+    """Remove user NAME; their open sessions end at once.
+
+    \b
+    Example:
+        minqing users remove zhang --archive archive/
+    """
+    with _open(archive_dir) as archive:
+        try:
+            access.remove_user(archive.db, name)
+        except access.UserError as exc:
+            raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
+        left = len(access.list_users(archive.db))
+    click.echo(f"Removed user {name}", err=True)
+    if not left:
+        click.echo(
+            "No users left: `minqing serve` now serves this machine only, without login.",
+            err=True,
+        )
