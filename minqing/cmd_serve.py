@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def is_loopback(host: str) -> bool:
 
 
 def make_datasette(archive_dir: Path):  # type: ignore[no-untyped-def]
-    """A Datasette instance over the archive with minqing's configuration directory."""
+    """A Datasette instance over the archive with minqing's configuration directory.
+
+    ``$MINQING_DATASETTE_DIR`` names another configuration directory (a site's own
+    copy of ``datasette/`` with changed templates or metadata).
+    """
     from datasette.app import Datasette
 
     archive = Archive(archive_dir)  # raises when there is no archive
@@ -38,7 +43,7 @@ def make_datasette(archive_dir: Path):  # type: ignore[no-untyped-def]
     archive.close()
     return Datasette(
         [str(db_path)],
-        config_dir=datasette_dir(),
+        config_dir=Path(os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir()),
         # logins survive a restart: the signing secret lives next to archive.db
         secret=web_secret(archive_dir),
     )
