@@ -5,8 +5,9 @@
 Without arguments every sample page is read.  CER = Levenshtein distance / truth length,
 on NFKC text with all whitespace removed, truth = printed header + body lines + page number
 (``lines.json``) in reading order; OCR lines are re-sorted by skew-corrected line first (the
-engines sort by raw y, which scrambles the order on a tilted page).  The figure in brackets
-additionally maps traditional forms to simplified (OpenCC t2s), as ``ocr/`` does.
+engines sort by raw y, which scrambles the order on a tilted page; the "engine order" figure
+shows the unsorted result).  "after t2s" additionally maps traditional forms to simplified
+(OpenCC t2s), as ``ocr/`` does.
 """
 
 from __future__ import annotations
@@ -93,11 +94,16 @@ def make_engine():
     return RapidOCR(params={"Global.use_cls": False})
 
 
-def ocr_page(engine, path: Path) -> str:
-    """OCR one page image and return its text in reading order (lines joined)."""
+def ocr_page(engine, path: Path, engine_order: bool = False) -> str:
+    """OCR one page image and return its text in reading order (lines joined).
+
+    With ``engine_order`` the boxes are kept in the order the engine returned them.
+    """
     res = engine(str(path))
     if res.txts is None:
         return ""
+    if engine_order:
+        return "".join(res.txts)
     return "".join(reading_order([list(map(list, b)) for b in res.boxes], list(res.txts)))
 
 
@@ -121,8 +127,10 @@ def main(argv: list[str]) -> int:
         c = cer(truth, hyp)
         cers.append(c)
         c2 = cer(truth, t2s(hyp)) if t2s else c
+        c0 = cer(truth, ocr_page(engine, p, engine_order=True))
         print(
-            f"{p.parent.name}/{p.name}: CER {c:.2%}, after t2s {c2:.2%}  "
+            f"{p.parent.name}/{p.name}: CER {c:.2%}, after t2s {c2:.2%}, "
+            f"engine order {c0:.2%}  "
             f"({len(norm(truth))} chars, {times[-1]:.2f} s)"
         )
         if c2 > 0:
