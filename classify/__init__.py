@@ -17,7 +17,7 @@ from classify.segment import segment_book
 from classify.status import detect_status
 
 #: bump whenever the stage's output may change; stored with every entry
-CLASSIFIER_VERSION = "classify-0.1"
+CLASSIFIER_VERSION = "classify-0.2"
 
 __all__ = [
     "CLASSIFIER_VERSION",

@@ -23,16 +23,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from classify.dates import cn_number, normalise
-from classify.lexicon import pos_cut
+from classify.lexicon import cut, pos_cut
 from classify.types import STATUSES, Entry, Link, Matter
 
 _FOLLOW_CUES = re.compile(
     r"回访|跟踪|反馈|复查|再次(?:走访|来到|到|入户|上门|去)|又(?:到|去|来到)|上次|上回|前次|此前|之前"
     r"|先前|前些天|前几天|前段时间|原来反映|早前|(?:记录|反映|提出|走访)的(?:[^。]{0,20})(?:问题|事|情况|矛盾|纠纷)"
-    r"|(?:问题|事情|此事|事项)(?:的)?(?:进展|办理情况|结果)|落实情况|回头看"
+    r"|(?:问题|事情|此事|事项)(?:的)?(?:进展|办理情况|结果)|落实情况|回头看|跟进|进展|进度"
+    r"|(?:查看|了解|检查|看看|察看)[^。；;]{0,16}(?:情况|效果|进展)|(?:说|反映|提出|提到|讲)的[^。；;]{0,16}?的事"
+    r"|^[^。；;]{2,20}的事[，,]"
 )
 _REF_DATE = re.compile(
-    r"(?:(?P<year>\d{4})年)?(?P<month>\d{1,2}|[一二三四五六七八九十]{1,2})月"
+    r"(?<!\d)(?:(?P<year>\d{4})年)?(?P<month>\d{1,2}|[一二三四五六七八九十]{1,2})月"
     r"(?P<day>\d{1,2}|[一二三四五六七八九十廿卅]{1,3})[日号]"
 )
 _SURNAMES = (
@@ -48,6 +50,9 @@ _NAME_RE = re.compile(
 _PLACE_RE = re.compile(r"(?:第?[一二三四五六七八九十\d]{1,2}(?:组|社|队))|[\u4e00-\u9fff]{2}(?:村|屯|沟|庄|湾|坪|桥)(?=[^民委里干组部务]|$)")
 _NOT_PLACE = {"我们村", "全村", "本村", "该村", "到村", "回村", "进村", "在村", "他们村", "邻村", "进村"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_FUNCTION_CHARS = re.compile(r"[的了看来到在去进回已多云容是和与从把被向边这那]")
+#: cues that name an earlier matter outright; the weak ones (跟进, 了解…情况) also occur in new matters
+_STRONG_CUES = re.compile(r"回访|复查|跟踪|上次|上回|前次|此前|之前|先前|原来反映|回头看|的事[，,]|\d月\d{1,2}日|[月]\S{1,3}日")
 
 
 def follow_up_cues(text: str) -> list[str]:
@@ -59,9 +64,7 @@ def referenced_dates(entry: Entry) -> list[tuple[int | None, int, int]]:
     """Dates ``(year or None, month, day)`` that ``entry``'s text refers to (not its own)."""
     text = normalise(entry.text)
     out = []
-    for i, m in enumerate(_REF_DATE.finditer(text)):
-        if i == 0 and m.start() <= 8 and not entry.date_inferred:
-            continue  # the entry's own date line
+    for m in _REF_DATE.finditer(text):
         month, day = cn_number(m.group("month")), cn_number(m.group("day"))
         if month is None or day is None:
             continue
@@ -82,14 +85,20 @@ def names_and_places(text: str) -> tuple[set[str], set[str]]:
             people.add(word)
         elif flag == "ns" and len(word) >= 2:
             places.add(word)
+    places = {p for p in places if not _FUNCTION_CHARS.search(p[:-1]) and not p.startswith("村")}
+    # a "name" inside a place name (杨树 in 杨树沟) is not a person
+    people = {p for p in people if not any(p in pl for pl in places) and not _FUNCTION_CHARS.search(p)}
     # a name with a kinship suffix also counts by its surname + suffix only (张大爷 ~ 张大爷家)
     people = {p[:-1] if p.endswith("家") and len(p) > 2 else p for p in people}
     return people, places
 
 
 def _bigrams(text: str) -> Counter:
+    """Character bigrams plus jieba content words (``w:`` prefixed) of ``text``."""
     chars = "".join(_CJK.findall(text))
-    return Counter(chars[i : i + 2] for i in range(len(chars) - 1))
+    feats = Counter(chars[i : i + 2] for i in range(len(chars) - 1))
+    feats.update("w:" + w for w in cut(text) if len(w) >= 2 and _CJK.match(w))
+    return feats
 
 
 class _Similarity:
@@ -115,9 +124,13 @@ class _Similarity:
         return sum(x * b.get(g, 0.0) for g, x in a.items())
 
 
-#: minimum score for a link when the child has a follow-up cue / when it has none
+#: minimum score for a link: the child names an earlier matter outright (回访, 上次,
+#: "3月5日…的") / has only a weak cue (跟进, 了解…情况) / has no cue
+THRESHOLD_STRONG = 0.12
 THRESHOLD_CUED = 0.30
-THRESHOLD_UNCUED = 0.75
+THRESHOLD_UNCUED = 0.45
+#: how much better another book's candidate must score than the same book's best
+CROSS_BOOK_MARGIN = 0.25
 
 
 def link_entries(
@@ -158,14 +171,18 @@ def link_entries(
             for b, entries in books.items():
                 if b != cbook and villages.get(b) == village:
                     other.extend(index[(b, e.seq)] for e in entries if _not_later(e, child))
-        threshold = THRESHOLD_CUED if cues else THRESHOLD_UNCUED
+        strong = any(_STRONG_CUES.search(c) for c in cues)
+        threshold = THRESHOLD_STRONG if strong else THRESHOLD_CUED if cues else THRESHOLD_UNCUED
         best = None
         for pool, cross in ((same, False), (other, True)):
             scored = [(_score(ci, pi, ents, info, sim, refs), pi) for pi in pool]
             scored = [(s, pi) for s, pi in scored if s[0] >= threshold]
-            if scored:
-                best = (max(scored, key=lambda x: (x[0][0], x[1])), cross)
-                break
+            if not scored:
+                continue
+            top = (max(scored, key=lambda x: (x[0][0], x[1])), cross)
+            # same book first: another book's entry wins only when clearly better
+            if best is None or top[0][0][0] > best[0][0][0] + CROSS_BOOK_MARGIN:
+                best = top
         if best is None:
             continue
         (score, evidence), pi = best[0]
@@ -198,7 +215,7 @@ def _score(ci, pi, ents, info, sim, refs) -> tuple[float, list[str]]:
     pp, ppl = info[pi]
     shared_people = sorted(_overlap(cp, pp))
     shared_places = sorted(_overlap(cpl, ppl))
-    score += min(0.4, 0.2 * len(shared_people)) + min(0.15, 0.1 * len(shared_places))
+    score += min(0.45, 0.3 * len(shared_people)) + min(0.15, 0.1 * len(shared_places))
     ev += [f"person:{p}" for p in shared_people[:3]] + [f"place:{p}" for p in shared_places[:2]]
     s = sim(ci, pi)
     score += 0.6 * s
@@ -209,7 +226,7 @@ def _score(ci, pi, ents, info, sim, refs) -> tuple[float, list[str]]:
     if child.date is not None and parent.date is not None:
         days = (child.date - parent.date).days
         score += 0.05 * math.exp(-days / 60.0)
-    if not shared_people and not any(e.startswith("date:") for e in ev) and s < 0.15:
+    if not shared_people and not any(e.startswith("date:") for e in ev) and s < 0.08:
         score *= 0.5  # nothing specific in common
     return score, ev
 

@@ -91,6 +91,14 @@ def _is_cover(page: list[BookLine]) -> bool:
     return sum(1 for t in texts if _COVER_RE.search(t)) >= 1 or all(is_header(t) for t in texts)
 
 
+def _original(line: str, value: str) -> str:
+    """The tail of ``line`` as written that corresponds to ``value`` (read from its NFKC form)."""
+    orig = line.strip()
+    if value and len(normalise(orig)) == len(orig) and len(value) <= len(orig):
+        return orig[len(orig) - len(value) :]
+    return value
+
+
 def _assign_form_fields(page: list[BookLine], draft: _Draft) -> None:
     """Give each handwritten line of a form page to the printed label whose box holds it."""
     labels: list[tuple[BookLine, str, str]] = []
@@ -103,7 +111,9 @@ def _assign_form_fields(page: list[BookLine], draft: _Draft) -> None:
             others.append(ln)
     if not labels:
         return
-    values: dict[int, list[str]] = {i: [v] if v else [] for i, (_, _, v) in enumerate(labels)}
+    values: dict[int, list[str]] = {
+        i: [_original(ln.text, v)] if v else [] for i, (ln, _, v) in enumerate(labels)
+    }
     have_boxes = all(ln.box is not None for ln, _, _ in labels)
     for ln in others:
         best = None
@@ -215,9 +225,9 @@ def segment_book(
                     if cur.date_match is None:
                         cur.date_match = parse_date_line(value)
                 else:
-                    cur.fields.setdefault(key, []).append(value)
+                    cur.fields.setdefault(key, []).append(_original(ln.text, value))
             elif cur.labels_seen and cur.labels_seen[-1] != "time":
-                cur.fields.setdefault(cur.labels_seen[-1], []).append(text)
+                cur.fields.setdefault(cur.labels_seen[-1], []).append(ln.text.strip())
     return _finish(drafts, year_hint, model)
 
 
@@ -259,7 +269,7 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
         text = _WS.sub("", "".join(ln.text for ln in d.lines))
         code, score, evidence = classify_category(text, model=model)
         fields = tuple(
-            (k, "".join(d.fields[k])) for k in FIELD_KEYS if "".join(d.fields.get(k, []))
+            (k, _WS.sub("", "".join(d.fields[k]))) for k in FIELD_KEYS if "".join(d.fields.get(k, []))
         )
         entries.append(
             Entry(

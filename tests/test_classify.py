@@ -248,3 +248,34 @@ def test_cross_book_link_only_within_a_village():
 def test_version_is_a_string():
     assert isinstance(CLASSIFIER_VERSION, str) and CLASSIFIER_VERSION
     assert isinstance(Entry, type)
+
+
+# --- the labelled corpus (per-line ground truth, OCR bypassed) --------------------------------
+
+CORPUS = __import__("pathlib").Path(__file__).parent / "data" / "corpus"
+
+
+def corpus_lines(book_id: str) -> list[BookLine]:
+    import json
+
+    out = []
+    for pg in json.loads((CORPUS / book_id / "lines.json").read_text(encoding="utf-8")):
+        for i, (t, box) in enumerate(zip(pg["lines"], pg["boxes"])):
+            out.append(BookLine(f"{book_id}/{pg['page']}/{i}", pg["page"], i, t, tuple(box), pg["size"][1]))
+    return out
+
+
+@pytest.mark.parametrize("book_id", ["qingshan-liuxm", "hexi-sunhp", "hexi-zhoum"])
+def test_corpus_layouts_segment_with_fields_and_dates(book_id):
+    import json
+
+    truth = json.loads((CORPUS / "truth.json").read_text(encoding="utf-8"))
+    want = [e for e in truth["entries"] if e["book_id"] == book_id]
+    got = segment_book(corpus_lines(book_id))
+    assert [e.text for e in got] == [e["text"] for e in want]
+    assert [e.date.isoformat() for e in got] == [e["date"] for e in want]
+    assert [e.date_inferred for e in got] == [e["date_inferred"] for e in want]
+    for g, w in zip(got, want):
+        if w.get("fields"):
+            assert dict(g.fields) == w["fields"], w["entry_id"]
+            assert g.layout in ("labelled", "form")
