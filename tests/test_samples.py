@@ -26,6 +26,7 @@ SCORER_CANDIDATES = [
 def _load(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses resolve string annotations through sys.modules
     spec.loader.exec_module(mod)
     return mod
 
@@ -198,3 +199,55 @@ def test_real_ocr_reads_a_tilted_sample_page():
     t, h = check.norm(truth), check.norm(hyp)
     cer = check.levenshtein(t, h) / len(t)
     assert cer < 0.10, f"CER {cer:.1%}\ntruth {t}\nocr   {h}"
+
+
+def test_renderer_draws_a_labelled_entry_and_its_truth(tmp_path):
+    """tools/render_notebook.py on a tiny spec: files, truth text, and ink inside the boxes."""
+    pytest.importorskip("handright")
+    rn = _load("render_notebook_under_test", ROOT / "tools" / "render_notebook.py")
+    if not Path(rn.WENKAI).is_file():
+        pytest.skip("fonts-lxgw-wenkai not installed")
+    spec = {
+        "book_id": "test-book",
+        "entries": [
+            {
+                "entry_id": "t-1",
+                "date": "2024-05-06",
+                "date_format": "ymd_week",
+                "category_code": 5,
+                "status": "已记录",
+                "indent": False,
+                "paragraphs": ["地点：河湾村五组", "反映问题：村里的路灯坏了三盏，晚上出行不便。"],
+                "fields": {"地点": "河湾村五组"},
+            },
+            {
+                "entry_id": "t-2",
+                "date": "2024-05-06",
+                "date_format": "same_day",
+                "category_code": 8,
+                "status": "办理中",
+                "follow_up_of": "t-1",
+                "paragraphs": ["联系电工，明天上门维修。"],
+            },
+        ],
+    }
+    hand = rn.HandStyle(chars_per_line=12)
+    page = rn.PageStyle(size=(900, 700), rule_top=200, rule_pitch=80, n_rules=5, tilts=(1.0,))
+    entries = rn.render_book(spec, tmp_path, 7, hand, page)
+    assert [p.name for p in sorted(tmp_path.glob("page-*"))] == ["page-01.jpg", "page-02.jpg"]
+    assert (
+        entries[0]["text"]
+        == "2024年5月6日星期一地点：河湾村五组反映问题：村里的路灯坏了三盏，晚上出行不便。"
+    )
+    assert entries[0]["fields"] == {"地点": "河湾村五组"}
+    assert entries[1]["text"] == "同日联系电工，明天上门维修。"
+    assert entries[1]["date_inferred"] is True and entries[1]["follow_up_of"] == "t-1"
+    assert (entries[1]["page_start"], entries[1]["page_end"]) == (2, 2)
+    pages = _json(tmp_path / "lines.json")
+    assert pages[0]["lines"][:2] == ["2024年5月6日 星期一", "地点：河湾村五组"]
+    assert _json(tmp_path / "truth.json")["entries"] == entries
+    with Image.open(tmp_path / "page-01.jpg") as im:
+        grey = im.convert("L")
+    for x0, y0, x1, y1 in pages[0]["boxes"]:
+        ink = min(grey.crop((x0, y0, x1, y1)).getdata())
+        assert ink < 100, "no dark stroke inside a line box"

@@ -25,8 +25,11 @@ ground truth written next to it come from one structure and are never typed twic
             "follow_up_of": None,        # entry_id of the entry whose matter this reports on
             "paragraphs": ["…", "…"],    # narrative; each paragraph starts on a new ruled line
                                          #   and is wrapped at the hand's chars_per_line
+            "indent": True,              # indent each paragraph's first line (False for
+                                         #   labelled fields such as "时间：…", "地点：…")
             "lines": None,               # or: explicit pre-wrapped lines (no wrapping at all)
             "new_page": False,           # start the entry at the top of a fresh page
+            "fields": None,              # optional {"地点": "…", …}: copied into the truth
         }, ...],
     }
 
@@ -320,12 +323,13 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
         if entry.get("lines"):
             lines += [(ln, 0.0, "body") for ln in entry["lines"]]
         else:
+            indent = hand.indent_chars if entry.get("indent", True) else 0.0
             for para in entry["paragraphs"]:
                 # the indent eats room on the first line of a paragraph
-                first_w = hand.chars_per_line - math.ceil(hand.indent_chars)
+                first_w = hand.chars_per_line - math.ceil(indent)
                 head = wrap_text(para, max(first_w, 4))[0]
                 rest = wrap_text(re.sub(r"\s+", "", para)[len(head) :], hand.chars_per_line)
-                lines.append((head, hand.indent_chars, "body"))
+                lines.append((head, indent, "body"))
                 lines += [(ln, 0.0, "body") for ln in rest]
         if dl and len(lines) > 1 and rule == page.n_rules - 1:
             pg, rule = pg + 1, 0  # never leave a date line alone at the foot of a page
@@ -353,6 +357,8 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
                 "page_end": end_page,
             }
         )
+        if entry.get("fields"):  # labelled fields ({"地点": "…"}), copied into the truth
+            truth[-1]["fields"] = dict(entry["fields"])
         ids.add(entry["entry_id"])
     n_pages = max(p.page for p in placed) if placed else 0
     return BookLayout(book_id, dict(book_spec.get("meta", {})), placed, n_pages, truth)
