@@ -17,7 +17,7 @@ from classify.segment import segment_book
 from classify.status import detect_status
 
 #: bump whenever the stage's output may change; stored with every entry
-CLASSIFIER_VERSION = "classify-0.2"
+CLASSIFIER_VERSION = "classify-0.3"
 
 __all__ = [
     "CLASSIFIER_VERSION",

@@ -52,6 +52,8 @@ _PATTERNS = [
         + "[日号]?"
     ),
     re.compile(_LABEL + _MONTH + _S + "月" + _S + _DAY + _S + "[日号]"),
+    # OCR lost the second separator (2024/2/6 read as 2024/216): month and day run together
+    re.compile(_LABEL + r"(?P<year>\d{4})" + _S + r"[./\-]" + _S + r"(?P<md>\d{3,4})(?!\d)"),
 ]
 
 _WEEKDAY_RE = re.compile(r"[\s,，、。.（(]*(?:星期|礼拜|周)\s*(?P<wd>[一二三四五六日天七])[）)]?")
@@ -88,6 +90,8 @@ class DateMatch:
     weather: str
     end: int
     rest: str
+    #: other readings of a garbled date ((month, day) pairs), the first one is used
+    alternatives: tuple[tuple[int, int], ...] = ()
 
     def resolve(self, default_year: int | None) -> dt.date | None:
         """The date, taking ``default_year`` when none was written; None if impossible."""
@@ -160,8 +164,15 @@ def parse_date_line(text: str) -> DateMatch | None:
         if not m:
             continue
         year = _year_value(m.group("year")) if "year" in m.groupdict() and m.group("year") else None
-        month = cn_number(m.group("month"))
-        day = cn_number(m.group("day"))
+        alternatives: tuple[tuple[int, int], ...] = ()
+        if "md" in m.groupdict():
+            alternatives = _run_together(m.group("md"))
+            if not alternatives:
+                continue
+            month, day = alternatives[0]
+        else:
+            month = cn_number(m.group("month"))
+            day = cn_number(m.group("day"))
         if month is None or day is None or not (1 <= month <= 12) or not (1 <= day <= 31):
             continue
         if year is not None and not (1949 <= year <= 2100):
@@ -187,7 +198,7 @@ def parse_date_line(text: str) -> DateMatch | None:
         after_tod = rest[tod.end() :] if tod else rest
         if _CONTINUATION_RE.match(after_tod.lstrip(" ,，、:：")) and weekday is None and not weather:
             return None
-        return DateMatch(year, month, day, weekday, weather, end, rest.strip())
+        return DateMatch(year, month, day, weekday, weather, end, rest.strip(), alternatives)
     return None
 
 
@@ -235,6 +246,12 @@ def repair_date(
     ``year_repaired``, ``digit_repaired``, ``year_rollover``).
     """
     flags: list[str] = []
+    if len(match.alternatives) > 1 and match.year is not None:
+        # a garbled date: the reading nearest after the previous entry
+        cands = [c for md in match.alternatives if (c := _safe_date(match.year, *md)) is not None]
+        after = [c for c in cands if previous is None or c >= previous]
+        if after:
+            return min(after), ("digits_run_together",)
     year = match.year
     if year is None:
         year = previous.year if previous is not None else default_year
@@ -293,3 +310,16 @@ def _one_digit_variants(n: int) -> list[int]:
     if len(s) == 2:
         out.update(int(c) for c in s if c != "0")  # a spurious digit
     return sorted(v for v in out if 1 <= v <= 31)
+
+
+def _run_together(md: str) -> tuple[tuple[int, int], ...]:
+    """Readings of month+day digits whose separator was lost or read as a ``1``."""
+    out = []
+    for i in range(1, len(md)):
+        mo, da = int(md[:i]), md[i:]
+        if da and not da.startswith("0") and 1 <= mo <= 12 and 1 <= int(da) <= 31:
+            out.append((mo, int(da)))
+        # the separator misread as the digit 1: 2/6 -> "216"
+        if da.startswith("1") and len(da) > 1 and 1 <= mo <= 12 and 1 <= int(da[1:]) <= 31:
+            out.append((mo, int(da[1:])))
+    return tuple(dict.fromkeys(out))

@@ -94,6 +94,14 @@ def test_year_less_date_takes_previous_year_and_rolls_over_new_year():
     assert d == dt.date(2022, 1, 3)
 
 
+def test_lost_separator_is_read_in_date_order():
+    # OCR read "2024/2/6" as "2024/216": 2/16 or 2/6 (slash read as 1); the order decides
+    m = parse_date_line("2024/216村民朱某某要求")
+    assert m is not None and set(m.alternatives) == {(2, 16), (2, 6)}
+    d, _ = repair_date(m, dt.date(2024, 1, 23), None)
+    assert d == dt.date(2024, 2, 6)
+
+
 def test_misread_year_is_repaired_from_order():
     m = parse_date_line("2021年3月9日")  # OCR read 2024 as 2021
     d, flags = repair_date(m, dt.date(2024, 3, 5), None)
