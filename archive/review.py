@@ -71,7 +71,16 @@ class TargetNotFoundError(BadCorrectionError):
 
 
 def ensure_review_schema(db: Any) -> None:
-    """Add the review tables and columns (idempotent, append-only)."""
+    """Add the review tables and columns (idempotent, append-only).
+
+    Call it outside a transaction (it commits when it had to change the schema).
+    """
+    if (
+        db[DECISIONS].exists()
+        and db[CALIBRATION].exists()
+        and "date_confirmed" in db[ENTRIES].columns_dict
+    ):
+        return
     db[DECISIONS].create(
         {
             "id": int,
@@ -242,7 +251,6 @@ def _record_decision(
     anchor2: Anchor | None = None,
 ) -> None:
     """Store a durable decision; older decisions of the same kind on the same line lapse."""
-    ensure_review_schema(archive.db)
     # structure marks on one line exclude each other; values replace older values
     kinds = ("start", "join") if kind in ("start", "join") else (kind,)
     for old in list(
@@ -306,14 +314,18 @@ def correct_line(
         StaleEditError: the line's text is not ``expected`` any more.
     """
     who = _who(who)
+    with archive.db.atomic():
+        return _correct_line(archive, line_id, text, who, expected)
+
+
+def _correct_line(archive: Archive, line_id: str, text: str, who: str, expected: Any) -> bool:
     new = normalise_line_text(text)
-    with archive.db.conn:
-        row = _line(archive, line_id)
-        _check(archive, f"line {line_id}", expected, row["text"])
-        if new == (row["text"] or ""):
-            return False
-        _apply_line_text(archive, row, new)
-        records.record_correction(archive, who, LINES, line_id, "text", row["text"], new)
+    row = _line(archive, line_id)
+    _check(archive, f"line {line_id}", expected, row["text"])
+    if new == (row["text"] or ""):
+        return False
+    _apply_line_text(archive, row, new)
+    records.record_correction(archive, who, LINES, line_id, "text", row["text"], new)
     return True
 
 
@@ -379,17 +391,22 @@ def set_category(
         code = 0
     if code not in CATEGORIES:
         raise BadCorrectionError(_where(archive), f"category {code!r} is not 1–8", "pick one of the eight categories")
-    with archive.db.conn:
-        row = _entry(archive, eid)
-        _check(archive, f"the category of {eid}", expected, row["category_code"])
-        if row["category_code"] == code and row["category_confirmed"]:
-            return False
-        archive.db[ENTRIES].update(
-            eid,
-            {"category_code": code, "category": CATEGORIES[code], "category_score": 1.0, "category_confirmed": 1},
-        )
-        _entry_decision(archive, who, row, "category", code)
-        records.record_correction(archive, who, ENTRIES, eid, "category_code", row["category_code"], code)
+    ensure_review_schema(archive.db)
+    with archive.db.atomic():
+        return _set_category(archive, eid, code, who, expected)
+
+
+def _set_category(archive: Archive, eid: str, code: int, who: str, expected: Any) -> bool:
+    row = _entry(archive, eid)
+    _check(archive, f"the category of {eid}", expected, row["category_code"])
+    if row["category_code"] == code and row["category_confirmed"]:
+        return False
+    archive.db[ENTRIES].update(
+        eid,
+        {"category_code": code, "category": CATEGORIES[code], "category_score": 1.0, "category_confirmed": 1},
+    )
+    _entry_decision(archive, who, row, "category", code)
+    records.record_correction(archive, who, ENTRIES, eid, "category_code", row["category_code"], code)
     return True
 
 
@@ -402,16 +419,21 @@ def set_status(
         raise BadCorrectionError(
             _where(archive), f"status {status!r} is unknown", f"use one of {', '.join(STATUSES)}"
         )
-    with archive.db.conn:
-        row = _entry(archive, eid)
-        _check(archive, f"the status of {eid}", expected, row["status_code"])
-        if row["status_code"] == status and row["status_confirmed"]:
-            return False
-        archive.db[ENTRIES].update(
-            eid, {"status_code": status, "status": STATUSES[status], "status_confirmed": 1}
-        )
-        _entry_decision(archive, who, row, "status", status)
-        records.record_correction(archive, who, ENTRIES, eid, "status_code", row["status_code"], status)
+    ensure_review_schema(archive.db)
+    with archive.db.atomic():
+        return _set_status(archive, eid, status, who, expected)
+
+
+def _set_status(archive: Archive, eid: str, status: str, who: str, expected: Any) -> bool:
+    row = _entry(archive, eid)
+    _check(archive, f"the status of {eid}", expected, row["status_code"])
+    if row["status_code"] == status and row["status_confirmed"]:
+        return False
+    archive.db[ENTRIES].update(
+        eid, {"status_code": status, "status": STATUSES[status], "status_confirmed": 1}
+    )
+    _entry_decision(archive, who, row, "status", status)
+    records.record_correction(archive, who, ENTRIES, eid, "status_code", row["status_code"], status)
     return True
 
 
@@ -435,17 +457,21 @@ def set_date(
         raise BadCorrectionError(
             _where(archive), f"date {date!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-03-05"
         ) from None
-    with archive.db.conn:
-        row = _entry(archive, eid)
-        _check(archive, f"the date of {eid}", expected, row["date"])
-        if row["date"] == iso and row.get("date_confirmed"):
-            return False
-        archive.db[ENTRIES].update(
-            eid,
-            {"date": iso, "month": iso[:7] if iso else None, "date_inferred": 0, "date_confirmed": 1},
-        )
-        _entry_decision(archive, who, row, "date", iso or "")
-        records.record_correction(archive, who, ENTRIES, eid, "date", row["date"], iso)
+    with archive.db.atomic():
+        return _set_date(archive, eid, iso, who, expected)
+
+
+def _set_date(archive: Archive, eid: str, iso: str | None, who: str, expected: Any) -> bool:
+    row = _entry(archive, eid)
+    _check(archive, f"the date of {eid}", expected, row["date"])
+    if row["date"] == iso and row.get("date_confirmed"):
+        return False
+    archive.db[ENTRIES].update(
+        eid,
+        {"date": iso, "month": iso[:7] if iso else None, "date_inferred": 0, "date_confirmed": 1},
+    )
+    _entry_decision(archive, who, row, "date", iso or "")
+    records.record_correction(archive, who, ENTRIES, eid, "date", row["date"], iso)
     return True
 
 
@@ -480,34 +506,38 @@ def confirm_link(
     "no follow-up"), which the pipeline's re-linking keeps.
     """
     who = _who(who)
-    parent = parent or None
-    with archive.db.conn:
-        row = _entry(archive, child)
-        _check(archive, f"the follow-up link of {child}", expected, row["follow_up_of"])
-        if parent is not None:
-            prow = _entry(archive, parent)
-            if parent == child:
-                raise BadCorrectionError(_where(archive), f"{child} cannot follow itself up", "choose an earlier entry")
-            if _is_descendant(archive, parent, child):
-                raise BadCorrectionError(
-                    _where(archive), f"{parent} already follows up {child}: a link back would make a loop",
-                    "choose the matter's first entry instead",
-                )
-        else:
-            prow = None
-        was_confirmed = _one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
-        if row["follow_up_of"] == parent and was_confirmed:
-            return False
-        _write_link(archive, child, parent)
-        records.refresh_matters(archive)
-        first = _first_line(row)
-        if first is not None:
-            pfirst = _first_line(prow) if prow else None
-            _record_decision(
-                archive, who, row["book_id"], "link", line_anchor(archive, first), parent or "",
-                line_anchor(archive, pfirst) if pfirst else None,
+    ensure_review_schema(archive.db)
+    with archive.db.atomic():
+        return _confirm_link(archive, child, parent or None, who, expected)
+
+
+def _confirm_link(archive: Archive, child: str, parent: str | None, who: str, expected: Any) -> bool:
+    row = _entry(archive, child)
+    _check(archive, f"the follow-up link of {child}", expected, row["follow_up_of"])
+    if parent is not None:
+        prow = _entry(archive, parent)
+        if parent == child:
+            raise BadCorrectionError(_where(archive), f"{child} cannot follow itself up", "choose an earlier entry")
+        if _is_descendant(archive, parent, child):
+            raise BadCorrectionError(
+                _where(archive), f"{parent} already follows up {child}: a link back would make a loop",
+                "choose the matter's first entry instead",
             )
-        records.record_correction(archive, who, LINKS, child, "follow_up_of", row["follow_up_of"], parent)
+    else:
+        prow = None
+    was_confirmed = _one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
+    if row["follow_up_of"] == parent and was_confirmed:
+        return False
+    _write_link(archive, child, parent)
+    records.refresh_matters(archive)
+    first = _first_line(row)
+    if first is not None:
+        pfirst = _first_line(prow) if prow else None
+        _record_decision(
+            archive, who, row["book_id"], "link", line_anchor(archive, first), parent or "",
+            line_anchor(archive, pfirst) if pfirst else None,
+        )
+    records.record_correction(archive, who, LINKS, child, "follow_up_of", row["follow_up_of"], parent)
     return True
 
 
@@ -567,7 +597,8 @@ def split_entry(
     ``expected`` is the entry's :func:`entry_rev` as the reviewer saw it.
     """
     who = _who(who)
-    with archive.db.conn:
+    ensure_review_schema(archive.db)
+    with archive.db.atomic():
         row = _entry(archive, eid)
         _check(archive, f"entry {eid}", expected, entry_rev(row))
         ids = json.loads(row["line_ids"] or "[]")
@@ -585,7 +616,8 @@ def split_entry(
 def merge_with_next(archive: Archive, eid: str, *, who: str, expected: str | None = None) -> None:
     """Merge entry ``eid`` with the entry after it (segmentation cut one matter in two)."""
     who = _who(who)
-    with archive.db.conn:
+    ensure_review_schema(archive.db)
+    with archive.db.atomic():
         row = _entry(archive, eid)
         _check(archive, f"entry {eid}", expected, entry_rev(row))
         nxt = _one(
@@ -608,7 +640,8 @@ def move_line(
     who = _who(who)
     if direction not in ("prev", "next"):
         raise BadCorrectionError(_where(archive), f"direction {direction!r}", "use prev or next")
-    with archive.db.conn:
+    ensure_review_schema(archive.db)
+    with archive.db.atomic():
         line = _line(archive, line_id)
         if not line["entry_id"]:
             raise BadCorrectionError(_where(archive), f"line {line_id} belongs to no entry", "split an entry instead")
@@ -644,7 +677,8 @@ def move_line(
 
 def _marks(archive: Archive, book_id: str) -> dict[str, str]:
     """Active structure decisions of a book, resolved to current line ids (latest wins)."""
-    ensure_review_schema(archive.db)
+    if not archive.db[DECISIONS].exists():
+        return {}
     out: dict[str, str] = {}
     for d in archive.db.query(
         f"select * from {DECISIONS} where book_id = ? and active = 1 and kind in ('start', 'join') order by id",
@@ -811,7 +845,8 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
     decisions that could be applied (anchors whose line no longer exists are skipped,
     their audit rows stay).
     """
-    ensure_review_schema(archive.db)
+    if not archive.db[DECISIONS].exists():
+        return 0
     if book_ids is None:
         book_ids = [r["book_id"] for r in archive.db.query(f"select distinct book_id from {DECISIONS} where active = 1")]
     applied = 0
@@ -860,8 +895,11 @@ def calibrated_error_rate(archive: Archive) -> Any:
     From the spot-check calibration (``ocr_calibration``, written by
     :func:`archive.spotcheck.calibrate`) when there is one, else ``1 - confidence``.
     """
-    ensure_review_schema(archive.db)
-    bins = list(archive.db.query(f"select lo, hi, cer from {CALIBRATION} order by lo"))
+    bins = (
+        list(archive.db.query(f"select lo, hi, cer from {CALIBRATION} order by lo"))
+        if archive.db[CALIBRATION].exists()
+        else []
+    )
     if not bins:
         return lambda c: max(0.0, 1.0 - (c if c is not None else 0.0))
 
@@ -878,7 +916,7 @@ def calibrated_error_rate(archive: Archive) -> Any:
 def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Pages to review, most urgent first: pages flagged for rescan, then by the expected
     number of character errors in their uncorrected lines (calibrated confidence)."""
-    rate = calibrated_error_rate(archive)
+    rate = calibrated_error_rate(archive)  # works on read-only connections too
     where, params = ("where p.book_id = ?", [book]) if book else ("", [])
     pages: dict[str, dict[str, Any]] = {}
     for r in archive.db.query(
@@ -903,7 +941,7 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
         p["expected_errors"] += len(r["text"] or "") * rate(c)
     items = sorted(
         pages.values(),
-        key=lambda p: (not p["needs_rescan"], p["corrected"] >= p["lines"] > 0, -p["expected_errors"], p["book_id"], p["page_no"]),
+        key=lambda p: (not p["needs_rescan"], not p["flags"], p["corrected"] >= p["lines"] > 0, -p["expected_errors"], p["book_id"], p["page_no"]),
     )
     for p in items:
         p["expected_errors"] = round(p["expected_errors"], 2)
@@ -944,3 +982,114 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         [page["page_id"] + "/%", *eids],
     ))
     return {"page": page, "lines": lines, "entries": entries, "pages_in_book": n_pages, "history": history}
+
+
+# -- several changes in one transaction ----------------------------------------------------
+
+#: (target, field) pairs a change may name, with the value they take
+FIELDS = {
+    ("line", "text"): "the line text",
+    ("entry", "category_code"): "1–8",
+    ("entry", "status_code"): ", ".join(STATUSES),
+    ("entry", "date"): "YYYY-MM-DD or empty",
+    ("entry", "follow_up_of"): "an entry id, or empty for none",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One correction: ``target`` ``line``/``entry``, its id, the field, the new value and
+    (optionally) the value the editor saw, for the stale check."""
+
+    target: str
+    target_id: str
+    field: str
+    value: str
+    expected: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.target, self.field) not in FIELDS:
+            known = ", ".join(f"{t}.{f}" for t, f in FIELDS)
+            raise ValueError(f"cannot correct {self.target}.{self.field}; correctable: {known}")
+
+
+def _apply_change(archive: Archive, c: Change, who: str) -> bool:
+    if c.target == "line":
+        return _correct_line(archive, c.target_id, c.value, who, c.expected)
+    if c.field == "category_code":
+        try:
+            code = int(str(c.value).strip())
+        except ValueError:
+            code = 0
+        if code not in CATEGORIES:
+            raise BadCorrectionError(_where(archive), f"category {c.value!r} is not 1–8", "use a code 1–8")
+        return _set_category(archive, c.target_id, code, who, c.expected)
+    if c.field == "status_code":
+        if c.value not in STATUSES:
+            raise BadCorrectionError(
+                _where(archive), f"status {c.value!r} is unknown", f"use one of {', '.join(STATUSES)}"
+            )
+        return _set_status(archive, c.target_id, c.value, who, c.expected)
+    if c.field == "date":
+        try:
+            iso = parse_iso_date(c.value)
+        except ValueError:
+            raise BadCorrectionError(
+                _where(archive), f"date {c.value!r} is not a date", "write it as YYYY-MM-DD"
+            ) from None
+        return _set_date(archive, c.target_id, iso, who, c.expected)
+    return _confirm_link(archive, c.target_id, (c.value or "").strip() or None, who, c.expected)
+
+
+class ChangeError(BadCorrectionError):
+    """One change of a batch is invalid; nothing of the batch was applied."""
+
+    def __init__(self, index: int, label: str, error: Exception) -> None:
+        self.index = index
+        self.error = error
+        super().__init__(label, str(getattr(error, "problem", error)), getattr(error, "hint", ""))
+
+
+def apply_changes(
+    archive: Archive, changes: Sequence[Change], *, who: str, labels: Sequence[str] | None = None
+) -> int:
+    """Apply ``changes`` in ONE transaction; returns how many changed something.
+
+    When any change is invalid (unknown id, bad value, stale expected value) nothing
+    is applied and :class:`ChangeError` names it (``labels[i]``, e.g. "file.csv row 7").
+    """
+    who = _who(who)
+    ensure_review_schema(archive.db)
+    n = 0
+    with archive.db.atomic():
+        for i, c in enumerate(changes):
+            try:
+                n += bool(_apply_change(archive, c, who))
+            except BadCorrectionError as exc:
+                raise ChangeError(i, labels[i] if labels else f"change {i + 1}", exc) from exc
+    return n
+
+
+def update_entry(
+    archive: Archive,
+    eid: str,
+    *,
+    who: str,
+    category: str | int | None = None,
+    status: str | None = None,
+    date: str | None = None,
+    expected: dict[str, Any] | None = None,
+) -> int:
+    """Set several values of one entry in one transaction (None: leave alone)."""
+    exp = expected or {}
+    changes = []
+    if category is not None:
+        changes.append(Change("entry", eid, "category_code", str(category), exp.get("category_code")))
+    if status is not None:
+        changes.append(Change("entry", eid, "status_code", status, exp.get("status_code")))
+    if date is not None:
+        changes.append(Change("entry", eid, "date", date, exp.get("date")))
+    try:
+        return apply_changes(archive, changes, who=who)
+    except ChangeError as exc:
+        raise exc.error from None

@@ -69,6 +69,7 @@ def build_archive(root: Path, books: dict[str, list[list[tuple[str, float]]]], v
                         source_file=f"/scans/{book_id}/p{page_no}.png", index_in_source=0,
                         transforms=(), flags=(("blur", 0.5),) if page_no == 2 else (),
                         page_text=PageText(lines=tuple(pt_lines), engine_id="test", width=800, height=600),
+                        needs_rescan=page_no == 2,
                     ),
                 )
             entries = classify.segment_book(records.book_lines(archive, book_id))
@@ -256,13 +257,13 @@ def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
     snapshot = list(arc.db.query(
         "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
     ))
-    with arc.db.conn:  # the pipeline's re-segmentation and re-classification
+    with arc.db.atomic():  # the pipeline's re-segmentation and re-classification
         entries = classify.segment_book(records.book_lines(arc, "bookA"))
         records.write_entries(arc, "bookA", entries, classify.CLASSIFIER_VERSION)
         assert arc.db["entries"].count == 4  # the split is gone from machine output
         review.reapply_decisions(arc, ["bookA"])
     _link(arc, ["bookA"])
-    with arc.db.conn:
+    with arc.db.atomic():
         review.reapply_decisions(arc, ["bookA"])
     after = list(arc.db.query(
         "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
