@@ -400,6 +400,8 @@ def write_entries(
                 "township": book.get("township"),
                 "village": book.get("village"),
                 "classifier": classifier,
+                "layout": getattr(e, "layout", None),
+                "date_flags": json.dumps(list(getattr(e, "date_flags", ())), ensure_ascii=False),
             }
         )
     for old in confirmed:

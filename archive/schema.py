@@ -227,6 +227,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "township": str,
             "village": str,
             "classifier": str,  # version of the classify stage that produced it
+            "layout": str,  # narrative | labelled | form
+            "date_flags": str,  # JSON list: weekday_mismatch, year_repaired, relative:次日 ...
         },
         pk="entry_id",
         foreign_keys=[("book_id", BOOKS, "book_id")],

@@ -21,6 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -448,9 +449,18 @@ def _ingest_book(
             )
         records.prune_pages(archive, book.book_id, kept)
         summary.pages += len(kept)
-        entries = classify.segment_book(records.book_lines(archive, book.book_id))
+        entries = classify.segment_book(
+            records.book_lines(archive, book.book_id), year_hint=_year_hint(archive, book.book_id)
+        )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
     return True
+
+
+def _year_hint(archive: Archive, book_id: str) -> int | None:
+    """The first year named in the book's period (manifest), for dates written without one."""
+    row = next(archive.db["books"].rows_where("book_id = ?", [book_id], select="period"), None)
+    m = re.search(r"(19|20)\d\d", (row or {}).get("period") or "")
+    return int(m.group(0)) if m else None
 
 
 def _link(archive: Archive, touched: Iterable[str]) -> None:
