@@ -1,0 +1,281 @@
+"""Review pages: correct OCR lines and entries beside the page image (issue 7).
+
+A thin adapter over :mod:`archive.review` and :mod:`archive.spotcheck`. Every route
+checks the ``minqing-review`` permission itself (plugin routes bypass the
+instance-wide checks); saves are CSRF-protected POSTs (asgi-csrf, ``csrftoken``
+field), each ONE transaction on Datasette's write thread. A form carries the value the
+reviewer saw; when someone else saved first the answer is 409 with a clear message.
+
+``/-/review``                         the queue: flagged pages, then expected errors
+``/-/review/page/<book>/<page_no>``   page image with line boxes beside editable lines
+``/-/review/entry/<entry_id>``        redirect to the page of the entry's first line
+``/-/review/save``                    POST: one correction (``action`` = line, entry,
+                                      link, split, merge, move_prev, move_next)
+``/-/spotcheck``, ``/-/spotcheck/<id>``  samples, reports, and blind transcription
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from datasette import Forbidden, NotFound, hookimpl
+from datasette.utils.asgi import Response
+
+from archive import review, spotcheck
+from archive.errors import BadCorrectionError
+from classify.types import CATEGORIES, STATUSES
+
+DB = "archive"
+ACTION = "minqing-review"
+
+
+class _ConnArchive:
+    """The bits of :class:`archive.store.Archive` the review library uses, over a
+    connection Datasette owns."""
+
+    def __init__(self, conn: Any, root: Path) -> None:
+        import sqlite_utils
+
+        self.db = sqlite_utils.Database(conn)
+        self.root = root
+        self.db_path = root / "archive.db"
+
+
+def _db(datasette):  # type: ignore[no-untyped-def]
+    try:
+        return datasette.get_database(DB)
+    except KeyError:
+        raise NotFound("没有档案库 (no archive database)") from None
+
+
+async def _require(datasette, request) -> str:  # type: ignore[no-untyped-def]
+    """Raise Forbidden unless the actor may review; return the reviewer's name."""
+    if not await datasette.permission_allowed(request.actor, ACTION, default=False):
+        raise Forbidden("需要校对权限 (the reviewer role) to use the review pages")
+    actor = request.actor or {}
+    return str(actor.get("id") or "local")
+
+
+async def _read(datasette, fn):  # type: ignore[no-untyped-def]
+    db = _db(datasette)
+    root = Path(db.path).parent
+    return await db.execute_fn(lambda conn: fn(_ConnArchive(conn, root)))
+
+
+async def _write(datasette, fn):  # type: ignore[no-untyped-def]
+    db = _db(datasette)
+    root = Path(db.path).parent
+    return await db.execute_write_fn(lambda conn: fn(_ConnArchive(conn, root)), block=True)
+
+
+def page_url(book_id: str, page_no: int, focus: str | None = None) -> str:
+    """The review page of a page (optionally focusing a line's input)."""
+    url = f"/-/review/page/{urllib.parse.quote(book_id, safe='')}/{int(page_no)}"
+    return url + ("?" + urllib.parse.urlencode({"focus": focus}) if focus else "")
+
+
+def _image_url(page_id: str) -> str:
+    return "/-/page-image/" + urllib.parse.quote(page_id, safe="/")
+
+
+async def queue_page(datasette, request):  # type: ignore[no-untyped-def]
+    await _require(datasette, request)
+    book = request.args.get("book") or None
+    items = await _read(datasette, lambda a: review.review_queue(a, book=book, limit=200))
+    for it in items:
+        it["url"] = page_url(it["book_id"], it["page_no"])
+    return Response.html(
+        await datasette.render_template("review_queue.html", {"items": items, "book": book}, request=request)
+    )
+
+
+async def entry_redirect(datasette, request):  # type: ignore[no-untyped-def]
+    await _require(datasette, request)
+    eid = urllib.parse.unquote(request.url_vars["entry_id"])
+
+    def find(a):  # type: ignore[no-untyped-def]
+        return next(iter(a.db.query(
+            "select l.book_id, l.page_no, l.line_id from lines l where l.entry_id = ? order by page_no, line_no limit 1",
+            [eid],
+        )), None)
+
+    row = await _read(datasette, find)
+    if row is None:
+        raise NotFound(f"没有条目 {eid}")
+    return Response.redirect(page_url(row["book_id"], row["page_no"], row["line_id"]))
+
+
+async def review_page(datasette, request):  # type: ignore[no-untyped-def]
+    await _require(datasette, request)
+    book = urllib.parse.unquote(request.url_vars["book"])
+    page_no = int(request.url_vars["page_no"])
+    try:
+        view = await _read(datasette, lambda a: review.page_view(a, book, page_no))
+    except review.TargetNotFoundError as exc:
+        raise NotFound(str(exc)) from None
+    page = view["page"]
+    entry_index = {e["entry_id"]: i for i, e in enumerate(view["entries"])}
+    for ln in view["lines"]:
+        ln["entry_index"] = entry_index.get(ln["entry_id"], -1)
+        e = view["entries"][ln["entry_index"]] if ln["entry_index"] >= 0 else None
+        ln["can_split"] = bool(e and e["first_line"] != ln["line_id"])
+        ln["can_move_prev"] = bool(e and e["first_line"] == ln["line_id"] and not e["is_first"])
+        ln["can_move_next"] = bool(e and e["last_line"] == ln["line_id"] and not e["is_last"] and len(json.loads(e["line_ids"])) > 1)
+        ln["rev"] = e["rev"] if e else ""
+        ln["low"] = ln["confidence"] is not None and ln["confidence"] < 0.9 and not ln["corrected"]
+    ctx = {
+        "view": view,
+        "page": page,
+        "image_url": _image_url(page["page_id"]),
+        "self_url": page_url(book, page_no),
+        "prev_url": page_url(book, page_no - 1) if page_no > 1 else None,
+        "next_url": page_url(book, page_no + 1) if page_no < (view["pages_in_book"] or 0) else None,
+        "categories": CATEGORIES,
+        "statuses": STATUSES,
+        "focus": request.args.get("focus") or "",
+        "message": request.args.get("msg") or "",
+        "flags": json.loads(page["quality_flags"] or "{}"),
+    }
+    return Response.html(await datasette.render_template("review.html", ctx, request=request))
+
+
+def _message(datasette, request, status: int, title: str, text: str, back: str):  # type: ignore[no-untyped-def]
+    async def render():  # type: ignore[no-untyped-def]
+        if "application/json" in (request.headers.get("accept") or ""):
+            return Response.json({"ok": False, "error": text, "status": status}, status=status)
+        return Response.html(
+            await datasette.render_template(
+                "review_message.html", {"title": title, "text": text, "back": back}, request=request
+            ),
+            status=status,
+        )
+
+    return render()
+
+
+def _safe_back(value: str | None) -> str:
+    if value and value.startswith("/-/review") and "//" not in value and "\\" not in value:
+        return value
+    return "/-/review"
+
+
+async def save(datasette, request):  # type: ignore[no-untyped-def]
+    who = await _require(datasette, request)
+    if request.method != "POST":
+        return Response.redirect("/-/review")
+    form = await request.post_vars()
+    action = form.get("action", "")
+    back = _safe_back(form.get("back"))
+    focus = form.get("next_focus") or None
+
+    def op(a):  # type: ignore[no-untyped-def]
+        if action == "line":
+            return review.correct_line(a, form["line_id"], form.get("text", ""), who=who, expected=form.get("expected"))
+        if action == "entry":
+            exp = {k: form.get("expected_" + k) for k in ("category_code", "status_code", "date")}
+            values = {
+                "category": form.get("category_code") if form.get("category_code") != exp["category_code"] or form.get("confirm") else None,
+                "status": form.get("status_code") if form.get("status_code") != exp["status_code"] or form.get("confirm") else None,
+                "date": form.get("date") if (form.get("date") or "") != (exp["date"] or "") else None,
+            }
+            return review.update_entry(a, form["entry_id"], who=who, expected=exp, **values)
+        if action == "link":
+            return review.confirm_link(a, form["entry_id"], form.get("parent") or None, who=who, expected=form.get("expected", ""))
+        if action == "split":
+            return review.split_entry(a, form["entry_id"], form["line_id"], who=who, expected=form.get("rev"))
+        if action == "merge":
+            return review.merge_with_next(a, form["entry_id"], who=who, expected=form.get("rev"))
+        if action in ("move_prev", "move_next"):
+            return review.move_line(a, form["line_id"], action[5:], who=who, expected=form.get("rev"))
+        raise BadCorrectionError("form", f"unknown action {action!r}", "reload the page")
+
+    try:
+        await _write(datasette, op)
+    except review.StaleEditError as exc:
+        return await _message(datasette, request, 409, "别人已先修改 (conflict)", str(exc), back)
+    except review.TargetNotFoundError as exc:
+        return await _message(datasette, request, 404, "找不到 (not found)", str(exc), back)
+    except (BadCorrectionError, KeyError, ValueError) as exc:
+        return await _message(datasette, request, 400, "无法保存 (cannot save)", str(exc), back)
+    if "application/json" in (request.headers.get("accept") or ""):
+        return Response.json({"ok": True})
+    url = back.split("?")[0] + (f"?{urllib.parse.urlencode({'focus': focus})}" if focus else "")
+    return Response.redirect(url, status=303)
+
+
+# -- spot-check pages ----------------------------------------------------------------------
+
+
+async def spotcheck_list(datasette, request):  # type: ignore[no-untyped-def]
+    await _require(datasette, request)
+    samples = await _read(datasette, spotcheck.list_samples)
+    return Response.html(
+        await datasette.render_template("review_spotcheck_list.html", {"samples": samples}, request=request)
+    )
+
+
+async def spotcheck_sample(datasette, request):  # type: ignore[no-untyped-def]
+    who = await _require(datasette, request)
+    sid = int(request.url_vars["sample_id"])
+    if request.method == "POST":
+        form = await request.post_vars()
+        rows = [
+            (k[3:], v) for k, v in form.items() if k.startswith("tx_") and v.strip()
+        ]
+        try:
+            await _write(datasette, lambda a: spotcheck.record(a, sid, rows, who=who))
+        except BadCorrectionError as exc:
+            return await _message(datasette, request, 400, "无法保存 (cannot save)", str(exc), f"/-/spotcheck/{sid}")
+        return Response.redirect(f"/-/spotcheck/{sid}", status=303)
+    try:
+        sample = await _read(datasette, lambda a: spotcheck.sample_view(a, sid))
+        report = await _read(datasette, lambda a: spotcheck.report(a, sid))
+    except BadCorrectionError as exc:
+        raise NotFound(str(exc)) from None
+    for it in sample["items"]:
+        it["image_url"] = _image_url(it["page_id"])
+    return Response.html(
+        await datasette.render_template(
+            "review_spotcheck.html", {"sample": sample, "report": report}, request=request
+        )
+    )
+
+
+@hookimpl
+def register_routes():  # type: ignore[no-untyped-def]
+    return [
+        (r"^/-/review$", queue_page),
+        (r"^/-/review/page/(?P<book>[^/]+)/(?P<page_no>\d+)$", review_page),
+        (r"^/-/review/entry/(?P<entry_id>[^/]+)$", entry_redirect),
+        (r"^/-/review/save$", save),
+        (r"^/-/spotcheck$", spotcheck_list),
+        (r"^/-/spotcheck/(?P<sample_id>\d+)$", spotcheck_sample),
+    ]
+
+
+@hookimpl
+def startup(datasette):  # type: ignore[no-untyped-def]
+    async def inner():  # type: ignore[no-untyped-def]
+        try:
+            db = datasette.get_database(DB)
+        except KeyError:
+            return
+        if db.is_mutable:
+            import sqlite_utils
+
+            await db.execute_write_fn(lambda conn: review.ensure_review_schema(sqlite_utils.Database(conn)), block=True)
+
+    return inner
+
+
+@hookimpl
+def menu_links(datasette, actor):  # type: ignore[no-untyped-def]
+    async def inner():  # type: ignore[no-untyped-def]
+        if await datasette.permission_allowed(actor, ACTION, default=False):
+            return [{"href": "/-/review", "label": "校对队列 (review)"}, {"href": "/-/spotcheck", "label": "抽检 (spot-check)"}]
+        return []
+
+    return inner
