@@ -1093,3 +1093,32 @@ def update_entry(
         return apply_changes(archive, changes, who=who)
     except ChangeError as exc:
         raise exc.error from None
+
+
+def correctable_rows(
+    archive: Archive,
+    *,
+    what: str = "all",
+    books: Sequence[str] | None = None,
+    max_confidence: float | None = None,
+) -> Iterable[dict[str, Any]]:
+    """Rows for offline correction: ``target, id, field, current, new`` (+ context)."""
+    bw, bp = ("", [])
+    if books:
+        bw, bp = f" and book_id in ({','.join('?' * len(books))})", list(books)
+    if what in ("lines", "all"):
+        cw, cp = ("", [])
+        if max_confidence is not None:
+            cw, cp = " and (confidence is null or confidence < ?)", [max_confidence]
+        for r in archive.db.query(
+            f"select line_id, text, confidence, entry_id from {LINES} where 1 = 1{bw}{cw} order by book_id, page_no, line_no",
+            bp + cp,
+        ):
+            yield {"target": "line", "id": r["line_id"], "field": "text", "current": r["text"], "new": "",
+                   "confidence": r["confidence"], "context": r["entry_id"] or ""}
+    if what in ("entries", "all"):
+        for r in archive.db.query(f"select * from {ENTRIES} where 1 = 1{bw} order by book_id, seq", bp):
+            ctx = (r["text"] or "")[:30]
+            for field in ("category_code", "status_code", "date", "follow_up_of"):
+                yield {"target": "entry", "id": r["entry_id"], "field": field, "current": r[field],
+                       "new": "", "confidence": None, "context": ctx}
