@@ -232,7 +232,15 @@ def test_renderer_draws_a_labelled_entry_and_its_truth(tmp_path):
         ],
     }
     hand = rn.HandStyle(chars_per_line=12)
-    page = rn.PageStyle(size=(900, 700), rule_top=200, rule_pitch=80, n_rules=5, tilts=(1.0,))
+    page = rn.PageStyle(
+        size=(900, 700),
+        header_y=40,
+        header_rule_y=100,
+        rule_top=200,
+        rule_pitch=80,
+        n_rules=5,
+        tilts=(1.0,),
+    )
     entries = rn.render_book(spec, tmp_path, 7, hand, page)
     assert [p.name for p in sorted(tmp_path.glob("page-*"))] == ["page-01.jpg", "page-02.jpg"]
     assert (
@@ -251,3 +259,53 @@ def test_renderer_draws_a_labelled_entry_and_its_truth(tmp_path):
     for x0, y0, x1, y1 in pages[0]["boxes"]:
         ink = min(grey.crop((x0, y0, x1, y1)).getdata())
         assert ink < 100, "no dark stroke inside a line box"
+
+
+def test_renderer_writes_two_page_spreads_with_boxes_on_the_right_half(tmp_path):
+    pytest.importorskip("handright")
+    rn = _load("render_notebook_under_test", ROOT / "tools" / "render_notebook.py")
+    if not Path(rn.UKAI).is_file():
+        pytest.skip("fonts-arphic-ukai not installed")
+    spec = {
+        "book_id": "spread-book",
+        "entries": [
+            {
+                "entry_id": f"s-{i}",
+                "date": f"2024-06-0{i}",
+                "date_format": "md",
+                "category_code": 8,
+                "status": "已记录",
+                "paragraphs": ["村民来问医保缴费的事，已当面讲清楚。"],
+            }
+            for i in range(1, 4)
+        ],
+    }
+    hand = rn.HandStyle(font_path=rn.UKAI, font_px=36, chars_per_line=12)
+    page = rn.PageStyle(
+        size=(760, 600),
+        header_y=30,
+        header_rule_y=90,
+        rule_top=190,
+        rule_pitch=70,
+        n_rules=5,
+        spread=True,
+        tilts=(0.8, 0.0),
+    )
+    with pytest.raises(ValueError, match="lower chars_per_line"):
+        rn.layout_book(spec, rn.HandStyle(font_px=60, chars_per_line=12), page)
+    entries = rn.render_book(spec, tmp_path, 11, hand, page)
+    assert [e["page_start"] for e in entries] == [1, 2, 3]
+    assert [p.name for p in sorted(tmp_path.glob("scan-*"))] == ["scan-01.jpg", "scan-02.jpg"]
+    assert not list(tmp_path.glob("page-*"))
+    recs = _json(tmp_path / "lines.json")
+    assert [(r["page"], r["image"], r["side"]) for r in recs] == [
+        (1, "scan-01.jpg", "left"),
+        (2, "scan-01.jpg", "right"),
+        (3, "scan-02.jpg", "left"),
+    ]
+    with Image.open(tmp_path / "scan-01.jpg") as im:
+        assert im.size == (2 * 760 + page.gutter_px, 600)
+        grey = im.convert("L")
+    for x0, y0, x1, y1 in recs[1]["boxes"]:
+        assert x0 > 760
+        assert min(grey.crop((x0, y0, x1, y1)).getdata()) < 100

@@ -40,7 +40,9 @@ Public API:
   ``dash`` → ``2024-3-26``, ``same_day`` → ``同日``, ``none`` → no date line).
 * ``HandStyle``: one writer's hand (font, size, ink, handright jitter, line length).
 * ``PageStyle``: the notebook paper (size, ruling, margin line, header, page number, tilt,
-  noise, file format).
+  noise, file format) and whether pages are scanned as two-page spreads (``spread=True``:
+  ``scan-01.jpg`` holds pages 1 and 2; each ``lines.json`` record then names its scan and
+  ``"side": "left" | "right"``, with boxes in scan pixels).
 * ``wrap_text(text, width) -> list[str]``: greedy wrap that never starts a line with
   closing punctuation (such a mark is kept at the end of the previous line).
 * ``layout_book(book_spec, hand, page) -> BookLayout``: decides, without drawing, which
@@ -57,7 +59,11 @@ the characters drawn.  The printed header and page number are not part of any en
 "header": "民情日记", "footer": "1", "lines": ["…", …], "entry_ids": [...],
 "boxes": [[x0, y0, x1, y1], …]}]``: body lines in reading order as drawn (spaces kept),
 one entry id and one axis-aligned ink box (final image pixels) per line; header and footer
-are kept in their own keys.
+are kept in their own keys.  ``layout_book`` refuses a hand whose widest line would not fit
+the page, and ``PageStyle`` refuses a header that overlaps the ruling.
+
+Not built yet (extension points): pre-printed form pages (print labels such as ``时间：``
+in ``_draw_clean`` and decide whether they belong to the truth text) and per-page hands.
 
 Determinism: every random choice comes from ``random.Random`` / ``numpy`` generators seeded
 from ``seed`` (integers only: handright hashes its seed, and ``hash(str)`` varies per process).
@@ -152,7 +158,8 @@ class PageStyle:
             ``n_rules``: ruled lines per page (each carries one written line).
         margin_x: x of the red vertical margin line; ``text_left``: where writing starts.
         paper, rule_color, margin_color: RGB colours.
-        header: printed text at the top of every page ("" for none); ``header_color``.
+        header: printed text at the top of every page ("" for none); ``header_color``;
+            ``header_y``: its top; ``header_rule_y``: the printed double rule under it.
         footer: printed page number format (``"{n}"``; "" for none).
         tilt_prob, tilt_max_deg: a page is rotated with this probability by up to this
             many degrees (sign and size drawn from the seed); ``tilts`` overrides per page
@@ -160,6 +167,9 @@ class PageStyle:
         noise_sigma: grey noise added to every pixel; ``blur``: Gaussian blur radius.
         shading: amplitude of low-frequency paper brightness variation (0..1).
         image_format: ``"jpg"`` or ``"png"``; ``jpeg_quality`` for JPEG.
+        spread: write two-page spreads (pages 1+2, 3+4, … side by side, a shaded gutter of
+            ``gutter_px`` between them) as ``scan-01.jpg`` …, one tilt per scan; an odd last
+            page gets a blank facing page.  Truth page numbers stay per facing page.
     """
 
     size: tuple[int, int] = (1200, 1700)
@@ -173,6 +183,8 @@ class PageStyle:
     margin_color: tuple[int, int, int] = (205, 70, 70)
     header: str = "民情日记"
     header_color: tuple[int, int, int] = (170, 40, 40)
+    header_y: int = 95
+    header_rule_y: int = 170
     footer: str = "{n}"
     tilt_prob: float = 0.6
     tilt_max_deg: float = 1.5
@@ -182,6 +194,8 @@ class PageStyle:
     shading: float = 0.03
     image_format: str = "jpg"
     jpeg_quality: int = 80
+    spread: bool = False
+    gutter_px: int = 36
 
     def __post_init__(self) -> None:
         if self.image_format not in ("jpg", "png"):
@@ -190,6 +204,11 @@ class PageStyle:
             )
         if abs(self.tilt_max_deg) > 5 or (self.tilts and any(abs(t) > 5 for t in self.tilts)):
             raise ValueError("PageStyle tilts above 5 degrees are not realistic scans")
+        if self.header and not self.header_y + 40 < self.header_rule_y < self.rule_top - 40:
+            raise ValueError(
+                f"PageStyle: header at y={self.header_y}, its rule at y={self.header_rule_y} and "
+                f"the first ruled line at y={self.rule_top} overlap; move header_y/header_rule_y"
+            )
         bottom = self.rule_top + (self.n_rules - 1) * self.rule_pitch
         if bottom >= self.size[1] - 40:
             raise ValueError(
@@ -299,6 +318,14 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
     book_id = book_spec["book_id"]
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", book_id):
         raise ValueError(f"book_id must be ASCII lowercase (folder name), got {book_id!r}")
+    # widest line: chars_per_line + 1 (a trailing punctuation mark), with spacing jitter
+    need = page.text_left + (hand.chars_per_line + 1) * hand.font_px * (1 + hand.char_gap) * 1.05
+    if need > page.size[0] - 20:
+        raise ValueError(
+            f"{book_id}: {hand.chars_per_line} characters of {hand.font_px} px from x="
+            f"{page.text_left} need {need:.0f} px, the page is {page.size[0]} px wide; "
+            "lower chars_per_line or font_px"
+        )
     placed: list[PlacedLine] = []
     truth: list[dict[str, Any]] = []
     ids: set[str] = set()
@@ -477,18 +504,32 @@ def _rotate_point(x: float, y: float, cx: float, cy: float, deg: float) -> tuple
 def _draw_page(
     lines: list[PlacedLine], page_no: int, hand: HandStyle, page: PageStyle, seed: int, tilt: float
 ) -> tuple[Image.Image, list[list[int]]]:
+    rng = random.Random(seed)
+    img, boxes = _draw_clean(lines, page_no, hand, page, seed, rng)
+    return _scan(img, boxes, tilt, page, rng)
+
+
+def _draw_clean(
+    lines: list[PlacedLine],
+    page_no: int,
+    hand: HandStyle,
+    page: PageStyle,
+    seed: int,
+    rng: random.Random,
+) -> tuple[Image.Image, list[list[int]]]:
+    """Paper, print and ink of one page, before the scan effects (tilt, blur, noise)."""
     import numpy as np
 
-    rng = random.Random(seed)
     w, h = page.size
     img = _paper(page, rng)
     d = ImageDraw.Draw(img)
     if page.header:
         f = _print_font(40)
         tw = d.textlength(page.header, font=f)
-        d.text(((w - tw) / 2, 95), page.header, font=f, fill=page.header_color)
-        d.line([(60, 170), (w - 60, 170)], fill=page.header_color, width=3)
-        d.line([(60, 177), (w - 60, 177)], fill=page.header_color, width=1)
+        d.text(((w - tw) / 2, page.header_y), page.header, font=f, fill=page.header_color)
+        hy = page.header_rule_y
+        d.line([(60, hy), (w - 60, hy)], fill=page.header_color, width=3)
+        d.line([(60, hy + 7), (w - 60, hy + 7)], fill=page.header_color, width=1)
     if page.footer:
         f = _print_font(28)
         txt = page.footer.format(n=page_no)
@@ -521,7 +562,16 @@ def _draw_page(
     ink = np.array(hand.ink, np.float32)
     out = paper * (1 - a) + ink * a
     img = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB")
+    return img, boxes
 
+
+def _scan(
+    img: Image.Image, boxes: list[list[int]], tilt: float, page: PageStyle, rng: random.Random
+) -> tuple[Image.Image, list[list[int]]]:
+    """Scan effects: rotate by ``tilt`` degrees (boxes follow), blur, grey noise."""
+    import numpy as np
+
+    w, h = img.size
     if tilt:
         img = img.rotate(tilt, resample=Image.BICUBIC, expand=False, fillcolor=page.paper)
         cx, cy = w / 2, h / 2
@@ -559,6 +609,31 @@ def _page_tilts(n_pages: int, page: PageStyle, rng: random.Random) -> list[float
     return out
 
 
+def _save(img: Image.Image, path: Path, page: PageStyle) -> None:
+    if page.image_format == "jpg":
+        img.save(path, "JPEG", quality=page.jpeg_quality, optimize=True, subsampling=2)
+    else:
+        img.convert("P", palette=Image.ADAPTIVE, colors=64).save(path, optimize=True)
+
+
+def _compose_spread(imgs: list[Image.Image], page: PageStyle) -> tuple[Image.Image, list[int]]:
+    """Put two facing pages side by side with a shaded gutter; returns (image, x offsets)."""
+    import numpy as np
+
+    w, h = page.size
+    g = page.gutter_px
+    out = Image.new("RGB", (2 * w + g, h), page.paper)
+    out.paste(imgs[0], (0, 0))
+    out.paste(imgs[1], (w + g, 0))
+    arr = np.asarray(out, np.float32).copy()
+    # binding shadow: darkest in the gutter, fading over ~1.5 gutters into both pages
+    xs = np.arange(2 * w + g, dtype=np.float32)
+    dist = np.abs(xs - (w + g / 2)) / (1.5 * g + 1)
+    shade = 1 - 0.35 * np.clip(1 - dist, 0, 1) ** 2
+    arr *= shade[None, :, None]
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB"), [0, w + g]
+
+
 def write_json(path: Path | str, obj: Any) -> None:
     """Write ``obj`` as pretty UTF-8 JSON (Chinese kept readable) with a final newline."""
     Path(path).write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -578,8 +653,9 @@ def render_book(
 ) -> list[dict[str, Any]]:
     """Lay out and draw a notebook into ``out_dir`` and return its truth entries.
 
-    Writes ``page-01.<ext>`` … (old ``page-*`` images in ``out_dir`` are removed first),
-    ``lines.json`` and ``truth.json`` (this book only).  ``seed`` must be an int.
+    Writes ``page-01.<ext>`` … (``scan-01.<ext>`` … with ``page.spread``; old ``page-*`` and
+    ``scan-*`` images in ``out_dir`` are removed first), ``lines.json`` and ``truth.json``
+    (this book only).  ``seed`` must be an int.
     """
     if not isinstance(seed, int):
         raise TypeError("render_book: seed must be an int (handright hashes it)")
@@ -587,31 +663,55 @@ def render_book(
     out.mkdir(parents=True, exist_ok=True)
     lay = layout_book(book_spec, hand, page)
     rng = random.Random(seed)
-    tilts = _page_tilts(lay.n_pages, page, rng)
-    for old in list(out.glob("page-*.png")) + list(out.glob("page-*.jpg")):
-        old.unlink()
-    pages_json = []
-    for p in range(1, lay.n_pages + 1):
+    n_images = (lay.n_pages + 1) // 2 if page.spread else lay.n_pages
+    tilts = _page_tilts(n_images, page, rng)
+    for pattern in ("page-*.png", "page-*.jpg", "scan-*.png", "scan-*.jpg"):
+        for old in out.glob(pattern):
+            old.unlink()
+
+    def record(p: int, name: str, size, tilt: float, boxes, side: str | None = None):
         plines = [ln for ln in lay.lines if ln.page == p]
-        img, boxes = _draw_page(plines, p, hand, page, seed * 101 + p, tilts[p - 1])
-        name = f"page-{p:02d}.{page.image_format}"
-        if page.image_format == "jpg":
-            img.save(out / name, "JPEG", quality=page.jpeg_quality, optimize=True, subsampling=2)
-        else:
-            img.convert("P", palette=Image.ADAPTIVE, colors=64).save(out / name, optimize=True)
-        pages_json.append(
-            {
-                "page": p,
-                "image": name,
-                "size": list(page.size),
-                "tilt_deg": tilts[p - 1],
-                "header": page.header or None,
-                "footer": page.footer.format(n=p) if page.footer else None,
-                "lines": [ln.text for ln in plines],
-                "entry_ids": [ln.entry_id for ln in plines],
-                "boxes": boxes,
-            }
+        rec = {"page": p, "image": name, "size": list(size), "tilt_deg": tilt}
+        if side:
+            rec["side"] = side
+        rec.update(
+            header=page.header or None,
+            footer=page.footer.format(n=p) if page.footer else None,
+            lines=[ln.text for ln in plines],
+            entry_ids=[ln.entry_id for ln in plines],
+            boxes=boxes,
         )
+        return rec
+
+    pages_json = []
+    if not page.spread:
+        for p in range(1, lay.n_pages + 1):
+            plines = [ln for ln in lay.lines if ln.page == p]
+            img, boxes = _draw_page(plines, p, hand, page, seed * 101 + p, tilts[p - 1])
+            name = f"page-{p:02d}.{page.image_format}"
+            _save(img, out / name, page)
+            pages_json.append(record(p, name, page.size, tilts[p - 1], boxes))
+    else:
+        for k, left in enumerate(range(1, lay.n_pages + 1, 2), start=1):
+            rng_k = random.Random(seed * 101 + left)
+            imgs, all_boxes = [], []
+            for p in (left, left + 1):
+                plines = [ln for ln in lay.lines if ln.page == p]
+                img, boxes = _draw_clean(plines, p, hand, page, seed * 101 + p, rng_k)
+                imgs.append(img)
+                all_boxes.append(boxes)
+            spread, offsets = _compose_spread(imgs, page)
+            n_left = len(all_boxes[0])
+            flat = all_boxes[0] + [
+                [x0 + offsets[1], y0, x1 + offsets[1], y1] for x0, y0, x1, y1 in all_boxes[1]
+            ]
+            tilt = tilts[k - 1]
+            spread, flat = _scan(spread, flat, tilt, page, rng_k)
+            name = f"scan-{k:02d}.{page.image_format}"
+            _save(spread, out / name, page)
+            pages_json.append(record(left, name, spread.size, tilt, flat[:n_left], "left"))
+            if left + 1 <= lay.n_pages:
+                pages_json.append(record(left + 1, name, spread.size, tilt, flat[n_left:], "right"))
     write_json(out / "lines.json", pages_json)
     write_json(out / "truth.json", truth_document([lay.book_record()], lay.entries))
     return lay.entries
