@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from pathlib import Path
@@ -149,3 +150,42 @@ def test_record_fixes_the_archive_and_rejects_bad_rows(tmp_path: Path) -> None:
         assert math.isfinite(rep["overall"]["cer"])
     finally:
         arc.close()
+
+
+def test_cli_new_sheet_record_report(tmp_path: Path) -> None:
+    import csv
+
+    from click.testing import CliRunner
+
+    from minqing.cli import cli
+    from tests.test_review import BOOK_A
+
+    build_archive(tmp_path / "a", {"bookA": BOOK_A}).close()
+    arc = str(tmp_path / "a")
+    run = lambda *a: CliRunner().invoke(cli, list(a), catch_exceptions=False)  # noqa: E731
+    r = run("spotcheck", "new", "--archive", arc, "--seed", "3", "--min-lines", "4")
+    assert r.exit_code == 0, r.output
+    sid = r.stdout.strip().splitlines()[0]
+    r = run("spotcheck", "sheet", sid, "--archive", arc)
+    rows = list(csv.DictReader(r.stdout.splitlines()))
+    assert len(rows) >= 4 and all(row["engine_text"] == "" for row in rows)  # blind
+    assert run("spotcheck", "report", sid, "--archive", arc).exit_code == 7  # incomplete
+    with Archive(tmp_path / "a") as a:
+        truth = {r["line_id"]: r["text"] for r in a.db.query("select line_id, text from lines")}
+    sheet_path = tmp_path / "tx.csv"
+    with sheet_path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["line_id", "transcription"])
+        for i, row in enumerate(rows):
+            w.writerow([row["line_id"], truth[row["line_id"]] + ("错" if i == 0 else "")])
+    r = run("spotcheck", "record", sid, "--archive", arc, "--file", str(sheet_path), "--who", "qa")
+    assert r.exit_code == 0, r.output
+    r = run("spotcheck", "report", sid, "--archive", arc, "--json")
+    rep = json.loads(r.stdout)
+    assert rep["recorded"] == len(rows) and rep["overall"]["errors"] == 1
+    assert r.exit_code == (3 if rep["verdict"] == "fail" else 0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("line_id,transcription\nnope/1/1,字\n", encoding="utf-8")
+    r = run("spotcheck", "record", sid, "--archive", arc, "--file", str(bad))
+    assert r.exit_code == 6 and "bad.csv row 2" in r.output and "nothing was recorded" in r.output
+    assert run("spotcheck", "calibrate", "--archive", arc).exit_code == 0
