@@ -1,0 +1,42 @@
+"""``minqing retrain`` learns from confirmed categories and reports before/after accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from archive import review
+from archive.store import Archive
+from minqing.cli import cli
+from tests.test_review import BOOK_A, build_archive
+
+
+def test_retrain_reports_cv_accuracy_and_writes_a_loadable_model(tmp_path: Path) -> None:
+    from classify import load_category_model
+
+    books = {f"b{i}": BOOK_A for i in range(4)}
+    a = build_archive(tmp_path / "a", books)
+    try:
+        # reviewers confirm: water → 5, land dispute → 4, road → 7, follow-up → 5
+        for eid, code in [(r["entry_id"], r["category_code"]) for r in a.db.query("select * from entries")]:
+            review.set_category(a, eid, code, who="r")
+        assert a.db["entries"].count_where("category_confirmed = 1") == 16
+    finally:
+        a.close()
+    r = CliRunner().invoke(cli, ["retrain", "--archive", str(tmp_path / "a"), "--folds", "4", "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    ev = json.loads(r.stdout)
+    assert ev["n"] == 16 and 0 <= ev["lexicon"]["accuracy"] <= 1 and 0 <= ev["combined"]["accuracy"] <= 1
+    model = load_category_model(ev["model_path"])
+    assert max(model.predict_proba("村民饮水井水量不足").items(), key=lambda kv: kv[1])[0] == 5
+
+
+def test_retrain_with_too_few_confirmed_says_so(tmp_path: Path) -> None:
+    build_archive(tmp_path / "a", {"bookA": BOOK_A}).close()
+    r = CliRunner().invoke(cli, ["retrain", "--archive", str(tmp_path / "a")])
+    assert r.exit_code == 7
+    assert "too few" in r.output and "0 confirmed categories" in r.output
+    with Archive(tmp_path / "a") as a:
+        assert not (a.root / "models").exists()
