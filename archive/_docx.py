@@ -212,12 +212,20 @@ def toc_field(entries: list[tuple[int, str, str]]) -> str:
             f'<w:hyperlink w:anchor="{esc(bm)}" w:history="1">'
             + run(text, font, size)
             + f'<w:r>{rpr(font, size)}<w:tab/></w:r>'
-            + field_runs(f"PAGEREF {bm} \\h", "", font, size)
+            + field_runs(f"PAGEREF {bm} \\h", page_token(bm), font, size)
             + "</w:hyperlink>"
         )
         content = (begin if i == 0 else "") + link + (end if i == last else "")
         out.append(para(content, ppr(f"TOC{level}")))
     return "".join(out)
+
+
+def page_token(bookmark_name: str) -> str:
+    """A placeholder for the page of ``bookmark_name``, filled in by :meth:`DocxStream.close`."""
+    return f"@@PG{bookmark_name}@@"
+
+
+_PAGE_TOKEN = re.compile(r"@@PG([A-Za-z0-9_]+)@@")
 
 
 def table(
@@ -581,8 +589,12 @@ class DocxStream:
         self._next_pic += 1
         return rel_id, pic_id
 
-    def close(self) -> None:
-        """Assemble the package and move it to ``out_path``."""
+    def close(self, pages: dict[str, int] | None = None) -> None:
+        """Assemble the package and move it to ``out_path``.
+
+        ``pages`` maps bookmark names to the page numbers that replace their
+        :func:`page_token` placeholders (the contents' cached page numbers).
+        """
         self._body.write(self._tail)
         self._body.close()
         for info in self._skeleton.infolist():
@@ -605,7 +617,27 @@ class DocxStream:
                 text = data.decode("utf-8")
                 data = re.sub(r"<Relationship [^>]*thumbnail[^>]*/>", "", text).encode()
             self._zip.writestr(info.filename, data)
-        self._zip.write(self._body_path, "word/document.xml")
+        pages = pages or {}
+
+        def fill(m: re.Match[str]) -> str:
+            return str(pages.get(m.group(1), ""))
+
+        with self._body_path.open("r", encoding="utf-8") as src, self._zip.open(
+            "word/document.xml", "w", force_zip64=True
+        ) as dst:
+            carry = ""
+            while True:
+                chunk = src.read(1 << 20)
+                text = carry + chunk
+                if not chunk:
+                    dst.write(_PAGE_TOKEN.sub(fill, text).encode("utf-8"))
+                    break
+                # keep a tail that might hold the start of a placeholder
+                cut = max(len(text) - 64, 0)
+                at = text.rfind("@@PG", cut)
+                cut = at if at != -1 else len(text)
+                dst.write(_PAGE_TOKEN.sub(fill, text[:cut]).encode("utf-8"))
+                carry = text[cut:]
         self._zip.close()
         os.replace(self._zip_path, self.out_path)
         self._cleanup()

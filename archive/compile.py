@@ -574,6 +574,66 @@ def _pct(n: int, total: int) -> str:
 # --------------------------------------------------------------------------- writing
 
 
+
+class _PageModel:
+    """Estimates the page each heading lands on, for the contents' cached page numbers.
+
+    Word recomputes the TOC when the file is opened (``w:updateFields``), but
+    LibreOffice shows the cached result as it is, so the cache should be close to
+    the truth.  The model follows the GB/T 9704 grid the styles set: a 156 × 225 mm
+    text block, body lines at a fixed 28.95 pt pitch, 16 pt characters (27 a line),
+    Latin letters and digits half width.  Tables and pictures are estimated.
+    """
+
+    HEIGHT = 225 / 25.4 * 72
+    WIDTH = 156 / 25.4 * 72
+    PITCH = dx.LINE_PITCH_TWIPS / 20
+
+    def __init__(self) -> None:
+        self.page = 1
+        self.used = 0.0
+
+    @staticmethod
+    def width(text: str) -> float:
+        # Latin letters and digits are half width; CJK and general punctuation (— “ …) full
+        return sum(0.5 if ord(c) < 0x2000 else 1.0 for c in text)
+
+    def new_page(self) -> None:
+        if self.used > 0:
+            self.page += 1
+            self.used = 0.0
+
+    def paragraph(
+        self, text: str, *, size: float = dx.SIZE_3HAO, indent: bool = True,
+        pitch: float | None = None, before: float = 0.0, keep: float = 0.0,
+    ) -> None:
+        pitch = pitch or self.PITCH
+        per_line = max(1, int(self.WIDTH // size))
+        n = max(1, -(-int(self.width(text) + (2 if indent else 0) + 0.99) // per_line))
+        if keep and self.used + before + n * pitch + keep > self.HEIGHT:
+            self.new_page()
+        self.used += before
+        for _ in range(n):
+            if self.used + pitch > self.HEIGHT + 0.01:
+                self.new_page()
+            self.used += pitch
+
+    def block(self, height: float) -> None:
+        if self.used + height > self.HEIGHT + 0.01:
+            self.new_page()
+        self.used += height
+
+    def table(self, rows: list[list[str]], widths_mm: list[float]) -> None:
+        total = sum(widths_mm)
+        scale = (156 / total) if total > 156 else 1.0
+        for cells in rows:
+            n = 1
+            for cell, w in zip(cells, widths_mm, strict=True):
+                per_line = max(1, int((w * scale / 25.4 * 72 - 11) // dx.SIZE_XIAO4))
+                n = max(n, -(-int(self.width(cell) + 0.99) // per_line))
+            self.block(n * 17.4 + 6.6)  # 12 pt CJK lines (1.45 em) + cell padding
+
+
 class _Writer:
     """Lays a :class:`Volume` out into a :class:`archive._docx.DocxStream`."""
 
@@ -594,21 +654,30 @@ class _Writer:
         self.images = 0
         self.missing_images = 0
         self._bm = 0
+        self.layout = _PageModel()
+        #: estimated page of each heading bookmark
+        self.heading_pages: dict[str, int] = {}
         self._books: dict[str, dict[str, Any]] = {
             r["book_id"]: r for r in archive.db.query(f"select book_id, title, cadre, post from {BOOKS}")
         }
         self.multi_year = volume.period.start.year != volume.period.end.year
 
     # -- primitives
-    def heading(self, level: int, text: str, *, new_page: bool = False) -> None:
+    def heading(self, level: int, text: str, *, new_page: bool = False, keep: float = 2.0) -> None:
+        """A numbered heading; ``keep`` is how many body lines must follow on its page."""
         self._bm += 1
         name = f"_TocMq{self._bm:05d}"
         font = {1: dx.FONT_H1, 2: dx.FONT_H2}.get(level, dx.FONT_BODY)
         body = dx.bookmark(self._bm, name, dx.run(text, font, dx.SIZE_3HAO, bold=level >= 3))
         self.s.write(dx.para(body, dx.ppr(f"Heading{level}", page_break_before=new_page)))
+        if new_page:
+            self.layout.new_page()
+        self.layout.paragraph(text, keep=keep * _PageModel.PITCH)
+        self.heading_pages[name] = self.layout.page
 
     def text(self, text: str, *, indent: bool = True) -> None:
         self.s.write(dx.para(dx.run(text), dx.ppr(indent_first=None if indent else 0)))
+        self.layout.paragraph(text, indent=indent)
 
     def labelled(self, pairs: Sequence[tuple[str, str]], *, indent: bool = True) -> None:
         runs = []
@@ -618,6 +687,7 @@ class _Writer:
             runs.append(dx.run(f"{label}：", bold=True))
             runs.append(dx.run(value))
         self.s.write(dx.para(runs, dx.ppr(indent_first=None if indent else 0)))
+        self.layout.paragraph("　".join(f"{k}：{v}" for k, v in pairs), indent=indent)
 
     # -- the parts of the volume
     def cover(self, title: str, unit: str, compiled_on: dt.date, skeleton_break: str) -> None:
@@ -645,6 +715,9 @@ class _Writer:
     def contents(self, toc: list[tuple[int, str, str]]) -> None:
         self.s.write(dx.para(dx.run("目　　录", dx.FONT_TITLE, dx.SIZE_2HAO), dx.ppr("TOCHeading")))
         self.s.write(dx.toc_field(toc))
+        self.layout.block(36 + 12)
+        for _level, text, _bm in toc:
+            self.layout.paragraph(text, size=dx.SIZE_XIAO4 + 2, pitch=24, indent=False)
 
     def overview(self, number: str) -> None:
         v = self.v
@@ -676,32 +749,32 @@ class _Writer:
                 f"每周记录均不少于1篇，{len(below)}名有未达标周次（见表4）。"
             )
 
-        self.heading(2, "（一）分类统计")
+        self.heading(2, "（一）分类统计", keep=5.0)
         self._caption("表1　按类别统计")
         rows = [[f"{c}. {CATEGORIES[c]}", *by_cat[c].cells()] for c in sorted(by_cat)]
         rows.append(["合计", *total.cells()])
-        self.s.write(dx.table(
+        self._table(
             ["类别", "记录（篇）", "事项（件）", "已办结", "未办结"], rows,
             [56, 25, 25, 25, 25], bold_last_row=True,
             align=["left", "center", "center", "center", "center"],
-        ))
+        )
 
-        self.heading(2, "（二）分村统计")
+        self.heading(2, "（二）分村统计", keep=5.0)
         self._caption("表2　按乡镇、村统计")
         rows = [[t, vil, *c.cells()] for (t, vil), c in by_village.items()]
         rows.append(["合计", "", *total.cells()])
-        self.s.write(dx.table(
+        self._table(
             ["乡镇", "村", "记录（篇）", "事项（件）", "已办结", "未办结"], rows,
             [30, 34, 23, 23, 23, 23], bold_last_row=True,
-        ))
+        )
 
-        self.heading(2, "（三）办理情况")
+        self.heading(2, "（三）办理情况", keep=5.0)
         self._caption(f"表3　事项办理情况（截至{cn_date(v.period.end)}）")
         rows = [[STATUS_TABLE_LABELS[s], str(by_status[s]), _pct(by_status[s], n)] for s in STATUS_ORDER]
         rows.append(["合计", str(n), _pct(n, n)])
-        self.s.write(dx.table(["办理状态", "事项（件）", "占比"], rows, [66, 45, 45], bold_last_row=True))
+        self._table(["办理状态", "事项（件）", "占比"], rows, [66, 45, 45], bold_last_row=True)
 
-        self.heading(2, "（四）干部记录情况")
+        self.heading(2, "（四）干部记录情况", keep=8.0)  # its rows are several lines tall
         self._caption("表4　干部每周记录情况（每周不少于1篇）")
         rows = []
         for c in v.cadres:
@@ -712,11 +785,11 @@ class _Writer:
             ])
         if not rows:
             rows.append(["—", "—", "0", "—", "—", "—"])
-        self.s.write(dx.table(
+        self._table(
             ["干部", "村", "记录（篇）", "周均（篇）", "达标周数", "未达标周次"], rows,
             [20, 26, 17, 17, 20, 56],
             align=["center", "center", "center", "center", "center", "left"],
-        ))
+        )
 
         self.heading(2, "（五）编制说明")
         notes = [
@@ -732,11 +805,16 @@ class _Writer:
         for note in notes:
             self.text(note)
 
+    def _table(self, header: list[str], rows: list[list[str]], widths: list[float], **kw: Any) -> None:
+        self.s.write(dx.table(header, rows, widths, **kw))
+        self.layout.table([header, *rows], widths)
+
     def _caption(self, text: str) -> None:
         self.s.write(dx.para(
             dx.run(text, dx.FONT_H1, dx.SIZE_XIAO4 + 2),
             dx.ppr(keep_next=True, jc="center", indent_first=0, spacing_before=120, spacing_after=60),
         ))
+        self.layout.paragraph(text, size=dx.SIZE_XIAO4 + 2, indent=False, before=9, keep=40)
 
     def sections(self, first_number: int) -> None:
         v = self.v
@@ -775,6 +853,7 @@ class _Writer:
             dx.run(f"（{number}）{_matter_title(root)}", dx.FONT_BODY, dx.SIZE_3HAO, bold=True),
             dx.ppr("Heading4", keep_next=True, spacing_before=120),
         ))
+        self.layout.paragraph(f"（{number}）{_matter_title(root)}", before=6, keep=2 * _PageModel.PITCH)
         meta = [("记录日期", cn_date(root.date) + ("（推定）" if root.date_inferred else ""))]
         meta.append(("记录人", self._cadre(root)))
         if root.fields.get("place"):
@@ -794,6 +873,7 @@ class _Writer:
             self._images(root)
         if m.follow_ups:
             w(dx.para(dx.run("跟踪办理情况：", dx.FONT_H2), dx.ppr(keep_next=True)))
+            self.layout.paragraph("跟踪办理情况：", keep=_PageModel.PITCH)
             for i, f in enumerate(m.follow_ups, 1):
                 status = STATUSES.get(f.status_code or "", "")
                 head = f"{i}. {cn_date(f.date)}" + ("（推定）" if f.date_inferred else "")
@@ -801,6 +881,7 @@ class _Writer:
                 head += f"　记录人：{self._cadre(f)}"
                 if f.in_period:
                     w(dx.para(dx.run(head, bold=True), dx.ppr(keep_next=True)))
+                    self.layout.paragraph(head, keep=_PageModel.PITCH)
                     self.text(f.text)
                     if f.fields.get("result"):
                         self.labelled([("办理结果", f.fields["result"])])
@@ -810,6 +891,7 @@ class _Writer:
                     when = "前期记录" if f.date is not None else "日期不详"
                     result = f.fields.get("result") or _clip(f.text, 60)
                     w(dx.para(dx.run(f"{head}（{when}）", bold=True), dx.ppr(keep_next=True)))
+                    self.layout.paragraph(f"{head}（{when}）", keep=_PageModel.PITCH)
                     self.labelled([("办理结果", result)])
                     self._source(f)
 
@@ -826,6 +908,7 @@ class _Writer:
             [dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2), dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2)],
             dx.ppr(jc="right", indent_first=0),
         ))
+        self.layout.paragraph("出处：" + ref, size=dx.SIZE_XIAO4 + 2, indent=False)
 
     def _images(self, e: _Entry) -> None:
         if not self.with_images or not e.page_start:
@@ -839,6 +922,7 @@ class _Writer:
             data, cx, cy = thumb
             rel_id, pic_id = self.s.add_image(data)
             runs.append(dx.inline_picture(rel_id, pic_id, cx, cy, f"{e.entry_id} 第{page_no}页原件"))
+            self.layout.block(cy / dx.EMU_PER_MM / 25.4 * 72 + 4)
             self.images += 1
         if runs:
             self.s.write(dx.para(runs, dx.ppr(line=240, line_rule="auto", jc="center", indent_first=0)))
@@ -1004,7 +1088,7 @@ def compile_volume(
         writer.contents(_toc_plan(volume))
         writer.overview("一")
         writer.sections(first_number=2)
-        stream.close()
+        stream.close(pages=writer.heading_pages)
     except BaseException:
         stream.abort()
         raise
