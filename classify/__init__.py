@@ -5,27 +5,37 @@ links → matters. Public API::
 
     from classify import segment_book, link_entries, classify_category, detect_status
     from classify import parse_date_line, matters, CLASSIFIER_VERSION
-    from classify import train_category_model, load_category_model
+    from classify import inherit_categories
+    from classify import train_category_model, load_category_model, cross_validate_category
 """
 
 from __future__ import annotations
 
+from classify._version import CLASSIFIER_VERSION
 from classify.category import classify_category
 from classify.dates import DateMatch, parse_date_line
-from classify.links import link_entries, matters
+from classify.links import inherit_categories, link_entries, matters
+from classify.model import (
+    CategoryModel,
+    cross_validate_category,
+    load_category_model,
+    train_category_model,
+)
 from classify.segment import segment_book
 from classify.status import detect_status
 
-#: bump whenever the stage's output may change; stored with every entry
-CLASSIFIER_VERSION = "classify-0.3"
-
 __all__ = [
     "CLASSIFIER_VERSION",
+    "CategoryModel",
     "DateMatch",
     "classify_category",
+    "cross_validate_category",
     "detect_status",
+    "inherit_categories",
     "link_entries",
+    "load_category_model",
     "matters",
     "parse_date_line",
     "segment_book",
+    "train_category_model",
 ]

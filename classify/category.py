@@ -5,10 +5,13 @@ from __future__ import annotations
 from classify.lexicon import lexicon_scores
 from classify.types import CATEGORIES
 
-#: weight of a trained model's probabilities against the lexicon's (when both speak)
+#: weight of a model's probabilities against the lexicon's when the model does not say
+#: (a :class:`classify.model.CategoryModel` says: its weight rises with its training data)
 MODEL_WEIGHT = 0.6
 #: pseudo-count that keeps a single weak word from looking certain
 _SMOOTH = 1.0
+#: when no lexicon word matched, the lexicon's vote for 8 (其他) that a model must outweigh
+NO_WORD_PRIOR = 0.5
 
 
 def lexicon_distribution(text: str) -> tuple[dict[int, float], dict[int, list[str]]]:
@@ -25,24 +28,29 @@ def classify_category(text: str, model=None) -> tuple[int, float, tuple[str, ...
 
     Without a model the lexicon decides: the category with the largest summed weight
     of matched words; ``8`` (其他) when no word matched. With a model
-    (:class:`classify.model.CategoryModel`), its probabilities are mixed with the
-    lexicon's (``MODEL_WEIGHT``); the evidence then also names the model's strongest
-    words for the chosen category.
+    (:class:`classify.model.CategoryModel`, or anything with ``predict_proba(text)`` and
+    ``evidence(text, code)``), its probabilities are mixed with the lexicon's, the
+    model counting ``model.weight`` (``MODEL_WEIGHT`` when it has none); when no lexicon
+    word matched, the lexicon votes :data:`NO_WORD_PRIOR` for 8. The evidence names the
+    lexicon words of the chosen category, then the model's strongest n-grams for it.
+
+    The function only proposes: it reads text and returns a code. Categories a reviewer
+    confirmed are kept by the archive, which never asks the classifier about them.
     """
     lex, words = lexicon_distribution(text)
     has_lex = any(v > 0 for v in lex.values())
     if model is not None:
         probs = model.predict_proba(text)
-        if has_lex:
-            mixed = {c: MODEL_WEIGHT * probs.get(c, 0.0) + (1 - MODEL_WEIGHT) * lex[c] for c in CATEGORIES}
-        else:
-            mixed = {c: probs.get(c, 0.0) for c in CATEGORIES}
+        w = float(getattr(model, "weight", MODEL_WEIGHT))
+        if not has_lex:
+            lex = {c: (NO_WORD_PRIOR if c == 8 else 0.0) for c in CATEGORIES}
+        mixed = {c: w * probs.get(c, 0.0) + (1 - w) * lex[c] for c in CATEGORIES}
         code = max(mixed, key=lambda c: (mixed[c], -c))
         score = min(1.0, max(0.0, mixed[code]))
         evidence = list(words[code])
-        for w in model.evidence(text, code):
-            if w not in evidence:
-                evidence.append(w)
+        for word in model.evidence(text, code):
+            if not any(word in w or w in word for w in evidence):
+                evidence.append(word)
         return code, round(score, 4), tuple(evidence[:8])
     if not has_lex:
         return 8, 0.0, ()

@@ -20,10 +20,11 @@ import datetime as dt
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 
 from classify.dates import cn_number, normalise
-from classify.lexicon import cut, pos_cut
+from classify.lexicon import cut, lexicon_scores, pos_cut
 from classify.types import STATUSES, Entry, Link, Matter
 
 _FOLLOW_CUES = re.compile(
@@ -278,3 +279,46 @@ def matters(
             out[k] = m
     assert all(m.status in STATUSES for m in out.values())
     return out
+
+
+def inherit_categories(
+    books: Mapping[str, Sequence[Entry]],
+    links: Sequence[Link],
+    *,
+    confirmed: Collection[tuple[str, int]] = (),
+) -> dict[str, list[Entry]]:
+    """The entries of ``books`` with linked follow-ups taking their matter's category.
+
+    A follow-up that names no category word of its own ("回访李家，院墙已经砌好") is
+    about its matter: it takes its parent's category (the parent's own, possibly
+    inherited in turn), with evidence ``inherited:<parent entry id>`` (``book:seq``,
+    the archive's entry id). Entries in ``confirmed`` (``(book_id, seq)`` whose category
+    a reviewer confirmed) and follow-ups with category words of their own are returned
+    unchanged. Entries are frozen: changed ones are new objects; the input is untouched.
+    """
+    parent = {lk.child: lk for lk in links}
+    current = {(b, e.seq): e for b, entries in books.items() for e in entries}
+    keep = set(confirmed)
+
+    def resolve(key, seen):
+        lk = parent.get(key)
+        e = current[key]
+        if lk is None or key in keep or key in seen or lk.parent not in current:
+            return e
+        if sum(lexicon_scores(e.text)[0].values()) > 0:
+            return e
+        p = resolve(lk.parent, seen | {key})
+        if p.category_code == 8 or p.category_code == e.category_code:
+            return e
+        new = replace(
+            e,
+            category_code=p.category_code,
+            category_score=round(min(1.0, p.category_score, lk.score), 4),
+            category_evidence=(f"inherited:{lk.parent[0]}:{lk.parent[1]:03d}",),
+        )
+        current[key] = new
+        return new
+
+    for key in list(current):
+        resolve(key, frozenset())
+    return {b: [current[(b, e.seq)] for e in entries] for b, entries in books.items()}

@@ -1,0 +1,320 @@
+"""A trained category model (issue 5, item 3), combined with the lexicon.
+
+Reviewer-confirmed categories are the training data: ``minqing retrain`` reads them from
+the archive, calls :func:`train_category_model`, reports :func:`cross_validate_category`
+(lexicon alone against lexicon + model) and saves the model with
+:meth:`CategoryModel.save`; ``segment_book(..., model=)`` and
+``classify_category(text, model=)`` then mix its probabilities with the lexicon's.
+
+The model is scikit-learn's: character 1–3-gram TF-IDF (entries are unsegmented OCR text,
+so characters, not jieba words, are the robust unit) into a multinomial logistic
+regression, whose probabilities are used as they are. How much the model counts against
+the lexicon rises with the number of training examples (:attr:`CategoryModel.weight`):
+a model trained on a few dozen entries nudges the lexicon, one trained on hundreds leads.
+
+Model files are pickles (joblib): load only files ``minqing retrain`` wrote. A file
+written under another major :data:`~classify.CLASSIFIER_VERSION`, or by another
+scikit-learn minor version, is refused with :class:`~classify.errors.CategoryModelError`
+(retrain instead).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from classify._version import CLASSIFIER_VERSION, version_major
+from classify.dates import normalise
+from classify.errors import CategoryModelError, NotEnoughTrainingData
+from classify.types import CATEGORIES
+
+#: the fewest confirmed categories, and distinct categories, a model is trained from
+MIN_EXAMPLES = 10
+MIN_CLASSES = 2
+#: the model's weight against the lexicon is ``n / (n + WEIGHT_HALF)``, at most ``WEIGHT_MAX``
+WEIGHT_HALF = 80.0
+WEIGHT_MAX = 0.8
+#: what a model file holds besides the estimator (a format check before anything else)
+_FORMAT = "minqing-category-model"
+_NOT_CJK = re.compile(r"[^\u4e00-\u9fff]+")
+#: printed field labels of labelled records and forms say nothing about the category
+_LABELS = re.compile(
+    r"(?:走访)?(?:时间|地点|对象)|反映问题|原因分析|解决措施|办理结果|星期[一二三四五六日天]"
+)
+
+
+def model_text(text: str) -> str:
+    """The text the model sees: Chinese characters only, labels and dates removed.
+
+    Digits, punctuation and Latin letters (dates, OCR noise) become a single space, so
+    character n-grams never span them.
+    """
+    t = _LABELS.sub(" ", normalise(text))
+    return _NOT_CJK.sub(" ", t).strip()
+
+
+def model_weight(n_examples: int) -> float:
+    """The weight of a model trained on ``n_examples`` entries against the lexicon."""
+    return min(WEIGHT_MAX, n_examples / (n_examples + WEIGHT_HALF)) if n_examples > 0 else 0.0
+
+
+class CategoryModel:
+    """A trained category classifier: TF-IDF character n-grams + logistic regression.
+
+    Attributes:
+        n_examples: how many entries it was trained on.
+        classes: the category codes it has seen (others get probability 0).
+        classifier_version: :data:`~classify.CLASSIFIER_VERSION` at training time.
+        weight: its weight against the lexicon in :func:`~classify.classify_category`.
+    """
+
+    def __init__(self, pipeline, n_examples: int, classifier_version: str = CLASSIFIER_VERSION):
+        self._pipeline = pipeline
+        self.n_examples = int(n_examples)
+        self.classifier_version = classifier_version
+        self.classes: tuple[int, ...] = tuple(int(c) for c in pipeline.classes_)
+
+    @property
+    def weight(self) -> float:
+        """The model's weight against the lexicon (rises with :attr:`n_examples`)."""
+        return model_weight(self.n_examples)
+
+    def predict_proba(self, text: str) -> dict[int, float]:
+        """Probability per category code 1..8 (0 for codes never seen in training)."""
+        probs = self._pipeline.predict_proba([model_text(text)])[0]
+        out = {c: 0.0 for c in CATEGORIES}
+        for c, p in zip(self.classes, probs, strict=True):
+            out[c] = float(p)
+        return out
+
+    def evidence(self, text: str, code: int, limit: int = 3) -> tuple[str, ...]:
+        """The n-grams of ``text`` that pull most towards ``code`` (longest first on ties).
+
+        Only n-grams of two or more characters that occur in ``text`` and push towards
+        ``code`` are named; overlapping n-grams name the stronger one only.
+        """
+        if code not in self.classes:
+            return ()
+        vec = self._pipeline.named_steps["tfidf"]
+        clf = self._pipeline.named_steps["clf"]
+        row = vec.transform([model_text(text)])
+        coef = clf.coef_[self.classes.index(code)]
+        names = vec.get_feature_names_out()
+        scored = []
+        for j, x in zip(row.indices, row.data, strict=True):
+            gram = names[j]
+            contrib = float(x * coef[j])
+            if len(gram) >= 2 and " " not in gram and contrib > 0:
+                scored.append((contrib, len(gram), gram))
+        scored.sort(reverse=True)
+        out: list[str] = []
+        for _, _, gram in scored:
+            if any(gram in g or g in gram for g in out):
+                continue
+            out.append(gram)
+            if len(out) >= limit:
+                break
+        return tuple(out)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to ``path`` (atomically: a crash leaves the old file whole)."""
+        import joblib
+        import sklearn
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": _FORMAT,
+            "classifier_version": self.classifier_version,
+            "sklearn_version": sklearn.__version__,
+            "n_examples": self.n_examples,
+            "pipeline": self._pipeline,
+        }
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            joblib.dump(payload, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def __repr__(self) -> str:
+        return (
+            f"CategoryModel(n_examples={self.n_examples}, classes={self.classes}, "
+            f"version={self.classifier_version!r})"
+        )
+
+
+def _pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline(
+        [
+            (
+                "tfidf",
+                TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
+            ),
+            ("clf", LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")),
+        ]
+    )
+
+
+def train_category_model(texts: Sequence[str], codes: Sequence[int]) -> CategoryModel:
+    """Train a category model on entry texts and their (reviewer-confirmed) codes.
+
+    Raises:
+        CategoryModelError: ``texts`` and ``codes`` differ in length, or a code is not 1..8.
+        NotEnoughTrainingData: fewer than :data:`MIN_EXAMPLES` entries with text, or fewer
+            than :data:`MIN_CLASSES` distinct categories among them.
+    """
+    if len(texts) != len(codes):
+        raise CategoryModelError(
+            "training data", f"{len(texts)} texts but {len(codes)} category codes"
+        )
+    bad = sorted({c for c in codes if c not in CATEGORIES})
+    if bad:
+        raise CategoryModelError("training data", f"category codes {bad} are not 1..8")
+    pairs = [(model_text(t), int(c)) for t, c in zip(texts, codes, strict=True)]
+    pairs = [(t, c) for t, c in pairs if t]
+    classes = {c for _, c in pairs}
+    if len(pairs) < MIN_EXAMPLES or len(classes) < MIN_CLASSES:
+        raise NotEnoughTrainingData(
+            "training data",
+            f"{len(pairs)} entries with text in {len(classes)} categories; a model needs at "
+            f"least {MIN_EXAMPLES} entries in {MIN_CLASSES} categories",
+            "confirm more categories in the review pages, then retrain",
+        )
+    pipe = _pipeline()
+    pipe.fit([t for t, _ in pairs], [c for _, c in pairs])
+    return CategoryModel(pipe, n_examples=len(pairs))
+
+
+def load_category_model(path: str | os.PathLike) -> CategoryModel:
+    """Read a model :meth:`CategoryModel.save` wrote.
+
+    Raises:
+        CategoryModelError: the file is missing or unreadable, is not a category model,
+            or was written under another major classifier version or another
+            scikit-learn minor version (the message says to retrain).
+    """
+    import joblib
+    import sklearn
+
+    path = Path(path)
+    retrain = "retrain it: minqing retrain"
+    if not path.is_file():
+        raise CategoryModelError(str(path), "no such category model file", retrain)
+    try:
+        payload = joblib.load(path)
+    except Exception as e:  # pickle/joblib raise many kinds on a damaged or foreign file
+        raise CategoryModelError(
+            str(path), f"cannot be read as a category model ({type(e).__name__})", retrain
+        ) from e
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise CategoryModelError(str(path), "is not a minqing category model", retrain)
+    version = str(payload.get("classifier_version", ""))
+    if version_major(version) != version_major(CLASSIFIER_VERSION):
+        raise CategoryModelError(
+            str(path),
+            f"was trained by {version or 'an unknown version'}, this is {CLASSIFIER_VERSION} "
+            f"(another major version)",
+            retrain,
+        )
+    saved_sk = str(payload.get("sklearn_version", ""))
+    if saved_sk.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise CategoryModelError(
+            str(path),
+            f"was written by scikit-learn {saved_sk or '?'}, this is {sklearn.__version__}",
+            retrain,
+        )
+    return CategoryModel(payload["pipeline"], payload.get("n_examples", 0), version)
+
+
+def _scores(truth: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = sorted(set(truth))
+    return {
+        "accuracy": round(float(accuracy_score(truth, pred)), 4),
+        "macro_f1": round(
+            float(f1_score(truth, pred, labels=labels, average="macro", zero_division=0)), 4
+        ),
+    }
+
+
+def cross_validate_category(
+    texts: Sequence[str], codes: Sequence[int], folds: int = 5, seed: int = 0
+) -> dict:
+    """k-fold cross-validation: the lexicon alone against lexicon + model (and model alone).
+
+    Folds are stratified by category where every category has at least ``folds``
+    examples, shuffled with ``seed`` otherwise. Each held-out entry is classified by
+    :func:`~classify.classify_category` without and with a model trained on the
+    other folds.
+
+    Returns:
+        ``{"n": N, "folds": k, "lexicon": {"accuracy", "macro_f1"}, "combined": {...},
+        "model": {...}, "model_weight": w}`` — macro-F1 over the categories present in
+        ``codes``; ``model_weight`` is that of a model trained on all N entries.
+
+    Raises:
+        NotEnoughTrainingData: too few entries for ``folds`` folds of training data.
+    """
+    from collections import Counter
+
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from classify.category import classify_category
+
+    if len(texts) != len(codes):
+        raise CategoryModelError(
+            "training data", f"{len(texts)} texts but {len(codes)} category codes"
+        )
+    codes = [int(c) for c in codes]
+    n = len(texts)
+    folds = int(folds)
+    if folds < 2 or n < max(folds, MIN_EXAMPLES):
+        raise NotEnoughTrainingData(
+            "training data",
+            f"{n} entries are too few for {folds}-fold cross-validation",
+            "confirm more categories in the review pages, then retrain",
+        )
+    counts = Counter(codes)
+    if min(counts.values()) >= folds:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        splits = splitter.split(texts, codes)
+    else:
+        splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts)
+    lex_pred = [0] * n
+    comb_pred = [0] * n
+    model_pred = [0] * n
+    for train_idx, test_idx in splits:
+        train_t = [texts[i] for i in train_idx]
+        train_c = [codes[i] for i in train_idx]
+        try:
+            model = train_category_model(train_t, train_c)
+        except NotEnoughTrainingData:
+            model = None
+        for i in test_idx:
+            lex_pred[i] = classify_category(texts[i])[0]
+            if model is None:
+                comb_pred[i] = model_pred[i] = lex_pred[i]
+                continue
+            comb_pred[i] = classify_category(texts[i], model=model)[0]
+            probs = model.predict_proba(texts[i])
+            model_pred[i] = max(probs, key=lambda c: (probs[c], -c))
+    return {
+        "n": n,
+        "folds": folds,
+        "lexicon": _scores(codes, lex_pred),
+        "combined": _scores(codes, comb_pred),
+        "model": _scores(codes, model_pred),
+        "model_weight": round(model_weight(n), 4),
+    }
