@@ -20,7 +20,7 @@ from ingest.quality import needs_rescan
 from ingest.types import BookSource, Page, SourceFile
 
 #: bump when normalisation or flags change, so the pipeline can redo pages
-VERSION = "ingest-1"
+VERSION = "ingest-2"
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
