@@ -206,8 +206,8 @@ def toc_field(entries: list[tuple[int, str, str]]) -> str:
     out = []
     last = len(entries) - 1
     for i, (level, text, bm) in enumerate(entries):
-        font = FONT_BODY
-        size = SIZE_XIAO4 + 2 if level == 1 else SIZE_XIAO4 + 2
+        font = FONT_H1 if level == 1 else FONT_BODY
+        size = SIZE_4HAO
         link = (
             f'<w:hyperlink w:anchor="{esc(bm)}" w:history="1">'
             + run(text, font, size)
@@ -243,13 +243,13 @@ def table(
     align = align or ["center"] * len(header)
     border = 'w:val="single" w:sz="4" w:space="0" w:color="000000"'
     out = [
-        '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/>'
+        ('<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/>'
         f'<w:tblW w:w="{sum(tw)}" w:type="dxa"/><w:jc w:val="center"/>'
         f"<w:tblBorders><w:top {border}/><w:left {border}/><w:bottom {border}/>"
         f"<w:right {border}/><w:insideH {border}/><w:insideV {border}/></w:tblBorders>"
         '<w:tblLayout w:type="fixed"/>'
         '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" '
-        'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>'
+        'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>')
     ]
     out += [f'<w:gridCol w:w="{w}"/>' for w in tw]
     out.append("</w:tblGrid>")
@@ -527,8 +527,8 @@ def font_table_xml() -> str:
         (FONT_PAGE_NO, FONT_FALLBACKS[FONT_PAGE_NO], "86", "auto", "variable"),
     ]
     out = [
-        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
-        f'<w:fonts xmlns:w="{W_NS}">'
+        ("<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        f'<w:fonts xmlns:w="{W_NS}">')
     ]
     for name, alt, charset, family, pitch in fonts:
         out.append(f'<w:font w:name="{esc(name)}">')

@@ -693,11 +693,11 @@ class _Writer:
     def cover(self, title: str, unit: str, compiled_on: dt.date, skeleton_break: str) -> None:
         v = self.v
         w = self.s.write
-        for _ in range(4):
+        for _ in range(5):
             w(dx.para("", dx.ppr(indent_first=0)))
         # centred directly too: LibreOffice maps the style id "Title" onto its own style
         w(dx.para(dx.run(title, dx.FONT_TITLE, dx.SIZE_2HAO), dx.ppr("Title", indent_first=0, jc="center")))
-        for _ in range(9):
+        for _ in range(10):
             w(dx.para("", dx.ppr(indent_first=0)))
         lines = []
         if unit:
@@ -708,7 +708,7 @@ class _Writer:
         for label, value in lines:
             w(dx.para(
                 [dx.run(f"{label}：", dx.FONT_H2), dx.run(value, dx.FONT_H2)],
-                dx.ppr(indent_left=1600, indent_first=0),
+                dx.ppr(indent_first=0, jc="center"),
             ))
         w(skeleton_break)
 
@@ -793,8 +793,8 @@ class _Writer:
 
         self.heading(2, "（五）编制说明")
         notes = [
-            "1. 本册按乡镇、村、类别编排，类别依据省委组织部民情日记工作指导意见所列八类。"
-            "同一事项的跟踪办理记录编排在该事项之下，按日期先后排列。",
+            ("1. 本册按乡镇、村、类别编排，类别依据省委组织部民情日记工作指导意见所列八类。"
+            "同一事项的跟踪办理记录编排在该事项之下，按日期先后排列。"),
             "2. 本期以前首次记录、本期仍有跟踪办理的事项，其首次记录作为“前期记录”列出，供查阅。",
             f"3. 办理状态以截至{cn_date(v.period.end)}的最后一条记录为准；本期以后的记录编入下一期。",
             "4. 每周自星期一起至星期日止，周四在本期之内的周计入本期应记周数。",
@@ -819,12 +819,11 @@ class _Writer:
     def sections(self, first_number: int) -> None:
         v = self.v
         total = len(v.matters)
-        done = 0
         n_town = first_number - 1
         cur_town = cur_village = None
         cur_cat: int | None = None
         n_village = n_cat = n_matter = 0
-        for m in v.matters:
+        for done, m in enumerate(v.matters, 1):
             if m.township != cur_town:
                 n_town += 1
                 cur_town, cur_village, cur_cat = m.township, None, None
@@ -842,7 +841,6 @@ class _Writer:
                 self.heading(3, f"{n_cat}．{CATEGORIES[m.category_code]}")
             n_matter += 1
             self.matter(n_matter, m)
-            done += 1
             if self.progress is not None:
                 self.progress(done, total)
 

@@ -28,9 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from archive.schema import BOOKS, ENTRIES, LINES, PAGES  # noqa: E402
-from archive.store import Archive  # noqa: E402
-from classify.types import CATEGORIES, STATUSES  # noqa: E402
+from archive.schema import BOOKS, ENTRIES, LINES, PAGES
+from archive.store import Archive
+from classify.types import CATEGORIES, STATUSES
 
 PHRASES = [
     "村民反映承包地边界不清，与邻居发生争执，情绪激动，要求村里出面调解。",

@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
-from tests.test_compile_data import ENTRY_ROWS, build_archive, eid
 
 import archive.compile as compile_mod
 from archive.compile import (
@@ -29,6 +28,7 @@ from archive.store import Archive
 from classify.types import CATEGORIES
 from minqing.cli import cli
 from minqing.errors import ExitCode
+from tests.test_compile_data import ENTRY_ROWS, build_archive, eid
 
 Q3 = {"date_from": dt.date(2024, 7, 1), "date_to": dt.date(2024, 9, 30)}
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

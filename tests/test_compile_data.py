@@ -16,7 +16,7 @@ from archive.schema import BOOKS, ENTRIES, LINES, LINKS, PAGES, entry_id
 from archive.store import Archive
 from classify.types import CATEGORIES, STATUSES
 
-FONT = Path("/usr/share/fonts/truetype/lxgw/LXGWWenKai-Regular.ttf")
+FONT = Path("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf")
 
 BOOKS_ROWS = [
     # book_id, title, cadre, post, township, village
@@ -30,13 +30,13 @@ BOOKS_ROWS = [
 # book, seq, page_start, page_end, date, category, status, parent (book, seq) or None, text, fields
 ENTRY_ROWS = [
     ("ZJG-2024", 1, 1, 1, "2024-06-12", 5, "escalated", None,
-     "2024年6月12日，到杨树沟村三组走访，村民刘大娘反映组里自来水管冬天冻裂后一直没修，"
-     "十几户人家靠挑水吃，饮水困难。初步分析管网老化，需镇水利站统一改造，已上报镇里。",
+     ("2024年6月12日，到杨树沟村三组走访，村民刘大娘反映组里自来水管冬天冻裂后一直没修，"
+     "十几户人家靠挑水吃，饮水困难。初步分析管网老化，需镇水利站统一改造，已上报镇里。"),
      {"place": "杨树沟村三组", "people": "刘大娘", "problem": "自来水管冻裂未修，饮水困难",
       "analysis": "管网老化，村里无力单独维修", "measures": "上报镇水利站统一改造"}),
     ("ZJG-2024", 2, 2, 2, "2024-07-03", 4, "recorded", None,
-     "2024年7月3日，杨树沟村二组村民陈有福和邻居王老五因承包地边界发生争执，"
-     "双方各执一词，情绪激动。经查看土地承包合同，边界记载不清，需要丈量确认。",
+     ("2024年7月3日，杨树沟村二组村民陈有福和邻居王老五因承包地边界发生争执，"
+     "双方各执一词，情绪激动。经查看土地承包合同，边界记载不清，需要丈量确认。"),
      {"place": "杨树沟村二组", "people": "陈有福、王老五", "problem": "承包地边界纠纷",
       "analysis": "承包合同边界记载不清", "measures": "请镇经管站丈量，召集双方调解"}),
     ("ZJG-2024", 3, 2, 3, "2024-07-10", 5, "escalated", ("ZJG-2024", 1),
