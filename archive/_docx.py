@@ -372,7 +372,7 @@ def _install_styles(document: docx.document.Document) -> None:
     toc_ppr = (
         "<w:pPr><w:tabs>"
         f'<w:tab w:val="right" w:leader="dot" w:pos="{TEXT_WIDTH_TWIPS - 10}"/></w:tabs>'
-        '<w:spacing w:before="0" w:after="0" w:line="480" w:lineRule="exact"/>'
+        f'<w:spacing w:before="0" w:after="0" w:line="{LINE_PITCH_TWIPS}" w:lineRule="exact"/>'
         '<w:ind w:left="{left}" w:firstLine="0"/></w:pPr>'
     )
     new = [
@@ -404,7 +404,7 @@ def _install_styles(document: docx.document.Document) -> None:
                    ppr_xml=toc_ppr.replace("{left}", "840"),
                    rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4 + 2)),
         _style_xml("TableText", "Table Text", ui_priority=99,
-                   ppr_xml='<w:pPr><w:spacing w:before="30" w:after="30" w:line="240" '
+                   ppr_xml='<w:pPr><w:snapToGrid w:val="0"/><w:spacing w:before="30" w:after="30" w:line="240" '
                    'w:lineRule="auto"/><w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
                    rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4)),
         _style_xml("Footer", "footer", ui_priority=99,

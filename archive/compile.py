@@ -595,8 +595,16 @@ class _PageModel:
 
     @staticmethod
     def width(text: str) -> float:
-        # Latin letters and digits are half width; CJK and general punctuation (— “ …) full
-        return sum(0.5 if ord(c) < 0x2000 else 1.0 for c in text)
+        # Latin letters and digits are half width; CJK and general punctuation (— “ …) full;
+        # Word and LibreOffice add about a quarter em between CJK and Latin runs
+        total, prev = 0.0, None
+        for c in text:
+            latin = ord(c) < 0x2000
+            total += 0.5 if latin else 1.0
+            if prev is not None and latin != prev and not c.isspace():
+                total += 0.25
+            prev = latin
+        return total
 
     def new_page(self) -> None:
         if self.used > 0:
@@ -605,18 +613,34 @@ class _PageModel:
 
     def paragraph(
         self, text: str, *, size: float = dx.SIZE_3HAO, indent: bool = True,
-        pitch: float | None = None, before: float = 0.0, keep: float = 0.0,
+        before: float = 0.0, keep: float = 0.0,
     ) -> None:
-        pitch = pitch or self.PITCH
+        """A paragraph on the line grid (Word and LibreOffice snap lines to it).
+
+        Spacing before/after costs one grid line; ``keep`` (pt) is how much of the
+        next paragraph must share the page; a paragraph never leaves a single line
+        at the foot or the head of a page (widow/orphan control).
+        """
+        pitch = self.PITCH
         per_line = max(1, int(self.WIDTH // size))
         n = max(1, -(-int(self.width(text) + (2 if indent else 0) + 0.99) // per_line))
-        if keep and self.used + before + n * pitch + keep > self.HEIGHT:
+        k = n + (1 if before > 0 else 0)
+        self.used = -(-round(self.used * 100) // round(pitch * 100)) * pitch  # snap to the grid
+        avail = int((self.HEIGHT - self.used) / pitch + 1e-6)
+        keep_lines = round(keep / pitch)
+        if keep_lines and k + keep_lines > avail:
             self.new_page()
-        self.used += before
-        for _ in range(n):
-            if self.used + pitch > self.HEIGHT + 0.01:
+        elif k > avail:
+            if avail < 2 or (n >= 2 and avail - (k - n) < 2):
                 self.new_page()
-            self.used += pitch
+            else:
+                rest = k - avail
+                if rest == 1 and n >= 3:
+                    rest = 2
+                self.page += 1
+                self.used = rest * pitch
+                return
+        self.used += k * pitch
 
     def block(self, height: float) -> None:
         if self.used + height > self.HEIGHT + 0.01:
@@ -715,9 +739,9 @@ class _Writer:
     def contents(self, toc: list[tuple[int, str, str]]) -> None:
         self.s.write(dx.para(dx.run("目　　录", dx.FONT_TITLE, dx.SIZE_2HAO), dx.ppr("TOCHeading")))
         self.s.write(dx.toc_field(toc))
-        self.layout.block(36 + 12)
+        self.layout.block(2 * _PageModel.PITCH)
         for _level, text, _bm in toc:
-            self.layout.paragraph(text, size=dx.SIZE_XIAO4 + 2, pitch=24, indent=False)
+            self.layout.paragraph(text, size=dx.SIZE_4HAO, indent=False)
 
     def overview(self, number: str) -> None:
         v = self.v
@@ -775,7 +799,7 @@ class _Writer:
         self._table(["办理状态", "事项（件）", "占比"], rows, [66, 45, 45], bold_last_row=True)
 
         self.heading(2, "（四）干部记录情况", keep=8.0)  # its rows are several lines tall
-        self._caption("表4　干部每周记录情况（每周不少于1篇）")
+        self._caption("表4　干部每周记录情况（每周不少于1篇；单位：篇）")
         rows = []
         for c in v.cadres:
             avg = f"{c.entries / c.weeks:.1f}" if c.weeks else "—"
@@ -786,8 +810,8 @@ class _Writer:
         if not rows:
             rows.append(["—", "—", "0", "—", "—", "—"])
         self._table(
-            ["干部", "村", "记录（篇）", "周均（篇）", "达标周数", "未达标周次"], rows,
-            [20, 26, 17, 17, 20, 56],
+            ["干部", "村", "记录", "周均", "达标周", "未达标周次"], rows,
+            [18, 24, 12, 12, 16, 74],
             align=["center", "center", "center", "center", "center", "left"],
         )
 
@@ -849,9 +873,9 @@ class _Writer:
         w = self.s.write
         w(dx.para(
             dx.run(f"（{number}）{_matter_title(root)}", dx.FONT_BODY, dx.SIZE_3HAO, bold=True),
-            dx.ppr("Heading4", keep_next=True, spacing_before=120),
+            dx.ppr("Heading4", keep_next=True),
         ))
-        self.layout.paragraph(f"（{number}）{_matter_title(root)}", before=6, keep=2 * _PageModel.PITCH)
+        self.layout.paragraph(f"（{number}）{_matter_title(root)}", keep=2 * _PageModel.PITCH)
         meta = [("记录日期", cn_date(root.date) + ("（推定）" if root.date_inferred else ""))]
         meta.append(("记录人", self._cadre(root)))
         if root.fields.get("place"):

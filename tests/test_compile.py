@@ -203,7 +203,7 @@ def test_statistics_tables_agree_with_the_archive(q3_volume, archive) -> None:  
 def test_cadre_weeks_against_the_weekly_minimum(q3_volume, archive) -> None:  # type: ignore[no-untyped-def]
     out, _ = q3_volume
     d = docx.Document(str(out))
-    rows = {r[0]: r for r in _table(d, "表4　干部每周记录情况（每周不少于1篇）")[1:]}
+    rows = {r[0]: r for r in _table(d, "表4　干部每周记录情况（每周不少于1篇；单位：篇）")[1:]}
     weeks = period_weeks(parse_period("2024Q3"))
     assert len(weeks) == 13 and weeks[0] == dt.date(2024, 7, 1)
     for cadre in ("张建国", "李秀英", "王志明", "周明"):
