@@ -60,16 +60,22 @@ class _View:
         h, w = image.shape[:2]
         self.full_shape = (h, w)
         self.scale = min(1.0, long_side / max(h, w))
+        small = image
+        # halve with 2x2 box averages while the image is twice the target or more
+        # (OpenCV's fast path: ~10x cheaper than one non-integer area resize)
+        while max(small.shape[:2]) >= 2 * long_side:
+            sh, sw = small.shape[:2]
+            small = cv2.resize(small[: sh - sh % 2, : sw - sw % 2], (sw // 2, sh // 2),
+                               interpolation=cv2.INTER_AREA)
         if self.scale < 1.0:
             size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
-            small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        else:
-            small = image
+            if (small.shape[1], small.shape[0]) != size:
+                small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
         self.bgr = small if small.ndim == 3 else cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
         self.grey = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
         self._ink: np.ndarray | None = None
         self._text: np.ndarray | None = None
-        self._points: tuple[np.ndarray, np.ndarray] | None = None
+        self._points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def ink(self) -> np.ndarray:
@@ -85,16 +91,18 @@ class _View:
             self._text = _text_only(self.ink)
         return self._text
 
-    def points(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ink pixel coordinates centred on the image (x, y), at most 30000, fixed sample."""
-        if self._points is None:
-            ys, xs = np.nonzero(self.ink)
+    def points(self, text: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Ink (``text``: text-only) pixel coordinates centred on the image (x, y), at
+        most :data:`_MAX_POINTS` of them, a fixed sample."""
+        key = int(text)
+        if key not in self._points:
+            ys, xs = np.nonzero(self.text if text else self.ink)
             if len(xs) > _MAX_POINTS:
                 pick = np.random.default_rng(0).choice(len(xs), _MAX_POINTS, replace=False)
                 xs, ys = xs[pick], ys[pick]
             h, w = self.grey.shape
-            self._points = (xs.astype(np.float32) - w / 2, ys.astype(np.float32) - h / 2)
-        return self._points
+            self._points[key] = (xs.astype(np.float32) - w / 2, ys.astype(np.float32) - h / 2)
+        return self._points[key]
 
     def columns(self, x0: int, x1: int) -> _View:
         """The analysis copy of the full-resolution columns ``x0:x1`` (a half of a spread)."""
@@ -106,11 +114,12 @@ class _View:
         sub.grey = self.grey[:, a:b]
         sub._ink = None if self._ink is None else self._ink[:, a:b]
         sub._text = None if self._text is None else self._text[:, a:b]
-        sub._points = None
+        sub._points = {}
         return sub
 
 
 _MAX_POINTS = 30000
+_COARSE_POINTS = 8000
 
 
 # ------------------------------------------------------------------ skew ----
@@ -128,16 +137,18 @@ def _profile_search(
     n_bins = diag + 4
     offset = n_bins / 2
 
-    def scores(angles: np.ndarray) -> np.ndarray:
+    def scores(angles: np.ndarray, step: int = 1) -> np.ndarray:
         t = np.deg2rad(angles).astype(np.float32)[:, None]
-        proj = ys[None, :] * np.cos(t) - xs[None, :] * np.sin(t)
+        proj = ys[None, ::step] * np.cos(t) - xs[None, ::step] * np.sin(t)
         idx = (proj + offset).astype(np.int64)
         idx += (np.arange(len(angles), dtype=np.int64) * n_bins)[:, None]
         hist = np.bincount(idx.ravel(), minlength=len(angles) * n_bins).astype(np.float64)
         return (hist.reshape(len(angles), n_bins) ** 2).sum(1)
 
     coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
-    best = float(coarse[int(np.argmax(scores(coarse)))])
+    # the coarse search reads a subsample; the fine one every point
+    step = max(1, len(xs) // _COARSE_POINTS)
+    best = float(coarse[int(np.argmax(scores(coarse, step)))])
     fine = np.concatenate([np.arange(best - 0.5, best + 0.5 + 1e-9, 0.1), [0.0]])
     fine_scores = scores(fine)
     i = int(np.argmax(fine_scores[:-1]))
@@ -411,11 +422,15 @@ def _flatten_light(image: np.ndarray, view: _View, min_ratio: float = 0.85) -> n
     small and scaled up, one multiply at full resolution.
     """
     small = view.bgr
-    k = cv2.getStructuringElement(cv2.MORPH_RECT, (25, 25))
-    grey_bg = cv2.GaussianBlur(cv2.morphologyEx(view.grey, cv2.MORPH_CLOSE, k), (0, 0), 8)
+    # the decision: paper brightness on a quarter-size grey copy (lighting is smooth)
+    sh, sw = view.grey.shape
+    tiny = cv2.resize(view.grey, (max(1, sw // 4), max(1, sh // 4)), interpolation=cv2.INTER_AREA)
+    k4 = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+    grey_bg = cv2.GaussianBlur(cv2.morphologyEx(tiny, cv2.MORPH_CLOSE, k4), (0, 0), 2)
     lo, hi = np.percentile(grey_bg, [2, 98])
     if hi <= 0 or lo / hi >= min_ratio:
         return None
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (25, 25))
     background = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, k), (0, 0), 8)
     target = np.percentile(background.reshape(-1, 3), 95, axis=0).astype(np.float32)
     gain = target / np.maximum(background.astype(np.float32), 1.0)
@@ -432,10 +447,38 @@ def is_quarter_turned(image: np.ndarray) -> bool:
     return _is_quarter_turned(_View(image))
 
 
+#: the page is turned a quarter when its columns' line modulation is this many times
+#: its rows' (measured: upright pages 0.2-0.5, pages on their side 1.7-4.8)
+QUARTER_RATIO = 1.6
+
+
 def _is_quarter_turned(view: _View) -> bool:
-    rows = _skew(view, 5.0)[2]
-    cols = _skew(view, 5.0, turned=True)[2]
-    return cols > 1.25 * rows
+    """Lines of handwriting run along the axis whose ink profile is the most modulated.
+
+    Along a horizontal line of text the column profile is nearly flat (character
+    gaps differ from line to line and wash out), while the row profile alternates
+    between lines and gaps. The modulation of a profile is its mean absolute
+    difference from a moving average a tenth of the page long, over its mean, each
+    axis taken at its own best angle within 5 degrees; the text-only mask (no
+    rules, no margin line) is used.
+    """
+    xs, ys = view.points(text=True)
+    if len(xs) < 200:
+        return False
+    diag = int(np.hypot(*view.grey.shape)) + 2
+    win = max(3, max(view.grey.shape) // 10 | 1)
+    rows = _modulation(xs, ys, diag, win)
+    cols = _modulation(-ys, xs, diag, win)  # the view turned 90 degrees clockwise
+    return cols > QUARTER_RATIO * rows
+
+
+def _modulation(xs: np.ndarray, ys: np.ndarray, diag: int, win: int) -> float:
+    angle = _profile_search(xs, ys, 5.0, diag)[0]
+    t = np.deg2rad(angle)
+    proj = ys * np.float32(np.cos(t)) - xs * np.float32(np.sin(t))
+    hist = np.bincount((proj + (diag + 4) / 2).astype(np.int64), minlength=diag + 4).astype(np.float64)
+    smooth = np.convolve(hist, np.ones(win) / win, "same")
+    return float(np.abs(hist - smooth).sum() / max(hist.sum(), 1.0))
 
 
 _CLS_SESSION: list = []  # one onnxruntime session per process, created on first use
