@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
-from classify.dates import cn_number, normalise
+from classify.dates import cn_number, normalise, parse_date_line
 from classify.lexicon import cut, lexicon_scores, pos_cut
 from classify.types import STATUSES, Entry, Link, Matter
 
@@ -46,7 +46,12 @@ _SURNAMES = (
 )
 _KIN = r"(?:大爷|大娘|大妈|大伯|大叔|大婶|大嫂|奶奶|爷爷|老汉|老太|师傅|阿姨|婶子?|叔|伯|嫂|某某|某|家)"
 _NAME_RE = re.compile(
-    r"(?:老|小)[" + _SURNAMES + r"]|[" + _SURNAMES + r"]" + _KIN + r"|[" + _SURNAMES + r"][\u4e00-\u9fff]{1,2}(?=反映|说|家|同志|提出|来|的|户)"
+    r"(?:老|小)[" + _SURNAMES + r"]|[" + _SURNAMES + r"]" + _KIN + r"|[" + _SURNAMES + r"][\u4e00-\u9fff]{1,2}(?=反映|说|家|同志|提出|来|的|户|等|老人)"
+)
+#: a full name behind a word for a villager (村民何志强, 低保户周桂芝, 走访对象:黄国庆)
+_ROLE_NAME_RE = re.compile(
+    r"(?:村民|农户|户主|老人|低保户|五保户|残疾人|养殖户|种植户|果农|组长|党员|对象[:：]?)"
+    r"([" + _SURNAMES + r"][\u4e00-\u9fff]{1,2}?)(?=[等和与及、，,。的家说反来在因想要打到为]|$)"
 )
 _PLACE_RE = re.compile(r"(?:第?[一二三四五六七八九十\d]{1,2}(?:组|社|队))|[\u4e00-\u9fff]{2}(?:村|屯|沟|庄|湾|坪|桥)(?=[^民委里干组部务]|$)")
 _NOT_PLACE = {"我们村", "全村", "本村", "该村", "到村", "回村", "进村", "在村", "他们村", "邻村", "进村"}
@@ -63,7 +68,7 @@ def follow_up_cues(text: str) -> list[str]:
 
 def referenced_dates(entry: Entry) -> list[tuple[int | None, int, int]]:
     """Dates ``(year or None, month, day)`` that ``entry``'s text refers to (not its own)."""
-    text = normalise(entry.text)
+    text = _body(entry)
     out = []
     for m in _REF_DATE.finditer(text):
         month, day = cn_number(m.group("month")), cn_number(m.group("day"))
@@ -76,10 +81,27 @@ def referenced_dates(entry: Entry) -> list[tuple[int | None, int, int]]:
     return out
 
 
+def _body(entry: Entry) -> str:
+    """``entry``'s normalised text without the date it opens with (``2024-4-25`` in
+    ``2024-4-253月21日反映的…`` would otherwise hide the referenced 3月21日)."""
+    text = normalise(entry.text)
+    d = entry.date
+    if d is None:
+        return text
+    head = re.match(
+        rf"^\D{{0,8}}?(?:(?:{d.year}|\d{{2}}{d.year % 100:02d})\s*[年./\-]\s*)?0?{d.month}\s*[月./\-]\s*0?{d.day}[日号]?",
+        text,
+    )
+    if head is None:
+        m = parse_date_line(text)
+        return text[m.end :] if m is not None and m.end < 40 else text
+    return text[head.end() :]
+
+
 def names_and_places(text: str) -> tuple[set[str], set[str]]:
     """People and places named in ``text`` (jieba POS ``nr``/``ns`` and name patterns)."""
     t = normalise(text)
-    people = {m.group(0) for m in _NAME_RE.finditer(t)}
+    people = {m.group(0) for m in _NAME_RE.finditer(t)} | {m.group(1) for m in _ROLE_NAME_RE.finditer(t)}
     places = {m.group(0) for m in _PLACE_RE.finditer(t)} - _NOT_PLACE
     for word, flag in pos_cut(t):
         if flag.startswith("nr") and len(word) >= 2:
@@ -91,6 +113,9 @@ def names_and_places(text: str) -> tuple[set[str], set[str]]:
     people = {p for p in people if not any(p in pl for pl in places) and not _FUNCTION_CHARS.search(p)}
     # a name with a kinship suffix also counts by its surname + suffix only (张大爷 ~ 张大爷家)
     people = {p[:-1] if p.endswith("家") and len(p) > 2 else p for p in people}
+    # 志强 inside 何志强 is the same person; 大山 inside 李大山 is not a place
+    people = {p for p in people if not any(p != q and p in q for q in people)}
+    places = {pl for pl in places if not any(pl in p for p in people)}
     return people, places
 
 
@@ -125,11 +150,72 @@ class _Similarity:
         return sum(x * b.get(g, 0.0) for g, x in a.items())
 
 
+class _RarePhrases:
+    """Runs of Chinese characters two entries share that few other entries have.
+
+    ``进村路硬化`` in two entries says more than any bigram: a phrase is a maximal run of
+    shared character :data:`PHRASE_N`-grams each found in at most :data:`PHRASE_MAX_DF`
+    entries (and in at most a tenth of them, on a large archive).
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = ["".join(ch if _CJK.match(ch) else " " for ch in _LABEL_WORDS.sub(" ", t)) for t in texts]
+        self.grams = [self._grams(t) for t in self.texts]
+        df: Counter = Counter()
+        for g in self.grams:
+            df.update(g)
+        limit = max(PHRASE_MAX_DF, len(texts) // 10)
+        self.rare = {g for g, c in df.items() if 2 <= c <= limit}
+
+    @staticmethod
+    def _grams(t: str) -> set[str]:
+        grams = (t[i : i + PHRASE_N] for i in range(len(t) - PHRASE_N + 1))
+        return {g for g in grams if " " not in g and not _PHRASE_STOP.search(g)}
+
+    def shared(self, i: int, j: int) -> list[str]:
+        common = self.grams[i] & self.grams[j] & self.rare
+        if not common:
+            return []
+        t = self.texts[i]
+        out: list[str] = []
+        k = 0
+        while k <= len(t) - PHRASE_N:
+            if t[k : k + PHRASE_N] in common:
+                end = k + PHRASE_N
+                while end < len(t) and t[end - PHRASE_N + 1 : end + 1] in common:
+                    end += 1
+                out.append(t[k:end])
+                k = end
+            else:
+                k += 1
+        return sorted(dict.fromkeys(out), key=len, reverse=True)
+
+
+_LABEL_WORDS = re.compile(r"(?:走访)?(?:时间|地点|对象)|反映问题|原因分析|解决措施|办理结果|星期[一二三四五六日天]")
+#: n-grams with these say how a matter stands or join words, not what it is about
+_PHRASE_STOP = re.compile(r"[已了着过正将把被很都也还又再就的地得在是和与及]|上报|联系|反映|解决")
+#: wording that brings up a new matter: such an entry is not a follow-up without a cue
+_NEW_MATTER = re.compile(r"(?<!跟踪)(?<!回访)反映(?!问题[:：]?(?:跟踪|回访|了解))|要求|希望|想要|想申请|请求|投诉|求助|担心|提出")
+#: rare shared phrases: n-gram size, how many entries may share one, weight per n-gram
+PHRASE_N = 4
+PHRASE_MAX_DF = 3
+PHRASE_WEIGHT = 0.1
+PHRASE_MAX = 0.3
+
 #: minimum score for a link: the child names an earlier matter outright (回访, 上次,
 #: "3月5日…的") / has only a weak cue (跟进, 了解…情况) / has no cue
 THRESHOLD_STRONG = 0.12
 THRESHOLD_CUED = 0.30
 THRESHOLD_UNCUED = 0.45
+#: a follow-up with a cue but no referenced date: minimum score of an open matter
+THRESHOLD_OPEN_CUED = 0.10
+#: no cue, a result (status not recorded) and a villager named in an open matter
+#: within :data:`PERSON_DAYS`: minimum score
+THRESHOLD_PERSON = 0.25
+PERSON_DAYS = 75
+#: no cue, a result, no name: minimum similarity and score with an open matter
+SIM_RESULT = 0.20
+THRESHOLD_RESULT = 0.20
 #: how much better another book's candidate must score than the same book's best
 CROSS_BOOK_MARGIN = 0.25
 
@@ -137,12 +223,31 @@ CROSS_BOOK_MARGIN = 0.25
 def link_entries(
     books: Mapping[str, Sequence[Entry]],
     villages: Mapping[str, str | None],
+    *,
+    cadres: Mapping[str, str | None] | None = None,
 ) -> list[Link]:
     """Follow-up links ``child → parent`` between the entries of ``books``.
 
     Args:
         books: book id → that book's entries (as :func:`segment_book` returned them).
         villages: book id → village name (None when unknown: then only same-book links).
+        cadres: book id → the name of the cadre who keeps the book (optional). A cadre
+            named in two entries ("听孙海平说…") is not a villager both are about, so
+            cadres' names are not person evidence.
+
+    Children are taken in date order, so a candidate's matter (linked so far) and
+    whether it is still open (no result yet) are known. The decision, in order:
+
+    1. the best candidate whose score passes the threshold for the child's cue
+       (a referenced date, a strong cue, a weak cue, none);
+    2. a child with a cue but no referenced date: the best-scoring earlier *open*
+       matter (evidence ``open-matter``);
+    3. a child with no cue but a result (status not recorded): an open matter that
+       named the same villager within :data:`PERSON_DAYS` (``same-person-result``), or
+       one whose wording it shares (``similar-result``: a rare phrase or high similarity).
+
+    Without a referenced date the link goes to the latest entry of the chosen matter
+    in the same book (``latest-of-matter:<the entry scored>``).
 
     Returns:
         One link per entry judged a follow-up, ``(book_id, seq)`` pairs, with score
@@ -157,11 +262,22 @@ def link_entries(
             ents.append(e)
     if not ents:
         return []
-    sim = _Similarity([e.text for e in ents])
-    info = [names_and_places(e.text) for e in ents]
+    sim = _Similarity([_body(e) for e in ents])
+    not_people = {c for c in (cadres or {}).values() if c}
+    info = []
+    for e in ents:
+        people, places = names_and_places(e.text)
+        info.append(({p for p in people if not any(p in c or c in p for c in not_people)}, places))
+    phrases = _RarePhrases([_body(e) for e in ents])
     index = {k: i for i, k in enumerate(keys)}
+    book_rank = {b: n for n, b in enumerate(books)}
+    # children in time order, so that a candidate's matter (and whether it is still open)
+    # is known from the links made before; undated entries keep their book order
+    order = sorted(range(len(ents)), key=lambda i: _when(ents, keys, book_rank, i))
+    parent_of: dict[int, int] = {}
     links: list[Link] = []
-    for ci, child in enumerate(ents):
+    for ci in order:
+        child = ents[ci]
         cbook = keys[ci][0]
         cues = follow_up_cues(child.text)
         refs = referenced_dates(child)
@@ -174,24 +290,138 @@ def link_entries(
                     other.extend(index[(b, e.seq)] for e in entries if _not_later(e, child))
         strong = any(_STRONG_CUES.search(c) for c in cues)
         threshold = THRESHOLD_STRONG if strong else THRESHOLD_CUED if cues else THRESHOLD_UNCUED
-        best = None
-        for pool, cross in ((same, False), (other, True)):
-            scored = [(_score(ci, pi, ents, info, sim, refs), pi) for pi in pool]
-            scored = [(s, pi) for s, pi in scored if s[0] >= threshold]
-            if not scored:
-                continue
-            top = (max(scored, key=lambda x: (x[0][0], x[1])), cross)
-            # same book first: another book's entry wins only when clearly better
-            if best is None or top[0][0][0] > best[0][0][0] + CROSS_BOOK_MARGIN:
-                best = top
+        scored = {pi: _score(ci, pi, ents, info, sim, refs, phrases) for pi in same + other}
+        cross_of = {pi: pi in other for pi in scored}
+        if not cues:
+            # with no cue, only a matter still waiting for a result is followed up
+            scored = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)}
+        best = _pick(scored, cross_of, threshold)
+        why: list[str] = []
+        if best is None and cues and not refs:
+            # a follow-up that names no date: the most similar earlier open matter
+            pool = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)}
+            best = _pick(pool, cross_of, THRESHOLD_OPEN_CUED)
+            why = ["open-matter"]
+        uncued_result = not cues and child.status != "recorded" and not _NEW_MATTER.search(
+            _LABEL_WORDS.sub("", _body(child))
+        )
+        if best is None and uncued_result:
+            # no cue, but a result about a villager an open matter named within weeks
+            pool = {
+                pi: sv
+                for pi, sv in scored.items()
+                if any(e.startswith("person:") for e in sv[1])
+                and _within(ents[pi], child, PERSON_DAYS)
+                and _open(pi, ents, parent_of, ci)
+            }
+            best = _pick(pool, cross_of, THRESHOLD_PERSON)
+            why = ["same-person-result"]
+        if best is None and uncued_result:
+            # no cue and no name: a result whose wording is close to an open matter's
+            pool = {
+                pi: sv
+                for pi, sv in scored.items()
+                if (_sim_of(sv[1]) >= SIM_RESULT or any(e.startswith("phrase:") for e in sv[1]))
+                and _open(pi, ents, parent_of, ci)
+            }
+            best = _pick(pool, cross_of, THRESHOLD_RESULT)
+            why = ["similar-result"]
         if best is None:
             continue
-        (score, evidence), pi = best[0]
-        ev = [f"cue:{c[:6]}" for c in dict.fromkeys(cues)][:3] + evidence
-        if best[1]:
+        pi = best
+        score, evidence = scored[pi]
+        if not any(e.startswith("date:") for e in evidence):
+            # the follow-up reports on the matter: link to its latest entry so far
+            latest = _latest_member(pi, ents, parent_of, ci, keys, book_rank)
+            if latest != pi:
+                why.append(f"latest-of-matter:{keys[pi][0]}:{keys[pi][1]:03d}")
+                pi = latest
+        ev = [f"cue:{c[:6]}" for c in dict.fromkeys(cues)][:3] + evidence + why
+        if keys[pi][0] != cbook:
             ev.append("cross-book")
-        links.append(Link(child=keys[ci], parent=keys[pi], score=round(min(1.0, score), 4), evidence=tuple(ev)))
+        parent_of[ci] = pi
+        links.append(
+            Link(child=keys[ci], parent=keys[pi], score=round(min(1.0, score), 4), evidence=tuple(ev))
+        )
+    links.sort(key=lambda lk: (book_rank[lk.child[0]], lk.child[1]))
     return links
+
+
+def _when(ents, keys, book_rank, i):
+    e = ents[i]
+    return (e.date or dt.date.max, book_rank[keys[i][0]], keys[i][1])
+
+
+def _pick(scored, cross_of, threshold) -> int | None:
+    """The best candidate at or above ``threshold``; the same book's unless another's is
+    clearly better (:data:`CROSS_BOOK_MARGIN`)."""
+    best = None
+    for cross in (False, True):
+        pool = [(sv[0], pi) for pi, sv in scored.items() if cross_of[pi] == cross and sv[0] >= threshold]
+        if not pool:
+            continue
+        top = max(pool)
+        if best is None or top[0] > best[0] + CROSS_BOOK_MARGIN:
+            best = top
+    return None if best is None else best[1]
+
+
+def _matter_of(i: int, parent_of: Mapping[int, int]) -> list[int]:
+    """Members of the matter of entry ``i`` linked so far (root first, then the rest)."""
+    root, seen = i, set()
+    while root in parent_of and root not in seen:
+        seen.add(root)
+        root = parent_of[root]
+    members = [root]
+    children: dict[int, list[int]] = {}
+    for c, p in parent_of.items():
+        children.setdefault(p, []).append(c)
+    stack = [root]
+    while stack:
+        for c in children.get(stack.pop(), []):
+            if c not in members:
+                members.append(c)
+                stack.append(c)
+    return members
+
+
+def _open(i: int, ents, parent_of, ci: int) -> bool:
+    """Whether the matter of candidate ``i`` had no result before child ``ci``."""
+    child = ents[ci]
+    members = [
+        m for m in _matter_of(i, parent_of)
+        if m != ci and (ents[m].date is None or child.date is None or ents[m].date <= child.date)
+    ]  # fmt: skip
+    far = dt.date.min
+    latest = max(members, key=lambda m: (ents[m].date or far, m))
+    return ents[latest].status not in ("resolved", "explained")
+
+
+def _latest_member(i: int, ents, parent_of, ci: int, keys, book_rank) -> int:
+    """The latest entry of candidate ``i``'s matter that is not later than child ``ci``."""
+    child = ents[ci]
+    members = [
+        m for m in _matter_of(i, parent_of)
+        if m != ci and ents[m].date is not None and child.date is not None and ents[m].date <= child.date
+    ]  # fmt: skip
+    own = [m for m in members if keys[m][0] == keys[ci][0]]
+    members = own or [m for m in members if keys[m][0] == keys[i][0]]
+    if not members:
+        return i
+    return max(members, key=lambda m: (ents[m].date, keys[m][1]))
+
+
+def _within(parent: Entry, child: Entry, days: int) -> bool:
+    if parent.date is None or child.date is None:
+        return False
+    return 0 <= (child.date - parent.date).days <= days
+
+
+def _sim_of(evidence: Sequence[str]) -> float:
+    for e in evidence:
+        if e.startswith("sim:"):
+            return float(e[4:])
+    return 0.0
 
 
 def _not_later(parent: Entry, child: Entry) -> bool:
@@ -200,7 +430,7 @@ def _not_later(parent: Entry, child: Entry) -> bool:
     return parent.date <= child.date
 
 
-def _score(ci, pi, ents, info, sim, refs) -> tuple[float, list[str]]:
+def _score(ci, pi, ents, info, sim, refs, phrases) -> tuple[float, list[str]]:
     child, parent = ents[ci], ents[pi]
     score = 0.0
     ev: list[str] = []
@@ -221,13 +451,19 @@ def _score(ci, pi, ents, info, sim, refs) -> tuple[float, list[str]]:
     s = sim(ci, pi)
     score += 0.6 * s
     ev.append(f"sim:{s:.2f}")
+    shared = phrases.shared(ci, pi) if phrases is not None else []
+    # a phrase around a name already counted (钱凤英家) is not more evidence
+    shared = [p for p in shared if not any(x in p for x in (*shared_people, *shared_places))]
+    if shared:
+        score += min(PHRASE_MAX, PHRASE_WEIGHT * sum(len(p) - PHRASE_N + 1 for p in shared))
+        ev += [f"phrase:{p}" for p in shared[:2]]
     if child.category_code == parent.category_code and child.category_code != 8:
         score += 0.05
         ev.append("category")
     if child.date is not None and parent.date is not None:
         days = (child.date - parent.date).days
         score += 0.05 * math.exp(-days / 60.0)
-    if not shared_people and not any(e.startswith("date:") for e in ev) and s < 0.08:
+    if not shared_people and not shared and not any(e.startswith("date:") for e in ev) and s < 0.08:
         score *= 0.5  # nothing specific in common
     return score, ev
 
@@ -281,6 +517,10 @@ def matters(
     return out
 
 
+#: a follow-up whose strongest category has at most this lexicon weight takes its matter's
+INHERIT_MAX_OWN = 2.0
+
+
 def inherit_categories(
     books: Mapping[str, Sequence[Entry]],
     links: Sequence[Link],
@@ -289,12 +529,13 @@ def inherit_categories(
 ) -> dict[str, list[Entry]]:
     """The entries of ``books`` with linked follow-ups taking their matter's category.
 
-    A follow-up that names no category word of its own ("回访李家，院墙已经砌好") is
-    about its matter: it takes its parent's category (the parent's own, possibly
-    inherited in turn), with evidence ``inherited:<parent entry id>`` (``book:seq``,
-    the archive's entry id). Entries in ``confirmed`` (``(book_id, seq)`` whose category
-    a reviewer confirmed) and follow-ups with category words of their own are returned
-    unchanged. Entries are frozen: changed ones are new objects; the input is untouched.
+    A follow-up that names no category word of its own ("回访李家，院墙已经砌好"), or
+    only one weak word (lexicon weight at most :data:`INHERIT_MAX_OWN`: 硬化 in
+    "上次反映的进村路硬化问题"), is about its matter: it takes its parent's category
+    (the parent's own, possibly inherited in turn), with evidence
+    ``inherited:<parent entry id>`` (``book:seq``, the archive's entry id). Entries in
+    ``confirmed`` (``(book_id, seq)`` whose category a reviewer confirmed) and
+    follow-ups with clear category words of their own are returned unchanged. Entries are frozen: changed ones are new objects; the input is untouched.
     """
     parent = {lk.child: lk for lk in links}
     current = {(b, e.seq): e for b, entries in books.items() for e in entries}
@@ -305,8 +546,8 @@ def inherit_categories(
         e = current[key]
         if lk is None or key in keep or key in seen or lk.parent not in current:
             return e
-        if sum(lexicon_scores(e.text)[0].values()) > 0:
-            return e
+        if max(lexicon_scores(e.text)[0].values()) > INHERIT_MAX_OWN:
+            return e  # the follow-up says clearly what it is about
         p = resolve(lk.parent, seen | {key})
         if p.category_code == 8 or p.category_code == e.category_code:
             return e
