@@ -183,8 +183,77 @@ def _scan_dpi(page: object, width_pt: float) -> float | None:
     return None
 
 
+def _iter_pdf_pages(pdf: object, path: Path):  # type: ignore[no-untyped-def]
+    """Yield ``(page number, pdfplumber page)`` one page at a time.
+
+    ``pdf.pages`` builds every page up front and reports a damaged page object
+    without its number; building them one by one names the page that broke.
+    """
+    from pdfminer.pdfpage import PDFPage
+    from pdfplumber.page import Page as PlumberPage
+
+    pages = PDFPage.create_pages(pdf.doc)  # type: ignore[attr-defined]
+    doctop = 0.0
+    number = 0
+    while True:
+        number += 1
+        try:
+            page_obj = next(pages)
+        except StopIteration:
+            return
+        except Exception as e:
+            raise _pdf_error(path, e, f"page {number}") from e
+        try:
+            page = PlumberPage(pdf, page_obj, page_number=number, initial_doctop=doctop)
+            doctop += float(page.height)
+        except Exception as e:
+            raise _pdf_error(path, e, f"page {number}") from e
+        yield number, page
+
+
+def _blank(image: np.ndarray) -> bool:
+    """True when a rendered page is one flat colour (nothing was drawn)."""
+    sample = image[:: max(1, image.shape[0] // 100), :: max(1, image.shape[1] // 100)]
+    return int(sample.max()) - int(sample.min()) <= 2
+
+
+def _broken_image(page: object) -> str | None:
+    """Why the page's largest embedded image cannot be decoded, or None when it can.
+
+    PDFium renders an image it cannot decode as nothing at all, so a scan whose
+    image data is damaged comes out as a blank page; asked only for pages that
+    rendered blank although they place an image.
+    """
+    images = getattr(page, "images", None) or []
+    if not images:
+        return None
+    img = max(images, key=lambda i: abs(float(i.get("x1", 0)) - float(i.get("x0", 0)))
+              * abs(float(i.get("bottom", 0)) - float(i.get("top", 0))))
+    stream = img.get("stream")
+    if stream is None:
+        return None
+    try:
+        names = [str(getattr(f, "name", f)) for f, _ in stream.get_filters()]
+        raw = stream.get_data()
+        if not raw:
+            return "its image holds no data"
+        if any(n in ("DCTDecode", "DCT", "JPXDecode") for n in names):
+            with Image.open(io.BytesIO(raw)) as im:
+                im.load()
+    except UnidentifiedImageError:
+        return "its scanned image cannot be decoded: unrecognised image data"
+    except Exception as e:  # pdfminer and PIL raise many kinds; any means unreadable
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return f"its scanned image cannot be decoded: {text}"
+    return None
+
+
 def read_pdf(data: bytes, path: Path) -> list[RawPage]:
-    """Render every PDF page at :data:`PDF_RENDER_DPI`; keep a real text layer as lines."""
+    """Render every PDF page at :data:`PDF_RENDER_DPI`; keep a real text layer as lines.
+
+    A damaged page fails the whole file (the pipeline records one state per file),
+    with a message that names the page.
+    """
     import pdfplumber
 
     try:
@@ -192,16 +261,15 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
     except Exception as e:  # pdfplumber wraps everything in PdfminerException
         raise _pdf_error(path, e, "open") from e
     pages: list[RawPage] = []
-    with pdf:
-        try:
-            plumber_pages = pdf.pages
-        except Exception as e:
-            raise _pdf_error(path, e, "page tree") from e
-        if not plumber_pages:
-            raise CorruptScanError(path, "PDF has no pages", "re-export the PDF or rescan the notebook")
+    opened = []
+    try:
         scale = PDF_RENDER_DPI / 72.0
-        for number, page in enumerate(plumber_pages, start=1):
-            width_pt, height_pt = float(page.width), float(page.height)
+        for number, page in _iter_pdf_pages(pdf, path):
+            opened.append(page)
+            try:
+                width_pt, height_pt = float(page.width), float(page.height)
+            except Exception as e:
+                raise _pdf_error(path, e, f"page {number}") from e
             pixels = width_pt * scale * height_pt * scale
             if pixels > MAX_IMAGE_PIXELS:
                 raise DecompressionBombError(
@@ -229,10 +297,24 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
             except Exception as e:
                 raise _pdf_error(path, e, f"page {number}") from e
             image = _to_bgr(rendered)
+            if text_lines is None and _blank(image):
+                why = _broken_image(page)
+                if why is not None:
+                    raise CorruptScanError(path, f"damaged PDF (page {number}): {why}",
+                                           "re-export or re-copy the PDF, or rescan that page")
             ok, png = cv2.imencode(".png", image)
             if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
                 raise CorruptScanError(path, f"cannot encode PDF page {number}", "report this bug")
             # a text page or a vector page is as sharp as its rendering
             pages.append(RawPage(image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI),
                                  [], text_lines))
+        if not pages:
+            raise CorruptScanError(path, "PDF has no pages", "re-export the PDF or rescan the notebook")
+    finally:
+        # pdfplumber's own close() re-reads the page tree, which raises again on a
+        # damaged page and would replace our error: close what we opened instead
+        for page in opened:
+            page.close()
+        pdf.flush_cache()
+        pdf.stream.close()
     return pages

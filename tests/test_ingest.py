@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import re
 import zlib
 from pathlib import Path
 
@@ -186,6 +187,59 @@ def test_load_image_only_pdf_renders_at_300_dpi(tmp_path: Path) -> None:
         assert p.original_ext == ".png" and p.original_bytes.startswith(b"\x89PNG")
         assert p.text_lines is None
         assert p.flags == ()  # 150 dpi scan: fine for handwriting
+
+
+def _three_page_scan_pdf() -> bytes:
+    frames = [Image.fromarray(cv2.cvtColor(make_page(s, size=(300, 420)), cv2.COLOR_BGR2RGB))
+              for s in (1, 2, 3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="PDF", save_all=True, append_images=frames[1:], resolution=50)
+    return buf.getvalue()
+
+
+def _page_object(data: bytes, number: int) -> int:
+    """Offset of the dictionary of page ``number`` (1-based) in a PIL-written PDF."""
+    return [m.start() for m in re.finditer(rb"/Type /Page\b", data)][number - 1]
+
+
+def test_damaged_image_on_one_pdf_page_fails_the_file_naming_the_page(tmp_path: Path) -> None:
+    data = _three_page_scan_pdf()
+    assert len(load(write(tmp_path / "good.pdf", data))) == 3
+    # wipe the JPEG data of page 2's scan: PDFium would draw nothing (a blank page)
+    images = [m.end() for m in re.finditer(rb"/DCTDecode.*?stream\r?\n", data, re.S)]
+    assert len(images) == 3
+    broken = bytearray(data)
+    broken[images[1] : images[1] + 2000] = b"\x00" * 2000
+    path = write(tmp_path / "scans" / "n.pdf", bytes(broken))
+    with pytest.raises(CorruptScanError) as info:
+        load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: damaged PDF (page 2): its scanned image cannot be decoded")
+    assert "\n" not in message and "0x" not in message  # no object addresses
+    assert pickle.loads(pickle.dumps(info.value)).problem == info.value.problem
+
+
+def test_damaged_page_object_fails_the_file_naming_the_page(tmp_path: Path) -> None:
+    data = _three_page_scan_pdf()
+    at = _page_object(data, 3)
+    box = re.compile(rb"/MediaBox \[[^\]]*\]")
+    start = data.rindex(b" obj", 0, at)
+    m = box.search(data, start)
+    assert m is not None
+    broken = data[: m.start()] + b"/MediaBox [ 0 0 abc (x) ]" + data[m.end() :]
+    path = write(tmp_path / "n.pdf", broken)
+    # pdfplumber raised its own PdfminerException here (not a BadInputError), from
+    # its close() re-reading the page tree while our error was on its way out
+    with pytest.raises(CorruptScanError, match=r"n\.pdf: damaged PDF \(page 3\): "):
+        load(path)
+
+
+def test_blank_pdf_page_is_not_taken_for_a_damaged_one(tmp_path: Path) -> None:
+    white = Image.new("RGB", (300, 420), (255, 255, 255))
+    buf = io.BytesIO()
+    white.save(buf, format="PDF", resolution=50)
+    (p,) = load(write(tmp_path / "blank.pdf", buf.getvalue()))
+    assert int(p.image.min()) >= 250
 
 
 def _pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
