@@ -653,9 +653,10 @@ class _PageModel:
         for cells in rows:
             n = 1
             for cell, w in zip(cells, widths_mm, strict=True):
-                per_line = max(1, int((w * scale / 25.4 * 72 - 11) // dx.SIZE_XIAO4))
+                # less one character: line-breaking rules (no line starts with ）；) waste some
+                per_line = max(1, int((w * scale / 25.4 * 72 - 11) // dx.SIZE_XIAO4) - 1)
                 n = max(n, -(-int(self.width(cell) + 0.99) // per_line))
-            self.block(n * 17.4 + 6.6)  # 12 pt CJK lines (1.45 em) + cell padding
+            self.block(n * 16.5 + 4.0)  # 12 pt lines off the grid + cell padding
 
 
 class _Writer:
@@ -773,7 +774,7 @@ class _Writer:
                 f"每周记录均不少于1篇，{len(below)}名有未达标周次（见表4）。"
             )
 
-        self.heading(2, "（一）分类统计", keep=5.0)
+        self.heading(2, "（一）分类统计", keep=3.0)
         self._caption("表1　按类别统计")
         rows = [[f"{c}. {CATEGORIES[c]}", *by_cat[c].cells()] for c in sorted(by_cat)]
         rows.append(["合计", *total.cells()])
@@ -783,7 +784,7 @@ class _Writer:
             align=["left", "center", "center", "center", "center"],
         )
 
-        self.heading(2, "（二）分村统计", keep=5.0)
+        self.heading(2, "（二）分村统计", keep=3.0)
         self._caption("表2　按乡镇、村统计")
         rows = [[t, vil, *c.cells()] for (t, vil), c in by_village.items()]
         rows.append(["合计", "", *total.cells()])
@@ -792,13 +793,13 @@ class _Writer:
             [30, 34, 23, 23, 23, 23], bold_last_row=True,
         )
 
-        self.heading(2, "（三）办理情况", keep=5.0)
+        self.heading(2, "（三）办理情况", keep=3.0)
         self._caption(f"表3　事项办理情况（截至{cn_date(v.period.end)}）")
         rows = [[STATUS_TABLE_LABELS[s], str(by_status[s]), _pct(by_status[s], n)] for s in STATUS_ORDER]
         rows.append(["合计", str(n), _pct(n, n)])
         self._table(["办理状态", "事项（件）", "占比"], rows, [66, 45, 45], bold_last_row=True)
 
-        self.heading(2, "（四）干部记录情况", keep=8.0)  # its rows are several lines tall
+        self.heading(2, "（四）干部记录情况", keep=5.0)  # its rows are several lines tall
         self._caption("表4　干部每周记录情况（每周不少于1篇；单位：篇）")
         rows = []
         for c in v.cadres:
@@ -811,7 +812,7 @@ class _Writer:
             rows.append(["—", "—", "0", "—", "—", "—"])
         self._table(
             ["干部", "村", "记录", "周均", "达标周", "未达标周次"], rows,
-            [18, 24, 12, 12, 16, 74],
+            [20, 22, 14, 14, 16, 70],
             align=["center", "center", "center", "center", "center", "left"],
         )
 

@@ -459,3 +459,20 @@ def test_fields_json_is_tolerated(arch_dir: Path, tmp_path: Path) -> None:
     a.close()
     assert stats.entries == 3
     assert ENTRY_ROWS[7][8] in texts(tmp_path / "v.docx")
+
+
+def test_progress_reports_every_matter(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    calls: list[tuple[int, int]] = []
+    stats = compile_volume(archive, tmp_path / "v.docx", **Q3, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(i, stats.matters) for i in range(1, stats.matters + 1)]
+
+
+def test_contents_page_numbers_are_filled_in(q3_volume) -> None:  # type: ignore[no-untyped-def]
+    """The contents' cached PAGEREF results hold estimated pages, never a placeholder."""
+    out, _ = q3_volume
+    xml = zipfile.ZipFile(out).read("word/document.xml").decode()
+    assert "@@PG" not in xml
+    d = docx.Document(str(out))
+    pages = [p.text.split("\t")[1] for p in d.paragraphs if p.style.name.startswith("toc ")]
+    numbers = [int(n) for n in pages]
+    assert numbers[0] == 2 and numbers == sorted(numbers)  # 目录 is page 1, the overview page 2
