@@ -5,6 +5,7 @@ committed images need neither)::
 
     .venv/bin/python tests/data/corpus/make_corpus.py            # images + truth
     .venv/bin/python tests/data/corpus/make_corpus.py --truth-only
+    .venv/bin/python tests/data/corpus/make_corpus.py --heldout   # held-out books only
 
 Writes, under ``tests/data/corpus/``: one folder per notebook (``page-NN.jpg``,
 ``lines.json`` = per-line ground truth with boxes, ``truth.json``), ``truth.json`` (all
@@ -47,7 +48,15 @@ HANDS = {
 }
 PAGE = rn.PageStyle(size=(1000, 1420), rule_top=250, rule_pitch=66, n_rules=17, margin_x=100,
                     text_left=120, jpeg_quality=75, tilt_max_deg=1.0)  # fmt: skip
-SEEDS = {b: 5101 + 17 * i for i, b in enumerate(spec.BOOK_ENTRIES)}
+HANDS.update({
+    "shimen-gaoyl": rn.HandStyle(font_px=39, chars_per_line=17, ink=(30, 30, 70)),
+    "qingshan-fengxh": rn.HandStyle(font_path=rn.UKAI, font_px=40, chars_per_line=16, ink=(45, 45, 45)),
+})  # fmt: skip
+SEEDS = {b: 5101 + 17 * i for i, b in enumerate([*spec.BOOK_ENTRIES, *spec.HELDOUT_ENTRIES])}
+
+
+def _meta(book_id: str) -> dict:
+    return {**spec.BOOKS_META, **spec.HELDOUT_META}[book_id]
 
 
 def _entry(book_id: str, row: tuple) -> dict:
@@ -69,7 +78,7 @@ def _entry(book_id: str, row: tuple) -> dict:
     if isinstance(body, dict):
         e["fields"] = body
         e["truth_fields"] = {LABEL_KEYS[k]: v for k, v in body.items()}
-        if spec.BOOKS_META[book_id]["layout"] == "labelled":
+        if _meta(book_id)["layout"] == "labelled":
             hand = HANDS[book_id]
             e["lines"] = [ln for k, v in body.items() for ln in rn.wrap_text(f"{k}：{v}", hand.chars_per_line)]
     else:
@@ -77,10 +86,11 @@ def _entry(book_id: str, row: tuple) -> dict:
     return e
 
 
-def build(render: bool) -> dict:
+def build(render: bool, heldout: bool = False) -> dict:
     books, truth = [], []
-    for book_id, rows in spec.BOOK_ENTRIES.items():
-        meta = {k: v for k, v in spec.BOOKS_META[book_id].items() if k != "layout"}
+    source = spec.HELDOUT_ENTRIES if heldout else spec.BOOK_ENTRIES
+    for book_id, rows in source.items():
+        meta = {k: v for k, v in _meta(book_id).items() if k != "layout"}
         entries = [_entry(book_id, r) for r in rows]
         # the renderer checks follow-ups within one book; cross-book ones are restored below
         own = {e["entry_id"] for e in entries}
@@ -91,7 +101,7 @@ def build(render: bool) -> dict:
         fields = {e["entry_id"]: e.get("truth_fields") for e in entries}
         out = HERE / book_id
         hand = HANDS[book_id]
-        if spec.BOOKS_META[book_id]["layout"] == "form":
+        if _meta(book_id)["layout"] == "form":
             if render:
                 t = form_pages.render_form_book(book_id, meta, entries, out, SEEDS[book_id], hand, PAGE)
             else:
@@ -107,12 +117,13 @@ def build(render: bool) -> dict:
                 e["follow_up_of"] = cross[e["entry_id"]]
             if fields.get(e["entry_id"]):
                 e["fields"] = fields[e["entry_id"]]
-        books.append({"book_id": book_id, **meta, "layout": spec.BOOKS_META[book_id]["layout"], "pages": n_pages})
+        books.append({"book_id": book_id, **meta, "layout": _meta(book_id)["layout"], "pages": n_pages})
         truth += t
         print(f"{book_id}: {n_pages} pages, {len(t)} entries", file=sys.stderr)
     doc = rn.truth_document(books, truth)
-    rn.write_json(HERE / "truth.json", doc)
-    with (HERE / "books.csv").open("w", newline="", encoding="utf-8") as fh:
+    suffix = "_heldout" if heldout else ""
+    rn.write_json(HERE / f"truth{suffix}.json", doc)
+    with (HERE / f"books{suffix}.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["book_id", "cadre", "post", "township", "village"])
         for b in books:
@@ -123,8 +134,12 @@ def build(render: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--truth-only", action="store_true")
+    ap.add_argument(
+        "--heldout", action="store_true",
+        help="the held-out books only: truth_heldout.json, books_heldout.csv",
+    )  # fmt: skip
     a = ap.parse_args(argv)
-    build(render=not a.truth_only)
+    build(render=not a.truth_only, heldout=a.heldout)
     return 0
 
 
