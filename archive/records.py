@@ -1,7 +1,7 @@
 """Writing stage results into the archive, without ever losing a human correction.
 
 Every function here takes an :class:`archive.store.Archive` and leaves committing to
-the caller's transaction (``with archive.db.conn:``), so that the pipeline can write a
+the caller's transaction (``with archive.db.atomic():``), so that the pipeline can write a
 whole book atomically: a killed process leaves either the old rows or the new ones.
 """
 

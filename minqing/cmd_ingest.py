@@ -11,6 +11,7 @@ import click
 
 import ocr
 from archive.store import Archive
+from classify.model import CategoryModelError
 from ingest.errors import InputNotFoundError
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
@@ -165,6 +166,8 @@ def command(
         raise MinqingError(str(exc), exit_code=ExitCode.input_failed) from exc
     except (ocr.EngineUnavailableError, ocr.UnknownEngineError) as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.engine_error) from exc
+    except CategoryModelError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
     except EngineConfigError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
     finally:

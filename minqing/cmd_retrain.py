@@ -12,8 +12,7 @@ from archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 
-#: where the trained model is written, relative to the archive folder
-MODEL_PATH = Path("models") / "category-model.joblib"
+from minqing.pipeline import MODEL_PATH  # where the trained model is written
 
 
 def _pct(x: float) -> str:

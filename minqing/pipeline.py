@@ -34,7 +34,7 @@ import cv2
 import classify
 import ingest
 import ocr
-from archive import records
+from archive import records, review
 from archive.schema import ENTRIES, FILES, PAGES
 from archive.store import Archive, store_blob
 from classify.types import Entry
@@ -288,6 +288,7 @@ def run_ingest(
         engine_id = engine_id_for(*engine)
     except ValueError as exc:
         raise EngineConfigError(f"engine {engine_name!r}: {exc} (check --engine-option)") from exc
+    model = category_model(archive)
     total_files = sum(len(b.files) for b in books)
     progress("files", total_files, "")
     pool = None
@@ -301,7 +302,7 @@ def run_ingest(
                 archive, book.book_id, str(book.origin), (manifest or {}).get(book.book_id)
             )
             archive.db.conn.commit()
-            if _ingest_book(book, archive, engine, engine_id, pool, summary, progress):
+            if _ingest_book(book, archive, engine, engine_id, pool, summary, progress, model):
                 touched.append(book.book_id)
     finally:
         if pool is not None:
@@ -310,7 +311,7 @@ def run_ingest(
         _link(archive, touched)
     summary.entries = archive.db[ENTRIES].count
     summary.seconds = time.perf_counter() - started
-    with archive.db.conn:
+    with archive.db.atomic():
         records.record_run(
             archive,
             "ingest " + " ".join(str(p) for p in paths),
@@ -330,6 +331,7 @@ def _ingest_book(
     pool: ProcessPoolExecutor | None,
     summary: IngestSummary,
     progress: ProgressFn,
+    model: Any = None,
 ) -> bool:
     results: dict[str, FileResult] = {}
     todo: list[SourceFile] = []
@@ -353,7 +355,7 @@ def _ingest_book(
     def handle(res: FileResult) -> None:
         results[res.path] = res
         # cache OCR at once: a killed run loses nothing expensive
-        with archive.db.conn:
+        with archive.db.atomic():
             for p in res.pages:
                 if p["page_text"]:
                     records.store_ocr(
@@ -375,7 +377,7 @@ def _ingest_book(
     # assemble the book: page numbers follow file order, then position within the file
     seen_pages: set[str] = set()
     page_no = 0
-    with archive.db.conn:
+    with archive.db.atomic():
         kept: list[int] = []
         for src in book.files:
             res = results[str(src.path)]
@@ -450,10 +452,32 @@ def _ingest_book(
         records.prune_pages(archive, book.book_id, kept)
         summary.pages += len(kept)
         entries = classify.segment_book(
-            records.book_lines(archive, book.book_id), year_hint=_year_hint(archive, book.book_id)
+            records.book_lines(archive, book.book_id),
+            year_hint=_year_hint(archive, book.book_id),
+            model=model,
         )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
+        # reviewers' splits, merges, moved lines, dates outrank re-segmentation
+        review.reapply_decisions(archive, [book.book_id])
     return True
+
+
+#: where ``minqing retrain`` writes the category model, relative to the archive folder
+MODEL_PATH = Path("models") / "category-model.joblib"
+
+
+def category_model(archive: Archive):  # type: ignore[no-untyped-def]
+    """The archive's trained category model, or None when none was trained.
+
+    A model file that cannot be loaded (damaged, older format) raises
+    ``classify.model.CategoryModelError`` naming the file and ``minqing retrain``.
+    """
+    path = archive.root / MODEL_PATH
+    if not path.exists():
+        return None
+    from classify.model import load_category_model
+
+    return load_category_model(path)
 
 
 def _year_hint(archive: Archive, book_id: str) -> int | None:
@@ -474,8 +498,9 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
     for b in scope:
         by_book[b] = _entries_of(archive, b)
     links = classify.link_entries(by_book, {b: books.get(b) for b in scope})
-    with archive.db.conn:
+    with archive.db.atomic():
         records.write_links(archive, scope, links)
+        review.reapply_decisions(archive, scope)
 
 
 def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
