@@ -1094,7 +1094,7 @@ def compile_volume(
             f"no entries between {period.start} and {period.end}"
             + (f" matching {filters}" if filters else "")
             + f"; {have}",
-            "choose another period (--period, --from/--to) or loosen the filters",
+            "choose another period with --period or --from/--to, or loosen the filters",
         )
     title = title or _default_title(volume, townships, villages, cadres)
     towns = {m.township for m in volume.matters}

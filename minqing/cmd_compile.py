@@ -124,7 +124,7 @@ def command(
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
-        if silent or total < PROGRESS_FROM:
+        if silent or total < PROGRESS_FROM or not sys.stderr.isatty():
             return
         if bar is None:
             bar = click.progressbar(length=total, label="Compiling", file=sys.stderr)
