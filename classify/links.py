@@ -54,7 +54,7 @@ _ROLE_NAME_RE = re.compile(
     r"([" + _SURNAMES + r"][\u4e00-\u9fff]{1,2}?)(?=[等和与及、，,。的家说反来在因想要打到为]|$)"
 )
 _PLACE_RE = re.compile(r"(?:第?[一二三四五六七八九十\d]{1,2}(?:组|社|队))|[\u4e00-\u9fff]{2}(?:村|屯|沟|庄|湾|坪|桥)(?=[^民委里干组部务]|$)")
-_NOT_PLACE = {"我们村", "全村", "本村", "该村", "到村", "回村", "进村", "在村", "他们村", "邻村", "进村"}
+_NOT_PLACE = {"我们村", "全村", "本村", "该村", "到村", "回村", "进村", "在村", "他们村", "邻村"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _FUNCTION_CHARS = re.compile(r"[的了看来到在去进回已多云容是和与从把被向边这那]")
 #: cues that name an earlier matter outright; the weak ones (跟进, 了解…情况) also occur in new matters

@@ -55,7 +55,7 @@ def test_model_trained_on_five_books_holds_or_improves_the_sixth(truth, five_boo
 
 def test_evidence_names_ngrams_of_the_text(five_book_model):
     text = "三组村民反映自来水管冻裂，吃水难。"
-    code, score, evidence = classify_category(text, model=five_book_model)
+    code, score, _evidence = classify_category(text, model=five_book_model)
     assert code == 5 and 0 < score <= 1
     ev = five_book_model.evidence(text, 5)
     assert ev and all(len(g) >= 2 and g in text for g in ev)

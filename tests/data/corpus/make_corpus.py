@@ -27,9 +27,9 @@ ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(HERE))
 
-import corpus_spec as spec  # noqa: E402
-import form_pages  # noqa: E402
-import render_notebook as rn  # noqa: E402
+import corpus_spec as spec
+import form_pages
+import render_notebook as rn
 
 LABEL_KEYS = {
     "地点": "place", "走访地点": "place", "走访对象": "people", "反映问题": "problem",
