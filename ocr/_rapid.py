@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
 from ocr.engine import OcrEngine, register_engine
 from ocr.errors import EngineUnavailableError
 from ocr.normalize import normalize_text
@@ -21,39 +22,68 @@ from ocr.types import Line
 _DET_MODEL = "PP-OCRv6_det_small.onnx"
 _REC_MODEL = "PP-OCRv6_rec_small.onnx"
 
-#: our parameters and their defaults
+#: our parameters and their defaults (every one is part of engine_id)
 DEFAULTS: dict[str, Any] = {
-    "pad": True,  # pad the image with paper colour before detection (tight line crops)
+    # pad the image with paper colour before detection: 2x the height around a tight
+    # line crop (the detector finds nothing in a crop with no margin), a thin border
+    # around a page
+    "pad": True,
+    # re-decode hesitant lines with a character-bigram LM: "substitute" re-chooses
+    # look-alike characters on the greedy path; "beam" is a full CTC prefix beam
+    # search (may also insert or drop characters); False: greedy only
+    "lm": "substitute",
+    "lm_alpha": 0.3,
+    # re-recognise low-confidence lines from a wider crop; keep the likelier reading
+    "rescue": True,
 }
+
+#: lines below this confidence are dropped (rapidocr's Global.text_score)
+TEXT_SCORE = 0.5
+#: lines below this confidence are re-recognised from a wider crop
+RESCUE_BELOW = 0.9
 
 
 class RapidOcrEngine(OcrEngine):
     """PP-OCRv6 small through rapidocr, with our reading order and normalisation.
 
+    rapidocr runs the detector; we crop the boxes and run the recognition model's
+    ONNX session ourselves to get its per-step character probabilities (for the
+    beam search and per-character confidences).
+
     Params:
-        pad: add a paper-coloured border before detection so that tight line crops
-            are detected (default True).
+        pad: paper-coloured border before detection (default True).
+        lm: re-decode hesitant lines with a character-bigram LM: ``"substitute"``
+            (default), ``"beam"`` or False.
+        lm_alpha: LM weight (default 0.3).
+        rescue: re-recognise low-confidence lines from a wider crop (default True).
     """
 
     name = "rapidocr"
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(DEFAULTS)
+        if params.get("lm", "substitute") not in ("substitute", "beam", False, True):
+            raise ValueError(f"rapidocr parameter lm must be 'substitute', 'beam' or False, got {params['lm']!r}")
+        if params.get("lm") is True:
+            params = {**params, "lm": "substitute"}
         if unknown:
             raise ValueError(
                 f"unknown rapidocr engine parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
             )
-        super().__init__(**params)
-        self.options = {**DEFAULTS, **params}
+        # all options, defaults included, so that equal settings give equal engine_ids
+        super().__init__(**{**DEFAULTS, **params})
+        self.options = self.params
         try:
             import rapidocr
             from rapidocr import RapidOCR
+            from rapidocr.utils.process_img import get_rotate_crop_image
         except ImportError as e:
             raise EngineUnavailableError(
                 f"the rapidocr engine needs the 'rapidocr' and 'onnxruntime' packages ({e}); "
                 "install them with: pip install 'rapidocr>=3.10,<3.11' onnxruntime"
             ) from e
-        self.version = rapidocr.__version__ if hasattr(rapidocr, "__version__") else _dist_version()
+        self._crop = get_rotate_crop_image
+        self.version = getattr(rapidocr, "__version__", None) or _dist_version()
         models = Path(rapidocr.__file__).parent / "models"
         self._model_files = [models / _DET_MODEL, models / _REC_MODEL]
         missing = [p.name for p in self._model_files if not p.is_file()]
@@ -67,60 +97,162 @@ class RapidOcrEngine(OcrEngine):
             self._ocr = RapidOCR(
                 params={
                     "Global.use_cls": False,
+                    "Global.use_rec": False,
                     "Global.log_level": "critical",
                     "Det.model_path": str(self._model_files[0]),
                     "Rec.model_path": str(self._model_files[1]),
                 }
             )
             # load both models now, once per engine object, not on the first page
-            self._det = self._ocr._load_det_model()
+            self._ocr._load_det_model()
             self._rec = self._ocr._load_rec_model()
+            self._chars: list[str] = list(self._rec.postprocess_op.character)
         except Exception as e:
             raise EngineUnavailableError(
                 f"could not load the PP-OCRv6 models through rapidocr ({type(e).__name__}: {e}); "
                 "reinstall with: pip install --force-reinstall 'rapidocr>=3.10,<3.11' onnxruntime"
             ) from e
         _silence_rapidocr()
+        self._lm = None
 
     def model_ids(self) -> list[str]:
         import onnxruntime
 
         ids = [f"{p.stem}:{p.stat().st_size}" for p in self._model_files]
-        return [*ids, f"onnxruntime-{onnxruntime.__version__}"]
+        ids.append(f"onnxruntime-{onnxruntime.__version__}")
+        if self.options["lm"]:
+            from ocr._lm import _VERSION, _dict_path
+
+            ids.append(f"charlm-v{_VERSION}:{_dict_path().stat().st_size}")
+        return ids
+
+    @property
+    def lm(self):  # type: ignore[no-untyped-def]
+        """The character LM, built on first use (about a second; cached on disk)."""
+        if self._lm is None:
+            from ocr._lm import CharBigramLM
+
+            self._lm = CharBigramLM.load()
+        return self._lm
+
+    # -- the pipeline ---------------------------------------------------------------
 
     def _recognize(self, image: np.ndarray) -> list[Line]:
-        img = image
-        off = 0
-        if self.options["pad"]:
-            img, off = pad_with_paper(image)
-        res = self._ocr(img)
-        if res.boxes is None or res.txts is None or len(res.txts) == 0:
+        img, off = (pad_for_detection(image) if self.options["pad"] else (image, 0))
+        det = self._ocr(img)
+        boxes = getattr(det, "boxes", None)
+        if boxes is None or len(boxes) == 0:
             return []
-        boxes = np.asarray(res.boxes, dtype=np.float64) - off
+        boxes = np.asarray(boxes, dtype=np.float32)
+        crops = [self._crop(img, b.copy()) for b in boxes]
+        probs = self.rec_probs(crops)
+        decoded = [self.decode(p) for p in probs]
+
+        if self.options["rescue"]:
+            weak = [i for i, d in enumerate(decoded) if d.confidence < RESCUE_BELOW]
+            if weak:
+                wide = [self._crop(img, _expand(boxes[i], img.shape)) for i in weak]
+                for i, p in zip(weak, self.rec_probs(wide), strict=True):
+                    d = self.decode(p)
+                    if d.confidence > decoded[i].confidence and d.text.strip():
+                        decoded[i] = d
+
         h, w = image.shape[:2]
-        boxes[..., 0] = boxes[..., 0].clip(0, w)
-        boxes[..., 1] = boxes[..., 1].clip(0, h)
+        out_boxes = boxes.astype(np.float64) - off
+        out_boxes[..., 0] = out_boxes[..., 0].clip(0, w)
+        out_boxes[..., 1] = out_boxes[..., 1].clip(0, h)
         lines = []
-        for i in reading_order(list(boxes)):
-            raw = res.txts[i]
-            text = normalize_text(raw)
-            if not text:
+        for i in reading_order(list(out_boxes)):
+            d = decoded[i]
+            if d.confidence < TEXT_SCORE or not d.text.strip():
                 continue
-            conf = float(min(max(res.scores[i], 0.0), 1.0))
-            lines.append(Line(text=text, box=tuple(map(tuple, boxes[i])), confidence=conf, raw_text=raw))
+            lines.append(make_line(d, out_boxes[i]))
         return lines
 
+    def rec_probs(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        """Per-step character probabilities (T x C) for each crop, via the rec session."""
+        rec = self._rec
+        _, img_h, img_w = rec.rec_image_shape[:3]
+        order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
+        out: list[np.ndarray] = [np.empty((0, 0))] * len(crops)
+        batch_n = rec.rec_batch_num
+        for beg in range(0, len(crops), batch_n):
+            ids = order[beg : beg + batch_n]
+            max_ratio = max(img_w / img_h, *(crops[i].shape[1] / max(crops[i].shape[0], 1) for i in ids))
+            batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in ids]).astype(np.float32)
+            preds = rec.session(batch)
+            for k, i in enumerate(ids):
+                # drop the steps that only cover the batch's zero padding
+                ratio = crops[i].shape[1] / max(crops[i].shape[0], 1)
+                steps = preds.shape[1]
+                used = min(steps, int(np.ceil(steps * min(1.0, ratio / max_ratio))) + 2)
+                out[i] = np.asarray(preds[k, :used], dtype=np.float32)
+        return out
 
-def pad_with_paper(image: np.ndarray, frac: float = 0.1, min_pad: int = 16) -> tuple[np.ndarray, int]:
-    """Surround ``image`` with a border of its paper colour.
+    def decode(self, probs: np.ndarray) -> Decoded:
+        """Greedy CTC decoding, or LM beam search where the model hesitates."""
+        d = greedy_decode(probs, self._chars)
+        mode = self.options["lm"]
+        if mode and is_uncertain(probs):
+            alpha = float(self.options["lm_alpha"])
+            if mode == "beam":
+                d = beam_decode(probs, self._chars, self.lm, alpha=alpha, beta=alpha * self.lm.mean_cost)
+            else:
+                d = substitute_decode(probs, self._chars, self.lm, alpha=alpha)
+        return d
+
+
+def make_line(d: Decoded, box: np.ndarray) -> Line:
+    """A :class:`Line` from a decoded reading: normalised text, raw text, confidences."""
+    raw = d.text
+    text = normalize_text(raw)
+    confs = d.char_confidences
+    if len(text) != len(raw):  # strip() removed spaces at the ends: realign
+        lead = len(raw) - len(raw.lstrip())
+        confs = confs[lead : lead + len(text)]
+    conf = float(min(max(d.confidence, 0.0), 1.0))
+    return Line(text=text, box=tuple(map(tuple, box)), confidence=conf, raw_text=raw, char_confidences=confs)
+
+
+def _expand(box: np.ndarray, shape: tuple[int, ...], frac: float = 0.25) -> np.ndarray:
+    """The box grown by ``frac`` of its height on every side (inside the image)."""
+    b = box.astype(np.float32).copy()
+    h = (np.linalg.norm(b[3] - b[0]) + np.linalg.norm(b[2] - b[1])) / 2
+    centre = b.mean(axis=0)
+    along = (b[1] - b[0]) / max(np.linalg.norm(b[1] - b[0]), 1e-6)
+    across = np.array([-along[1], along[0]], dtype=np.float32)
+    grow = frac * h
+    signs = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    for k, (sa, sc) in enumerate(signs):
+        b[k] += sa * grow * along + sc * grow * across
+    del centre
+    b[:, 0] = b[:, 0].clip(0, shape[1] - 1)
+    b[:, 1] = b[:, 1].clip(0, shape[0] - 1)
+    return b
+
+
+def is_line_crop(image: np.ndarray) -> bool:
+    """A tight crop of one text line rather than a page: short and wide."""
+    h, w = image.shape[:2]
+    return h <= 200 and w >= 2 * h
+
+
+def pad_for_detection(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """Paper-coloured border: 2x the height around a line crop, a thin one around a page."""
+    h, w = image.shape[:2]
+    if is_line_crop(image):
+        return pad_with_paper(image, 2 * h)
+    return pad_with_paper(image, max(16, int(0.02 * min(h, w))))
+
+
+def pad_with_paper(image: np.ndarray, pad: int) -> tuple[np.ndarray, int]:
+    """Surround ``image`` with ``pad`` pixels of its paper colour.
 
     The paper colour is the median of the brightest half of the border pixels.
     Returns the padded image and the border width.
     """
     import cv2
 
-    h, w = image.shape[:2]
-    pad = max(min_pad, int(frac * min(h, w)))
     edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).reshape(-1, 3)
     lum = edge.astype(np.int32).sum(axis=1)
     bright = edge[lum >= np.median(lum)]

@@ -1,0 +1,289 @@
+"""OCR stage benchmark: the bare engine against our stage, side by side (issue 4).
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/ocr.py                 # everything (a few minutes on 2 cores)
+    .venv/bin/python benchmarks/ocr.py --quick         # fewer generated pages, no sweep
+    .venv/bin/python benchmarks/ocr.py --sweep-alpha   # LM weight on generated pages only
+
+Data sets (each skipped when absent):
+  samples/*/lines.json        bundled sample notebooks (ground truth per page)
+  generated                   pages rendered here: normal, hard (messy strokes at
+                              150-200 dpi, phone warp, noise), forms (needs a CJK font)
+  ../shared/realdata          real handwriting, EVALUATION ONLY (29 lines, 6 pages)
+
+CER = edit distance / reference length over each set (characters pooled), after
+NFKC and whitespace removal, with punctuation removed ("CER") and kept ("CER+p").
+Rows are engines: "bare" is rapidocr's own call (PP-OCRv6 small, use_cls=False,
+its own line order, no normalisation) on the image, with line crops padded by the same
+paper border as ours; "bare-nopad" skips the padding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# this file is benchmarks/ocr.py: keep its folder off sys.path so "ocr" is the stage package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+import ocr  # noqa: E402
+
+def _load_common():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_bench_common", HERE / "_common.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+_common = _load_common()
+machine, command_line = _common.machine, _common.command_line
+
+from ocr._rapid import is_line_crop, pad_for_detection  # noqa: E402
+from ocr.testing import (  # noqa: E402
+    DIARY_LINES,
+    FORM_ROWS,
+    GAPPED_LINES,
+    cer,
+    degrade,
+    find_cjk_font,
+    render_form,
+    render_page,
+)
+
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+
+def norm(text: str, punct: bool) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if not c.isspace())
+    if not punct:
+        text = "".join(c for c in text if not unicodedata.category(c).startswith("P"))
+    return text
+
+
+# -- data sets: name -> list of (image, [reference lines]) -----------------------------------
+
+
+def load_samples() -> list[tuple[np.ndarray, list[str]]]:
+    items = []
+    for lines_json in sorted(ROOT.glob("samples/*/lines.json")):
+        for page in json.loads(lines_json.read_text(encoding="utf-8")):
+            img = cv2.imread(str(lines_json.parent / page["image"]))
+            if img is not None:
+                items.append((img, list(page["lines"])))
+    return items
+
+
+def load_realdata(kind: str) -> list[tuple[np.ndarray, list[str]]]:
+    labels = REALDATA / "labels.tsv"
+    if not labels.is_file():
+        return []
+    items = []
+    with labels.open(encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    for row in rows[1:]:
+        file, k, text = row[0], row[1], row[2]
+        if k == kind:
+            items.append((cv2.imread(str(REALDATA / file)), text.split("\\n")))
+    return items
+
+
+def generated(quick: bool) -> dict[str, list[tuple[np.ndarray, list[str]]]]:
+    if find_cjk_font() is None:
+        return {}
+    n = 2 if quick else 4
+    body = [DIARY_LINES[i % len(DIARY_LINES) : i % len(DIARY_LINES) + 7] for i in range(0, 12 * n, 3)][:n]
+    sets: dict[str, list] = {"gen-normal": [], "gen-hard": [], "gen-form": []}
+    for i, lines in enumerate(body):
+        lines = list(lines)
+        sets["gen-normal"].append((render_page(lines, messy=True, seed=i, angle=(i % 3 - 1) * 2), lines))
+        page = render_page(lines, messy=True, seed=100 + i, font_size=40, ruled=True, angle=(i % 2) * 3 - 1.5)
+        hard = degrade(page, dpi_scale=0.5 + 0.08 * (i % 2), warp=0.03, noise=6, blur=0.6, seed=i)
+        sets["gen-hard"].append((hard, lines))
+    gapped = [seg for line in GAPPED_LINES for seg in line.split("\t")]
+    sets["gen-hard"].append((degrade(render_page(GAPPED_LINES, angle=3.5, messy=True, seed=7), dpi_scale=0.55, noise=5), gapped))
+    cells = [c for row in FORM_ROWS for c in row]
+    sets["gen-form"].append((render_form(FORM_ROWS, angle=1.5), cells))
+    sets["gen-form"].append((degrade(render_form(FORM_ROWS, angle=-2), dpi_scale=0.6, warp=0.02, noise=5, seed=3), cells))
+    return sets
+
+
+# -- engines: name -> callable(image) -> (list of (text, confidence), seconds) ---------------
+
+
+class Bare:
+    """rapidocr's own call, as a user of the package would make it."""
+
+    def __init__(self, pad: bool) -> None:
+        from rapidocr import RapidOCR
+
+        self.pad = pad
+        self.ocr = RapidOCR(params={"Global.use_cls": False, "Global.log_level": "critical"})
+
+    def __call__(self, image: np.ndarray) -> list[tuple[str, float]]:
+        if self.pad and is_line_crop(image):
+            image = pad_for_detection(image)[0]
+        res = self.ocr(image)
+        if res.txts is None:
+            return []
+        return list(zip(res.txts, (float(s) for s in res.scores), strict=True))
+
+
+class Stage:
+    def __init__(self, **params) -> None:  # type: ignore[no-untyped-def]
+        self.engine = ocr.get_engine("rapidocr", **params)
+
+    def __call__(self, image: np.ndarray) -> list[tuple[str, float]]:
+        return [(line.text, line.confidence) for line in self.engine.recognize(image).lines]
+
+
+CONFIGS = {
+    "bare-nopad": lambda: Bare(pad=False),
+    "bare": lambda: Bare(pad=True),
+    "stage: pad+order+t2s": lambda: Stage(lm=False, rescue=False),
+    "stage: +rescue": lambda: Stage(lm=False, rescue=True),
+    "stage (default)": lambda: Stage(),
+}
+
+
+def run_set(engine, items):  # type: ignore[no-untyped-def]
+    errs = {False: 0, True: 0}
+    total = {False: 0, True: 0}
+    secs, lines_out = [], []
+    for image, ref_lines in items:
+        t = time.perf_counter()
+        got = engine(image)
+        secs.append(time.perf_counter() - t)
+        hyp = "".join(text for text, _ in got)
+        ref = "".join(ref_lines)
+        for punct in (False, True):
+            r = norm(ref, punct)
+            errs[punct] += round(cer(norm(hyp, punct), r) * len(r))
+            total[punct] += len(r)
+        lines_out.append((got, ref_lines))
+    return {
+        "cer": errs[False] / max(total[False], 1),
+        "cer_p": errs[True] / max(total[True], 1),
+        "s": statistics.median(secs) if secs else float("nan"),
+        "chars": total[False],
+        "n": len(items),
+        "lines": lines_out,
+    }
+
+
+def calibration(results) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-def]
+    """Line confidence bucket -> (lines, mean line CER), each output line matched to its
+    best reference line on the same image."""
+    edges = [0.0, 0.8, 0.9, 0.95, 0.99, 1.01]
+    buckets: dict[int, list[float]] = {i: [] for i in range(len(edges) - 1)}
+    for got, refs in results:
+        refs_n = [norm(r, False) for r in refs if norm(r, False)]
+        for text, conf in got:
+            h = norm(text, False)
+            if not h or not refs_n:
+                continue
+            c = min(min(cer(h, r), 1.0) for r in refs_n)
+            for i in range(len(edges) - 1):
+                if edges[i] <= conf < edges[i + 1]:
+                    buckets[i].append(c)
+    return [
+        (f"[{edges[i]:.2f}, {min(edges[i + 1], 1):.2f}{')' if i < len(edges) - 2 else ']'}", len(v), statistics.mean(v) if v else float("nan"))
+        for i, v in buckets.items()
+    ]
+
+
+def cold_start() -> tuple[float, float, float]:
+    """Fresh interpreter: (import + get_engine s, first page s, peak RSS MiB) of the default engine."""
+    code = (
+        "import time,resource;t=time.perf_counter();import ocr;e=ocr.get_engine();t1=time.perf_counter();"
+        "from ocr.testing import render_page,find_cjk_font;import numpy as np;"
+        "img=render_page() if find_cjk_font() else np.full((800,600,3),255,np.uint8);"
+        "t2=time.perf_counter();e.recognize(img);t3=time.perf_counter();"
+        "print(t1-t,t3-t2,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    a, b, c = out.stdout.split()
+    return float(a), float(b), float(c)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer generated pages")
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated engine rows")
+    ap.add_argument("--sweep-alpha", action="store_true", help="LM weight sweep on generated pages only")
+    args = ap.parse_args()
+
+    print(f"# machine: {machine()}")
+    print(f"# command: {command_line()}")
+    t0 = time.perf_counter()
+    sets: dict[str, list] = {}
+    if s := load_samples():
+        sets["samples"] = s
+    sets.update(generated(args.quick))
+    for kind in ("line", "page"):
+        if r := load_realdata(kind):
+            sets[f"real-{kind}s"] = r
+    if not (REALDATA / "labels.tsv").is_file():
+        print(f"# realdata not found at {REALDATA}: skipped")
+    print(f"# data: " + ", ".join(f"{k} {len(v)} images" for k, v in sets.items()) + f" (built in {time.perf_counter() - t0:.1f} s)")
+
+    if args.sweep_alpha:
+        gen = {k: v for k, v in sets.items() if not k.startswith("real")}  # never tune on realdata
+        print("\n| decoder, lm_alpha | " + " | ".join(gen) + " |")
+        print("|---|" + "---|" * len(gen))
+        for mode, alpha in [(False, 0.0), ("substitute", 0.15), ("substitute", 0.3), ("substitute", 0.5),
+                            ("substitute", 0.8), ("beam", 0.3)]:
+            eng = Stage(lm=mode, lm_alpha=alpha) if mode else Stage(lm=False)
+            row = [f"{run_set(eng, items)['cer']:.2%}" for items in gen.values()]
+            print(f"| {mode or 'greedy'} {alpha} | " + " | ".join(row) + " |", flush=True)
+        return
+
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    table: dict[str, dict[str, dict]] = {}
+    rss: dict[str, float] = {}
+    for name in names:
+        engine = CONFIGS[name]()
+        table[name] = {k: run_set(engine, items) for k, items in sets.items()}
+        rss[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        del engine
+
+    print("\nCER (punctuation removed) / CER with punctuation / median s per image")
+    print("\n| engine | " + " | ".join(f"{k} ({sets[k].__len__()} img, {table[names[0]][k]['chars']} ch)" for k in sets) + " | peak RSS so far |")
+    print("|---|" + "---|" * (len(sets) + 1))
+    for name in names:
+        cells = [f"{r['cer']:.2%} / {r['cer_p']:.2%} / {r['s']:.2f}s" for r in table[name].values()]
+        print(f"| {name} | " + " | ".join(cells) + f" | {rss[name]:.0f} MiB |")
+
+    last = names[-1]
+    lines = [x for k, r in table[last].items() for x in r["lines"] if k != "real-pages" or True]
+    print(f"\nConfidence calibration of '{last}' (every output line of every set, matched to its best reference line)")
+    print("\n| line confidence | lines | mean line CER |")
+    print("|---|---|---|")
+    for label, n, c in calibration(lines):
+        print(f"| {label} | {n} | {c:.2%} |")
+
+    init, first, crss = cold_start()
+    print(f"\nCold start (fresh process, default engine): import + get_engine {init:.2f} s, first page {first:.2f} s, "
+          f"peak RSS {crss:.0f} MiB")
+    print(f"# total {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
