@@ -189,10 +189,12 @@ def toc_field(entries: list[tuple[int, str, str]]) -> str:
     """A Word TOC field over heading levels 1–3, pre-filled with ``entries``.
 
     ``entries`` are ``(level, text, bookmark)``.  The cached result lists every
-    heading with a PAGEREF field to its bookmark, so that the contents page shows
-    real entries before anyone presses F9 (LibreOffice computes the PAGEREF page
-    numbers when it lays the document out); Word rebuilds the field on open because
-    the skeleton sets ``w:updateFields``.
+    heading as a hyperlink with a PAGEREF field to its bookmark, so that the contents
+    page shows real entries before anyone updates fields.  The PAGEREF results are
+    :func:`page_token` placeholders that :meth:`DocxStream.close` replaces with the
+    caller's page estimates: LibreOffice shows the cached result as it is (it does
+    not recompute fields nested in a TOC), while Word rebuilds the whole field on
+    open because the skeleton sets ``w:updateFields``.
     """
     props = rpr()
     begin = (

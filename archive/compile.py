@@ -583,6 +583,11 @@ class _PageModel:
     the truth.  The model follows the GB/T 9704 grid the styles set: a 156 × 225 mm
     text block, body lines at a fixed 28.95 pt pitch, 16 pt characters (27 a line),
     Latin letters and digits half width.  Tables and pictures are estimated.
+
+    Checked against LibreOffice 7.4 (Noto CJK substituting the GB fonts): exact on
+    the test volume (19 contents entries, 13 pages); on a 600-entry, 321-page
+    volume the rendered page is 0 to 6 pages after the estimate (the error grows
+    along the volume).  For exact numbers in LibreOffice: Tools ▸ Update ▸ Update All.
     """
 
     HEIGHT = 225 / 25.4 * 72
@@ -656,7 +661,7 @@ class _PageModel:
                 # less one character: line-breaking rules (no line starts with ）；) waste some
                 per_line = max(1, int((w * scale / 25.4 * 72 - 11) // dx.SIZE_XIAO4) - 1)
                 n = max(n, -(-int(self.width(cell) + 0.99) // per_line))
-            self.block(n * 16.5 + 4.0)  # 12 pt lines off the grid + cell padding
+            self.block(n * 14.5 + 4.0)  # 12 pt lines off the grid + cell padding
 
 
 class _Writer:
@@ -896,7 +901,8 @@ class _Writer:
             self._images(root)
         if m.follow_ups:
             w(dx.para(dx.run("跟踪办理情况：", dx.FONT_H2), dx.ppr(keep_next=True)))
-            self.layout.paragraph("跟踪办理情况：", keep=_PageModel.PITCH)
+            # kept with the next heading line, which is kept with two lines of its text
+            self.layout.paragraph("跟踪办理情况：", keep=3 * _PageModel.PITCH)
             for i, f in enumerate(m.follow_ups, 1):
                 status = STATUSES.get(f.status_code or "", "")
                 head = f"{i}. {cn_date(f.date)}" + ("（推定）" if f.date_inferred else "")
@@ -904,7 +910,7 @@ class _Writer:
                 head += f"　记录人：{self._cadre(f)}"
                 if f.in_period:
                     w(dx.para(dx.run(head, bold=True), dx.ppr(keep_next=True)))
-                    self.layout.paragraph(head, keep=_PageModel.PITCH)
+                    self.layout.paragraph(head, keep=2 * _PageModel.PITCH)
                     self.text(f.text)
                     if f.fields.get("result"):
                         self.labelled([("办理结果", f.fields["result"])])
