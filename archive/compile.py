@@ -685,6 +685,7 @@ class _Writer:
         self.missing_images = 0
         self._bm = 0
         self.layout = _PageModel()
+        self.thumbs = _Thumbnails(archive, volume.matters) if with_images else None
         #: estimated page of each heading bookmark
         self.heading_pages: dict[str, int] = {}
         self._books: dict[str, dict[str, Any]] = {
@@ -854,6 +855,8 @@ class _Writer:
         cur_cat: int | None = None
         n_village = n_cat = n_matter = 0
         for done, m in enumerate(v.matters, 1):
+            if self.thumbs:
+                self.thumbs.ahead(done - 1)
             if m.township != cur_town:
                 n_town += 1
                 cur_town, cur_village, cur_cat = m.township, None, None
@@ -944,7 +947,7 @@ class _Writer:
             return
         runs = []
         for page_no in range(e.page_start, (e.page_end or e.page_start) + 1):
-            thumb = _thumbnail(self.archive, e.entry_id, e.book_id, page_no)
+            thumb = self.thumbs.take(e.entry_id, page_no) if self.thumbs else None
             if thumb is None:
                 self.missing_images += 1
                 continue
@@ -970,46 +973,87 @@ def _matter_title(e: _Entry) -> str:
     return _clip(first, 30) or "（无标题）"
 
 
-def _thumbnail(archive: Archive, entry_id: str, book_id: str, page_no: int) -> tuple[bytes, int, int] | None:
-    """A JPEG of the entry's handwriting on one page: the page cropped to its lines."""
-    from PIL import Image, UnidentifiedImageError
+Thumb = tuple[bytes, int, int]  # JPEG bytes, width and height in EMU
 
+
+def _thumb_source(archive: Archive, entry_id: str, book_id: str, page_no: int) -> tuple[Path, tuple[float, ...] | None] | None:
+    """The page image of ``book_id`` page ``page_no`` and the box around the entry's lines."""
     row = archive.db.execute(
         f"select image, original from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no]
     ).fetchone()
-    if row is None:
+    if row is None or not (row[0] or row[1]):
         return None
-    rel = row[0] or row[1]
-    if not rel:
-        return None
-    path = archive.path_of(rel)
-    try:
-        with Image.open(path) as im:
-            im.load()
-            img = im.convert("L")
-    except (OSError, UnidentifiedImageError, ValueError):
-        return None
-    boxes = archive.db.execute(
+    box = archive.db.execute(
         f"select min(x0), min(y0), max(x1), max(y1) from {LINES} where entry_id = ? and page_no = ? "
         "and x0 is not null",
         [entry_id, page_no],
     ).fetchone()
-    if boxes and boxes[0] is not None:
-        pad_x, pad_y = 0.03 * img.width, 0.02 * img.height
-        x0 = max(0, int(boxes[0] - pad_x))
-        y0 = max(0, int(boxes[1] - pad_y))
-        x1 = min(img.width, int(boxes[2] + pad_x))
-        y1 = min(img.height, int(boxes[3] + pad_y))
-        if x1 - x0 > 10 and y1 - y0 > 10:
-            img = img.crop((x0, y0, x1, y1))
+    return archive.path_of(row[0] or row[1]), (tuple(box) if box and box[0] is not None else None)
+
+
+def _render_thumb(path: Path, box: tuple[float, ...] | None) -> Thumb | None:
+    """A JPEG of the handwriting: the page cropped to ``box`` (runs in a worker thread)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            img = im
+            if box is not None:
+                pad_x, pad_y = 0.03 * im.width, 0.02 * im.height
+                x0, y0 = max(0, int(box[0] - pad_x)), max(0, int(box[1] - pad_y))
+                x1, y1 = min(im.width, int(box[2] + pad_x)), min(im.height, int(box[3] + pad_y))
+                if x1 - x0 > 10 and y1 - y0 > 10:
+                    img = im.crop((x0, y0, x1, y1))
+            img = img.convert("L")
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return None
     img.thumbnail((900, 1200))
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=70, optimize=True)
+    img.save(buf, "JPEG", quality=70)
     # at most 120 mm wide and 100 mm high, keeping the aspect ratio
     scale = min(120 / img.width, 100 / img.height)
-    cx = int(img.width * scale * dx.EMU_PER_MM)
-    cy = int(img.height * scale * dx.EMU_PER_MM)
-    return buf.getvalue(), cx, cy
+    return buf.getvalue(), int(img.width * scale * dx.EMU_PER_MM), int(img.height * scale * dx.EMU_PER_MM)
+
+
+class _Thumbnails:
+    """Renders the thumbnails of the next matters in worker threads, ahead of the writer.
+
+    Pillow releases the GIL while it decodes and encodes, so the threads use every
+    core; the database is read in the writer's thread only (sqlite connections stay
+    in their thread), and the look-ahead bounds how many thumbnails wait in memory.
+    """
+
+    LOOKAHEAD = 32
+
+    def __init__(self, archive: Archive, matters: Sequence[Matter]) -> None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.archive = archive
+        self.matters = matters
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+        self.futures: dict[tuple[str, int], Any] = {}
+        self.next = 0
+
+    def ahead(self, index: int) -> None:
+        """Queue the thumbnails of matters up to ``index + LOOKAHEAD``."""
+        while self.next < len(self.matters) and self.next <= index + self.LOOKAHEAD:
+            for e in self.matters[self.next].period_entries:
+                for page_no in range(e.page_start or 0, (e.page_end or e.page_start or 0) + 1):
+                    if page_no < 1:
+                        continue
+                    src = _thumb_source(self.archive, e.entry_id, e.book_id, page_no)
+                    key = (e.entry_id, page_no)
+                    self.futures[key] = None if src is None else self.pool.submit(_render_thumb, *src)
+            self.next += 1
+
+    def take(self, entry_id: str, page_no: int) -> Thumb | None:
+        fut = self.futures.pop((entry_id, page_no), None)
+        return None if fut is None else fut.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _default_title(volume: Volume, townships: Sequence[str], villages: Sequence[str], cadres: Sequence[str]) -> str:
@@ -1111,6 +1155,7 @@ def compile_volume(
     skeleton = dx.build_skeleton(title=title, author=unit or "minqing", subject=period.label)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     stream = dx.DocxStream(skeleton, out_path)
+    writer: _Writer | None = None
     try:
         writer = _Writer(stream, archive, volume, with_images=with_images, progress=progress)
         writer.cover(title, unit, compiled_on, dx.cover_section_break(skeleton))
@@ -1121,6 +1166,9 @@ def compile_volume(
     except BaseException:
         stream.abort()
         raise
+    finally:
+        if writer is not None and writer.thumbs is not None:
+            writer.thumbs.close()
     return CompileStats(
         out_path=out_path,
         title=title,
