@@ -65,6 +65,37 @@ def test_a5_page_skewed_on_a4_flatbed_is_deskewed_and_cropped(page, angle: float
     assert similarity(page, out.image) > 0.8
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 4, 5])
+def test_page_on_a_wooden_table_is_found_whatever_the_grain(seed: int) -> None:
+    # the table's grain gives edges everywhere around the page; at the analysis
+    # scale they once joined the page's outline and the quad took in the table
+    photo, truth = phone_photo(make_page(seed + 40), seed=seed)
+    corners = find_page(photo)
+    assert corners is not None
+    assert np.linalg.norm(corners - truth, axis=1).max() < 0.005 * float(np.hypot(*photo.shape[:2]))
+
+
+@pytest.mark.parametrize(("seed", "angle", "lid"), [(31, 3.0, 205), (32, -2.0, 205), (33, 5.0, 228)])
+def test_flatbed_deskew_angle_is_exact(seed: int, angle: float, lid: int) -> None:
+    # lid 228: a page on a lid of nearly its own brightness (only weak edges)
+    page = make_page(seed)
+    scan, _ = on_flatbed(page, angle, lid=lid)
+    (out,) = normalise(scan)
+    assert [t.split(":")[0] for t in out.transforms] == ["deskew", "crop"]
+    assert abs(float(out.transforms[0].split(":")[1]) + angle) <= 0.15
+    h, w = out.image.shape[:2]
+    assert abs(w - page.shape[1]) < 0.015 * page.shape[1] and abs(h - page.shape[0]) < 0.015 * page.shape[0]
+
+
+@pytest.mark.parametrize(("turn", "expected"), [(cv2.ROTATE_90_CLOCKWISE, "rotate:270"),
+                                                (cv2.ROTATE_90_COUNTERCLOCKWISE, "rotate:90")])
+def test_landscape_page_on_its_side_is_turned_not_split(turn: int, expected: str) -> None:
+    land = make_page(41, size=(1240, 874))
+    (out,) = normalise(cv2.rotate(land, turn))
+    assert out.transforms == [expected]
+    assert np.array_equal(out.image, land)
+
+
 def test_two_page_spread_splits_left_then_right(tmp_path: Path) -> None:
     left, right = make_page(21), make_page(22)
     path = tmp_path / "spread.jpg"

@@ -144,12 +144,16 @@ def phone_photo(
 
 
 def on_flatbed(
-    page: np.ndarray, angle: float, canvas: tuple[int, int] = (1240, 1754), offset=(60, 50)
+    page: np.ndarray, angle: float, canvas: tuple[int, int] = (1240, 1754), offset=(60, 50),
+    lid: int = 205,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """An A5 page lying skewed on an A4 flatbed (grey lid). Returns (scan, page corners)."""
+    """An A5 page lying skewed on an A4 flatbed (grey lid of brightness ``lid``).
+
+    Returns (scan, page corners).
+    """
     cw, ch = canvas
     h, w = page.shape[:2]
-    scan = np.full((ch, cw, 3), 205, np.uint8)
+    scan = np.full((ch, cw, 3), lid, np.uint8)
     centre = (offset[0] + w / 2, offset[1] + h / 2)
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     m[0, 2] += centre[0] - w / 2
