@@ -934,8 +934,8 @@ class _Writer:
 
     def _source(self, e: _Entry) -> None:
         book = self._books.get(e.book_id) or {}
-        title = book.get("title") or e.book_id
-        ref = f"《{title}》{_pages(e.page_start, e.page_end)}（编号{e.entry_id}）"
+        name = f"《{book['title']}》" if book.get("title") else f"日记本{e.book_id}"
+        ref = f"{name}{_pages(e.page_start, e.page_end)}（编号{e.entry_id}）"
         self.s.write(dx.para(
             [dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2), dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2)],
             dx.ppr(jc="right", indent_first=0),
@@ -967,9 +967,13 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "……"
 
 
+_LEADING_DATE = re.compile(r"^\s*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日[，,、：:\s]*")
+
+
 def _matter_title(e: _Entry) -> str:
+    """The matter's heading: its problem field, else the first sentence, without the date."""
     base = e.fields.get("problem") or e.text
-    first = re.split(r"[。；;！？!?\n]", base.strip(), maxsplit=1)[0]
+    first = re.split(r"[。；;！？!?\n]", _LEADING_DATE.sub("", base.strip()), maxsplit=1)[0]
     return _clip(first, 30) or "（无标题）"
 
 

@@ -476,3 +476,20 @@ def test_contents_page_numbers_are_filled_in(q3_volume) -> None:  # type: ignore
     pages = [p.text.split("\t")[1] for p in d.paragraphs if p.style.name.startswith("toc ")]
     numbers = [int(n) for n in pages]
     assert numbers[0] == 2 and numbers == sorted(numbers)  # 目录 is page 1, the overview page 2
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "title"),
+    [
+        ("2月20日几户村民想种植中药材增收，但不懂技术。其他", {}, "几户村民想种植中药材增收，但不懂技术"),
+        ("2024年7月3日，村民反映道路破损；已上报", {}, "村民反映道路破损"),
+        ("随便写的", {"problem": "承包地边界纠纷"}, "承包地边界纠纷"),
+        ("一" * 40, {}, "一" * 29 + "……"),
+    ],
+)
+def test_matter_titles(text: str, fields: dict, title: str) -> None:
+    period = parse_period("2024")
+    row = {"entry_id": "b:001", "book_id": "b", "seq": 1, "page_start": 1, "page_end": 1,
+           "date": "2024-07-03", "date_inferred": 0, "category_code": 4, "status_code": "recorded",
+           "text": text, "fields": json.dumps(fields), "cadre": "x", "township": "t", "village": "v"}
+    assert compile_mod._matter_title(compile_mod._Entry.from_row(row, period)) == title
