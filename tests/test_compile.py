@@ -493,3 +493,18 @@ def test_matter_titles(text: str, fields: dict, title: str) -> None:
            "date": "2024-07-03", "date_inferred": 0, "category_code": 4, "status_code": "recorded",
            "text": text, "fields": json.dumps(fields), "cadre": "x", "township": "t", "village": "v"}
     assert compile_mod._matter_title(compile_mod._Entry.from_row(row, period)) == title
+
+
+def test_real_command_in_a_subprocess(arch_dir: Path, tmp_path: Path) -> None:
+    from tests.conftest import run_minqing
+
+    out = tmp_path / "年度汇编.docx"
+    proc = run_minqing("compile", "--archive", str(arch_dir), "--period", "2024", "--status", "closed",
+                       "--title", "民情日记汇编（测试）", "--out", str(out))
+    assert proc.stdout == ""  # stdout is for data; the summary goes to stderr
+    assert "Wrote" in proc.stderr and "民情日记汇编（测试）" in proc.stderr
+    d = docx.Document(str(out))
+    assert d.core_properties.title == "民情日记汇编（测试）"
+    status_rows = _table(d, "表3　事项办理情况（截至2024年12月31日）")
+    assert {r[0]: r[1] for r in status_rows}["已解决"] != "0"
+    assert {r[0]: r[1] for r in status_rows}["办理中"] == "0"
