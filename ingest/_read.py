@@ -91,46 +91,72 @@ def _frame_png(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _corrupt(path: Path, kind: str, e: BaseException) -> CorruptScanError:
+def _corrupt(path: Path, kind: str, e: BaseException, where: str = "") -> CorruptScanError:
+    """``where``: which page of a multi-page file broke, e.g. ``" (page 2 of 3)"``."""
     label = kind.upper()
-    text = str(e)
+    text = str(e).strip()
     if "truncated" in text.lower() or isinstance(e, EOFError):
-        return CorruptScanError(path, f"truncated {label} image",
+        return CorruptScanError(path, f"truncated {label} image{where}",
                                 "rescan the page or re-copy the file")
-    return CorruptScanError(path, f"damaged {label} image: {text.splitlines()[0] if text else type(e).__name__}",
+    first = text.splitlines()[0] if text else type(e).__name__
+    if first.lstrip("-").isdigit():  # PIL reports some decoder failures as a bare code
+        first = f"decoder error {first}"
+    elif isinstance(e, (TypeError, KeyError, AttributeError)):  # PIL tripping over missing fields
+        first = "its structure is broken (cut short?)"
+    return CorruptScanError(path, f"damaged {label} image{where}: {first}",
                             "rescan the page or re-copy the file")
 
 
 def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
-    """Decode a JPEG/PNG/TIFF/BMP/WebP file: one RawPage per frame, EXIF orientation applied."""
-    pages: list[RawPage] = []
+    """Decode a JPEG/PNG/TIFF/BMP/WebP file: one RawPage per frame, EXIF orientation applied.
+
+    A damaged frame of a multi-page file fails the whole file, naming the page.
+    """
+    frames: list[tuple[Image.Image, Image.Image, list[str]]] = []  # (stored, upright, transforms)
+    current = 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # PIL's "Corrupt EXIF data" chatter
             with Image.open(io.BytesIO(data)) as im:
-                n_frames = int(getattr(im, "n_frames", 1) or 1)
-                for i in range(n_frames):
-                    if i:
-                        im.seek(i)
+                # frames are walked one by one (not counted first: counting a damaged
+                # multi-page TIFF fails before any page is named)
+                while True:
+                    if current:
+                        try:
+                            im.seek(current)
+                        except EOFError:
+                            break
                     im.load()
-                    frame = im.copy()
-                    frame.info = dict(im.info)
+                    stored = im.copy()
+                    stored.info = dict(im.info)
+                    frame = stored
                     transforms: list[str] = []
-                    orientation = frame.getexif().get(0x0112, 1) if i == 0 else 1
+                    orientation = frame.getexif().get(0x0112, 1) if current == 0 else 1
                     if orientation and orientation != 1:
                         frame = ImageOps.exif_transpose(frame)
                         transforms.append(f"exif:{orientation}")
-                    if n_frames == 1:
-                        original, ext = data, READABLE.get(kind, ".img")
-                    else:
-                        original, ext = _frame_png(im.copy()), ".png"
-                    pages.append(RawPage(_to_bgr(frame), original, ext, _dpi_of(frame), transforms))
+                    frames.append((stored, frame, transforms))
+                    current += 1
+                    if not getattr(im, "is_animated", False):
+                        break
+        pages = []
+        for stored, frame, transforms in frames:
+            if len(frames) == 1:
+                original, ext = data, READABLE.get(kind, ".img")
+            else:
+                original, ext = _frame_png(stored), ".png"
+            pages.append(RawPage(_to_bgr(frame), original, ext, _dpi_of(frame), transforms))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise DecompressionBombError(path, "image too large to decode safely", _BOMB_HINT) from e
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError) as e:
-        raise _corrupt(path, kind, e) from e
     except MemoryError as e:
         raise DecompressionBombError(path, "out of memory decoding image", _BOMB_HINT) from e
+    except Exception as e:
+        # PIL's format plugins raise many kinds on damaged files (OSError, SyntaxError,
+        # ValueError, EOFError, IndexError, and a TypeError on a truncated TIFF): at
+        # this boundary every one of them means "this scan is damaged"
+        where = f" (page {current + 1})" if current else ""
+        raise _corrupt(path, kind, e, where) from e
     return pages
 
 

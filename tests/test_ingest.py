@@ -175,6 +175,24 @@ def test_load_multipage_tiff(tmp_path: Path) -> None:
     assert len({p.sha256 for p in pages}) == 3
 
 
+def test_damaged_tiff_page_fails_the_file_naming_the_page(tmp_path: Path) -> None:
+    frames = [Image.fromarray(cv2.cvtColor(make_page(s, size=(300, 420)), cv2.COLOR_BGR2RGB))
+              for s in (1, 2, 3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw")
+    data = buf.getvalue()
+    # cut short inside page 3: PIL raised a bare TypeError here, which is no BadInputError
+    path = write(tmp_path / "book.tif", data[: int(len(data) * 0.8)])
+    with pytest.raises(CorruptScanError) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}: damaged TIFF image (page 3): ")
+    # scrambled strip data inside page 2
+    broken = bytearray(data)
+    broken[int(len(data) * 0.45) : int(len(data) * 0.5)] = b"\xff" * (int(len(data) * 0.5) - int(len(data) * 0.45))
+    with pytest.raises(CorruptScanError, match=r"damaged TIFF image \(page 2\): decoder error"):
+        load(write(tmp_path / "b2.tif", bytes(broken)))
+
+
 def test_load_image_only_pdf_renders_at_300_dpi(tmp_path: Path) -> None:
     frames = [Image.fromarray(cv2.cvtColor(make_page(s), cv2.COLOR_BGR2RGB)) for s in (4, 5)]
     buf = io.BytesIO()
