@@ -35,9 +35,9 @@ import classify
 import ingest
 import ocr
 from archive import records, review
-from archive.schema import ENTRIES, FILES, PAGES
+from archive.schema import ENTRIES, FILES, PAGES, entry_id
 from archive.store import Archive, store_blob
-from classify.types import Entry
+from classify.types import Entry, Link
 from ingest.errors import BadInputError
 from ingest.types import BookSource, Page, SourceFile
 from ocr.types import Line, PageText
@@ -488,19 +488,58 @@ def _year_hint(archive: Archive, book_id: str) -> int | None:
 
 
 def _link(archive: Archive, touched: Iterable[str]) -> None:
-    """Recompute follow-up links for the touched books and the books of their villages."""
-    books = {
-        r["book_id"]: r["village"] for r in archive.db.query("select book_id, village from books")
-    }
-    villages = {books.get(b) for b in touched if books.get(b)}
-    scope = set(touched) | {b for b, v in books.items() if v and v in villages}
-    by_book: dict[str, list[Entry]] = {}
-    for b in scope:
-        by_book[b] = _entries_of(archive, b)
-    links = classify.link_entries(by_book, {b: books.get(b) for b in scope})
+    """Recompute follow-up links for the touched books and the books of their villages,
+    then let linked follow-ups without category words of their own take their
+    matter's category (never a reviewer-confirmed one)."""
+    meta = {r["book_id"]: r for r in archive.db.query("select book_id, village, cadre from books")}
+    villages = {meta[b]["village"] for b in touched if b in meta and meta[b]["village"]}
+    scope = set(touched) | {b for b, r in meta.items() if r["village"] and r["village"] in villages}
+    by_book = {b: _entries_of(archive, b) for b in scope}
+    links = classify.link_entries(
+        by_book,
+        {b: meta.get(b, {}).get("village") for b in scope},
+        cadres={b: meta.get(b, {}).get("cadre") for b in scope},
+    )
     with archive.db.atomic():
         records.write_links(archive, scope, links)
         review.reapply_decisions(archive, scope)
+        _inherit_categories(archive, scope)
+
+
+def _inherit_categories(archive: Archive, scope: set[str]) -> None:
+    """Apply ``classify.inherit_categories`` over the links in effect (reviewers' included)."""
+    by_book = {b: _entries_of(archive, b) for b in scope}
+    in_effect: list[Link] = []
+    confirmed: set[tuple[str, int]] = set()
+    for r in archive.db.query(
+        "select e.book_id, e.seq, e.category_confirmed, p.book_id as pb, p.seq as ps "
+        "from entries e left join entries p on p.entry_id = e.follow_up_of "
+        f"where e.book_id in ({','.join('?' * len(scope))})",
+        sorted(scope),
+    ):
+        if r["category_confirmed"]:
+            confirmed.add((r["book_id"], r["seq"]))
+        if r["pb"] is not None and r["pb"] in scope:
+            in_effect.append(
+                classify.Link(child=(r["book_id"], r["seq"]), parent=(r["pb"], r["ps"]), score=1.0)
+            )
+    changed = classify.inherit_categories(by_book, in_effect, confirmed=confirmed)
+    for book, entries in changed.items():
+        originals = {e.seq: e for e in by_book[book]}
+        for e in entries:
+            if e is originals.get(e.seq):
+                continue
+            archive.db.execute(
+                "update entries set category_code = ?, category = ?, category_score = ?, "
+                "category_evidence = ? where entry_id = ? and coalesce(category_confirmed, 0) = 0",
+                [
+                    e.category_code,
+                    e.category,
+                    round(e.category_score, 4),
+                    json.dumps(list(e.category_evidence), ensure_ascii=False),
+                    entry_id(book, e.seq),
+                ],
+            )
 
 
 def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
