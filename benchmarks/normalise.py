@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks._common import command_line, machine, median  # noqa: E402
+from benchmarks._common import command_line, machine, median
 
 REALDATA = REPO.parent / "shared" / "realdata"
 KINDS = ["clean", "phone", "spread", "a5-on-a4", "turned", "skewed", "real"]
@@ -135,7 +135,7 @@ def main() -> None:
         for name, fn in (("decode", lambda f=f: read_raw(SourceFile(f, "b"))),
                          ("normalise", lambda raw=raw: normalise(raw.image)),
                          ("png hash", lambda norm=norm: image_sha256(norm.image)),
-                         ("quality flags", lambda norm=norm: quality_flags(norm.image, dpi=raw.dpi))):
+                         ("quality flags", lambda norm=norm, dpi=raw.dpi: quality_flags(norm.image, dpi=dpi))):
             parts[name] += _time(fn, args.repeat)[0]
     total = sum(median(v) for v in parts.values())
     print("\nload_source on the clean samples, median wall ms/page: "

@@ -268,7 +268,7 @@ def _broken_image(page: object) -> str | None:
                 im.load()
     except UnidentifiedImageError:
         return "its scanned image cannot be decoded: unrecognised image data"
-    except Exception as e:  # pdfminer and PIL raise many kinds; any means unreadable
+    except Exception as e:  # noqa: BLE001 - pdfminer and PIL raise many kinds; any means unreadable
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return f"its scanned image cannot be decoded: {text}"
     return None

@@ -39,7 +39,7 @@ def sniff_bytes(head: bytes) -> str:
         return "heic"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
-    if head.startswith(b"\x00\x00\x00\x0cjP  ") or head.startswith(b"\xff\x4f\xff\x51"):
+    if head.startswith((b"\x00\x00\x00\x0cjP  ", b"\xffO\xffQ")):
         return "jp2"
     if head.startswith(b"PK\x03\x04"):
         return "zip"
@@ -58,6 +58,6 @@ def sniff_file(path: Path) -> str:
 def is_non_page(path: Path) -> bool:
     """True for hidden files and our own side files (truth.json, README.md, *.txt, ...)."""
     name = path.name
-    if name.startswith(".") or name.startswith("~$") or name in ("Thumbs.db", "desktop.ini"):
+    if name.startswith((".", "~$")) or name in ("Thumbs.db", "desktop.ini"):
         return True
     return name.lower() in NON_PAGE_NAMES or path.suffix.lower() in NON_PAGE_SUFFIXES

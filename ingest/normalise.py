@@ -203,7 +203,7 @@ def rotate_bound(image: np.ndarray, angle: float, fill: tuple[int, int, int] | N
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(round(h * sin + w * cos)), int(round(h * cos + w * sin))
+    nw, nh = round(h * sin + w * cos), round(h * cos + w * sin)
     m[0, 2] += nw / 2 - w / 2
     m[1, 2] += nh / 2 - h / 2
     if fill is None:
@@ -246,7 +246,7 @@ def _find_page(view: _View) -> np.ndarray | None:
     nearly its own brightness).
     """
     small = view.bgr
-    ksize = max(3, int(round(5 * max(small.shape[:2]) / 600)) | 1)
+    ksize = max(3, round(5 * max(small.shape[:2]) / 600) | 1)
     blur = cv2.medianBlur(small, ksize)
     channels = cv2.split(blur)
     for low, high in _CANNY:
@@ -397,7 +397,7 @@ def crop_to_page(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, list[
         h, w = image.shape[:2]
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         cos, sin = abs(m[0, 0]), abs(m[0, 1])
-        nw, nh = int(round(h * sin + w * cos)), int(round(h * cos + w * sin))
+        nw, nh = round(h * sin + w * cos), round(h * cos + w * sin)
         m[0, 2] += nw / 2 - w / 2
         m[1, 2] += nh / 2 - h / 2
         pts = cv2.transform(np.float32(quad)[None], m)[0]
@@ -415,7 +415,7 @@ def crop_to_page(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, list[
         return page, [*steps, f"crop:{x0},{y0},{x1},{y1}"]
     dst = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
     m = cv2.getPerspectiveTransform(np.float32(quad), dst)
-    warped = cv2.warpPerspective(image, m, (int(round(width)), int(round(height))),
+    warped = cv2.warpPerspective(image, m, (round(width), round(height)),
                                  flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return warped, ["perspective"]
 
@@ -513,7 +513,7 @@ def _cls_session():  # type: ignore[no-untyped-def]
         if spec is None or not spec.submodule_search_locations:
             _CLS_SESSION.append(None)
         else:
-            model = Path(list(spec.submodule_search_locations)[0]) / "models" / CLS_MODEL
+            model = Path(next(iter(spec.submodule_search_locations))) / "models" / CLS_MODEL
             if not model.exists():
                 _CLS_SESSION.append(None)
             else:
@@ -538,7 +538,7 @@ def _line_boxes(view: _View, max_crops: int = CLS_CROPS) -> list[tuple[int, int,
         return []
     on = rows > 0.15 * np.percentile(rows[rows > 0], 90)
     # a band of text is at least ~2% of a 600-pixel page tall (12 px at 1400 px)
-    min_band = max(3, int(round(12 * max(text.shape) / 1400)))
+    min_band = max(3, round(12 * max(text.shape) / 1400))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
     bands = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_band]
     boxes = []
@@ -614,7 +614,7 @@ def _find_gutter(view: _View) -> int | None:
     text, grey = view.text, view.grey
     cols = text.sum(0).astype(np.float64)
     wk = len(cols)
-    win = max(3, int(round(9 * wk / 1400)) | 1)
+    win = max(3, round(9 * wk / 1400) | 1)
     cols = np.convolve(cols, np.ones(win) / win, "same")
     lo, hi = int(wk * 0.4), int(wk * 0.6)
     x = lo + int(np.argmin(cols[lo:hi]))
@@ -636,7 +636,7 @@ def _find_gutter(view: _View) -> int | None:
     # darkest column (the fold's shadow) inside the run, else its middle
     band = grey[:, a : b + 1].mean(0)
     xm = a + int(np.argmin(band)) if band.max() - band.min() > 8 else (a + b) // 2
-    return int(round((xm + 0.5) / view.scale))
+    return round((xm + 0.5) / view.scale)
 
 
 # ------------------------------------------------------------- pipeline ----

@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from tests.test_ingest_support import encode, exif_rotated_jpeg, make_page
 
 import ingest
 from ingest import BookSource, Page, SourceFile, discover, load_source
@@ -29,6 +28,7 @@ from ingest.errors import (
     UnsupportedFormatError,
 )
 from ingest.quality import THRESHOLDS, measure, needs_rescan, quality_flags
+from tests.test_ingest_support import encode, exif_rotated_jpeg, make_page
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_load_jpeg_keeps_original_and_hashes_normalised_png(tmp_path: Path, page
     assert p.original_bytes == data and p.original_ext == ".jpg"
     assert p.index_in_source == 0 and p.book_id == "b"
     assert p.image.shape == page.shape
-    ok, png = cv2.imencode(".png", p.image)
+    _ok, png = cv2.imencode(".png", p.image)
     assert p.sha256 == hashlib.sha256(png.tobytes()).hexdigest()
     assert p.flags == ()
     assert p.text_lines is None
@@ -224,7 +224,7 @@ def test_damaged_image_on_one_pdf_page_fails_the_file_naming_the_page(tmp_path: 
     data = _three_page_scan_pdf()
     assert len(load(write(tmp_path / "good.pdf", data))) == 3
     # wipe the JPEG data of page 2's scan: PDFium would draw nothing (a blank page)
-    images = [m.end() for m in re.finditer(rb"/DCTDecode.*?stream\r?\n", data, re.S)]
+    images = [m.end() for m in re.finditer(rb"/DCTDecode.*?stream\r?\n", data, re.DOTALL)]
     assert len(images) == 3
     broken = bytearray(data)
     broken[images[1] : images[1] + 2000] = b"\x00" * 2000
@@ -291,17 +291,17 @@ def text_pdf() -> bytes:
     return _pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 595] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>",
+        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 595] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>"),
         _stream(content),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
-        b"/DescendantFonts [7 0 R] >>",
-        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
+        (b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
+        b"/DescendantFonts [7 0 R] >>"),
+        (b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
         b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
-        b"/FontDescriptor 8 0 R >>",
-        b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
-        b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
+        b"/FontDescriptor 8 0 R >>"),
+        (b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
+        b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"),
     ])
 
 

@@ -10,7 +10,14 @@ import pytest
 
 from ingest import SourceFile, load_source
 from ingest.normalise import find_page, normalise, rotate_bound
-from tests.test_ingest_support import SAMPLES_DIR, encode, make_page, on_flatbed, phone_photo, spread
+from tests.test_ingest_support import (
+    SAMPLES_DIR,
+    encode,
+    make_page,
+    on_flatbed,
+    phone_photo,
+    spread,
+)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -55,7 +62,7 @@ def test_phone_photo_is_found_warped_and_flattened(tmp_path: Path, page) -> None
 
 @pytest.mark.parametrize("angle", [4.0, -6.0])
 def test_a5_page_skewed_on_a4_flatbed_is_deskewed_and_cropped(page, angle: float) -> None:
-    scan, truth = on_flatbed(page, angle)
+    scan, _truth = on_flatbed(page, angle)
     (out,) = normalise(scan)
     kinds = [t.split(":")[0] for t in out.transforms]
     assert kinds == ["deskew", "crop"]

@@ -55,8 +55,8 @@ def make_page(
     rng = random.Random(seed)
     w, h = size
     scale = w / A5_150[0]
-    rule = int(round(47 * scale))  # 8 mm ruling
-    char_px = char_px or int(round(30 * scale))
+    rule = round(47 * scale)  # 8 mm ruling
+    char_px = char_px or round(30 * scale)
     img = Image.new("RGB", (w, h), paper[::-1])
     draw = ImageDraw.Draw(img)
     top = int(h * 0.1)
