@@ -229,8 +229,7 @@ def authenticate(db_path: Path | str, name: str, password: str) -> User | None:
     try:
         rows = _rows(
             conn,
-            f"select name, role, created_at, changed_at, password_hash from {USERS} "
-            "where name = ?",
+            f"select name, role, created_at, changed_at, password_hash from {USERS} where name = ?",
             [name],
         )
     finally:

@@ -122,9 +122,7 @@ def snippet_html(text: str | None, q: str | None, width: int = 36) -> str:
     end = min(len(t), start + 2 * width)
     start = max(0, min(start, end - 2 * width))
     return (
-        ("…" if start > 0 else "")
-        + _marked(t, spans, start, end)
-        + ("…" if end < len(t) else "")
+        ("…" if start > 0 else "") + _marked(t, spans, start, end) + ("…" if end < len(t) else "")
     )
 
 
@@ -266,8 +264,13 @@ def search_all(conn: sqlite3.Connection, q: str | None, limit: int = 20) -> dict
     Returns ``entries`` / ``lines`` (the first ``limit`` hits, newest first, each with
     ``snippet``) and ``entry_count`` / ``line_count`` (all hits).
     """
-    out: dict[str, Any] = {"q": q or "", "entries": [], "lines": [], "entry_count": 0,
-                           "line_count": 0}
+    out: dict[str, Any] = {
+        "q": q or "",
+        "entries": [],
+        "lines": [],
+        "entry_count": 0,
+        "line_count": 0,
+    }
     if not query_words(q):
         return out
     match = fts_query(q)
@@ -357,12 +360,80 @@ def thumbnail_bytes(archive_root: Path | str, image: Path, width: int = THUMB_WI
 
 #: Words that carry no topic (diary boilerplate, time words, generic verbs).
 STOPWORDS = frozenset(
-    """
-    我们 他们 她们 自己 什么 这个 那个 这些 那些 一个 没有 已经 还是 但是 因为 所以 如果 可以
-    表示 进行 情况 问题 反映 村民 群众 今天 昨天 明天 上午 下午 晚上 同日 星期 时候 现在 目前
-    一下 一些 一起 大家 就是 不是 还有 需要 通过 对于 关于 他家 她家 家里 两家 时间 这次 之后
-    以后 以前 当天 今年 去年 明年 本月 上月 下月 多云 小雨 大雨 天气 记录 准备 工作 同志 主要
-    """.split()
+    [
+        "我们",
+        "他们",
+        "她们",
+        "自己",
+        "什么",
+        "这个",
+        "那个",
+        "这些",
+        "那些",
+        "一个",
+        "没有",
+        "已经",
+        "还是",
+        "但是",
+        "因为",
+        "所以",
+        "如果",
+        "可以",
+        "表示",
+        "进行",
+        "情况",
+        "问题",
+        "反映",
+        "村民",
+        "群众",
+        "今天",
+        "昨天",
+        "明天",
+        "上午",
+        "下午",
+        "晚上",
+        "同日",
+        "星期",
+        "时候",
+        "现在",
+        "目前",
+        "一下",
+        "一些",
+        "一起",
+        "大家",
+        "就是",
+        "不是",
+        "还有",
+        "需要",
+        "通过",
+        "对于",
+        "关于",
+        "他家",
+        "她家",
+        "家里",
+        "两家",
+        "时间",
+        "这次",
+        "之后",
+        "以后",
+        "以前",
+        "当天",
+        "今年",
+        "去年",
+        "明年",
+        "本月",
+        "上月",
+        "下月",
+        "多云",
+        "小雨",
+        "大雨",
+        "天气",
+        "记录",
+        "准备",
+        "工作",
+        "同志",
+        "主要",
+    ]
 )
 
 
@@ -392,8 +463,9 @@ def keywords_of(text: str | None, top: int = 12) -> Counter:
     return Counter(dict(counts.most_common(top)))
 
 
-def keyword_rows(entries: Iterable[dict[str, Any]], top_per_group: int = 30,
-                 extract=keywords_of) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def keyword_rows(
+    entries: Iterable[dict[str, Any]], top_per_group: int = 30, extract=keywords_of
+) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """``keywords`` rows for entries (dicts with book_id, month, township, text).
 
     One row per (book, month, word) with the word's count; the ``top_per_group``

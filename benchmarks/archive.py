@@ -39,12 +39,12 @@ REPO = Path(__file__).resolve().parents[1]
 # this file is named like the ``archive`` package: the repository must come first
 sys.path.insert(0, str(REPO))
 
-from _common import command_line, machine  # noqa: E402
+from _common import command_line, machine
 
-from archive import presentation  # noqa: E402
-from archive.search import bigrams  # noqa: E402
-from archive.store import Archive, store_blob  # noqa: E402
-from classify.types import CATEGORIES, STATUSES  # noqa: E402
+from archive import presentation
+from archive.search import bigrams
+from archive.store import Archive, store_blob
+from classify.types import CATEGORIES, STATUSES
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "桂兰秀英建国志强玉梅德福春生海燕明华永红丽娟金凤小军文斌淑珍国庆红梅卫东晓燕"
@@ -54,34 +54,50 @@ PLACE_WORDS = "杨树沟河湾槐树坪李家庄王家洼马鞍山柳树湾石�
 
 # realistic phrases per category (guideline section 三(二)); {name} {place} get filled
 PHRASES = {
-    1: ["{name}家想发展食用菌种植，缺少技术和启动资金，希望村里帮助联系合作社。",
+    1: [
+        "{name}家想发展食用菌种植，缺少技术和启动资金，希望村里帮助联系合作社。",
         "村集体经济收入少，两委商量盘活闲置校舍，办农产品加工点。",
         "{place}的茶叶今年丰收但销路不畅，群众希望通过电商平台销售。",
-        "农民增收渠道单一，计划组织外出务工培训，帮助劳动力转移就业。"],
-    2: ["村两委班子开会研究发展新党员工作，{name}递交了入党申请书。",
+        "农民增收渠道单一，计划组织外出务工培训，帮助劳动力转移就业。",
+    ],
+    2: [
+        "村两委班子开会研究发展新党员工作，{name}递交了入党申请书。",
         "党员教育管理不够经常，准备每月组织一次党员学习活动。",
-        "村支部书记年龄偏大，需要培养后备干部，群众推荐{name}。"],
-    3: ["村务公开栏内容没有及时更新，群众对财务收支有疑问，要求公开明细。",
+        "村支部书记年龄偏大，需要培养后备干部，群众推荐{name}。",
+    ],
+    3: [
+        "村务公开栏内容没有及时更新，群众对财务收支有疑问，要求公开明细。",
         "民主理财小组审核了上季度账目，{name}提出招待费偏高。",
-        "村民自治章程修订征求意见，{place}组群众提出增加红白喜事条款。"],
-    4: ["{name}与邻居因土地承包边界发生纠纷，双方争执不下，要求村里调解。",
+        "村民自治章程修订征求意见，{place}组群众提出增加红白喜事条款。",
+    ],
+    4: [
+        "{name}与邻居因土地承包边界发生纠纷，双方争执不下，要求村里调解。",
         "{place}组征地补偿费分配有分歧，部分村民认为分配不公。",
         "天旱用水紧张，上下游两个组因灌溉用水发生争吵，需要协调放水时间。",
-        "{name}家和{name2}家因宅基地排水沟堵塞吵了起来，到现场察看后组织疏通。"],
-    5: ["{place}组自来水管老化，十几户人家饮水难，希望尽快维修更换。",
+        "{name}家和{name2}家因宅基地排水沟堵塞吵了起来，到现场察看后组织疏通。",
+    ],
+    5: [
+        "{place}组自来水管老化，十几户人家饮水难，希望尽快维修更换。",
         "{name}家庭困难，丈夫病故，孩子上学，申请低保，材料已上报镇民政办。",
         "村道年久失修，雨天泥泞，行路难问题突出，群众要求硬化路面。",
         "{name}老人看病难，去县医院路远，希望村卫生室增加常用药。",
         "夜间有人偷盗耕牛，社会治安问题引起群众担忧，已报派出所。",
-        "{name}住房漏雨成危房，申请危房改造，已入户核实情况属实。"],
-    6: ["村里红白喜事大操大办，互相攀比，群众负担重，准备修订村规民约，移风易俗。",
+        "{name}住房漏雨成危房，申请危房改造，已入户核实情况属实。",
+    ],
+    6: [
+        "村里红白喜事大操大办，互相攀比，群众负担重，准备修订村规民约，移风易俗。",
         "农家书屋图书陈旧，群众希望增加种植养殖技术书籍。",
-        "组织开展文明户评选活动，{name}家被推荐为文明家庭。"],
-    7: ["{place}河边垃圾堆放较多，夏季异味大，需要组织清运并设置收集点。",
+        "组织开展文明户评选活动，{name}家被推荐为文明家庭。",
+    ],
+    7: [
+        "{place}河边垃圾堆放较多，夏季异味大，需要组织清运并设置收集点。",
         "改厕改圈工作推进慢，部分农户有顾虑，入户宣传四通五改政策。",
-        "村口乱搭乱建影响村容村貌，已通知限期拆除，美化环境。"],
-    8: ["{name}的身份证丢失，腿脚不便，联系便民服务中心上门代办。",
-        "召开村民小组会议，传达镇里关于秋季防火的通知。"],
+        "村口乱搭乱建影响村容村貌，已通知限期拆除，美化环境。",
+    ],
+    8: [
+        "{name}的身份证丢失，腿脚不便，联系便民服务中心上门代办。",
+        "召开村民小组会议，传达镇里关于秋季防火的通知。",
+    ],
 }
 FOLLOW_UP = ["回访{name}家，", "再次到{place}了解情况，", "跟踪落实，", "电话回访，"]
 RESULTS = {
@@ -91,8 +107,13 @@ RESULTS = {
     "in_progress": "正在协调办理中，下周再跟踪。",
     "recorded": "",
 }
-STATUS_WEIGHTS = {"recorded": 35, "in_progress": 15, "escalated": 10, "resolved": 30,
-                  "explained": 10}
+STATUS_WEIGHTS = {
+    "recorded": 35,
+    "in_progress": 15,
+    "escalated": 10,
+    "resolved": 30,
+    "explained": 10,
+}
 CATEGORY_WEIGHTS = {1: 12, 2: 6, 3: 10, 4: 20, 5: 30, 6: 8, 7: 9, 8: 5}
 NAME_QUERY = "孙桂兰"  # a name the generator uses for a fixed share of entries
 
@@ -107,8 +128,16 @@ def _name(rnd: random.Random) -> str:
     return rnd.choice(SURNAMES) + "".join(rnd.sample(GIVEN, rnd.choice((1, 2))))
 
 
-def build(root: Path, n_entries: int, *, n_towns: int = 100, n_villages: int = 2000,
-          n_cadres: int = 20000, page_books: int = 400, seed: int = 6) -> dict:
+def build(
+    root: Path,
+    n_entries: int,
+    *,
+    n_towns: int = 100,
+    n_villages: int = 2000,
+    n_cadres: int = 20000,
+    page_books: int = 400,
+    seed: int = 6,
+) -> dict:
     """Write the synthetic archive; returns build statistics."""
     t0 = time.perf_counter()
     rnd = random.Random(seed)
@@ -126,28 +155,45 @@ def build(root: Path, n_entries: int, *, n_towns: int = 100, n_villages: int = 2
         conn.execute(f"DROP INDEX {name}")
     towns = []
     for i in range(n_towns):
-        towns.append("".join(rnd.sample(TOWN_WORDS, 2)) + ("镇" if i % 4 else "乡") + f"{i:02d}"
-                     if i >= 30 else "".join(rnd.sample(TOWN_WORDS, 2)) + "镇")
+        towns.append(
+            "".join(rnd.sample(TOWN_WORDS, 2)) + ("镇" if i % 4 else "乡") + f"{i:02d}"
+            if i >= 30
+            else "".join(rnd.sample(TOWN_WORDS, 2)) + "镇"
+        )
     towns = list(dict.fromkeys(towns))
     villages = []
     for i in range(n_villages):
-        villages.append((towns[i % len(towns)],
-                         "".join(rnd.sample(PLACE_WORDS, 2)) + rnd.choice(VILLAGE_SUFFIX)
-                         + str(i)))
+        villages.append(
+            (
+                towns[i % len(towns)],
+                "".join(rnd.sample(PLACE_WORDS, 2)) + rnd.choice(VILLAGE_SUFFIX) + str(i),
+            )
+        )
     books = []
     weights = []
     for i in range(n_cadres):
         town, village = villages[i % len(villages)]
         cadre = _name(rnd) + f"{i}"
-        books.append({"book_id": f"bk{i:05d}", "title": f"{cadre}民情日记", "cadre": cadre,
-                      "post": rnd.choice(["村支书", "村主任", "驻村干部", "乡镇干部"]),
-                      "township": town, "village": village, "period": "2023–2024",
-                      "source": f"scans/bk{i:05d}", "created_at": "2025-01-01T00:00:00+00:00"})
+        books.append(
+            {
+                "book_id": f"bk{i:05d}",
+                "title": f"{cadre}民情日记",
+                "cadre": cadre,
+                "post": rnd.choice(["村支书", "村主任", "驻村干部", "乡镇干部"]),
+                "township": town,
+                "village": village,
+                "period": "2023–2024",
+                "source": f"scans/bk{i:05d}",
+                "created_at": "2025-01-01T00:00:00+00:00",
+            }
+        )
         weights.append(rnd.lognormvariate(0, 0.8))  # skewed: some cadres write far more
     conn.execute("BEGIN")
     conn.executemany(
         "insert into books values (:book_id, :title, :cadre, :post, :township, :village, "
-        ":period, :source, :created_at)", books)
+        ":period, :source, :created_at)",
+        books,
+    )
     # entries per book: a multinomial draw over the skewed weights (some cadres write
     # nothing at all: they show up in the missing-weeks query)
     counts = Counter(rnd.choices(range(len(books)), weights, k=n_entries))
@@ -172,7 +218,9 @@ def build(root: Path, n_entries: int, *, n_towns: int = 100, n_villages: int = 2
             "date_inferred, month, category_code, category, category_score, category_evidence, "
             "category_confirmed, status_code, status, status_confirmed, follow_up_of, "
             "matter_id, text, fields, line_ids, cadre, township, village, classifier) values "
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            batch,
+        )
         conn.executemany("insert into entries_fts(rowid, bigrams) values (?, ?)", fts)
         batch.clear()
         fts.clear()
@@ -217,25 +265,84 @@ def build(root: Path, n_entries: int, *, n_towns: int = 100, n_villages: int = 2
             if with_pages:
                 pid = f"{book['book_id']}/{page_no}"
                 if (seq - 1) % 3 == 0:
-                    page_rows.append((pid, book["book_id"], page_no, image_rel, image_rel,
-                                      "0" * 64, "0" * 64, 1240, 1754, "scan.jpg", page_no - 1,
-                                      "[]", "{}", 0, "bench", 0.0, "2025-01-01"))
+                    page_rows.append(
+                        (
+                            pid,
+                            book["book_id"],
+                            page_no,
+                            image_rel,
+                            image_rel,
+                            "0" * 64,
+                            "0" * 64,
+                            1240,
+                            1754,
+                            "scan.jpg",
+                            page_no - 1,
+                            "[]",
+                            "{}",
+                            0,
+                            "bench",
+                            0.0,
+                            "2025-01-01",
+                        )
+                    )
                 top = 80 + ((seq - 1) % 3) * 540
                 for ln in range(0, len(text), 18):
                     n_line = len(line_ids) + ((seq - 1) % 3) * 30
                     lid = f"{pid}/{n_line}"
                     y0 = top + len(line_ids) * 50
-                    line_rows.append((lid, pid, book["book_id"], page_no, n_line,
-                                      text[ln:ln + 18], text[ln:ln + 18], text[ln:ln + 18],
-                                      "[]", 90.0, y0, 1150.0, y0 + 42, 0.95, 0, None, eid))
+                    line_rows.append(
+                        (
+                            lid,
+                            pid,
+                            book["book_id"],
+                            page_no,
+                            n_line,
+                            text[ln : ln + 18],
+                            text[ln : ln + 18],
+                            text[ln : ln + 18],
+                            "[]",
+                            90.0,
+                            y0,
+                            1150.0,
+                            y0 + 42,
+                            0.95,
+                            0,
+                            None,
+                            eid,
+                        )
+                    )
                     line_ids.append(lid)
-            batch.append((
-                rowid, eid, book["book_id"], seq, page_no, page_no, date.isoformat(), 0,
-                date.strftime("%Y-%m"), cat, CATEGORIES[cat], 0.8, "[]", 0, status,
-                STATUSES[status], 0, follow, root_id, text,
-                json.dumps({"place": book["village"]}, ensure_ascii=False),
-                json.dumps(line_ids), book["cadre"], book["township"], book["village"], "bench",
-            ))
+            batch.append(
+                (
+                    rowid,
+                    eid,
+                    book["book_id"],
+                    seq,
+                    page_no,
+                    page_no,
+                    date.isoformat(),
+                    0,
+                    date.strftime("%Y-%m"),
+                    cat,
+                    CATEGORIES[cat],
+                    0.8,
+                    "[]",
+                    0,
+                    status,
+                    STATUSES[status],
+                    0,
+                    follow,
+                    root_id,
+                    text,
+                    json.dumps({"place": book["village"]}, ensure_ascii=False),
+                    json.dumps(line_ids),
+                    book["cadre"],
+                    book["township"],
+                    book["village"],
+                    "bench",
+                )
+            )
             fts.append((rowid, bigrams(text)))
             written += 1
             if len(batch) >= 20000:
@@ -249,10 +356,13 @@ def build(root: Path, n_entries: int, *, n_towns: int = 100, n_villages: int = 2
     conn.executemany(
         "insert into lines (line_id, page_id, book_id, page_no, line_no, text, machine_text, "
         "raw_text, box, x0, y0, x1, y1, confidence, corrected, corrected_text, entry_id) "
-        "values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", line_rows)
+        "values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        line_rows,
+    )
     conn.executemany(
         "insert into lines_fts(rowid, bigrams) select rowid, ? from lines where line_id = ?",
-        [(bigrams(r[5]), r[0]) for r in line_rows])
+        [(bigrams(r[5]), r[0]) for r in line_rows],
+    )
     conn.execute("COMMIT")
     t_rows = time.perf_counter() - t0
     conn.close()
@@ -261,9 +371,14 @@ def build(root: Path, n_entries: int, *, n_towns: int = 100, n_villages: int = 2
     db.db.execute("INSERT INTO entries_fts(entries_fts) VALUES('optimize')")
     db.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    return {"entries": written, "books": len(books), "pages": len(page_rows),
-            "lines": len(line_rows), "seconds_rows": round(t_rows, 1),
-            "seconds_total": round(time.perf_counter() - t0, 1)}
+    return {
+        "entries": written,
+        "books": len(books),
+        "pages": len(page_rows),
+        "lines": len(line_rows),
+        "seconds_rows": round(t_rows, 1),
+        "seconds_total": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _page_image(root: Path) -> str:
@@ -312,9 +427,13 @@ def pct(xs: list[float], p: float) -> float:
 
 def measure(root: Path, n: int) -> list[dict]:
     db = sqlite3.connect(root / "archive.db")
-    entry_ids = [r[0] for r in db.execute(
-        "select entry_id from entries where line_ids != '[]' order by random() limit ?", [n])]
-    town, village = db.execute(
+    entry_ids = [
+        r[0]
+        for r in db.execute(
+            "select entry_id from entries where line_ids != '[]' order by random() limit ?", [n]
+        )
+    ]
+    town, _village = db.execute(
         "select township, village from entries where rowid = (select max(rowid)/2 from entries)"
     ).fetchone()
     db.close()
@@ -322,7 +441,12 @@ def measure(root: Path, n: int) -> list[dict]:
     env = {**os.environ}
     proc = subprocess.Popen(
         [sys.executable, "-m", "minqing", "serve", "--archive", str(root), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -335,31 +459,71 @@ def measure(root: Path, n: int) -> list[dict]:
             time.sleep(0.3)
     enc = urllib.parse.urlencode
     cases = [
-        ("search 2-char word 饮水 (HTML, default facets)",
-         lambda i: f"/archive/entries?{enc({'_search': '饮水'})}"),
-        ("search 4-char compound 土地承包 (HTML)",
-         lambda i: f"/archive/entries?{enc({'_search': '土地承包'})}"),
-        (f"search name {NAME_QUERY} (HTML)",
-         lambda i: f"/archive/entries?{enc({'_search': NAME_QUERY})}"),
+        (
+            "search 2-char word 饮水 (HTML, default facets)",
+            lambda i: f"/archive/entries?{enc({'_search': '饮水'})}",
+        ),
+        (
+            "search 4-char compound 土地承包 (HTML)",
+            lambda i: f"/archive/entries?{enc({'_search': '土地承包'})}",
+        ),
+        (
+            f"search name {NAME_QUERY} (HTML)",
+            lambda i: f"/archive/entries?{enc({'_search': NAME_QUERY})}",
+        ),
         ("search-all /-/search 饮水", lambda i: f"/-/search?{enc({'q': '饮水'})}"),
-        ("filter township + facets category, status (JSON; + the 6 default facets)",
-         lambda i: f"/archive/entries.json?{enc([('township', town), ('_facet', 'category'), ('_facet', 'status')])}"),
-        ("filter township + facets (HTML page, default facets)",
-         lambda i: f"/archive/entries?{enc({'township': town})}"),
-        ("entry page", lambda i: "/-/entry/" + urllib.parse.quote(entry_ids[i % len(entry_ids)])
-         + "?" + enc({"q": "饮水"})),
-        ("page image", lambda i: "/-/page-image/" + urllib.parse.quote(
-            entry_ids[i % len(entry_ids)].split(":")[0] + "/1")),
-        ("canned: open matters > 90 days",
-         lambda i: f"/archive/open_matters.json?{enc({'天数': '90', '截至日期': '', '乡镇': town})}"),
-        ("canned: escalated matters",
-         lambda i: f"/archive/escalated_matters.json?{enc({'乡镇': town})}"),
-        ("canned: cadre missing weeks (12 weeks)",
-         lambda i: f"/archive/cadre_missing_weeks.json?{enc({'起始日期': '', '截止日期': '', '最少条数': '', '乡镇': ''})}"),
-        ("canned: hot topics (latest month)",
-         lambda i: f"/archive/hot_topics.json?{enc({'月份': '', '乡镇': ''})}"),
-        ("canned: matters per category and village (one township)",
-         lambda i: f"/archive/matters_by_category_village.json?{enc({'乡镇': town, '起始月份': '', '截止月份': ''})}"),
+        (
+            "filter township + facets category, status (JSON; + the 6 default facets)",
+            lambda i: (
+                f"/archive/entries.json?{enc([('township', town), ('_facet', 'category'), ('_facet', 'status')])}"
+            ),
+        ),
+        (
+            "filter township + facets (HTML page, default facets)",
+            lambda i: f"/archive/entries?{enc({'township': town})}",
+        ),
+        (
+            "entry page",
+            lambda i: (
+                "/-/entry/"
+                + urllib.parse.quote(entry_ids[i % len(entry_ids)])
+                + "?"
+                + enc({"q": "饮水"})
+            ),
+        ),
+        (
+            "page image",
+            lambda i: (
+                "/-/page-image/"
+                + urllib.parse.quote(entry_ids[i % len(entry_ids)].split(":")[0] + "/1")
+            ),
+        ),
+        (
+            "canned: open matters > 90 days",
+            lambda i: (
+                f"/archive/open_matters.json?{enc({'天数': '90', '截至日期': '', '乡镇': town})}"
+            ),
+        ),
+        (
+            "canned: escalated matters",
+            lambda i: f"/archive/escalated_matters.json?{enc({'乡镇': town})}",
+        ),
+        (
+            "canned: cadre missing weeks (12 weeks)",
+            lambda i: (
+                f"/archive/cadre_missing_weeks.json?{enc({'起始日期': '', '截止日期': '', '最少条数': '', '乡镇': ''})}"
+            ),
+        ),
+        (
+            "canned: hot topics (latest month)",
+            lambda i: f"/archive/hot_topics.json?{enc({'月份': '', '乡镇': ''})}",
+        ),
+        (
+            "canned: matters per category and village (one township)",
+            lambda i: (
+                f"/archive/matters_by_category_village.json?{enc({'乡镇': town, '起始月份': '', '截止月份': ''})}"
+            ),
+        ),
     ]
     results = []
     try:
@@ -371,11 +535,21 @@ def measure(root: Path, n: int) -> list[dict]:
                 status, ms, _ = _get(base + make(i))
                 times.append(ms)
                 statuses[status] += 1
-            results.append({"case": label, "p50_ms": round(statistics.median(times), 1),
-                            "p95_ms": round(pct(times, 95), 1), "n": n,
-                            "statuses": dict(statuses), "example": make(0)})
-            print(f"{label:58s} p50 {results[-1]['p50_ms']:8.1f} ms  p95 "
-                  f"{results[-1]['p95_ms']:8.1f} ms  {dict(statuses)}", flush=True)
+            results.append(
+                {
+                    "case": label,
+                    "p50_ms": round(statistics.median(times), 1),
+                    "p95_ms": round(pct(times, 95), 1),
+                    "n": n,
+                    "statuses": dict(statuses),
+                    "example": make(0),
+                }
+            )
+            print(
+                f"{label:58s} p50 {results[-1]['p50_ms']:8.1f} ms  p95 "
+                f"{results[-1]['p95_ms']:8.1f} ms  {dict(statuses)}",
+                flush=True,
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -385,8 +559,12 @@ def measure(root: Path, n: int) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--entries", type=int, default=1_000_000)
-    ap.add_argument("--out", type=Path, default=None,
-                    help="archive folder (default: a folder in the temp dir named by size)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="archive folder (default: a folder in the temp dir named by size)",
+    )
     ap.add_argument("--reuse", action="store_true", help="measure an archive built before")
     ap.add_argument("--requests", type=int, default=30, help="requests per case")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -405,9 +583,19 @@ def main() -> None:
     print(f"database: {root / 'archive.db'} {size / 2**20:.0f} MiB", flush=True)
     results = measure(root, args.requests)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "command": command_line(),
-                                         "build": build_stats, "db_mib": round(size / 2**20),
-                                         "results": results}, ensure_ascii=False, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "command": command_line(),
+                    "build": build_stats,
+                    "db_mib": round(size / 2**20),
+                    "results": results,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

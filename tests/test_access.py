@@ -119,9 +119,10 @@ def test_authorizer_hides_password_hashes(archive: Archive) -> None:
     conn = sqlite3.connect(archive.db_path)
     conn.set_authorizer(access.hide_secrets_authorizer)
     assert conn.execute("select name, password_hash from users").fetchall() == [("wang", None)]
-    assert conn.execute("select count(*) from users where password_hash like 'scrypt%'").fetchone()[
-        0
-    ] == 0
+    assert (
+        conn.execute("select count(*) from users where password_hash like 'scrypt%'").fetchone()[0]
+        == 0
+    )
     conn.close()
 
 
@@ -137,8 +138,15 @@ def test_users_cli_add_list_remove(tmp_path: Path) -> None:
     pw = tmp_path / "pw.txt"
     pw.write_text("s3cret-password\n", encoding="utf-8")
     proc = run_minqing(
-        "users", "add", "wang", "--role", "reviewer", "--password-file", str(pw),
-        "--archive", str(root),
+        "users",
+        "add",
+        "wang",
+        "--role",
+        "reviewer",
+        "--password-file",
+        str(pw),
+        "--archive",
+        str(root),
     )
     assert "Added user wang (reviewer)" in proc.stderr
     listed = run_minqing("users", "list", "--archive", str(root)).stdout.splitlines()
@@ -164,6 +172,7 @@ def test_users_cli_prompts_for_password(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert access.authenticate(root / "archive.db", "li", "another-password").role == "inspector"
@@ -178,8 +187,10 @@ def test_users_cli_errors_are_one_line(tmp_path: Path) -> None:
         "users", "add", "wang", "--password-file", str(pw), "--archive", str(root), check=False
     )
     assert proc.returncode == 6
-    assert proc.stderr.strip() == f"Error: {pw}: the password is shorter than 8 characters " \
+    assert (
+        proc.stderr.strip() == f"Error: {pw}: the password is shorter than 8 characters "
         "(choose a longer password)"
+    )
     proc = run_minqing("users", "remove", "nobody", "--archive", str(root), check=False)
     assert proc.returncode == 6 and "there is no user 'nobody'" in proc.stderr
     proc = run_minqing("users", "list", "--archive", str(tmp_path / "missing"), check=False)

@@ -13,7 +13,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
 ]
 
 
@@ -24,8 +26,14 @@ def test_entry_page_from_a_search_hit_shows_image_and_highlighted_line(
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -45,7 +53,9 @@ def test_entry_page_from_a_search_hit_shows_image_and_highlighted_line(
             # the matching line is outlined and highlighted over the image
             hits = page.locator("rect.mq-hit")
             assert hits.count() >= 1
-            titles = "".join(hits.nth(i).locator("title").text_content() for i in range(hits.count()))
+            titles = "".join(
+                hits.nth(i).locator("title").text_content() for i in range(hits.count())
+            )
             assert "低" in titles and "保" in titles  # the word, possibly across a line break
             hit = hits.first
             hit_box = hit.bounding_box()

@@ -150,7 +150,7 @@ def test_search_results_show_snippets_with_the_hit_marked(served_archive: str) -
     status, _, body = fetch(f"{served_archive}/archive/entries?" + q({"_search": "低保"}))
     html = body.decode("utf-8")
     assert status == 200
-    cells = re.findall(r'<td class="col-text type-str">(.*?)</td>', html, re.S)
+    cells = re.findall(r'<td class="col-text type-str">(.*?)</td>', html, re.DOTALL)
     assert cells and all("<mark>低保</mark>" in c for c in cells)
     # entry ids link to the entry page, carrying the query
     links = re.findall(r'href="(/-/entry/[^"]+)"', html)
@@ -162,7 +162,9 @@ def test_search_results_show_snippets_with_the_hit_marked(served_archive: str) -
 def test_entry_page_shows_text_chain_image_and_highlighted_lines(
     served_archive: str, sample_db: Path
 ) -> None:
-    entry = rows_of(sample_db, "select * from entries where text like '%低保%' order by entry_id")[0]
+    entry = rows_of(sample_db, "select * from entries where text like '%低保%' order by entry_id")[
+        0
+    ]
     status, _, body = fetch(
         f"{served_archive}/-/entry/{urllib.parse.quote(entry['entry_id'])}?" + q({"q": "低保"})
     )
@@ -171,13 +173,15 @@ def test_entry_page_shows_text_chain_image_and_highlighted_lines(
     assert entry["category"] in html and entry["status"] in html
     assert "<mark>低保</mark>" in html
     # the follow-up chain lists every entry of the matter
-    chain = rows_of(sample_db, "select entry_id from entries where matter_id = ?",
-                    [entry["matter_id"]])
+    chain = rows_of(
+        sample_db, "select entry_id from entries where matter_id = ?", [entry["matter_id"]]
+    )
     for c in chain:
         assert c["entry_id"] in html
     # the page image is served and the entry's lines are outlined, hits highlighted
     page = rows_of(
-        sample_db, "select * from pages where book_id = ? and page_no = ?",
+        sample_db,
+        "select * from pages where book_id = ? and page_no = ?",
         [entry["book_id"], entry["page_start"]],
     )[0]
     img_url = "/-/page-image/" + urllib.parse.quote(page["page_id"])
@@ -190,8 +194,12 @@ def test_entry_page_shows_text_chain_image_and_highlighted_lines(
     outlined = {lid for cls, lid in rects if "mq-in-entry" in cls}
     assert outlined and outlined <= line_ids
     hit_ids = {lid for cls, lid in rects if "mq-hit" in cls}
-    texts = {r["line_id"]: r["text"] for r in rows_of(
-        sample_db, "select line_id, text from lines where entry_id = ?", [entry["entry_id"]])}
+    texts = {
+        r["line_id"]: r["text"]
+        for r in rows_of(
+            sample_db, "select line_id, text from lines where entry_id = ?", [entry["entry_id"]]
+        )
+    }
     assert hit_ids == {lid for lid in outlined if "低保" in texts[lid]} or (
         hit_ids and all(lid in outlined for lid in hit_ids)
     )
@@ -217,8 +225,9 @@ def test_matter_page_lists_the_chain(served_archive: str, sample_db: Path) -> No
     status, _, body = fetch(f"{served_archive}/-/matter/{urllib.parse.quote(m['matter_id'])}")
     html = body.decode("utf-8")
     assert status == 200 and m["status"] in html
-    for c in rows_of(sample_db, "select entry_id from entries where matter_id = ?",
-                     [m["matter_id"]]):
+    for c in rows_of(
+        sample_db, "select entry_id from entries where matter_id = ?", [m["matter_id"]]
+    ):
         assert c["entry_id"] in html
 
 
@@ -241,7 +250,8 @@ def test_image_route_never_serves_outside_the_images_folder(
     conn = sqlite3.connect(archive_copy / "archive.db")
     pids = [r[0] for r in conn.execute("select page_id from pages order by page_id limit 4")]
     for pid, bad in zip(
-        pids, ["../archive.db", str(outside), "images/link.png", "images/../archive.db"],
+        pids,
+        ["../archive.db", str(outside), "images/link.png", "images/../archive.db"],
         strict=True,
     ):
         conn.execute("update pages set image = ? where page_id = ?", [bad, pid])
@@ -267,7 +277,15 @@ BOOKS = [
 ENTRIES = [
     ("b-zhang", 1, "2024-03-04", 5, "recorded", None, "河湾村村民反映饮水难，自来水管老化。"),
     ("b-zhang", 2, "2024-03-13", 4, "in_progress", None, "两户因宅基地边界发生纠纷，已调解。"),
-    ("b-zhang", 3, "2024-03-20", 5, "resolved", ("b-zhang", 1), "回访：自来水管已更换，饮水难解决。"),
+    (
+        "b-zhang",
+        3,
+        "2024-03-20",
+        5,
+        "resolved",
+        ("b-zhang", 1),
+        "回访：自来水管已更换，饮水难解决。",
+    ),
     ("b-zhang", 4, "2024-03-27", 7, "recorded", None, "村道垃圾堆放，准备组织清理。"),
     ("b-li", 1, "2024-03-05", 4, "escalated", None, "杨树沟村土地承包纠纷，已上报镇政府。"),
     ("b-li", 2, "2024-03-12", 5, "recorded", None, "低保户住房漏雨，申请危房改造。"),
@@ -275,8 +293,13 @@ ENTRIES = [
     ("b-wang", 1, "2024-03-06", 1, "recorded", None, "合作社帮助农民增收，种植土地承包地。"),
 ]
 CATEGORY_NAMES = {1: "农村经济发展", 4: "农村矛盾纠纷", 5: "群众关注的热点难点", 7: "村容村貌整治"}
-STATUS_NAMES = {"recorded": "已记录", "in_progress": "办理中", "escalated": "已上报",
-                "resolved": "已解决", "explained": "已解释"}
+STATUS_NAMES = {
+    "recorded": "已记录",
+    "in_progress": "办理中",
+    "escalated": "已上报",
+    "resolved": "已解决",
+    "explained": "已解释",
+}
 WEEK_START, WEEK_END = dt.date(2024, 3, 4), dt.date(2024, 3, 31)  # ISO weeks 10–13
 
 
@@ -286,27 +309,55 @@ def build_small_archive(root: Path) -> Path:
     db = a.db
     with db.conn:
         for book, cadre, town, village in BOOKS:
-            db["books"].insert({"book_id": book, "cadre": cadre, "township": town,
-                                "village": village, "source": book, "created_at": now()})
+            db["books"].insert(
+                {
+                    "book_id": book,
+                    "cadre": cadre,
+                    "township": town,
+                    "village": village,
+                    "source": book,
+                    "created_at": now(),
+                }
+            )
         meta = {b[0]: b for b in BOOKS}
         rows = []
         for book, seq, date, code, status, parent, text in ENTRIES:
             eid = f"{book}:{seq:03d}"
-            rows.append({
-                "entry_id": eid, "book_id": book, "seq": seq, "page_start": 1, "page_end": 1,
-                "date": date, "date_inferred": 0, "month": date[:7], "category_code": code,
-                "category": CATEGORY_NAMES[code], "category_score": 1.0,
-                "category_evidence": "[]", "category_confirmed": 0, "status_code": status,
-                "status": STATUS_NAMES[status], "status_confirmed": 0,
-                "follow_up_of": f"{parent[0]}:{parent[1]:03d}" if parent else None,
-                "matter_id": f"{parent[0]}:{parent[1]:03d}" if parent else eid,
-                "text": text, "fields": "{}", "line_ids": "[]", "cadre": meta[book][1],
-                "township": meta[book][2], "village": meta[book][3], "classifier": "test",
-            })
+            rows.append(
+                {
+                    "entry_id": eid,
+                    "book_id": book,
+                    "seq": seq,
+                    "page_start": 1,
+                    "page_end": 1,
+                    "date": date,
+                    "date_inferred": 0,
+                    "month": date[:7],
+                    "category_code": code,
+                    "category": CATEGORY_NAMES[code],
+                    "category_score": 1.0,
+                    "category_evidence": "[]",
+                    "category_confirmed": 0,
+                    "status_code": status,
+                    "status": STATUS_NAMES[status],
+                    "status_confirmed": 0,
+                    "follow_up_of": f"{parent[0]}:{parent[1]:03d}" if parent else None,
+                    "matter_id": f"{parent[0]}:{parent[1]:03d}" if parent else eid,
+                    "text": text,
+                    "fields": "{}",
+                    "line_ids": "[]",
+                    "cadre": meta[book][1],
+                    "township": meta[book][2],
+                    "village": meta[book][3],
+                    "classifier": "test",
+                }
+            )
         db["entries"].insert_all(rows)
         for r in db.query("select rowid, text from entries"):
-            db.execute("insert into entries_fts(rowid, bigrams) values (?, ?)",
-                       [r["rowid"], bigrams(r["text"])])
+            db.execute(
+                "insert into entries_fts(rowid, bigrams) values (?, ?)",
+                [r["rowid"], bigrams(r["text"])],
+            )
         presentation.refresh_keywords(a, [b[0] for b in BOOKS])
     a.close()
     return root
@@ -324,12 +375,12 @@ def canned(base: str, name: str, **params: str) -> list[dict]:
 
 
 def test_facets_count_what_the_data_holds(small) -> None:
-    base, db = small
+    base, _db = small
     res = get_json(
         f"{base}/archive/entries.json?"
         + q([("township", "石桥镇"), ("_facet", "category"), ("_facet", "status")])
     )
-    rows = [e for e in ENTRIES if dict((b[0], b[2]) for b in BOOKS)[e[0]] == "石桥镇"]
+    rows = [e for e in ENTRIES if {b[0]: b[2] for b in BOOKS}[e[0]] == "石桥镇"]
     assert res["filtered_table_rows_count"] == len(rows)
     got = {f["value"]: f["count"] for f in res["facet_results"]["category"]["results"]}
     assert got == Counter(CATEGORY_NAMES[e[3]] for e in rows)
@@ -340,8 +391,14 @@ def test_facets_count_what_the_data_holds(small) -> None:
 def test_default_facets_are_configured(small) -> None:
     base, _ = small
     res = get_json(f"{base}/archive/entries.json")
-    assert set(res["facet_results"]) == {"township", "village", "cadre", "category", "status",
-                                         "month"}
+    assert set(res["facet_results"]) == {
+        "township",
+        "village",
+        "cadre",
+        "category",
+        "status",
+        "month",
+    }
     assert get_json(f"{base}/-/settings.json")["suggest_facets"] is False
 
 
@@ -351,16 +408,21 @@ def _iso(d: dt.date) -> str:
 
 
 def expected_missing_weeks() -> set[tuple[str, str]]:
-    have = {(dict((b[0], b[1]) for b in BOOKS)[e[0]], _iso(dt.date.fromisoformat(e[2])))
-            for e in ENTRIES}
+    have = {({b[0]: b[1] for b in BOOKS}[e[0]], _iso(dt.date.fromisoformat(e[2]))) for e in ENTRIES}
     weeks = {_iso(WEEK_START + dt.timedelta(days=7 * i)) for i in range(4)}
     return {(b[1], w) for b in BOOKS for w in weeks} - have
 
 
 def test_cadre_missing_weeks_lists_every_week_below_one_entry(small) -> None:
     base, _ = small
-    rows = canned(base, "cadre_missing_weeks", 起始日期=WEEK_START.isoformat(),
-                  截止日期=WEEK_END.isoformat(), 最少条数="", 乡镇="")
+    rows = canned(
+        base,
+        "cadre_missing_weeks",
+        起始日期=WEEK_START.isoformat(),
+        截止日期=WEEK_END.isoformat(),
+        最少条数="",
+        乡镇="",
+    )
     got = {(r["干部"], r["ISO周"]) for r in rows}
     assert got == expected_missing_weeks()
     assert ("李明", "2024-W12") in got  # a cadre with one missing week shows up
@@ -369,11 +431,16 @@ def test_cadre_missing_weeks_lists_every_week_below_one_entry(small) -> None:
 
 def test_cadre_weekly_counts_match_the_entries(small) -> None:
     base, _ = small
-    rows = canned(base, "cadre_weekly_counts", 起始日期=WEEK_START.isoformat(),
-                  截止日期=WEEK_END.isoformat(), 干部="", 乡镇="")
+    rows = canned(
+        base,
+        "cadre_weekly_counts",
+        起始日期=WEEK_START.isoformat(),
+        截止日期=WEEK_END.isoformat(),
+        干部="",
+        乡镇="",
+    )
     expected = Counter(
-        (dict((b[0], b[1]) for b in BOOKS)[e[0]], _iso(dt.date.fromisoformat(e[2])))
-        for e in ENTRIES
+        ({b[0]: b[1] for b in BOOKS}[e[0]], _iso(dt.date.fromisoformat(e[2]))) for e in ENTRIES
     )
     assert len(rows) == 3 * 4
     for r in rows:
@@ -401,8 +468,10 @@ def test_escalated_matters(small) -> None:
 
 def test_matters_view_follows_the_latest_status(small) -> None:
     _, db = small
-    got = {r["matter_id"]: (r["status"], r["open"], r["latest_follow_up_date"], r["entries"])
-           for r in rows_of(db, "select * from matters")}
+    got = {
+        r["matter_id"]: (r["status"], r["open"], r["latest_follow_up_date"], r["entries"])
+        for r in rows_of(db, "select * from matters")
+    }
     assert got["b-zhang:001"] == ("已解决", 0, "2024-03-20", 2)
     assert got["b-li:002"] == ("已解释", 0, "2024-03-28", 2)
     assert got["b-li:001"] == ("已上报", 1, None, 1)
@@ -440,8 +509,9 @@ def test_hot_topics_count_keywords_by_month_and_township(small) -> None:
 
 def test_canned_query_pages_render_in_chinese(small) -> None:
     base, _ = small
-    status, _, body = fetch(f"{base}/archive/open_matters?" + q(
-        {"天数": "1", "截至日期": "2024-03-31", "乡镇": ""}))
+    status, _, body = fetch(
+        f"{base}/archive/open_matters?" + q({"天数": "1", "截至日期": "2024-03-31", "乡镇": ""})
+    )
     html = body.decode("utf-8")
     assert status == 200 and "超期未办结事项" in html
     assert 'href="/-/entry/b-li:001"' in html  # matter ids link to the entry page
@@ -460,8 +530,13 @@ def test_keywords_refresh_replaces_a_books_rows(tmp_path: Path) -> None:
 
 def test_snippet_and_highlight_helpers() -> None:
     text = "村民孙桂兰想申请低保。材料已上报镇民政办审核，低保待批。"
-    assert presentation.snippet_html(text, "低保", width=6) == "…想申请<mark>低保</mark>。材料已上报镇…"
-    assert presentation.highlight_html("<b>低保</b>", "低保") == "&lt;b&gt;<mark>低保</mark>&lt;/b&gt;"
+    assert (
+        presentation.snippet_html(text, "低保", width=6)
+        == "…想申请<mark>低保</mark>。材料已上报镇…"
+    )
+    assert (
+        presentation.highlight_html("<b>低保</b>", "低保") == "&lt;b&gt;<mark>低保</mark>&lt;/b&gt;"
+    )
     assert presentation.hit_lines(["想申请低", "保材料", "无关"], "低保") == {0, 1}
     assert presentation.hit_lines(["申请低保", "无关"], "低保 无关") == {0, 1}
     assert presentation.query_words('"低保" OR (饮水') == ["低保", "OR", "饮水"]
@@ -473,6 +548,13 @@ def test_image_file_refuses_paths_outside_images(tmp_path: Path) -> None:
     good.write_bytes(b"x")
     (tmp_path / "archive.db").write_bytes(b"db")
     assert presentation.image_file(tmp_path, "images/ab/x.png") == good.resolve()
-    for bad in ["../archive.db", "archive.db", "images/../archive.db", str(tmp_path / "archive.db"),
-                "images/ab", "", None]:
+    for bad in [
+        "../archive.db",
+        "archive.db",
+        "images/../archive.db",
+        str(tmp_path / "archive.db"),
+        "images/ab",
+        "",
+        None,
+    ]:
         assert presentation.image_file(tmp_path, bad) is None

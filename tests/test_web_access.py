@@ -53,7 +53,7 @@ class Client:
         status, _, html = self.request("/-/login")
         assert status == 200, html[:300]
         token = re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)
-        status, headers, _ = self.request(
+        status, _headers, _ = self.request(
             "/-/login", {"csrftoken": token, "username": name, "password": password, "next": "/"}
         )
         return status
@@ -94,8 +94,8 @@ def routes(root: Path) -> dict[str, str]:
         f"/archive/entries/{q(entry.replace(':', '~3A'))}": "inspector",
         "/archive/matters": "inspector",
         "/archive/lines.json?_search=" + q("低保"): "inspector",
-        "/archive/open_matters.json?" + urllib.parse.urlencode(
-            {"天数": "1", "截至日期": "", "乡镇": ""}): "inspector",
+        "/archive/open_matters.json?"
+        + urllib.parse.urlencode({"天数": "1", "截至日期": "", "乡镇": ""}): "inspector",
         "/archive.json?sql=" + q("select count(*) from entries"): "inspector",
         "/-/search?q=" + q("低保"): "inspector",
         "/-/search.json?q=" + q("低保"): "inspector",
@@ -206,8 +206,12 @@ def test_login_redirect_stays_on_this_site(users_server) -> None:
     token = re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)
     status, headers, _ = client.request(
         "/-/login",
-        {"csrftoken": token, "username": "wang", "password": PASSWORDS["wang"],
-         "next": "//evil.example/"},
+        {
+            "csrftoken": token,
+            "username": "wang",
+            "password": PASSWORDS["wang"],
+            "next": "//evil.example/",
+        },
     )
     assert status == 302 and headers["Location"] == "/"
 

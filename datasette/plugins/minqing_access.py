@@ -19,10 +19,11 @@ from __future__ import annotations
 import time
 import urllib.parse
 
-from datasette import hookimpl
 from datasette.utils.asgi import Response
+from itsdangerous import BadSignature
 
 from archive import access
+from datasette import hookimpl
 
 DB = "archive"
 COOKIE = "minqing_session"
@@ -68,7 +69,7 @@ async def session_actor(datasette, cookie: str | None) -> dict | None:  # type: 
         return None
     try:
         payload = datasette.unsign(cookie, NAMESPACE)
-    except Exception:  # bad signature, garbage
+    except (BadSignature, ValueError, TypeError):  # bad signature, garbage
         return None
     db = _db(datasette)
     if db is None:
@@ -85,7 +86,7 @@ def _root_actor(datasette, scope: dict) -> dict | None:  # type: ignore[no-untyp
         return None
     try:
         decoded = datasette.unsign(raw, "actor")
-    except Exception:
+    except (BadSignature, ValueError, TypeError):
         return None
     actor = decoded.get("a") if isinstance(decoded, dict) else None
     return actor if isinstance(actor, dict) and actor.get("id") == "root" else None
@@ -127,9 +128,7 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
                 )
             else:
                 target = path + ("?" + query if query else "")
-                response = Response.redirect(
-                    "/-/login?" + urllib.parse.urlencode({"next": target})
-                )
+                response = Response.redirect("/-/login?" + urllib.parse.urlencode({"next": target}))
             await response.asgi_send(send)
 
         return guarded
@@ -143,8 +142,14 @@ def permission_allowed(datasette, actor, action, resource):  # type: ignore[no-u
         exist = await users_exist(datasette)
         if action == access.REVIEW_ACTION:
             return access.may_review(actor, exist)
-        if action in ("view-instance", "view-database", "view-table", "view-query",
-                      "execute-sql", "view-database-download"):
+        if action in (
+            "view-instance",
+            "view-database",
+            "view-table",
+            "view-query",
+            "execute-sql",
+            "view-database-download",
+        ):
             if not access.may_view(actor, exist):
                 return False
             if action == "view-table" and resource and resource[1] == access.USERS:
@@ -161,9 +166,7 @@ def permission_allowed(datasette, actor, action, resource):  # type: ignore[no-u
 @hookimpl
 def forbidden(datasette, request, message):  # type: ignore[no-untyped-def]
     if request.actor is None:
-        return Response.redirect(
-            "/-/login?" + urllib.parse.urlencode({"next": request.full_path})
-        )
+        return Response.redirect("/-/login?" + urllib.parse.urlencode({"next": request.full_path}))
     return None
 
 

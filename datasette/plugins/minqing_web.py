@@ -21,11 +21,11 @@ import mimetypes
 import urllib.parse
 from pathlib import Path
 
-from datasette import Forbidden, NotFound, hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from archive import presentation
+from datasette import Forbidden, NotFound, hookimpl
 
 DB = "archive"
 ENTRY_TABLES = {"entries", "matters"}
@@ -71,9 +71,7 @@ def matter_url(matter_id: str) -> str:
 
 def image_url(page_id: str, thumb: bool = False) -> str:
     """The (thumbnail) image of page ``page_id``."""
-    return ("/-/page-thumb/" if thumb else "/-/page-image/") + urllib.parse.quote(
-        page_id, safe="/"
-    )
+    return ("/-/page-thumb/" if thumb else "/-/page-image/") + urllib.parse.quote(page_id, safe="/")
 
 
 async def entry_page(datasette, request):  # type: ignore[no-untyped-def]
@@ -93,9 +91,7 @@ async def entry_page(datasette, request):  # type: ignore[no-untyped-def]
     view["text_html"] = Markup(view["text_html"])
     for c in view["chain"]:
         c["snippet"] = Markup(c["snippet"])
-    may_review = await datasette.permission_allowed(
-        request.actor, "minqing-review", default=False
-    )
+    may_review = await datasette.permission_allowed(request.actor, "minqing-review", default=False)
     return Response.html(
         await datasette.render_template(
             "minqing_entry.html", {**view, "may_review": may_review}, request=request
@@ -135,9 +131,7 @@ async def page_image(datasette, request):  # type: ignore[no-untyped-def]
     path = await _page_image_path(datasette, request)
     body = await asyncio.to_thread(path.read_bytes)
     ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return Response(
-        body, content_type=ctype, headers={"cache-control": "private, max-age=3600"}
-    )
+    return Response(body, content_type=ctype, headers={"cache-control": "private, max-age=3600"})
 
 
 async def page_thumb(datasette, request):  # type: ignore[no-untyped-def]
@@ -245,4 +239,4 @@ def table_actions(datasette, actor, database, table):  # type: ignore[no-untyped
     return None
 
 
-__all__ = ["entry_url", "matter_url", "image_url", "escape"]
+__all__ = ["entry_url", "escape", "image_url", "matter_url"]
