@@ -22,12 +22,16 @@ _UNSUPPORTED_HINTS = {
 }
 
 
-def image_sha256(image) -> str:  # type: ignore[no-untyped-def]
-    """sha256 of a BGR image encoded as PNG with OpenCV's default settings."""
+def _png(image) -> bytes:  # type: ignore[no-untyped-def]
     ok, png = cv2.imencode(".png", image)
     if not ok:  # pragma: no cover
         raise ValueError("cannot PNG-encode image")
-    return hashlib.sha256(png.tobytes()).hexdigest()
+    return png.tobytes()
+
+
+def image_sha256(image) -> str:  # type: ignore[no-untyped-def]
+    """sha256 of a BGR image encoded as PNG with OpenCV's default settings."""
+    return hashlib.sha256(_png(image)).hexdigest()
 
 
 def read_raw(src: SourceFile) -> list[RawPage]:
@@ -74,6 +78,7 @@ def load_source(src: SourceFile) -> list[Page]:
             if text_lines is not None and norm.transforms:
                 # normalisation moved pixels: map text-layer boxes through it
                 text_lines = norm.map_lines(text_lines)
+            png = _png(norm.image)
             pages.append(
                 Page(
                     book_id=src.book_id,
@@ -82,10 +87,11 @@ def load_source(src: SourceFile) -> list[Page]:
                     original_bytes=raw.original_bytes,
                     original_ext=raw.original_ext,
                     image=norm.image,
-                    sha256=image_sha256(norm.image),
+                    sha256=hashlib.sha256(png).hexdigest(),
                     transforms=tuple(raw.transforms) + tuple(norm.transforms),
                     flags=quality_flags(norm.image, dpi=raw.dpi, skew=norm.residual_skew),
                     text_lines=text_lines,
+                    png=png,
                 )
             )
     return pages

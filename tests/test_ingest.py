@@ -128,6 +128,9 @@ def test_load_jpeg_keeps_original_and_hashes_normalised_png(tmp_path: Path, page
     assert p.image.shape == page.shape
     _ok, png = cv2.imencode(".png", p.image)
     assert p.sha256 == hashlib.sha256(png.tobytes()).hexdigest()
+    # the PNG that was hashed travels with the page, so the archive need not re-encode it
+    assert p.png == png.tobytes()
+    assert np.array_equal(cv2.imdecode(np.frombuffer(p.png, np.uint8), cv2.IMREAD_COLOR), p.image)
     assert p.flags == ()
     assert p.text_lines is None
     # deterministic: the same file gives the same hash (the OCR cache relies on it)
