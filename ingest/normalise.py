@@ -288,7 +288,8 @@ def _outline(edges: np.ndarray, blur: np.ndarray) -> np.ndarray | None:
 
 
 def _support(quad: np.ndarray, thick: np.ndarray) -> float:
-    """Share of points along the quad's sides that lie on (dilated) edges."""
+    """Share of points along the quad's sides that lie on (dilated) edges or on the
+    image's own border (a page running out of the frame is bounded by it)."""
     h, w = thick.shape
     hits = total = 0
     for i in range(4):
@@ -296,9 +297,11 @@ def _support(quad: np.ndarray, thick: np.ndarray) -> float:
         n = max(2, int(np.hypot(*(b - a)) / 2))
         t = np.linspace(0.05, 0.95, n)[:, None]
         pts = np.round(a + t * (b - a)).astype(int)
-        inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+        x, y = pts[:, 0], pts[:, 1]
+        border = (x <= 2) | (y <= 2) | (x >= w - 3) | (y >= h - 3)
+        inside = ~border & (x >= 0) & (x < w) & (y >= 0) & (y < h)
         total += n
-        hits += int(np.count_nonzero(thick[pts[inside, 1], pts[inside, 0]]))
+        hits += int(np.count_nonzero(border)) + int(np.count_nonzero(thick[y[inside], x[inside]]))
     return hits / total if total else 0.0
 
 
@@ -322,7 +325,8 @@ def _refine_quad(quad: np.ndarray, edges: np.ndarray) -> np.ndarray:
         length = float(np.hypot(*(b - a)))
         if length < 10:
             return quad
-        line = (a, (b - a) / length)
+        hull_line = (a, (b - a) / length)
+        line = hull_line
         for band in (6.0, 2.0):
             origin, u = line
             rel = pts - origin
@@ -331,7 +335,10 @@ def _refine_quad(quad: np.ndarray, edges: np.ndarray) -> np.ndarray:
             dist = np.abs(rel[:, 0] * u[1] - rel[:, 1] * u[0])
             near = pts[(dist <= band) & (t > t0 + 0.1 * length) & (t < t0 + 0.9 * length)]
             if len(near) < 0.3 * length:
-                return quad
+                # no edge along this side (it is the photo's own border, where the page
+                # runs out of the frame): keep the hull's side
+                line = hull_line
+                break
             vx, vy, x0, y0 = cv2.fitLine(near, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
             direction = np.float32([vx, vy])
             if float(direction @ u) < 0:

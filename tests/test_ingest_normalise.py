@@ -82,6 +82,19 @@ def test_page_on_a_wooden_table_is_found_whatever_the_grain(seed: int) -> None:
     assert np.linalg.norm(corners - truth, axis=1).max() < 0.005 * float(np.hypot(*photo.shape[:2]))
 
 
+def test_page_running_out_of_the_photo_is_still_found() -> None:
+    # the right edge of the page lies outside the frame: the photo's border bounds it
+    photo, truth = phone_photo(make_page(3), seed=3)
+    cut = photo[:, :1250]
+    corners = find_page(cut)
+    assert corners is not None
+    diagonal = float(np.hypot(*cut.shape[:2]))
+    assert np.linalg.norm(corners[[0, 3]] - truth[[0, 3]], axis=1).max() < 0.005 * diagonal
+    assert (corners[[1, 2], 0] > cut.shape[1] - 5).all()
+    (out,) = normalise(cut)
+    assert out.transforms[:2] == ["perspective", "flatten_light"]
+
+
 @pytest.mark.parametrize(("seed", "angle", "lid"), [(31, 3.0, 205), (32, -2.0, 205), (33, 5.0, 228)])
 def test_flatbed_deskew_angle_is_exact(seed: int, angle: float, lid: int) -> None:
     # lid 228: a page on a lid of nearly its own brightness (only weak edges)
