@@ -149,11 +149,14 @@ def process_file(
         result.error = str(exc)
         return result
     for page in pages:
-        ok, png = cv2.imencode(".png", page.image)
-        if not ok:  # pragma: no cover - OpenCV failure
-            result.error = f"{path}: could not encode the normalised page (report a bug)"
-            return result
-        image_rel, sha = store_blob(archive_root, png.tobytes(), ".png")
+        png = page.png  # the bytes ingest hashed; encode only when it did not keep them
+        if png is None:
+            ok, buf = cv2.imencode(".png", page.image)
+            if not ok:  # pragma: no cover - OpenCV failure
+                result.error = f"{path}: could not encode the normalised page (report a bug)"
+                return result
+            png = buf.tobytes()
+        image_rel, sha = store_blob(archive_root, png, ".png")
         original_rel, original_sha = store_blob(
             archive_root, page.original_bytes, page.original_ext
         )
@@ -521,7 +524,7 @@ def _inherit_categories(archive: Archive, scope: set[str]) -> None:
             confirmed.add((r["book_id"], r["seq"]))
         if r["pb"] is not None and r["pb"] in scope:
             in_effect.append(
-                classify.Link(child=(r["book_id"], r["seq"]), parent=(r["pb"], r["ps"]), score=1.0)
+                Link(child=(r["book_id"], r["seq"]), parent=(r["pb"], r["ps"]), score=1.0)
             )
     changed = classify.inherit_categories(by_book, in_effect, confirmed=confirmed)
     for book, entries in changed.items():
