@@ -59,24 +59,22 @@ SELECT r.entry_id AS matter_id,
        r.category_code, r.category,
        r.date AS first_date,
        r.month AS month,
-       nullif(substr(l.latest_key, 1, 10), '0000-00-00') AS latest_date,
-       CASE WHEN l.entries > 1 THEN nullif(substr(l.latest_key, 1, 10), '0000-00-00') END
-           AS latest_follow_up_date,
-       l.entries AS entries,
+       l.date AS latest_date,
+       CASE WHEN l.entry_id != r.entry_id THEN l.date END AS latest_follow_up_date,
+       (SELECT count(*) FROM {ENTRIES} c WHERE c.matter_id = r.entry_id) AS entries,
        l.status_code AS status_code,
        l.status AS status,
        CASE WHEN l.status_code IN ('resolved', 'explained') THEN 0 ELSE 1 END AS open,
-       l.escalated AS escalated,
+       EXISTS (SELECT 1 FROM {ENTRIES} c
+               WHERE c.matter_id = r.entry_id AND c.status_code = 'escalated') AS escalated,
        substr(r.text, 1, 80) AS summary
 FROM {ENTRIES} r
-JOIN (
-    SELECT matter_id,
-           max(coalesce(date, '0000-00-00') || '|' || entry_id) AS latest_key,
-           status_code, status,
-           count(*) AS entries,
-           sum(status_code = 'escalated') > 0 AS escalated
-    FROM {ENTRIES} GROUP BY matter_id
-) l ON l.matter_id = r.entry_id
+JOIN {ENTRIES} l ON l.entry_id = (
+    -- the latest entry of the chain: one backwards step in the (matter_id, date, ...) index,
+    -- so a filter on the root (township, date, ...) is applied before any of this runs
+    SELECT f.entry_id FROM {ENTRIES} f WHERE f.matter_id = r.entry_id
+    ORDER BY f.date DESC, f.entry_id DESC LIMIT 1)
+WHERE r.matter_id = r.entry_id
 """
 
 
