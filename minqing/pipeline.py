@@ -34,7 +34,7 @@ import cv2
 import classify
 import ingest
 import ocr
-from archive import records, review
+from archive import presentation, records, review
 from archive.schema import ENTRIES, FILES, PAGES, entry_id
 from archive.store import Archive, store_blob
 from classify.types import Entry, Link
@@ -462,6 +462,7 @@ def _ingest_book(
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
         # reviewers' splits, merges, moved lines, dates outrank re-segmentation
         review.reapply_decisions(archive, [book.book_id])
+        presentation.refresh_keywords(archive, [book.book_id])
     return True
 
 
