@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from archive.store import Archive
+from minqing.cmd_ingest import default_workers, read_manifest
 from minqing.cmd_serve import serve
 from minqing.paths import samples_dir
 from minqing.pipeline import run_ingest
@@ -38,7 +39,13 @@ def command(archive_dir: Path, port: int, no_serve: bool) -> None:
     click.echo(f"Ingesting {len(books)} sample notebook(s) from {samples} ...", err=True)
     archive = Archive(archive_dir, create=True)
     try:
-        summary = run_ingest(books, archive)
+        manifest = samples / "books.csv"
+        summary = run_ingest(
+            books,
+            archive,
+            workers=default_workers(),
+            manifest=read_manifest(manifest) if manifest.exists() else None,
+        )
     finally:
         archive.close()
     click.echo(f"{summary.pages} pages, {summary.entries} entries in {archive_dir}", err=True)

@@ -45,7 +45,15 @@ def run_minqing(
 def sample_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled samples, ingested once for the session by the real CLI."""
     root = tmp_path_factory.mktemp("sample-archive") / "archive"
-    proc = run_minqing("ingest", *map(str, sample_books()), "--archive", str(root), "-q")
+    proc = run_minqing(
+        "ingest",
+        *map(str, sample_books()),
+        "--archive",
+        str(root),
+        "--manifest",
+        str(SAMPLES / "books.csv"),
+        "-q",
+    )
     assert "OCR'd" in proc.stderr
     return root
 

@@ -42,6 +42,11 @@ def test_export_has_every_contract_field(sample_archive: Path) -> None:
         assert row["book"] in {p.name for p in sample_books()}
         assert 1 <= row["page_start"] <= row["page_end"]
     assert len({r["entry_id"] for r in rows}) == len(rows)
+    # book metadata from the samples' manifest reaches every entry (facets rely on it)
+    assert {(r["book"], r["cadre"], r["village"]) for r in rows} == {
+        ("shiqiao-zhangwei", "张伟", "杨树沟村"),
+        ("shiqiao-liming", "李明", "河湾村"),
+    }
 
 
 def test_export_csv_has_header_and_rows(sample_archive: Path, tmp_path: Path) -> None:
