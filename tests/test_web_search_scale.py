@@ -159,3 +159,26 @@ def test_over_http_with_minqing_serve(served_low_limit: str) -> None:
     assert f"命中 {len(hits('饮水'))} 条，{NOTE}".encode() in body
     data = get_json(base + "/archive/entries.json?" + urllib.parse.urlencode({"_search": "低保"}))
     assert set(data["facet_results"]) == FACETS
+
+
+async def test_many_hits_page_newest_first_with_search_box_snippets_and_next_page(ds) -> None:  # type: ignore[no-untyped-def]
+    newest_first = sorted((e for e in ENTRIES if "饮水" in e[6]), key=lambda e: e[2], reverse=True)
+    ids = [f"{e[0]}:{e[1]:03d}" for e in newest_first]
+    seen = []
+    url = "/archive/entries?" + urllib.parse.urlencode({"_search": "饮水", "_size": "1"})
+    while url:
+        html = (await ds.client.get(url)).text
+        assert 'name="_search" value="饮水"' in html  # the search box keeps the query
+        assert "<mark>饮水</mark>" in html  # the hit is marked in the text
+        assert f"命中 {len(ids)} 条，{NOTE}" in html
+        seen += [
+            e
+            for e in ids
+            if f'mq-entry-link" href="/-/entry/{urllib.parse.quote(e, safe="")}?q=%E9%A5%AE%E6%B0%B4"'
+            in html
+        ]
+        nxt = html.split('<p><a href="')[1].split('">Next page')[0] if "Next page" in html else ""
+        url = (
+            urllib.parse.urlsplit(nxt.replace("&amp;", "&"))._replace(scheme="", netloc="").geturl()
+        )
+    assert seen == ids  # date descending, every hit once

@@ -194,6 +194,12 @@ _SEARCH: contextvars.ContextVar[str | None] = contextvars.ContextVar("minqing_se
 # request that carries it (a next-page link, the filter form, a sort link) is decided
 # afresh, so narrowing a search brings the facets back. Explicit ``_facet=`` params and
 # ``_mq_facets=1`` (the note's "统计分面" link) keep the facets.
+#
+# Such an HTML page in the default order (newest first) is also served through
+# ``_mq_search`` instead of ``_search``: the same FTS condition written ``+rowid in
+# (...)``, so SQLite walks the date index and stops after one page of hits (~20 ms for
+# 96,000 hits at 1M entries) instead of fetching every hit's row to sort them (~130 ms).
+# Only many hits make that walk short (at least one hit in limit/rows), hence only here.
 
 #: the default limit; plugin config ``minqing-web: facet_hit_limit`` or the environment
 #: variable ``MINQING_FACET_HIT_LIMIT`` change it (0 turns the check off)
@@ -202,6 +208,7 @@ HIT_LIMIT_ENV = "MINQING_FACET_HIT_LIMIT"
 PLUGIN = "minqing-web"
 AUTO = "_mq_auto"
 FORCE_FACETS = "_mq_facets"
+DATE_SEARCH = "_mq_search"
 SEARCH_TABLE_PATHS = {f"/{DB}/entries": "html", f"/{DB}/entries.json": "json"}
 #: the decision for the current request, for the template: hits, limit, facets_skipped,
 #: facets_url
@@ -255,11 +262,11 @@ async def count_search_hits(datasette, pairs: list[tuple[str, str]]) -> int | No
 async def decide_search_scale(datasette, path: str, query: str) -> tuple[str, dict | None]:  # type: ignore[no-untyped-def]
     """The query string to serve a request with, and the note for its page (or None)."""
     kind = SEARCH_TABLE_PATHS.get(path)
-    if kind is None or "_search" not in query:
+    if kind is None or "_search" not in query and DATE_SEARCH not in query:
         return query, None
     pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
     if any(k == AUTO for k, _ in pairs):  # added by us last time: decide afresh
-        pairs = [(k, v) for k, v in pairs if k not in (AUTO, "_nofacet", "_nocount")]
+        pairs = restore_search(pairs)
         query = urllib.parse.urlencode(pairs)
     limit = facet_hit_limit(datasette)
     keys = {k for k, _ in pairs}
@@ -277,9 +284,46 @@ async def decide_search_scale(datasette, path: str, query: str) -> tuple[str, di
         added.append(("_nocount", "1"))  # the note shows the count
     if not forced:
         note["facets_url"] = "?" + urllib.parse.urlencode([*pairs, (FORCE_FACETS, "1")])
-    if not added:
+    args = dict(pairs)
+    if (
+        kind == "html"
+        and "_searchmode" not in args
+        and "_sort" not in args
+        and args.get("_sort_desc", "date") == "date"
+    ):
+        pairs = [(DATE_SEARCH if k == "_search" else k, v) for k, v in pairs]
+    if not added and pairs == restore_search(pairs):
         return query, note
     return urllib.parse.urlencode([*pairs, *added, (AUTO, "1")]), note
+
+
+def restore_search(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``pairs`` without what :func:`decide_search_scale` added (``_search`` given back)."""
+    has_search = any(k == "_search" for k, _ in pairs)
+    out = []
+    for k, v in pairs:
+        if k in (AUTO, "_nofacet", "_nocount") or (k == DATE_SEARCH and has_search):
+            continue
+        out.append(("_search", v) if k == DATE_SEARCH else (k, v))
+    return out
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):  # type: ignore[no-untyped-def]
+    """``_mq_search``: the table search as ``+rowid in (...)`` (see above)."""
+    from datasette.filters import FilterArguments
+
+    q = request.args.get(DATE_SEARCH)
+    if database != DB or table != "entries" or not q or request.args.get("_search"):
+        return None
+    return FilterArguments(
+        [
+            "+rowid in (select rowid from entries_fts where entries_fts match escape_fts(:mq_search))"
+        ],
+        {"mq_search": q},
+        [f'search matches "{q}"'],
+        {"search": q},
+    )
 
 
 @hookimpl
@@ -290,7 +334,7 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
             if scope.get("type") == "http":
                 query = scope.get("query_string", b"").decode("latin-1")
                 args = urllib.parse.parse_qs(query)
-                q = (args.get("_search") or [None])[0]
+                q = (args.get("_search") or args.get(DATE_SEARCH) or [None])[0]
                 new_query, note = await decide_search_scale(datasette, scope.get("path", ""), query)
                 if new_query != query:
                     scope = {**scope, "query_string": new_query.encode("latin-1")}
