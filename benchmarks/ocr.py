@@ -7,7 +7,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/ocr.py --sweep-alpha   # LM weight on generated pages only
 
 Data sets (each skipped when absent):
-  samples/*/lines.json        bundled sample notebooks (ground truth per page)
+  samples/*/lines.json        bundled sample notebooks (ground truth per page: header,
+                              body lines, page number)
   generated                   pages rendered here: normal, hard (messy strokes at
                               150-200 dpi, phone warp, noise), forms (needs a CJK font)
   ../shared/realdata          real handwriting, EVALUATION ONLY (29 lines, 6 pages)
@@ -87,7 +88,9 @@ def load_samples() -> list[tuple[np.ndarray, list[str]]]:
         for page in json.loads(lines_json.read_text(encoding="utf-8")):
             img = cv2.imread(str(lines_json.parent / page["image"]))
             if img is not None:
-                items.append((img, list(page["lines"])))
+                # the printed header and page number are on the page too (reading order)
+                ref = [page.get("header") or "", *page["lines"], page.get("footer") or ""]
+                items.append((img, [r for r in ref if r]))
     return items
 
 
@@ -163,29 +166,43 @@ CONFIGS = {
 }
 
 
+def run_sets(engines: dict, sets: dict) -> dict[str, dict[str, dict]]:  # type: ignore[type-arg]
+    """Every engine on every image, interleaved image by image (in rotating order) so
+    that a busy shared machine slows all engines alike."""
+    out: dict[str, dict[str, dict]] = {name: {} for name in engines}
+    names = list(engines)
+    for set_name, items in sets.items():
+        acc = {n: {"err": {False: 0, True: 0}, "tot": {False: 0, True: 0}, "secs": [], "lines": []} for n in names}
+        for k, (image, ref_lines) in enumerate(items):
+            rot = names[k % len(names) :] + names[: k % len(names)]
+            for name in rot:
+                t = time.perf_counter()
+                got = engines[name](image)
+                a = acc[name]
+                a["secs"].append(time.perf_counter() - t)
+                hyp = "".join(text for text, _ in got)
+                ref = "".join(ref_lines)
+                for punct in (False, True):
+                    r = norm(ref, punct)
+                    a["err"][punct] += round(cer(norm(hyp, punct), r) * len(r))
+                    a["tot"][punct] += len(r)
+                a["lines"].append((got, ref_lines))
+        for n in names:
+            a = acc[n]
+            out[n][set_name] = {
+                "cer": a["err"][False] / max(a["tot"][False], 1),
+                "cer_p": a["err"][True] / max(a["tot"][True], 1),
+                "s": statistics.median(a["secs"]) if a["secs"] else float("nan"),
+                "chars": a["tot"][False],
+                "lines": a["lines"],
+            }
+        print(f"# {set_name} done", file=sys.stderr, flush=True)
+    return out
+
+
 def run_set(engine, items):  # type: ignore[no-untyped-def]
-    errs = {False: 0, True: 0}
-    total = {False: 0, True: 0}
-    secs, lines_out = [], []
-    for image, ref_lines in items:
-        t = time.perf_counter()
-        got = engine(image)
-        secs.append(time.perf_counter() - t)
-        hyp = "".join(text for text, _ in got)
-        ref = "".join(ref_lines)
-        for punct in (False, True):
-            r = norm(ref, punct)
-            errs[punct] += round(cer(norm(hyp, punct), r) * len(r))
-            total[punct] += len(r)
-        lines_out.append((got, ref_lines))
-    return {
-        "cer": errs[False] / max(total[False], 1),
-        "cer_p": errs[True] / max(total[True], 1),
-        "s": statistics.median(secs) if secs else float("nan"),
-        "chars": total[False],
-        "n": len(items),
-        "lines": lines_out,
-    }
+    """One engine on one set (for the sweep)."""
+    return run_sets({"x": engine}, {"s": items})["x"]["s"]
 
 
 def calibration(results) -> list[tuple[str, int, float]]:  # type: ignore[no-untyped-def]
@@ -209,16 +226,25 @@ def calibration(results) -> list[tuple[str, int, float]]:  # type: ignore[no-unt
     ]
 
 
-def cold_start() -> tuple[float, float, float]:
-    """Fresh interpreter: (import + get_engine s, first page s, peak RSS MiB) of the default engine."""
+def cold_start(which: str) -> tuple[float, float, float]:
+    """Fresh interpreter: (import + engine load s, first page s, peak RSS MiB) of one page."""
+    load = {
+        "stage": "import ocr;e=ocr.get_engine().recognize",
+        "bare": "from rapidocr import RapidOCR;"
+        "e=RapidOCR(params={'Global.use_cls':False,'Global.log_level':'critical'})",
+    }[which]
     code = (
-        "import time,resource;t=time.perf_counter();import ocr;e=ocr.get_engine();t1=time.perf_counter();"
-        "from ocr.testing import render_page,find_cjk_font;import numpy as np;"
-        "img=render_page() if find_cjk_font() else np.full((800,600,3),255,np.uint8);"
-        "t2=time.perf_counter();e.recognize(img);t3=time.perf_counter();"
+        f"import time,resource;t=time.perf_counter();{load};t1=time.perf_counter();"
+        "import cv2,glob;p=sorted(glob.glob('samples/*/page-*.jpg'));"
+        "from ocr.testing import render_page;img=cv2.imread(p[0]) if p else render_page();"
+        "t2=time.perf_counter();e(img);t3=time.perf_counter();"
         "print(t1-t,t3-t2,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    env_path = {"PYTHONPATH": str(ROOT)}
+    import os
+
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**os.environ, **env_path})
     a, b, c = out.stdout.split()
     return float(a), float(b), float(c)
 
@@ -256,32 +282,36 @@ def main() -> None:
         return
 
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
-    table: dict[str, dict[str, dict]] = {}
-    rss: dict[str, float] = {}
-    for name in names:
-        engine = CONFIGS[name]()
-        table[name] = {k: run_set(engine, items) for k, items in sets.items()}
-        rss[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        del engine
+    engines = {name: CONFIGS[name]() for name in names}
+    for e in engines.values():  # warm up (and build the LM) before timing
+        e(np.full((64, 400, 3), 250, np.uint8))
+    table = run_sets(engines, sets)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    print("\nCER (punctuation removed) / CER with punctuation / median s per image")
-    print("\n| engine | " + " | ".join(f"{k} ({sets[k].__len__()} img, {table[names[0]][k]['chars']} ch)" for k in sets) + " | peak RSS so far |")
-    print("|---|" + "---|" * (len(sets) + 1))
+    print("\nCER (punctuation removed) / CER with punctuation kept / median s per image,")
+    print("all engines interleaved image by image in one process")
+    print("\n| engine | " + " | ".join(f"{k} ({len(sets[k])} img, {table[names[0]][k]['chars']} ch)" for k in sets) + " |")
+    print("|---|" + "---|" * len(sets))
     for name in names:
         cells = [f"{r['cer']:.2%} / {r['cer_p']:.2%} / {r['s']:.2f}s" for r in table[name].values()]
-        print(f"| {name} | " + " | ".join(cells) + f" | {rss[name]:.0f} MiB |")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if "bare" in table and names[-1] != "bare":
+        ratios = [table[names[-1]][k]["s"] / table["bare"][k]["s"] for k in sets]
+        print(f"\ns/image of '{names[-1]}' / 'bare' per set: " + ", ".join(f"{k} {r:.2f}x" for k, r in zip(sets, ratios, strict=True)))
+    print(f"peak RSS of this process (all {len(names)} engines loaded): {rss:.0f} MiB")
 
     last = names[-1]
-    lines = [x for k, r in table[last].items() for x in r["lines"] if k != "real-pages" or True]
+    lines = [x for r in table[last].values() for x in r["lines"]]
     print(f"\nConfidence calibration of '{last}' (every output line of every set, matched to its best reference line)")
     print("\n| line confidence | lines | mean line CER |")
     print("|---|---|---|")
     for label, n, c in calibration(lines):
         print(f"| {label} | {n} | {c:.2%} |")
 
-    init, first, crss = cold_start()
-    print(f"\nCold start (fresh process, default engine): import + get_engine {init:.2f} s, first page {first:.2f} s, "
-          f"peak RSS {crss:.0f} MiB")
+    print("\nCold start, one fresh process each, first sample page (1200x1700):")
+    for which in ("bare", "stage"):
+        init, first, crss = cold_start(which)
+        print(f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB")
     print(f"# total {time.perf_counter() - t0:.0f} s")
 
 

@@ -57,11 +57,16 @@ def greedy_decode(probs: np.ndarray, chars: list[str]) -> Decoded:
 
 
 def is_uncertain(probs: np.ndarray, threshold: float = 0.9, runner_up: float = 0.03) -> bool:
-    """True when some step hesitates between characters (worth a beam search)."""
+    """True when some step hesitates between characters (worth an LM re-decode)."""
     nb = probs[:, 1:]
-    top2 = np.partition(nb, -2, axis=1)[:, -2:]
-    second, first = top2[:, 0], top2[:, 1]
-    return bool(np.any((first < threshold) & (second > runner_up)))
+    first = nb.max(axis=1)
+    # only steps whose best character is unsure and that are not plain blank
+    rows = np.nonzero((first < threshold) & (probs[:, 0] < 1.0 - runner_up))[0]
+    if rows.size == 0:
+        return False
+    sub = nb[rows]
+    second = np.partition(sub, -2, axis=1)[:, -2]
+    return bool(np.any(second > runner_up))
 
 
 def beam_decode(

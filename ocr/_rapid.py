@@ -32,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
     # look-alike characters on the greedy path; "beam" is a full CTC prefix beam
     # search (may also insert or drop characters); False: greedy only
     "lm": "substitute",
-    "lm_alpha": 0.3,
+    "lm_alpha": 0.5,  # chosen on samples/ + generated pages (benchmarks/ocr.py --sweep-alpha), never on realdata
     # re-recognise low-confidence lines from a wider crop; keep the likelier reading
     "rescue": True,
 }
@@ -54,7 +54,7 @@ class RapidOcrEngine(OcrEngine):
         pad: paper-coloured border before detection (default True).
         lm: re-decode hesitant lines with a character-bigram LM: ``"substitute"``
             (default), ``"beam"`` or False.
-        lm_alpha: LM weight (default 0.3).
+        lm_alpha: LM weight (default 0.5).
         rescue: re-recognise low-confidence lines from a wider crop (default True).
     """
 
@@ -145,15 +145,13 @@ class RapidOcrEngine(OcrEngine):
             return []
         boxes = np.asarray(boxes, dtype=np.float32)
         crops = [self._crop(img, b.copy()) for b in boxes]
-        probs = self.rec_probs(crops)
-        decoded = [self.decode(p) for p in probs]
+        decoded = self.read_crops(crops)
 
         if self.options["rescue"]:
             weak = [i for i, d in enumerate(decoded) if d.confidence < RESCUE_BELOW]
             if weak:
                 wide = [self._crop(img, _expand(boxes[i], img.shape)) for i in weak]
-                for i, p in zip(weak, self.rec_probs(wide), strict=True):
-                    d = self.decode(p)
+                for i, d in zip(weak, self.read_crops(wide), strict=True):
                     if d.confidence > decoded[i].confidence and d.text.strip():
                         decoded[i] = d
 
@@ -169,24 +167,36 @@ class RapidOcrEngine(OcrEngine):
             lines.append(make_line(d, out_boxes[i]))
         return lines
 
-    def rec_probs(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        """Per-step character probabilities (T x C) for each crop, via the rec session."""
+    def rec_probs(self, crops: list[np.ndarray]):  # type: ignore[no-untyped-def]
+        """Yield ``(index, T x C probabilities)`` for each crop, batch by batch.
+
+        Runs the recognition model's ONNX session as rapidocr does (crops sorted by
+        aspect ratio, batches of ``rec_batch_num``). The probabilities are large
+        (T x 18710 floats per line), so callers decode each as it comes instead of
+        keeping them.
+        """
         rec = self._rec
         _, img_h, img_w = rec.rec_image_shape[:3]
         order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
-        out: list[np.ndarray] = [np.empty((0, 0))] * len(crops)
         batch_n = rec.rec_batch_num
         for beg in range(0, len(crops), batch_n):
             ids = order[beg : beg + batch_n]
             max_ratio = max(img_w / img_h, *(crops[i].shape[1] / max(crops[i].shape[0], 1) for i in ids))
             batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in ids]).astype(np.float32)
             preds = rec.session(batch)
+            steps = preds.shape[1]
             for k, i in enumerate(ids):
                 # drop the steps that only cover the batch's zero padding
                 ratio = crops[i].shape[1] / max(crops[i].shape[0], 1)
-                steps = preds.shape[1]
                 used = min(steps, int(np.ceil(steps * min(1.0, ratio / max_ratio))) + 2)
-                out[i] = np.asarray(preds[k, :used], dtype=np.float32)
+                yield int(i), preds[k, :used]
+            del preds
+
+    def read_crops(self, crops: list[np.ndarray]) -> list[Decoded]:
+        """Recognise and decode each crop."""
+        out: list[Decoded] = [Decoded("", (), ())] * len(crops)
+        for i, probs in self.rec_probs(crops):
+            out[i] = self.decode(probs)
         return out
 
     def decode(self, probs: np.ndarray) -> Decoded:

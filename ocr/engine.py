@@ -20,7 +20,7 @@ from ocr.types import PageText
 #: Version of our own processing around the engines (reading order, normalisation,
 #: re-recognition, decoding). Bump it whenever our output for the same engine output
 #: may change: it is part of every engine_id and so of the OCR cache key.
-STAGE_VERSION = "2"
+STAGE_VERSION = "3"
 
 
 class OcrEngine(abc.ABC):
@@ -141,5 +141,5 @@ def _rebuild(name: str, params: dict[str, Any]) -> OcrEngine:
 
 
 def _load_builtin() -> None:
-    if "rapidocr" not in _REGISTRY:
-        from ocr import _paddle, _rapid  # noqa: F401  (they register themselves)
+    # importing a backend module registers it; repeated imports are free
+    from ocr import _paddle, _rapid  # noqa: F401
