@@ -42,7 +42,8 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
-import ocr  # noqa: E402
+import ocr
+
 
 def _load_common():  # type: ignore[no-untyped-def]
     import importlib.util
@@ -56,8 +57,8 @@ def _load_common():  # type: ignore[no-untyped-def]
 _common = _load_common()
 machine, command_line = _common.machine, _common.command_line
 
-from ocr._rapid import is_line_crop, pad_for_detection  # noqa: E402
-from ocr.testing import (  # noqa: E402
+from ocr._rapid import is_line_crop, pad_for_detection
+from ocr.testing import (
     DIARY_LINES,
     FORM_ROWS,
     GAPPED_LINES,
@@ -112,19 +113,37 @@ def generated(quick: bool) -> dict[str, list[tuple[np.ndarray, list[str]]]]:
     if find_cjk_font() is None:
         return {}
     n = 2 if quick else 4
-    body = [DIARY_LINES[i % len(DIARY_LINES) : i % len(DIARY_LINES) + 7] for i in range(0, 12 * n, 3)][:n]
+    body = [
+        DIARY_LINES[i % len(DIARY_LINES) : i % len(DIARY_LINES) + 7] for i in range(0, 12 * n, 3)
+    ][:n]
     sets: dict[str, list] = {"gen-normal": [], "gen-hard": [], "gen-form": []}
     for i, lines in enumerate(body):
         lines = list(lines)
-        sets["gen-normal"].append((render_page(lines, messy=True, seed=i, angle=(i % 3 - 1) * 2), lines))
-        page = render_page(lines, messy=True, seed=100 + i, font_size=40, ruled=True, angle=(i % 2) * 3 - 1.5)
+        sets["gen-normal"].append(
+            (render_page(lines, messy=True, seed=i, angle=(i % 3 - 1) * 2), lines)
+        )
+        page = render_page(
+            lines, messy=True, seed=100 + i, font_size=40, ruled=True, angle=(i % 2) * 3 - 1.5
+        )
         hard = degrade(page, dpi_scale=0.5 + 0.08 * (i % 2), warp=0.03, noise=6, blur=0.6, seed=i)
         sets["gen-hard"].append((hard, lines))
     gapped = [seg for line in GAPPED_LINES for seg in line.split("\t")]
-    sets["gen-hard"].append((degrade(render_page(GAPPED_LINES, angle=3.5, messy=True, seed=7), dpi_scale=0.55, noise=5), gapped))
+    sets["gen-hard"].append(
+        (
+            degrade(
+                render_page(GAPPED_LINES, angle=3.5, messy=True, seed=7), dpi_scale=0.55, noise=5
+            ),
+            gapped,
+        )
+    )
     cells = [c for row in FORM_ROWS for c in row]
     sets["gen-form"].append((render_form(FORM_ROWS, angle=1.5), cells))
-    sets["gen-form"].append((degrade(render_form(FORM_ROWS, angle=-2), dpi_scale=0.6, warp=0.02, noise=5, seed=3), cells))
+    sets["gen-form"].append(
+        (
+            degrade(render_form(FORM_ROWS, angle=-2), dpi_scale=0.6, warp=0.02, noise=5, seed=3),
+            cells,
+        )
+    )
     return sets
 
 
@@ -172,7 +191,10 @@ def run_sets(engines: dict, sets: dict) -> dict[str, dict[str, dict]]:  # type: 
     out: dict[str, dict[str, dict]] = {name: {} for name in engines}
     names = list(engines)
     for set_name, items in sets.items():
-        acc = {n: {"err": {False: 0, True: 0}, "tot": {False: 0, True: 0}, "secs": [], "lines": []} for n in names}
+        acc = {
+            n: {"err": {False: 0, True: 0}, "tot": {False: 0, True: 0}, "secs": [], "lines": []}
+            for n in names
+        }
         for k, (image, ref_lines) in enumerate(items):
             rot = names[k % len(names) :] + names[: k % len(names)]
             for name in rot:
@@ -221,7 +243,11 @@ def calibration(results) -> list[tuple[str, int, float]]:  # type: ignore[no-unt
                 if edges[i] <= conf < edges[i + 1]:
                     buckets[i].append(c)
     return [
-        (f"[{edges[i]:.2f}, {min(edges[i + 1], 1):.2f}{')' if i < len(edges) - 2 else ']'}", len(v), statistics.mean(v) if v else float("nan"))
+        (
+            f"[{edges[i]:.2f}, {min(edges[i + 1], 1):.2f}{')' if i < len(edges) - 2 else ']'}",
+            len(v),
+            statistics.mean(v) if v else float("nan"),
+        )
         for i, v in buckets.items()
     ]
 
@@ -238,22 +264,42 @@ def cold_start(which: str) -> tuple[float, float, float]:
         "import cv2,glob;p=sorted(glob.glob('samples/*/page-*.jpg'));"
         "from ocr.testing import render_page;img=cv2.imread(p[0]) if p else render_page();"
         "t2=time.perf_counter();e(img);t3=time.perf_counter();"
-        "print(t1-t,t3-t2,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
+        "import re;hwm=re.search(r'VmHWM:\\s+(\\d+)',open('/proc/self/status').read());"
+        # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts at the parent's peak
+        "print(t1-t,t3-t2,int(hwm.group(1))/1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
     )
     env_path = {"PYTHONPATH": str(ROOT)}
     import os
 
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, **env_path})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env_path},
+    )
     a, b, c = out.stdout.split()
     return float(a), float(b), float(c)
 
 
+def print_cold_start() -> None:
+    print("\nCold start, one fresh process each, first sample page (1200x1700):")
+    for which in ("bare", "stage"):
+        init, first, crss = cold_start(which)
+        print(f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="fewer generated pages")
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated engine rows")
-    ap.add_argument("--sweep-alpha", action="store_true", help="LM weight sweep on generated pages only")
+    ap.add_argument("--cold-start-only", action="store_true", help="only the cold-start figures")
+    ap.add_argument(
+        "--sweep-alpha", action="store_true", help="LM weight sweep on generated pages only"
+    )
     args = ap.parse_args()
 
     print(f"# machine: {machine()}")
@@ -268,14 +314,27 @@ def main() -> None:
             sets[f"real-{kind}s"] = r
     if not (REALDATA / "labels.tsv").is_file():
         print(f"# realdata not found at {REALDATA}: skipped")
-    print(f"# data: " + ", ".join(f"{k} {len(v)} images" for k, v in sets.items()) + f" (built in {time.perf_counter() - t0:.1f} s)")
+    print(
+        "# data: "
+        + ", ".join(f"{k} {len(v)} images" for k, v in sets.items())
+        + f" (built in {time.perf_counter() - t0:.1f} s)"
+    )
 
+    if args.cold_start_only:
+        print_cold_start()
+        return
     if args.sweep_alpha:
         gen = {k: v for k, v in sets.items() if not k.startswith("real")}  # never tune on realdata
         print("\n| decoder, lm_alpha | " + " | ".join(gen) + " |")
         print("|---|" + "---|" * len(gen))
-        for mode, alpha in [(False, 0.0), ("substitute", 0.15), ("substitute", 0.3), ("substitute", 0.5),
-                            ("substitute", 0.8), ("beam", 0.3)]:
+        for mode, alpha in [
+            (False, 0.0),
+            ("substitute", 0.15),
+            ("substitute", 0.3),
+            ("substitute", 0.5),
+            ("substitute", 0.8),
+            ("beam", 0.3),
+        ]:
             eng = Stage(lm=mode, lm_alpha=alpha) if mode else Stage(lm=False)
             row = [f"{run_set(eng, items)['cer']:.2%}" for items in gen.values()]
             print(f"| {mode or 'greedy'} {alpha} | " + " | ".join(row) + " |", flush=True)
@@ -290,19 +349,28 @@ def main() -> None:
 
     print("\nCER (punctuation removed) / CER with punctuation kept / median s per image,")
     print("all engines interleaved image by image in one process")
-    print("\n| engine | " + " | ".join(f"{k} ({len(sets[k])} img, {table[names[0]][k]['chars']} ch)" for k in sets) + " |")
+    print(
+        "\n| engine | "
+        + " | ".join(f"{k} ({len(sets[k])} img, {table[names[0]][k]['chars']} ch)" for k in sets)
+        + " |"
+    )
     print("|---|" + "---|" * len(sets))
     for name in names:
         cells = [f"{r['cer']:.2%} / {r['cer_p']:.2%} / {r['s']:.2f}s" for r in table[name].values()]
         print(f"| {name} | " + " | ".join(cells) + " |")
     if "bare" in table and names[-1] != "bare":
         ratios = [table[names[-1]][k]["s"] / table["bare"][k]["s"] for k in sets]
-        print(f"\ns/image of '{names[-1]}' / 'bare' per set: " + ", ".join(f"{k} {r:.2f}x" for k, r in zip(sets, ratios, strict=True)))
+        print(
+            f"\ns/image of '{names[-1]}' / 'bare' per set: "
+            + ", ".join(f"{k} {r:.2f}x" for k, r in zip(sets, ratios, strict=True))
+        )
     print(f"peak RSS of this process (all {len(names)} engines loaded): {rss:.0f} MiB")
 
     last = names[-1]
     lines = [x for r in table[last].values() for x in r["lines"]]
-    print(f"\nConfidence calibration of '{last}' (every output line of every set, matched to its best reference line)")
+    print(
+        f"\nConfidence calibration of '{last}' (every output line of every set, matched to its best reference line)"
+    )
     print("\n| line confidence | lines | mean line CER |")
     print("|---|---|---|")
     for label, n, c in calibration(lines):
@@ -311,7 +379,9 @@ def main() -> None:
     print("\nCold start, one fresh process each, first sample page (1200x1700):")
     for which in ("bare", "stage"):
         init, first, crss = cold_start(which)
-        print(f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB")
+        print(
+            f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB"
+        )
     print(f"# total {time.perf_counter() - t0:.0f} s")
 
 

@@ -1,8 +1,8 @@
 """minqing stage: ocr. Page images in, recognised lines in reading order out.
 
-    from ocr import get_engine
-    engine = get_engine("rapidocr")
-    page_text = engine.recognize(image)   # HxWx3 BGR uint8 -> PageText
+from ocr import get_engine
+engine = get_engine("rapidocr")
+page_text = engine.recognize(image)   # HxWx3 BGR uint8 -> PageText
 """
 
 from ocr.engine import STAGE_VERSION, OcrEngine, available_engines, get_engine, register_engine

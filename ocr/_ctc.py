@@ -109,7 +109,7 @@ def beam_decode(
         cand = [int(c) for c in cand if row[c] >= min_prob]
         nxt: dict[tuple[int, ...], list[float]] = {}
 
-        def slot(p: tuple[int, ...]) -> list[float]:
+        def slot(p: tuple[int, ...], nxt: dict = nxt) -> list[float]:  # type: ignore[type-arg]
             s = nxt.get(p)
             if s is None:
                 s = nxt[p] = [NEG_INF, NEG_INF]
@@ -139,7 +139,9 @@ def beam_decode(
 
         beams = dict(sorted(nxt.items(), key=total, reverse=True)[:beam])
 
-    best = max(beams.items(), key=lambda it: _lse(*it[1]) + alpha * lm_score[it[0]] + beta * len(it[0]))[0]
+    best = max(
+        beams.items(), key=lambda it: _lse(*it[1]) + alpha * lm_score[it[0]] + beta * len(it[0])
+    )[0]
     text = "".join(chars[c] for c in best)
     at = steps[best]
     confs = tuple(float(probs[t : t + 3, c].max()) for t, c in zip(at, best, strict=True))

@@ -10,6 +10,7 @@ cached (pickle) in the user's cache folder, keyed on the dictionary's size and m
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import pickle
@@ -22,17 +23,112 @@ _VERSION = 1
 
 #: domain words (weight = a jieba-like frequency): the eight categories and their
 #: typical content (DESIGN.md), and the record -> handle -> feedback vocabulary
-DOMAIN_WORDS = """
-民情日记 一事一记 走访 回访 反馈 办理 办理结果 督办 汇编成册 村民 群众 村干部 乡镇 村委会 村两委
-农村经济发展 产业结构调整 村级集体经济 农民增收致富 村级组织建设 党员教育管理 发展农村新党员
-村务民主管理 村民自治 村务公开 财务管理 民主理财 干部作风 农村矛盾纠纷 土地承包 征地补偿费
-分配 用水纠纷 邻里纠纷 突发性事件 群众关注 热点难点 社会治安 农民负担 低保 住房难 饮水难
-读书难 看病难 行路难 精神文明建设 文化教育卫生 计划生育 移风易俗 文明村 文明户 村容村貌整治
-四通五改 治理脏乱差 美化环境 节约保护耕地 宅基地 调解 调解协议 勘察 水利站 饮水井 安全饮水
-低保户 五保户 危房改造 医疗保险 养老保险 合作医疗 扶贫 脱贫 困难户 慰问 上访 信访 张榜公示
-村民代表 村民代表会议 党员大会 组长 村主任 支部书记 驻村干部 包村干部 乡政府 镇政府 县里
-反映 解决 协调 答复 落实 跟踪 现场 测量 修路 道路 硬化 路灯 自来水 灌溉 水渠 化肥 种子
-""".split()
+DOMAIN_WORDS = [
+    "民情日记",
+    "一事一记",
+    "走访",
+    "回访",
+    "反馈",
+    "办理",
+    "办理结果",
+    "督办",
+    "汇编成册",
+    "村民",
+    "群众",
+    "村干部",
+    "乡镇",
+    "村委会",
+    "村两委",
+    "农村经济发展",
+    "产业结构调整",
+    "村级集体经济",
+    "农民增收致富",
+    "村级组织建设",
+    "党员教育管理",
+    "发展农村新党员",
+    "村务民主管理",
+    "村民自治",
+    "村务公开",
+    "财务管理",
+    "民主理财",
+    "干部作风",
+    "农村矛盾纠纷",
+    "土地承包",
+    "征地补偿费",
+    "分配",
+    "用水纠纷",
+    "邻里纠纷",
+    "突发性事件",
+    "群众关注",
+    "热点难点",
+    "社会治安",
+    "农民负担",
+    "低保",
+    "住房难",
+    "饮水难",
+    "读书难",
+    "看病难",
+    "行路难",
+    "精神文明建设",
+    "文化教育卫生",
+    "计划生育",
+    "移风易俗",
+    "文明村",
+    "文明户",
+    "村容村貌整治",
+    "四通五改",
+    "治理脏乱差",
+    "美化环境",
+    "节约保护耕地",
+    "宅基地",
+    "调解",
+    "调解协议",
+    "勘察",
+    "水利站",
+    "饮水井",
+    "安全饮水",
+    "低保户",
+    "五保户",
+    "危房改造",
+    "医疗保险",
+    "养老保险",
+    "合作医疗",
+    "扶贫",
+    "脱贫",
+    "困难户",
+    "慰问",
+    "上访",
+    "信访",
+    "张榜公示",
+    "村民代表",
+    "村民代表会议",
+    "党员大会",
+    "组长",
+    "村主任",
+    "支部书记",
+    "驻村干部",
+    "包村干部",
+    "乡政府",
+    "镇政府",
+    "县里",
+    "反映",
+    "解决",
+    "协调",
+    "答复",
+    "落实",
+    "跟踪",
+    "现场",
+    "测量",
+    "修路",
+    "道路",
+    "硬化",
+    "路灯",
+    "自来水",
+    "灌溉",
+    "水渠",
+    "化肥",
+    "种子",
+]
 _DOMAIN_FREQ = 2000
 
 
@@ -65,7 +161,7 @@ def _count(src: Path) -> tuple[dict[str, int], dict[str, int]]:
 def _add(word: str, freq: int, uni: dict, bi: dict) -> None:
     for c in word:
         uni[c] += freq
-    for a, b in zip(word, word[1:], strict=False):
+    for a, b in itertools.pairwise(word):
         bi[a + b] += freq
 
 
@@ -88,7 +184,9 @@ class CharBigramLM:
         #: entropy of the unigram distribution (nats): the LM's average cost per
         #: character. The decoder adds it back per character as an insertion bonus,
         #: so that the LM re-ranks characters without favouring dropped ones.
-        self.mean_cost = -sum((n / self.total) * math.log(n / self.total) for n in uni.values() if n)
+        self.mean_cost = -sum(
+            (n / self.total) * math.log(n / self.total) for n in uni.values() if n
+        )
 
     @classmethod
     def load(cls) -> CharBigramLM:
@@ -129,7 +227,9 @@ class CharBigramLM:
             v = self.unigram(c)
         else:
             pu = math.exp(self.unigram(c))
-            v = math.log((self.bi.get(key, 0) + self.k * pu * 1000) / (self.uni.get(prev, 0) + self.k * 1000))
+            v = math.log(
+                (self.bi.get(key, 0) + self.k * pu * 1000) / (self.uni.get(prev, 0) + self.k * 1000)
+            )
         if len(self._cache) < 500_000:
             self._cache[key] = v
         return v

@@ -63,7 +63,9 @@ class RapidOcrEngine(OcrEngine):
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(DEFAULTS)
         if params.get("lm", "substitute") not in ("substitute", "beam", False, True):
-            raise ValueError(f"rapidocr parameter lm must be 'substitute', 'beam' or False, got {params['lm']!r}")
+            raise ValueError(
+                f"rapidocr parameter lm must be 'substitute', 'beam' or False, got {params['lm']!r}"
+            )
         if params.get("lm") is True:
             params = {**params, "lm": "substitute"}
         if unknown:
@@ -138,7 +140,7 @@ class RapidOcrEngine(OcrEngine):
     # -- the pipeline ---------------------------------------------------------------
 
     def _recognize(self, image: np.ndarray) -> list[Line]:
-        img, off = (pad_for_detection(image) if self.options["pad"] else (image, 0))
+        img, off = pad_for_detection(image) if self.options["pad"] else (image, 0)
         det = self._ocr(img)
         boxes = getattr(det, "boxes", None)
         if boxes is None or len(boxes) == 0:
@@ -181,8 +183,12 @@ class RapidOcrEngine(OcrEngine):
         batch_n = rec.rec_batch_num
         for beg in range(0, len(crops), batch_n):
             ids = order[beg : beg + batch_n]
-            max_ratio = max(img_w / img_h, *(crops[i].shape[1] / max(crops[i].shape[0], 1) for i in ids))
-            batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in ids]).astype(np.float32)
+            max_ratio = max(
+                img_w / img_h, *(crops[i].shape[1] / max(crops[i].shape[0], 1) for i in ids)
+            )
+            batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in ids]).astype(
+                np.float32
+            )
             preds = rec.session(batch)
             steps = preds.shape[1]
             for k, i in enumerate(ids):
@@ -206,7 +212,9 @@ class RapidOcrEngine(OcrEngine):
         if mode and is_uncertain(probs):
             alpha = float(self.options["lm_alpha"])
             if mode == "beam":
-                d = beam_decode(probs, self._chars, self.lm, alpha=alpha, beta=alpha * self.lm.mean_cost)
+                d = beam_decode(
+                    probs, self._chars, self.lm, alpha=alpha, beta=alpha * self.lm.mean_cost
+                )
             else:
                 d = substitute_decode(probs, self._chars, self.lm, alpha=alpha)
         return d
@@ -221,7 +229,9 @@ def make_line(d: Decoded, box: np.ndarray) -> Line:
         lead = len(raw) - len(raw.lstrip())
         confs = confs[lead : lead + len(text)]
     conf = float(min(max(d.confidence, 0.0), 1.0))
-    return Line(text=text, box=tuple(map(tuple, box)), confidence=conf, raw_text=raw, char_confidences=confs)
+    return Line(
+        text=text, box=tuple(map(tuple, box)), confidence=conf, raw_text=raw, char_confidences=confs
+    )
 
 
 def _expand(box: np.ndarray, shape: tuple[int, ...], frac: float = 0.25) -> np.ndarray:

@@ -95,14 +95,18 @@ class OcrEngine(abc.ABC):
 def check_image(image: Any) -> None:
     """Raise :class:`OcrError` unless ``image`` is an HxWx3 uint8 array."""
     if not isinstance(image, np.ndarray):
-        raise OcrError(f"expected an image array, got {type(image).__name__}; decode the file first")
+        raise OcrError(
+            f"expected an image array, got {type(image).__name__}; decode the file first"
+        )
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise OcrError(
             f"expected an HxWx3 BGR uint8 image, got shape {image.shape} dtype {image.dtype}; "
             "convert it to 3-channel 8-bit first"
         )
     if image.shape[0] < 2 or image.shape[1] < 2:
-        raise OcrError(f"image is too small to read ({image.shape[1]}x{image.shape[0]} px); rescan it")
+        raise OcrError(
+            f"image is too small to read ({image.shape[1]}x{image.shape[0]} px); rescan it"
+        )
 
 
 _REGISTRY: dict[str, Callable[..., OcrEngine]] = {}

@@ -153,7 +153,9 @@ def _draw_messy(img, text, xy, font, seed):  # type: ignore[no-untyped-def]
     img.paste(Image.new("RGB", page.size, (30, 30, 55)), xy, mask)
 
 
-def render_form(rows: tuple[tuple[str, str], ...] = FORM_ROWS, *, font_size: int = 40, angle: float = 0.0) -> np.ndarray:
+def render_form(
+    rows: tuple[tuple[str, str], ...] = FORM_ROWS, *, font_size: int = 40, angle: float = 0.0
+) -> np.ndarray:
     """A two-column form: labels left, values right, one row per pair, ruled cells."""
     from PIL import Image, ImageDraw
 
@@ -168,17 +170,29 @@ def render_form(rows: tuple[tuple[str, str], ...] = FORM_ROWS, *, font_size: int
     for i, (label, value) in enumerate(rows):
         y = margin + i * row_h
         draw.rectangle([margin, y, margin + label_w, y + row_h], outline=(60, 60, 60), width=2)
-        draw.rectangle([margin + label_w, y, width - margin, y + row_h], outline=(60, 60, 60), width=2)
+        draw.rectangle(
+            [margin + label_w, y, width - margin, y + row_h], outline=(60, 60, 60), width=2
+        )
         # values written a little higher or lower than the label, as by hand
         dy = (i % 3 - 1) * font_size * 0.15
         draw.text((margin + 20, y + row_h * 0.22), label, font=font, fill=(20, 20, 20))
-        draw.text((margin + label_w + 25, y + row_h * 0.22 + dy), value, font=font, fill=(30, 30, 90))
+        draw.text(
+            (margin + label_w + 25, y + row_h * 0.22 + dy), value, font=font, fill=(30, 30, 90)
+        )
     if angle:
         img = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=paper)
     return _to_bgr(img)
 
 
-def degrade(image: np.ndarray, *, dpi_scale: float = 1.0, warp: float = 0.0, noise: float = 0.0, blur: float = 0.0, seed: int = 0) -> np.ndarray:
+def degrade(
+    image: np.ndarray,
+    *,
+    dpi_scale: float = 1.0,
+    warp: float = 0.0,
+    noise: float = 0.0,
+    blur: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
     """Make a clean page look like a poor scan or a phone photo.
 
     Args:
@@ -200,15 +214,23 @@ def degrade(image: np.ndarray, *, dpi_scale: float = 1.0, warp: float = 0.0, noi
         img = cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
         # uneven lighting
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        shade = 0.85 + 0.15 * np.cos((xx / w - rng.uniform()) * math.pi) * np.cos((yy / h - rng.uniform()) * math.pi)
+        shade = 0.85 + 0.15 * np.cos((xx / w - rng.uniform()) * math.pi) * np.cos(
+            (yy / h - rng.uniform()) * math.pi
+        )
         img = (img.astype(np.float32) * shade[..., None]).clip(0, 255).astype(np.uint8)
     if blur:
         img = cv2.GaussianBlur(img, (0, 0), blur)
     if dpi_scale != 1.0:
         h, w = img.shape[:2]
-        img = cv2.resize(img, (max(1, int(w * dpi_scale)), max(1, int(h * dpi_scale))), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(
+            img,
+            (max(1, int(w * dpi_scale)), max(1, int(h * dpi_scale))),
+            interpolation=cv2.INTER_AREA,
+        )
     if noise:
-        img = (img.astype(np.float32) + rng.normal(0, noise, img.shape)).clip(0, 255).astype(np.uint8)
+        img = (
+            (img.astype(np.float32) + rng.normal(0, noise, img.shape)).clip(0, 255).astype(np.uint8)
+        )
     return np.ascontiguousarray(img)
 
 

@@ -17,7 +17,15 @@ import ocr
 from ocr import EngineUnavailableError, Line, OcrEngine, OcrError, PageText, get_engine
 from ocr.normalize import fullwidth_punctuation, normalize_text, to_simplified
 from ocr.order import estimate_skew, reading_order
-from ocr.testing import DIARY_LINES, FORM_ROWS, GAPPED_LINES, cer, find_cjk_font, render_form, render_page
+from ocr.testing import (
+    DIARY_LINES,
+    FORM_ROWS,
+    GAPPED_LINES,
+    cer,
+    find_cjk_font,
+    render_form,
+    render_page,
+)
 
 needs_font = pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed")
 
@@ -92,6 +100,8 @@ def test_unknown_engine_and_parameter():
         get_engine("tesseract")
     with pytest.raises(ValueError, match="unknown rapidocr engine parameter"):
         get_engine("rapidocr", colour=True)
+    with pytest.raises(ValueError, match="lm must be"):
+        get_engine("rapidocr", lm="trigram")
 
 
 def test_bad_image_raises_ocr_error(engine):
@@ -183,7 +193,12 @@ def test_ascii_punctuation_between_chinese_becomes_full_width():
 
 def test_normalize_keeps_raw_text_in_line():
     raw = "張大爺反映,水井乾了"
-    line = Line(text=normalize_text(raw), box=((0, 0), (10, 0), (10, 5), (0, 5)), confidence=0.9, raw_text=raw)
+    line = Line(
+        text=normalize_text(raw),
+        box=((0, 0), (10, 0), (10, 5), (0, 5)),
+        confidence=0.9,
+        raw_text=raw,
+    )
     assert line.text == "张大爷反映，水井干了"
     assert line.raw_text == raw
 
