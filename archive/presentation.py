@@ -151,6 +151,90 @@ def hit_lines(texts: Sequence[str | None], q: str | None) -> set[int]:
     return hits
 
 
+# -- JSON cells in the table pages -------------------------------------------------------------
+
+#: text columns that hold a JSON list or object, per table: the table pages show them as
+#: readable items instead of ``["a", "b"]`` (issue 6); exports keep the JSON
+JSON_CELLS: dict[str, frozenset[str]] = {
+    "entries": frozenset({"category_evidence", "date_flags", "fields", "line_ids"}),
+    "links": frozenset({"evidence"}),
+    "pages": frozenset({"transforms", "quality_flags"}),
+}
+
+#: ``kind:value`` evidence of follow-up links and date signals, in Chinese
+EVIDENCE_KINDS = {
+    "cue": "提示语",
+    "date": "提到原日期",
+    "person": "同一人",
+    "place": "同一地点",
+    "sim": "文字相似度",
+    "phrase": "相同说法",
+    "latest-of-matter": "接续事项",
+    "relative": "相对日期",
+}
+EVIDENCE_WORDS = {
+    "category": "同一类别",
+    "cross-book": "跨日记本",
+    "similar-result": "结果与原事项相近",
+    "weekday_mismatch": "星期与日期不符",
+    "year_repaired": "年份经修正",
+    "digit_repaired": "数字经修正",
+    "year_rollover": "跨年",
+}
+#: columns whose long lists show their first items, an ellipsis, the last one and the count
+JSON_LIST_SHOWN = {"line_ids": 4}
+
+
+def evidence_label(item: object) -> str:
+    """One evidence or flag item in Chinese (``cue:回访`` -> ``提示语：回访``)."""
+    s = str(item)
+    if s in EVIDENCE_WORDS:
+        return EVIDENCE_WORDS[s]
+    kind, sep, rest = s.partition(":")
+    if sep and kind in EVIDENCE_KINDS:
+        return f"{EVIDENCE_KINDS[kind]}：{rest}"
+    return s
+
+
+def json_cell_html(value: str | None, column: str | None = None) -> str | None:
+    """A JSON list or object stored in a text column as escaped, readable HTML.
+
+    List items become small labels (evidence words in Chinese; the long lists of the
+    columns in :data:`JSON_LIST_SHOWN` shortened, with their count); an object becomes ``名称：值`` pairs (entry fields by their
+    Chinese names). An empty list or object gives an empty string. Returns None when
+    ``value`` is not a JSON list or object, so the caller shows it unchanged.
+    """
+    if not isinstance(value, str) or value[:1] not in ("[", "{"):
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        return "；".join(
+            '<span class="mq-field"><span class="mq-field-name">{}</span>：{}</span>'.format(
+                html.escape(FIELD_LABELS.get(str(k), str(k))), html.escape(_plain(v))
+            )
+            for k, v in data.items()
+        )
+    if not isinstance(data, list):
+        return None
+    items = [evidence_label(x) if isinstance(x, str) else _plain(x) for x in data]
+    shown = JSON_LIST_SHOWN.get(column or "")
+    if shown and len(items) > shown:
+        n = len(items)
+        items = [*items[: shown - 1], "…", items[-1], f"共 {n} 项"]
+    return "".join(f'<span class="mq-list-item">{html.escape(i)}</span>' for i in items)
+
+
+def _plain(v: object) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float):
+        return f"{v:g}"
+    return json.dumps(v, ensure_ascii=False)
+
+
 # -- entry and matter pages ---------------------------------------------------------------------
 
 

@@ -372,6 +372,10 @@ def render_cell(value, column, table, database):  # type: ignore[no-untyped-def]
         return Markup(presentation.snippet_html(value, q))
     if column == "summary" and table == "matters" and isinstance(value, str):
         return Markup('<span class="mq-summary">{}</span>').format(value)
+    if column in presentation.JSON_CELLS.get(table, ()) and isinstance(value, str):
+        shown = presentation.json_cell_html(value, column)  # ["a", "b"] as readable items
+        if shown is not None:
+            return Markup(shown or "&nbsp;")
     if table == "pages" and column == "image" and isinstance(value, str):
         return None  # pages rows carry their page_id; the thumbnail is added below
     if table == "pages" and column == "page_id" and isinstance(value, str):
