@@ -3,9 +3,18 @@
 from ocr import get_engine
 engine = get_engine("rapidocr")
 page_text = engine.recognize(image)   # HxWx3 BGR uint8 -> PageText
+engine_id("rapidocr")                 # == engine.engine_id, without loading models
+get_engine("rapidocr", threads=1)     # one inference thread (not part of engine_id)
 """
 
-from ocr.engine import STAGE_VERSION, OcrEngine, available_engines, get_engine, register_engine
+from ocr.engine import (
+    STAGE_VERSION,
+    OcrEngine,
+    available_engines,
+    engine_id,
+    get_engine,
+    register_engine,
+)
 from ocr.errors import EngineUnavailableError, OcrError, UnknownEngineError
 from ocr.types import Line, PageText
 
@@ -18,6 +27,7 @@ __all__ = [
     "PageText",
     "UnknownEngineError",
     "available_engines",
+    "engine_id",
     "get_engine",
     "register_engine",
 ]

@@ -6,6 +6,7 @@ classifier is off (``Global.use_cls=False``): ingest already fixes page orientat
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
-from ocr.engine import OcrEngine, register_engine
+from ocr.engine import OcrEngine, format_engine_id, register_engine
 from ocr.errors import EngineUnavailableError
 from ocr.normalize import normalize_text
 from ocr.order import reading_order
@@ -60,51 +61,35 @@ class RapidOcrEngine(OcrEngine):
 
     name = "rapidocr"
 
-    def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(DEFAULTS)
-        if params.get("lm", "substitute") not in ("substitute", "beam", False, True):
-            raise ValueError(
-                f"rapidocr parameter lm must be 'substitute', 'beam' or False, got {params['lm']!r}"
-            )
-        if params.get("lm") is True:
-            params = {**params, "lm": "substitute"}
-        if unknown:
-            raise ValueError(
-                f"unknown rapidocr engine parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
-            )
+    def __init__(self, *, threads: int | None = None, **params: Any) -> None:
         # all options, defaults included, so that equal settings give equal engine_ids
-        super().__init__(**{**DEFAULTS, **params})
+        super().__init__(threads=threads, **check_options(params))
         self.options = self.params
         try:
-            import rapidocr
+            import rapidocr  # noqa: F401
             from rapidocr import RapidOCR
             from rapidocr.utils.process_img import get_rotate_crop_image
         except ImportError as e:
-            raise EngineUnavailableError(
-                f"the rapidocr engine needs the 'rapidocr' and 'onnxruntime' packages ({e}); "
-                "install them with: pip install 'rapidocr>=3.10,<3.11' onnxruntime"
-            ) from e
+            raise _unavailable(e) from e
         self._crop = get_rotate_crop_image
-        self.version = getattr(rapidocr, "__version__", None) or _dist_version()
-        models = Path(rapidocr.__file__).parent / "models"
-        self._model_files = [models / _DET_MODEL, models / _REC_MODEL]
-        missing = [p.name for p in self._model_files if not p.is_file()]
-        if missing:
-            raise EngineUnavailableError(
-                f"the rapidocr package lacks its model files {missing} in {models}; "
-                "reinstall it with: pip install --force-reinstall 'rapidocr>=3.10,<3.11'"
-            )
+        self.version = _dist_version()
+        self._model_files = model_files()
         _silence_rapidocr()
+        config: dict[str, Any] = {
+            "Global.use_cls": False,
+            "Global.use_rec": False,
+            "Global.log_level": "critical",
+            "Det.model_path": str(self._model_files[0]),
+            "Rec.model_path": str(self._model_files[1]),
+        }
+        if self.threads is not None:
+            # both sessions (detection, and the recognition session we run ourselves)
+            # take their options from this one section
+            config["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
+            config["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+            limit_opencv_threads(self.threads)
         try:
-            self._ocr = RapidOCR(
-                params={
-                    "Global.use_cls": False,
-                    "Global.use_rec": False,
-                    "Global.log_level": "critical",
-                    "Det.model_path": str(self._model_files[0]),
-                    "Rec.model_path": str(self._model_files[1]),
-                }
-            )
+            self._ocr = RapidOCR(params=config)
             # load both models now, once per engine object, not on the first page
             self._ocr._load_det_model()
             self._rec = self._ocr._load_rec_model()
@@ -118,15 +103,7 @@ class RapidOcrEngine(OcrEngine):
         self._lm = None
 
     def model_ids(self) -> list[str]:
-        import onnxruntime
-
-        ids = [f"{p.stem}:{p.stat().st_size}" for p in self._model_files]
-        ids.append(f"onnxruntime-{onnxruntime.__version__}")
-        if self.options["lm"]:
-            from ocr._lm import _VERSION, _dict_path
-
-            ids.append(f"charlm-v{_VERSION}:{_dict_path().stat().st_size}")
-        return ids
+        return _model_ids(self._model_files, self.options["lm"])
 
     @property
     def lm(self):  # type: ignore[no-untyped-def]
@@ -220,6 +197,84 @@ class RapidOcrEngine(OcrEngine):
         return d
 
 
+def check_options(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked and completed with :data:`DEFAULTS` (what engine_id lists).
+
+    Raises:
+        ValueError: an unknown parameter or an invalid ``lm``.
+    """
+    unknown = set(params) - set(DEFAULTS)
+    if params.get("lm", "substitute") not in ("substitute", "beam", False, True):
+        raise ValueError(
+            f"rapidocr parameter lm must be 'substitute', 'beam' or False, got {params['lm']!r}"
+        )
+    if params.get("lm") is True:
+        params = {**params, "lm": "substitute"}
+    if unknown:
+        raise ValueError(
+            f"unknown rapidocr engine parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+        )
+    return {**DEFAULTS, **params}
+
+
+def model_files() -> list[Path]:
+    """The PP-OCRv6 small detection and recognition ONNX files in the rapidocr wheel.
+
+    Found without importing rapidocr (nor onnxruntime).
+
+    Raises:
+        EngineUnavailableError: rapidocr is not installed or lacks the files.
+    """
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise _unavailable(ModuleNotFoundError("No module named 'rapidocr'"))
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
+    files = [models / _DET_MODEL, models / _REC_MODEL]
+    missing = [p.name for p in files if not p.is_file()]
+    if missing:
+        raise EngineUnavailableError(
+            f"the rapidocr package lacks its model files {missing} in {models}; "
+            "reinstall it with: pip install --force-reinstall 'rapidocr>=3.10,<3.11'"
+        )
+    return files
+
+
+def _model_ids(files: list[Path], lm: Any) -> list[str]:
+    try:
+        import onnxruntime  # its version may come from its build info: import, no session
+    except ImportError as e:
+        raise _unavailable(e) from e
+    ids = [f"{p.stem}:{p.stat().st_size}" for p in files]
+    ids.append(f"onnxruntime-{onnxruntime.__version__}")
+    if lm:
+        from ocr._lm import _VERSION, _dict_path
+
+        ids.append(f"charlm-v{_VERSION}:{_dict_path().stat().st_size}")
+    return ids
+
+
+def engine_id_of(**params: Any) -> str:
+    """``RapidOcrEngine(**params).engine_id`` without loading the models."""
+    options = check_options(params)
+    return format_engine_id(
+        RapidOcrEngine.name, _dist_version(), _model_ids(model_files(), options["lm"]), options
+    )
+
+
+def limit_opencv_threads(threads: int) -> None:
+    """Cap OpenCV's (process-wide) thread pool, used by resizing and cropping."""
+    import cv2
+
+    cv2.setNumThreads(threads)
+
+
+def _unavailable(e: Exception) -> EngineUnavailableError:
+    return EngineUnavailableError(
+        f"the rapidocr engine needs the 'rapidocr' and 'onnxruntime' packages ({e}); "
+        "install them with: pip install 'rapidocr>=3.10,<3.11' onnxruntime"
+    )
+
+
 def make_line(d: Decoded, box: np.ndarray) -> Line:
     """A :class:`Line` from a decoded reading: normalised text, raw text, confidences."""
     raw = d.text
@@ -285,9 +340,12 @@ def _silence_rapidocr() -> None:
 
 
 def _dist_version() -> str:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version("rapidocr")
+    try:
+        return version("rapidocr")
+    except PackageNotFoundError as e:
+        raise _unavailable(e) from e
 
 
-register_engine("rapidocr", RapidOcrEngine)
+register_engine("rapidocr", RapidOcrEngine, engine_id_of)

@@ -3,11 +3,13 @@
 An engine turns one page image (HxWx3 BGR ``uint8``) into a :class:`~ocr.types.PageText`.
 Engines are built by name with :func:`get_engine` so that the pipeline can build one
 per worker process; an engine object loads its models once, in its constructor.
+:func:`engine_id` gives the id such an engine would have without loading anything.
 """
 
 from __future__ import annotations
 
 import abc
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,8 +37,11 @@ class OcrEngine(abc.ABC):
     name: str = ""
     version: str = ""
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, threads: int | None = None, **params: Any) -> None:
         self.params: dict[str, Any] = dict(params)
+        #: CPU threads the engine's inference may use (None: the runtime's default);
+        #: not a parameter: it does not change the output, so it is not in engine_id
+        self.threads: int | None = check_threads(threads)
 
     @property
     def engine_id(self) -> str:
@@ -45,10 +50,7 @@ class OcrEngine(abc.ABC):
         Name, backend and model versions, :data:`STAGE_VERSION` and the parameters;
         the OCR cache key is ``(page sha256, engine_id)``.
         """
-        parts = [f"{self.name}-{self.version}", *self.model_ids(), f"stage-{STAGE_VERSION}"]
-        if self.params:
-            parts.append(",".join(f"{k}={self.params[k]!r}" for k in sorted(self.params)))
-        return "/".join(parts)
+        return format_engine_id(self.name, self.version, self.model_ids(), self.params)
 
     def model_ids(self) -> list[str]:
         """Model identifiers (file names and sizes, versions) for :attr:`engine_id`."""
@@ -86,10 +88,43 @@ class OcrEngine(abc.ABC):
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Picklable by name: a worker process rebuilds (and reloads models) itself.
-        return (_rebuild, (self.name, dict(self.params)))
+        return (_rebuild, (self.name, dict(self.params), self.threads))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.engine_id}>"
+
+
+def format_engine_id(name: str, version: str, model_ids: list[str], params: dict[str, Any]) -> str:
+    """The engine id string: ``name-version/model ids.../stage-N/k=v,...``.
+
+    Shared by :attr:`OcrEngine.engine_id` and the backends' cheap id functions, so
+    that both spell the same engine the same way.
+    """
+    parts = [f"{name}-{version}", *model_ids, f"stage-{STAGE_VERSION}"]
+    if params:
+        parts.append(",".join(f"{k}={params[k]!r}" for k in sorted(params)))
+    return "/".join(parts)
+
+
+def check_threads(threads: Any) -> int | None:
+    """``threads`` as a thread count (at most the machine's cores), or None.
+
+    Raises:
+        ValueError: not None and not a positive integer.
+    """
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    return min(threads, cpu_count())
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def check_image(image: Any) -> None:
@@ -110,11 +145,24 @@ def check_image(image: Any) -> None:
 
 
 _REGISTRY: dict[str, Callable[..., OcrEngine]] = {}
+_IDENTIFY: dict[str, Callable[..., str]] = {}
 
 
-def register_engine(name: str, factory: Callable[..., OcrEngine]) -> None:
-    """Register an engine factory under ``name`` (factories raise EngineUnavailableError)."""
+def register_engine(
+    name: str, factory: Callable[..., OcrEngine], identify: Callable[..., str] | None = None
+) -> None:
+    """Register an engine factory under ``name`` (factories raise EngineUnavailableError).
+
+    ``factory(**params)`` builds the engine; it also receives ``threads=N`` when the
+    caller limits threads. ``identify(**params)``, when given, returns the engine id
+    that ``factory(**params).engine_id`` would, without loading models; it raises the
+    same errors as the factory for bad parameters or a missing package.
+    """
     _REGISTRY[name] = factory
+    if identify is None:
+        _IDENTIFY.pop(name, None)
+    else:
+        _IDENTIFY[name] = identify
 
 
 def available_engines() -> list[str]:
@@ -123,25 +171,58 @@ def available_engines() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_engine(name: str = "rapidocr", **params: Any) -> OcrEngine:
+def get_engine(name: str = "rapidocr", threads: int | None = None, **params: Any) -> OcrEngine:
     """Build the engine registered as ``name`` with ``params``; loads its models.
+
+    ``threads`` limits the CPU threads of the engine's inference (ONNX Runtime
+    intra-op threads, and OpenCV's thread pool, which is process-wide); None leaves the
+    runtime's defaults (every core). It is not part of :attr:`OcrEngine.engine_id`.
+    A pipeline running W worker processes on C cores passes ``max(1, C // W)``.
 
     Raises:
         UnknownEngineError: no engine of that name.
         EngineUnavailableError: the engine's package or model files are missing.
+        ValueError: an unknown or invalid parameter.
     """
+    factory = _factory(name)
+    threads = check_threads(threads)
+    if threads is None:
+        return factory(**params)
+    return factory(threads=threads, **params)
+
+
+def engine_id(name: str = "rapidocr", **params: Any) -> str:
+    """The :attr:`OcrEngine.engine_id` that ``get_engine(name, **params)`` would have.
+
+    Loads no models and creates no inference sessions where the backend registered an
+    id function (both built-in backends do); otherwise builds the engine. ``threads``
+    is accepted and ignored, as it does not change the output.
+
+    Raises:
+        UnknownEngineError: no engine of that name.
+        EngineUnavailableError: the engine's package or model files are missing.
+        ValueError: an unknown or invalid parameter.
+    """
+    factory = _factory(name)
+    check_threads(params.pop("threads", None))
+    identify = _IDENTIFY.get(name)
+    if identify is None:
+        return factory(**params).engine_id
+    return identify(**params)
+
+
+def _factory(name: str) -> Callable[..., OcrEngine]:
     _load_builtin()
     try:
-        factory = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise UnknownEngineError(
             f"unknown OCR engine {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}"
         ) from None
-    return factory(**params)
 
 
-def _rebuild(name: str, params: dict[str, Any]) -> OcrEngine:
-    return get_engine(name, **params)
+def _rebuild(name: str, params: dict[str, Any], threads: int | None = None) -> OcrEngine:
+    return get_engine(name, threads=threads, **params)
 
 
 def _load_builtin() -> None:
