@@ -190,6 +190,7 @@ class PageRecord:
     flags: tuple[tuple[str, float], ...]
     page_text: PageText
     needs_rescan: bool = False
+    ingest_version: str | None = None
 
 
 def _iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -239,6 +240,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
             "needs_rescan": int(rec.needs_rescan),
             "ocr_engine": rec.page_text.engine_id,
             "ocr_seconds": rec.page_text.seconds,
+            "ingest_version": rec.ingest_version,
             "created_at": now(),
         },
         pk="page_id",

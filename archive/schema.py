@@ -163,6 +163,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "needs_rescan": int,
             "ocr_engine": str,
             "ocr_seconds": float,
+            "ingest_version": str,  # version of the ingest stage that normalised it
             "created_at": str,
         },
         pk="page_id",

@@ -211,6 +211,8 @@ def _reuse_file(
     )
     if len(pages) != (row["pages"] or 0):
         return None
+    if any(p.get("ingest_version") != ingest.VERSION for p in pages):
+        return None  # normalisation changed: load the file again (OCR is still cached by hash)
     result = FileResult(str(src.path), src.book_id, data_sha, row["size"] or 0, reused=True)
     for p in pages:
         page_engine = p["ocr_engine"]
@@ -437,6 +439,7 @@ def _ingest_book(
                         transforms=tuple(p["transforms"]),
                         flags=tuple((str(k), float(v)) for k, v in p["flags"]),
                         page_text=_page_text_for(archive, p, engine_id),
+                        ingest_version=ingest.VERSION,
                         needs_rescan=ingest.needs_rescan(
                             tuple((str(k), float(v)) for k, v in p["flags"])
                         ),
