@@ -278,9 +278,3 @@ def test_cli_help_has_example():
     result = CliRunner().invoke(_cli(), ["ocr", "--help"])
     assert result.exit_code == 0
     assert "minqing ocr --json" in result.stdout
-
-
-def test_paddleocr_backend_says_it_is_unavailable():
-    assert "paddleocr" in ocr.available_engines()
-    with pytest.raises(EngineUnavailableError, match="--engine rapidocr"):
-        get_engine("paddleocr")
