@@ -150,6 +150,8 @@ async def test_every_column_stays_reachable(ds, root: Path) -> None:  # type: ig
 
 async def test_json_cells_are_shown_as_items(ds) -> None:  # type: ignore[no-untyped-def]
     html = await html_of(ds, "/archive/entries/b-zhang~3A001")
+    # the row page keeps every field and links to the entry page
+    assert 'href="/-/entry/b-zhang%3A001">打开条目页</a>' in html
     cell = re.search(r'<td class="col-category_evidence[^"]*">(.*?)</td>', html, re.DOTALL)
     assert cell, html[:2000]
     assert '["' not in cell.group(1)
@@ -165,6 +167,11 @@ async def test_other_pages_read_in_chinese(ds) -> None:  # type: ignore[no-untyp
         html = await html_of(ds, path)
         assert ">首页</a>" in html, path
         assert "Powered by" not in html and "Data license" not in html, path
+    db = await html_of(ds, "/archive")
+    assert "常用查询" in db and ">超期未办结事项</a>" in db and ">事项条目</a>" in db
+    assert "Custom SQL query" not in db and "rows in" not in db
+    home = await html_of(ds, "/")
+    assert ">民情日记档案库</a>" in home and "rows in" not in home
     matters = await html_of(ds, "/archive/matters")
     assert "column-descriptions" not in matters
     assert "办理状态" not in facet_headings(matters)  # the matters' own column titles ...
