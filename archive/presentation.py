@@ -211,11 +211,13 @@ def json_cell_html(value: str | None, column: str | None = None) -> str | None:
     except ValueError:
         return None
     if isinstance(data, dict):
-        return "；".join(
-            '<span class="mq-field"><span class="mq-field-name">{}</span>：{}</span>'.format(
-                html.escape(FIELD_LABELS.get(str(k), str(k))), html.escape(_plain(v))
-            )
+        pairs = [
+            (html.escape(FIELD_LABELS.get(str(k), str(k))), html.escape(_plain(v)))
             for k, v in data.items()
+        ]
+        return "；".join(
+            f'<span class="mq-field"><span class="mq-field-name">{name}</span>：{text}</span>'
+            for name, text in pairs
         )
     if not isinstance(data, list):
         return None

@@ -54,9 +54,7 @@ def test_search_shows_compact_hits_with_marked_snippets_above_the_fold(
             page.fill("input#_search", WORD)
             page.locator("form.filters input[type=submit]").click()
             page.wait_for_load_state("networkidle")
-            assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["_search"] == [
-                WORD
-            ]
+            assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["_search"] == [WORD]
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "search-page.png"))
 
@@ -67,7 +65,17 @@ def test_search_shows_compact_hits_with_marked_snippets_above_the_fold(
                 h.replace("▲", "").replace("▼", "").strip()
                 for h in page.locator("table.mq-compact thead th").all_inner_texts()
             ]
-            assert headers == ["条目", "日期", "乡镇", "村", "干部", "类别", "状态", "正文摘要", "页"]
+            assert headers == [
+                "条目",
+                "日期",
+                "乡镇",
+                "村",
+                "干部",
+                "类别",
+                "状态",
+                "正文摘要",
+                "页",
+            ]
             assert page.locator("th.col-category_evidence, th.col-line_ids").count() == 0
             # every hit is listed once, linked to its entry page with the query
             links = page.locator("table.mq-compact td.col-entry_id a.mq-entry-link")
@@ -83,7 +91,10 @@ def test_search_shows_compact_hits_with_marked_snippets_above_the_fold(
                 assert WORD in snippets.nth(i).locator("mark").all_inner_texts()
             first_mark = snippets.first.locator("mark").first.bounding_box()
             assert first_mark is not None
-            assert 0 <= first_mark["y"] and first_mark["y"] + first_mark["height"] <= VIEWPORT["height"]
+            assert (
+                0 <= first_mark["y"]
+                and first_mark["y"] + first_mark["height"] <= VIEWPORT["height"]
+            )
             # the book is named by its id, never "None"
             pages = page.locator("table.mq-compact td.col-pages").all_inner_texts()
             assert all("None" not in t and "第" in t for t in pages)

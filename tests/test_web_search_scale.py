@@ -177,7 +177,11 @@ async def test_many_hits_page_newest_first_with_search_box_snippets_and_next_pag
             if f'mq-entry-link" href="/-/entry/{urllib.parse.quote(e, safe="")}?q=%E9%A5%AE%E6%B0%B4"'
             in html
         ]
-        nxt = html.split('<p class="mq-next"><a href="')[1].split('">下一页')[0] if "下一页" in html else ""
+        nxt = (
+            html.split('<p class="mq-next"><a href="')[1].split('">下一页')[0]
+            if "下一页" in html
+            else ""
+        )
         url = (
             urllib.parse.urlsplit(nxt.replace("&amp;", "&"))._replace(scheme="", netloc="").geturl()
         )

@@ -84,7 +84,9 @@ async def test_search_page_is_a_compact_table_of_marked_hits(ds) -> None:  # typ
     # ... the search box and the compact table are there, hits in it
     assert 'name="_search" value="饮水"' in html
     assert headers(html, "rows-and-columns mq-compact") == COMPACT_HEADERS
-    ids = set(re.findall(r'class="mq-entry-link" href="/-/entry/[^"?]+\?q=[^"]+">([^<]+)</a>', html))
+    ids = set(
+        re.findall(r'class="mq-entry-link" href="/-/entry/[^"?]+\?q=[^"]+">([^<]+)</a>', html)
+    )
     assert ids == with_word("饮水") and len(ids) == 2
     cells = re.findall(r'<td class="col-text type-str">(.*?)</td>', html, re.DOTALL)
     assert len(cells) == 2 and all("<mark>饮水</mark>" in c for c in cells)
