@@ -529,3 +529,40 @@ def record_correction(
             "new": None if new is None else str(new),
         }
     )
+
+
+def set_book_metadata(
+    archive: Archive, book_id: str, meta: Mapping[str, str | None], *, who: str
+) -> int:
+    """Correct a book's metadata without re-ingesting; returns the number of fields changed.
+
+    The entries' copies (cadre, township, village: the facets) follow at once, and every
+    change is recorded in ``corrections``. ``None`` leaves a field as it is; an empty string
+    clears it.
+    """
+    from archive.errors import ArchiveError
+
+    row = next(archive.db[BOOKS].rows_where("book_id = ?", [book_id]), None)
+    if row is None:
+        raise ArchiveError(
+            archive.root, f"no book {book_id!r} in the archive", "see `minqing books list`"
+        )
+    changed = 0
+    with archive.db.atomic():
+        for key, value in meta.items():
+            if key not in BOOK_META_FIELDS:
+                raise ArchiveError(
+                    archive.root,
+                    f"unknown book field {key!r}",
+                    f"use one of {', '.join(BOOK_META_FIELDS)}",
+                )
+            if value is None or (row.get(key) or "") == value:
+                continue
+            archive.db[BOOKS].update(book_id, {key: value or None}, alter=True)
+            record_correction(archive, who, BOOKS, book_id, key, row.get(key), value or None)
+            changed += 1
+            if key in ("cadre", "township", "village"):
+                archive.db.execute(
+                    f"update {ENTRIES} set {key} = ? where book_id = ?", [value or None, book_id]
+                )
+    return changed
