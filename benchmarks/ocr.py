@@ -17,7 +17,10 @@ CER = edit distance / reference length over each set (characters pooled), after
 NFKC and whitespace removal, with punctuation removed ("CER") and kept ("CER+p").
 Rows are engines: "bare" is rapidocr's own call (PP-OCRv6 small, use_cls=False,
 its own line order, no normalisation) on the image, with line crops padded by the same
-paper border as ours; "bare-nopad" skips the padding.
+paper border as ours; "bare-nopad" skips the padding. "paddleocr" is the optional
+backend (same models through PaddleOCR's pipeline; a row only where the package is
+installed: pip install 'minqing[paddle]'). --threads N builds every stage engine with
+get_engine(threads=N).
 """
 
 from __future__ import annotations
@@ -168,9 +171,13 @@ class Bare:
         return list(zip(res.txts, (float(s) for s in res.scores), strict=True))
 
 
+#: --threads: passed to every stage engine (None: ONNX Runtime's default)
+THREADS: int | None = None
+
+
 class Stage:
-    def __init__(self, **params) -> None:  # type: ignore[no-untyped-def]
-        self.engine = ocr.get_engine("rapidocr", **params)
+    def __init__(self, name: str = "rapidocr", **params) -> None:  # type: ignore[no-untyped-def]
+        self.engine = ocr.get_engine(name, threads=THREADS, **params)
 
     def __call__(self, image: np.ndarray) -> list[tuple[str, float]]:
         return [(line.text, line.confidence) for line in self.engine.recognize(image).lines]
@@ -182,7 +189,14 @@ CONFIGS = {
     "stage: pad+order+t2s": lambda: Stage(lm=False, rescue=False),
     "stage: +rescue": lambda: Stage(lm=False, rescue=True),
     "stage (default)": lambda: Stage(),
+    "paddleocr": lambda: Stage("paddleocr"),
 }
+
+
+def _paddle_installed() -> bool:
+    from ocr._paddle import is_installed
+
+    return is_installed()
 
 
 def run_sets(engines: dict, sets: dict) -> dict[str, dict[str, dict]]:  # type: ignore[type-arg]
@@ -256,6 +270,7 @@ def cold_start(which: str) -> tuple[float, float, float]:
     """Fresh interpreter: (import + engine load s, first page s, peak RSS MiB) of one page."""
     load = {
         "stage": "import ocr;e=ocr.get_engine().recognize",
+        "paddleocr": "import ocr;e=ocr.get_engine('paddleocr').recognize",
         "bare": "from rapidocr import RapidOCR;"
         "e=RapidOCR(params={'Global.use_cls':False,'Global.log_level':'critical'})",
     }[which]
@@ -285,9 +300,11 @@ def cold_start(which: str) -> tuple[float, float, float]:
 
 def print_cold_start() -> None:
     print("\nCold start, one fresh process each, first sample page (1200x1700):")
-    for which in ("bare", "stage"):
+    for which in ("bare", "stage", *(["paddleocr"] if _paddle_installed() else [])):
         init, first, crss = cold_start(which)
-        print(f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB")
+        print(
+            f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB"
+        )
 
 
 def main() -> None:
@@ -295,12 +312,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true", help="fewer generated pages")
-    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated engine rows")
+    ap.add_argument(
+        "--configs",
+        default=",".join(c for c in CONFIGS if c != "paddleocr"),
+        help="comma-separated engine rows (add paddleocr where it is installed)",
+    )
+    ap.add_argument("--threads", type=int, help="get_engine(threads=N) for the stage rows")
     ap.add_argument("--cold-start-only", action="store_true", help="only the cold-start figures")
     ap.add_argument(
         "--sweep-alpha", action="store_true", help="LM weight sweep on generated pages only"
     )
     args = ap.parse_args()
+    global THREADS
+    THREADS = args.threads
 
     print(f"# machine: {machine()}")
     print(f"# command: {command_line()}")
@@ -376,12 +400,7 @@ def main() -> None:
     for label, n, c in calibration(lines):
         print(f"| {label} | {n} | {c:.2%} |")
 
-    print("\nCold start, one fresh process each, first sample page (1200x1700):")
-    for which in ("bare", "stage"):
-        init, first, crss = cold_start(which)
-        print(
-            f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB"
-        )
+    print_cold_start()
     print(f"# total {time.perf_counter() - t0:.0f} s")
 
 

@@ -44,6 +44,19 @@ DEFAULTS: dict[str, Any] = {
 #: lines below this confidence are dropped (as the default backend does)
 TEXT_SCORE = 0.5
 
+#: detection settings: the default backend's (rapidocr 3.10 ``Det`` section), so that
+#: both backends find the same lines; PaddleOCR's own defaults differ (no downscaling
+#: limit of 736 px, box_thresh 0.6, unclip_ratio 1.5). Part of engine_id via _PIPELINE.
+DET_SETTINGS: dict[str, Any] = {
+    "text_det_limit_side_len": 736,
+    "text_det_limit_type": "min",
+    "text_det_thresh": 0.3,
+    "text_det_box_thresh": 0.5,
+    "text_det_unclip_ratio": 1.6,
+}
+#: version of how we call PaddleOCR (DET_SETTINGS, thresholds); in engine_id
+_PIPELINE = 1
+
 #: PaddleX model names of the ONNX files in the rapidocr wheel
 DET_NAME = "PP-OCRv6_small_det"
 REC_NAME = "PP-OCRv6_small_rec"
@@ -136,6 +149,7 @@ class PaddleOcrEngine(OcrEngine):
                 use_doc_unwarping=False,
                 use_textline_orientation=False,
                 text_rec_score_thresh=0.0,  # we drop weak lines ourselves, as rapidocr does
+                **DET_SETTINGS,
                 engine="onnxruntime",
                 engine_config=config or None,
                 device="cpu",
@@ -215,6 +229,7 @@ def _model_ids(files: list[Path]) -> list[str]:
         raise _unavailable(e) from e
     ids = [f"{p.stem}:{p.stat().st_size}" for p in files]
     ids.append(f"paddlex-{_dist_version('paddlex')}")
+    ids.append(f"call-v{_PIPELINE}")
     ids.append(f"onnxruntime-{onnxruntime.__version__}")
     return ids
 
