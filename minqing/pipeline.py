@@ -93,6 +93,14 @@ class IngestSummary:
 
 _ENGINE: ocr.OcrEngine | None = None
 _ENGINE_KEY: tuple[str, str] | None = None
+#: ONNX Runtime threads per engine in this process (None: all cores); set in workers
+_THREADS: int | None = None
+
+
+def _init_worker(threads: int) -> None:
+    """Worker start-up: share the cores among the workers instead of oversubscribing."""
+    global _THREADS
+    _THREADS = threads
 
 
 def _engine(name: str, params: dict[str, Any] | None = None) -> ocr.OcrEngine:
@@ -100,14 +108,14 @@ def _engine(name: str, params: dict[str, Any] | None = None) -> ocr.OcrEngine:
     global _ENGINE, _ENGINE_KEY
     key = (name, json.dumps(params or {}, sort_keys=True))
     if _ENGINE is None or _ENGINE_KEY != key:
-        _ENGINE = ocr.get_engine(name, **(params or {}))
+        _ENGINE = ocr.get_engine(name, threads=_THREADS, **(params or {}))
         _ENGINE_KEY = key
     return _ENGINE
 
 
 def engine_id_for(name: str, params: dict[str, Any] | None = None) -> str:
-    """The engine id (OCR cache key part) of an engine, loading it once."""
-    return _engine(name, params).engine_id
+    """The engine id (OCR cache key part) of an engine, without loading its models."""
+    return ocr.engine_id(name, **(params or {}))
 
 
 def _text_layer_page_text(page: Page) -> PageText:
@@ -299,7 +307,10 @@ def run_ingest(
     pool = None
     if workers > 1 and total_files > 1:
         ctx = multiprocessing.get_context("forkserver" if os.name != "nt" else "spawn")
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        threads = max(1, ocr.engine.cpu_count() // workers)
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+        )
     touched: list[str] = []
     try:
         for book in books:
