@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8001
 
-.PHONY: demo test test-fast lint bench samples clean
+.PHONY: demo test test-paddle test-fast lint bench samples clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ demo: $(STAMP)
 ## test: set up and run the whole test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra
+
+## test-paddle: the optional paddleocr backend (extra `paddle`) in its own venv, since the
+## extra swaps OpenCV for the contrib build (needs Debian's libgl1) and pins numpy/PyYAML
+PADDLE_VENV ?= .venv-paddle
+test-paddle:
+	test -x $(PADDLE_VENV)/bin/python || $(PYTHON) -m venv $(PADDLE_VENV)
+	$(PADDLE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PADDLE_VENV)/bin/python -m pip install -q -e '.[dev,paddle]'
+	$(PADDLE_VENV)/bin/python -m pytest -q -ra tests/test_ocr_paddle.py tests/test_ocr.py
 
 ## test-fast: skip slow and browser tests
 test-fast: $(STAMP)
