@@ -189,6 +189,12 @@ CONFIGS = {
     "stage: pad+order+t2s": lambda: Stage(lm=False, rescue=False),
     "stage: +rescue": lambda: Stage(lm=False, rescue=True),
     "stage (default)": lambda: Stage(),
+    # detection resize (det_max_side, default 1120): the old default, and the other sizes
+    # tried (--configs "stage (default),stage: det max 960,...")
+    "stage: det 736 min (old)": lambda: Stage(det_max_side=None),
+    "stage: det max 960": lambda: Stage(det_max_side=960),
+    "stage: det max 1120": lambda: Stage(det_max_side=1120),
+    "stage: det max 1280": lambda: Stage(det_max_side=1280),
     "paddleocr": lambda: Stage("paddleocr"),
 }
 
@@ -314,7 +320,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer generated pages")
     ap.add_argument(
         "--configs",
-        default=",".join(c for c in CONFIGS if c != "paddleocr"),
+        default=",".join(c for c in CONFIGS if c != "paddleocr" and "det max" not in c),
         help="comma-separated engine rows (add paddleocr where it is installed)",
     )
     ap.add_argument("--threads", type=int, help="get_engine(threads=N) for the stage rows")

@@ -36,7 +36,16 @@ DEFAULTS: dict[str, Any] = {
     "lm_alpha": 0.5,  # chosen on samples/ + generated pages (benchmarks/ocr.py --sweep-alpha), never on realdata
     # re-recognise low-confidence lines from a wider crop; keep the likelier reading
     "rescue": True,
+    # detect on a page scaled down to this longest side (boxes scaled back; the
+    # recogniser still reads full-resolution crops); None: rapidocr's own resize
+    # (shortest side up to 736, never down). Line crops always use rapidocr's resize.
+    # 1120: the smallest of 960/1120/1280 that read samples/ + generated pages exactly
+    # as None does (benchmarks/ocr.py), 1.25 -> 0.75 s per 1200x1700 sample page
+    "det_max_side": 1120,
 }
+
+#: rapidocr's own detection resize (Det.limit_type, Det.limit_side_len)
+_DET_LIMIT = ("min", 736)
 
 #: lines below this confidence are dropped (rapidocr's Global.text_score)
 TEXT_SCORE = 0.5
@@ -57,6 +66,8 @@ class RapidOcrEngine(OcrEngine):
             (default), ``"beam"`` or False.
         lm_alpha: LM weight (default 0.5).
         rescue: re-recognise low-confidence lines from a wider crop (default True).
+        det_max_side: detect on a page scaled down to this longest side, then read
+            full-resolution crops (default 1120; None: rapidocr's resize, no downscale).
     """
 
     name = "rapidocr"
@@ -91,7 +102,7 @@ class RapidOcrEngine(OcrEngine):
         try:
             self._ocr = RapidOCR(params=config)
             # load both models now, once per engine object, not on the first page
-            self._ocr._load_det_model()
+            self._det = self._ocr._load_det_model()
             self._rec = self._ocr._load_rec_model()
             self._chars: list[str] = list(self._rec.postprocess_op.character)
         except Exception as e:
@@ -118,7 +129,7 @@ class RapidOcrEngine(OcrEngine):
 
     def _recognize(self, image: np.ndarray) -> list[Line]:
         img, off = pad_for_detection(image) if self.options["pad"] else (image, 0)
-        det = self._ocr(img)
+        det = self._detect(img, line=is_line_crop(image))
         boxes = getattr(det, "boxes", None)
         if boxes is None or len(boxes) == 0:
             return []
@@ -145,6 +156,19 @@ class RapidOcrEngine(OcrEngine):
                 continue
             lines.append(make_line(d, out_boxes[i]))
         return lines
+
+    def _detect(self, img: np.ndarray, *, line: bool):  # type: ignore[no-untyped-def]
+        """rapidocr's detection, on a downscaled copy of a page where ``det_max_side`` says.
+
+        rapidocr maps the boxes back to ``img``'s coordinates either way.
+        """
+        det = self._det
+        max_side = self.options["det_max_side"]
+        if max_side and not line and max(img.shape[:2]) > max_side:
+            det.limit_type, det.limit_side_len = "max", int(max_side)
+        else:
+            det.limit_type, det.limit_side_len = _DET_LIMIT
+        return self._ocr(img)
 
     def rec_probs(self, crops: list[np.ndarray]):  # type: ignore[no-untyped-def]
         """Yield ``(index, T x C probabilities)`` for each crop, batch by batch.
@@ -210,6 +234,11 @@ def check_options(params: dict[str, Any]) -> dict[str, Any]:
         )
     if params.get("lm") is True:
         params = {**params, "lm": "substitute"}
+    ms = params.get("det_max_side")
+    if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or ms < 32):
+        raise ValueError(
+            f"rapidocr parameter det_max_side must be None or an integer >= 32, got {ms!r}"
+        )
     if unknown:
         raise ValueError(
             f"unknown rapidocr engine parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"

@@ -130,3 +130,42 @@ def test_tight_line_crop_reads_with_boxes_in_crop_coordinates():
         x0, y0, x1, y1 = line.bbox
         assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
         assert x1 - x0 > 0.8 * w  # the whole line, not the padding
+
+
+def test_det_max_side_is_checked():
+    import ocr
+
+    for bad in (0, 16, True, "960", 960.0):
+        with pytest.raises(ValueError, match="det_max_side"):
+            ocr.engine_id("rapidocr", det_max_side=bad)
+    assert ocr.engine_id("rapidocr", det_max_side=960) != ocr.engine_id(
+        "rapidocr", det_max_side=None
+    )
+
+
+@pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed")
+def test_downscaled_detection_reads_full_resolution_page():
+    # detection on a 640 px copy of a 1240 px page: same lines, boxes in page coordinates
+    import ocr
+
+    text = ["村民李桂兰反映低保评定不公开", "二组道路年久失修雨天积水", "已转交民政办下周回访"]
+    page = render_page(text, font_size=40)
+    full = ocr.get_engine("rapidocr", det_max_side=None).recognize(page)
+    small = ocr.get_engine("rapidocr", det_max_side=640).recognize(page)
+    assert [line.text for line in small.lines] == [line.text for line in full.lines]
+    assert cer("".join(line.text for line in small.lines), "".join(text)) <= 0.05
+    for a, b in zip(small.lines, full.lines, strict=True):
+        assert np.abs(np.subtract(a.bbox, b.bbox)).max() <= 12  # px on the full page
+
+
+@pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed")
+def test_line_crops_ignore_det_max_side():
+    # a tight line crop keeps rapidocr's upscaling resize: a 64 px limit would find nothing
+    import ocr
+
+    text = "村民李桂兰反映低保评定不公开"
+    page = render_page([text], font_size=40)
+    ys, xs = np.nonzero(page.min(axis=2) < 128)
+    crop = np.ascontiguousarray(page[ys.min() - 2 : ys.max() + 3, xs.min() - 2 : xs.max() + 3])
+    got = ocr.get_engine("rapidocr", det_max_side=64).recognize(crop)
+    assert cer("".join(line.text for line in got.lines), text) <= 0.1
