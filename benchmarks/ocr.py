@@ -388,15 +388,16 @@ def main() -> None:
     for name in names:
         cells = [f"{r['cer']:.2%} / {r['cer_p']:.2%} / {r['s']:.2f}s" for r in table[name].values()]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    if "bare" in table and names[-1] != "bare":
-        ratios = [table[names[-1]][k]["s"] / table["bare"][k]["s"] for k in sets]
+    # the default stage where it ran, else the last row
+    last = "stage (default)" if "stage (default)" in table else names[-1]
+    if "bare" in table and last != "bare":
+        ratios = [table[last][k]["s"] / table["bare"][k]["s"] for k in sets]
         print(
-            f"\ns/image of '{names[-1]}' / 'bare' per set: "
+            f"\ns/image of '{last}' / 'bare' per set: "
             + ", ".join(f"{k} {r:.2f}x" for k, r in zip(sets, ratios, strict=True))
         )
     print(f"peak RSS of this process (all {len(names)} engines loaded): {rss:.0f} MiB")
 
-    last = names[-1]
     lines = [x for r in table[last].values() for x in r["lines"]]
     print(
         f"\nConfidence calibration of '{last}' (every output line of every set, matched to its best reference line)"
