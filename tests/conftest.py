@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -91,12 +93,12 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def served_archive(sample_archive: Path):
+@contextmanager
+def serve(archive: Path, *extra: str) -> Iterator[str]:
     """``minqing serve`` as a real subprocess on a free port; yields the base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [*MINQING, "serve", "--archive", str(sample_archive), "--port", str(port)],
+        [*MINQING, "serve", "--archive", str(archive), "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -111,3 +113,30 @@ def served_archive(sample_archive: Path):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def served_archive(sample_archive: Path) -> Iterator[str]:
+    """The sample archive served by ``minqing serve``; yields the base URL."""
+    with serve(sample_archive) as base:
+        yield base
+
+
+#: Debian's chromium, driven by Playwright through executable_path (never a downloaded browser)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+)
+
+
+def launch_chromium(playwright):  # type: ignore[no-untyped-def]
+    """Headless Debian chromium with the flags this offline machine needs."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

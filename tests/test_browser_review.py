@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
@@ -16,14 +15,13 @@ import pytest
 from archive import access
 from archive.store import Archive
 from ocr.testing import DIARY_LINES, find_cjk_font, render_page
-from tests.conftest import MINQING, REPO, free_port, wait_for_http
+from tests.conftest import MINQING, REPO, launch_chromium, needs_chromium, serve
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed at /usr/bin/chromium"),
+    needs_chromium,
     pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font to render a test page"),
 ]
 
@@ -42,19 +40,8 @@ def served(tmp_path_factory: pytest.TempPathFactory):
         pipeline.run_ingest([book.parent], arc, workers=1)
         access.add_user(arc.db, "lihua", "reviewer", "reviewer-pass-1")
         access.add_user(arc.db, "wang", "inspector", "inspector-pass-1")
-    port = free_port()
-    proc = subprocess.Popen([*MINQING, "serve", "--archive", str(root), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(base + "/-/login", proc)
+    with serve(root) as base:
         yield base, root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +49,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
+        b = launch_chromium(p)
         yield b
         b.close()
 
@@ -105,18 +88,25 @@ def test_reviewer_corrects_line_category_link_and_splits(served, browser) -> Non
         shot(page, "review-page-before.png")
 
         # 1. correct a line from the keyboard: focus, type, Enter
-        line = rows(root, "select * from lines where page_no = 1 and text like '%饮水%' order by line_no")[0]
+        line = rows(
+            root, "select * from lines where page_no = 1 and text like '%饮水%' order by line_no"
+        )[0]
         box = page.locator(f'[id="line-{line["line_id"]}"]')
         box.click()
         box.fill("张大爷反映自家饮水井水量不足，夏季经常断水。")
         box.press("Enter")
         page.wait_for_load_state()
-        assert page.locator(f'[id="line-{line["line_id"]}"]').input_value() == "张大爷反映自家饮水井水量不足，夏季经常断水。"
+        assert (
+            page.locator(f'[id="line-{line["line_id"]}"]').input_value()
+            == "张大爷反映自家饮水井水量不足，夏季经常断水。"
+        )
         # the next line has the focus, ready for the next correction
         assert page.evaluate("document.activeElement.classList.contains('rv-text')")
 
         # 2. change the category of the first entry
-        eid = rows(root, "select entry_id from lines where line_id = ?", [line["line_id"]])[0]["entry_id"]
+        eid = rows(root, "select entry_id from lines where line_id = ?", [line["line_id"]])[0][
+            "entry_id"
+        ]
         section = page.locator(f'[id="entry-{eid}"]')
         section.locator("select[name=category_code]").select_option("2")
         section.locator("text=保存条目").click()
@@ -131,7 +121,9 @@ def test_reviewer_corrects_line_category_link_and_splits(served, browser) -> Non
         page.wait_for_load_state()
 
         # 4. split the first entry at its third line
-        ids = json.loads(rows(root, "select line_ids from entries where entry_id = ?", [eid])[0]["line_ids"])
+        ids = json.loads(
+            rows(root, "select line_ids from entries where entry_id = ?", [eid])[0]["line_ids"]
+        )
         split_at = ids[2]
         page.locator(f'.rv-line[data-line="{split_at}"] >> text=从此行拆分').click()
         page.wait_for_load_state()
@@ -147,19 +139,36 @@ def test_reviewer_corrects_line_category_link_and_splits(served, browser) -> Non
     assert json.loads(e1["line_ids"]) == ids[:2]
     new = rows(root, "select * from entries where line_ids like ?", [f'["{split_at}"%'])[0]
     assert json.loads(new["line_ids"]) == ids[2:]
-    follow = rows(root, "select * from entries where follow_up_of = ? and entry_id != ?", [eid, new["entry_id"]])
-    assert follow and rows(root, "select confirmed from links where child = ?", [follow[0]["entry_id"]])[0]["confirmed"] == 1
+    follow = rows(
+        root,
+        "select * from entries where follow_up_of = ? and entry_id != ?",
+        [eid, new["entry_id"]],
+    )
+    assert (
+        follow
+        and rows(root, "select confirmed from links where child = ?", [follow[0]["entry_id"]])[0][
+            "confirmed"
+        ]
+        == 1
+    )
     who = {r["who"] for r in rows(root, "select who from corrections")}
     assert who == {"lihua"}
     # the search index, through the same server
     ctx2, page2 = login(browser, base, "wang", "inspector-pass-1", "/")
     try:
-        hits = page2.request.get(base + "/archive/entries.json?_search=" + urllib.parse.quote("夏季") + "&_shape=array").json()
+        hits = page2.request.get(
+            base + "/archive/entries.json?_search=" + urllib.parse.quote("夏季") + "&_shape=array"
+        ).json()
         assert [h["entry_id"] for h in hits] == [eid]
     finally:
         ctx2.close()
     # and the export
-    out = subprocess.run([*MINQING, "export", "entries", "--archive", str(root)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [*MINQING, "export", "entries", "--archive", str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     exported = {e["entry_id"]: e for e in map(json.loads, out.stdout.splitlines())}
     assert exported[eid]["category_code"] == 2 and "夏季" in exported[eid]["text"]
     assert exported[follow[0]["entry_id"]]["follow_up_of"] == eid
@@ -175,15 +184,30 @@ def test_inspector_cannot_reach_or_post_and_csrf_is_required(served, browser) ->
         shot(page, "review-inspector-403.png")
         login_html = page.request.get(base + "/-/login").text()
         token = re.search(r'name="csrftoken" value="([^"]+)"', login_html).group(1)
-        r = page.request.post(base + "/-/review/save", form={
-            "csrftoken": token, "action": "line", "line_id": "yangshugou-zhang/1/1", "text": "篡改", "back": "/-/review"})
+        r = page.request.post(
+            base + "/-/review/save",
+            form={
+                "csrftoken": token,
+                "action": "line",
+                "line_id": "yangshugou-zhang/1/1",
+                "text": "篡改",
+                "back": "/-/review",
+            },
+        )
         assert r.status == 403
     finally:
         ctx.close()
     ctx, page = login(browser, base, "lihua", "reviewer-pass-1", "/-/review")
     try:
-        r = page.request.post(base + "/-/review/save", form={
-            "action": "line", "line_id": "yangshugou-zhang/1/1", "text": "篡改", "back": "/-/review"})
+        r = page.request.post(
+            base + "/-/review/save",
+            form={
+                "action": "line",
+                "line_id": "yangshugou-zhang/1/1",
+                "text": "篡改",
+                "back": "/-/review",
+            },
+        )
         assert r.status == 403  # no csrftoken field
     finally:
         ctx.close()

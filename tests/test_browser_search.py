@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.conftest import launch_chromium, needs_chromium
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIEWPORT = {"width": 1400, "height": 1000}
 WORD = "饮水"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
+    needs_chromium,
 ]
 
 
@@ -36,17 +35,7 @@ def test_search_shows_compact_hits_with_marked_snippets_above_the_fold(
     assert expected  # the sample notebooks mention the word
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.goto(f"{served_archive}/archive/entries")

@@ -7,13 +7,11 @@ import datetime as dt
 import json
 import re
 import sqlite3
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,31 +20,9 @@ from archive import presentation
 from archive.records import now
 from archive.search import bigrams
 from archive.store import Archive
-from tests.conftest import MINQING, free_port, wait_for_http
+from tests.conftest import serve
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def serve(archive: Path, *extra: str) -> Iterator[str]:
-    """``minqing serve`` on a free port; yields the base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [*MINQING, "serve", "--archive", str(archive), "--port", str(port), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(base + "/-/versions.json", proc)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def fetch(url: str) -> tuple[int, str, bytes]:
