@@ -31,6 +31,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 from archive import records, review
 from archive.errors import BadCorrectionError
 from archive.schema import ENTRIES, LINES, PAGES
@@ -54,21 +56,47 @@ def ensure_spotcheck_schema(db: Any) -> None:
         return
     db[SAMPLES].create(
         {
-            "sample_id": int, "created_at": str, "who": str, "scope": str, "seed": int,
-            "mode": str, "threshold": float, "size": int, "population_lines": int,
-            "population_pages": int, "plan": str,
+            "sample_id": int,
+            "created_at": str,
+            "who": str,
+            "scope": str,
+            "seed": int,
+            "mode": str,
+            "threshold": float,
+            "size": int,
+            "population_lines": int,
+            "population_pages": int,
+            "plan": str,
         },
-        pk="sample_id", if_not_exists=True,
+        pk="sample_id",
+        if_not_exists=True,
     )
     db[ITEMS].create(
         {
-            "sample_id": int, "line_id": str, "book_id": str, "page_id": str, "page_sha": str,
-            "x0": float, "y0": float, "x1": float, "y1": float, "stratum": str,
-            "population": int, "drawn": int, "confidence": float, "shown_text": str,
-            "machine_text": str, "transcription": str, "ref_chars": int, "errors": int,
-            "machine_errors": int, "recorded_at": str, "who": str,
+            "sample_id": int,
+            "line_id": str,
+            "book_id": str,
+            "page_id": str,
+            "page_sha": str,
+            "x0": float,
+            "y0": float,
+            "x1": float,
+            "y1": float,
+            "stratum": str,
+            "population": int,
+            "drawn": int,
+            "confidence": float,
+            "shown_text": str,
+            "machine_text": str,
+            "transcription": str,
+            "ref_chars": int,
+            "errors": int,
+            "machine_errors": int,
+            "recorded_at": str,
+            "who": str,
         },
-        pk=("sample_id", "line_id"), if_not_exists=True,
+        pk=("sample_id", "line_id"),
+        if_not_exists=True,
     )
     db.conn.commit()
 
@@ -79,20 +107,14 @@ def ensure_spotcheck_schema(db: Any) -> None:
 def cer_text(text: str | None) -> str:
     """The form compared for CER: NFKC, no whitespace, no punctuation."""
     t = unicodedata.normalize("NFKC", text or "")
-    return "".join(ch for ch in t if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
+    return "".join(
+        ch for ch in t if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+    """Levenshtein distance between two strings (rapidfuzz's C implementation)."""
+    return Levenshtein.distance(a, b)
 
 
 # -- drawing a sample ----------------------------------------------------------------------
@@ -106,7 +128,9 @@ def _band(conf: float | None) -> int:
     return len(BANDS) - 2
 
 
-def _population(archive: Archive, books: Sequence[str] | None, date_from: str | None, date_to: str | None) -> list[dict[str, Any]]:
+def _population(
+    archive: Archive, books: Sequence[str] | None, date_from: str | None, date_to: str | None
+) -> list[dict[str, Any]]:
     where = ["trim(coalesce(l.text, '')) != ''"]
     params: list[Any] = []
     if books:
@@ -118,16 +142,20 @@ def _population(archive: Archive, books: Sequence[str] | None, date_from: str | 
     if date_to:
         where.append("e.date <= ?")
         params.append(date_to)
-    return list(archive.db.query(
-        f"select l.line_id, l.book_id, l.page_id, p.sha256 page_sha, l.x0, l.y0, l.x1, l.y1, "
-        f"l.confidence, l.text, l.machine_text from {LINES} l join {PAGES} p on p.page_id = l.page_id "
-        f"left join {ENTRIES} e on e.entry_id = l.entry_id where {' and '.join(where)} "
-        "order by l.book_id, l.page_no, l.line_no",
-        params,
-    ))
+    return list(
+        archive.db.query(
+            f"select l.line_id, l.book_id, l.page_id, p.sha256 page_sha, l.x0, l.y0, l.x1, l.y1, "
+            f"l.confidence, l.text, l.machine_text from {LINES} l join {PAGES} p on p.page_id = l.page_id "
+            f"left join {ENTRIES} e on e.entry_id = l.entry_id where {' and '.join(where)} "
+            "order by l.book_id, l.page_no, l.line_no",
+            params,
+        )
+    )
 
 
-def plan_size(n_lines: int, *, min_lines: int = DEFAULT_MIN_LINES, fraction: float = DEFAULT_FRACTION) -> int:
+def plan_size(
+    n_lines: int, *, min_lines: int = DEFAULT_MIN_LINES, fraction: float = DEFAULT_FRACTION
+) -> int:
     """Sample size of the plan: max(min_lines, ⌈fraction · lines⌉), at most every line."""
     return min(n_lines, max(min_lines, math.ceil(fraction * n_lines)))
 
@@ -155,12 +183,15 @@ def new_sample(
     if mode not in ("blind", "verify"):
         raise BadCorrectionError("spotcheck", f"mode {mode!r}", "use blind or verify")
     if not 0 < threshold < 1:
-        raise BadCorrectionError("spotcheck", f"threshold {threshold}", "give a CER between 0 and 1, e.g. 0.03")
+        raise BadCorrectionError(
+            "spotcheck", f"threshold {threshold}", "give a CER between 0 and 1, e.g. 0.03"
+        )
     ensure_spotcheck_schema(archive.db)
     pop = _population(archive, books, date_from, date_to)
     if not pop:
         raise BadCorrectionError(
-            getattr(archive, "db_path", "archive"), "the batch has no lines to sample",
+            getattr(archive, "db_path", "archive"),
+            "the batch has no lines to sample",
             "check the --book names and the date range",
         )
     n = min(len(pop), size) if size else plan_size(len(pop), min_lines=min_lines, fraction=fraction)
@@ -193,24 +224,59 @@ def new_sample(
     for key, _ in chosen:
         drawn[key] += 1
     with archive.db.atomic():
-        sid = archive.db[SAMPLES].insert({
-            "created_at": records.now(), "who": who,
-            "scope": json.dumps({"books": list(books or []), "date_from": date_from, "date_to": date_to}, ensure_ascii=False),
-            "seed": seed, "mode": mode, "threshold": threshold, "size": len(chosen),
-            "population_lines": len(pop), "population_pages": len(pages),
-            "plan": json.dumps({"min_lines": min_lines, "fraction": fraction, "size": size}, ensure_ascii=False),
-        }).last_pk
-        archive.db[ITEMS].insert_all([
-            {
-                "sample_id": sid, "line_id": r["line_id"], "book_id": r["book_id"], "page_id": r["page_id"],
-                "page_sha": r["page_sha"], "x0": r["x0"], "y0": r["y0"], "x1": r["x1"], "y1": r["y1"],
-                "stratum": key, "population": len(strata[key]), "drawn": drawn[key],
-                "confidence": r["confidence"], "shown_text": r["text"], "machine_text": r["machine_text"],
-                "transcription": None, "ref_chars": None, "errors": None, "machine_errors": None,
-                "recorded_at": None, "who": None,
-            }
-            for key, r in chosen
-        ], pk=("sample_id", "line_id"))
+        sid = (
+            archive.db[SAMPLES]
+            .insert(
+                {
+                    "created_at": records.now(),
+                    "who": who,
+                    "scope": json.dumps(
+                        {"books": list(books or []), "date_from": date_from, "date_to": date_to},
+                        ensure_ascii=False,
+                    ),
+                    "seed": seed,
+                    "mode": mode,
+                    "threshold": threshold,
+                    "size": len(chosen),
+                    "population_lines": len(pop),
+                    "population_pages": len(pages),
+                    "plan": json.dumps(
+                        {"min_lines": min_lines, "fraction": fraction, "size": size},
+                        ensure_ascii=False,
+                    ),
+                }
+            )
+            .last_pk
+        )
+        archive.db[ITEMS].insert_all(
+            [
+                {
+                    "sample_id": sid,
+                    "line_id": r["line_id"],
+                    "book_id": r["book_id"],
+                    "page_id": r["page_id"],
+                    "page_sha": r["page_sha"],
+                    "x0": r["x0"],
+                    "y0": r["y0"],
+                    "x1": r["x1"],
+                    "y1": r["y1"],
+                    "stratum": key,
+                    "population": len(strata[key]),
+                    "drawn": drawn[key],
+                    "confidence": r["confidence"],
+                    "shown_text": r["text"],
+                    "machine_text": r["machine_text"],
+                    "transcription": None,
+                    "ref_chars": None,
+                    "errors": None,
+                    "machine_errors": None,
+                    "recorded_at": None,
+                    "who": None,
+                }
+                for key, r in chosen
+            ],
+            pk=("sample_id", "line_id"),
+        )
     return int(sid)
 
 
@@ -249,12 +315,21 @@ def _sample(archive: Archive, sid: int) -> dict[str, Any]:
     ensure_spotcheck_schema(archive.db) if not archive.db[SAMPLES].exists() else None
     row = next(archive.db.query(f"select * from {SAMPLES} where sample_id = ?", [sid]), None)
     if row is None:
-        raise BadCorrectionError(getattr(archive, "db_path", "archive"), f"no spot-check sample {sid}", "list them with `minqing spotcheck list`")
+        raise BadCorrectionError(
+            getattr(archive, "db_path", "archive"),
+            f"no spot-check sample {sid}",
+            "list them with `minqing spotcheck list`",
+        )
     return row
 
 
 def record(
-    archive: Archive, sid: int, rows: Iterable[tuple[str, str]], *, who: str, labels: Sequence[str] | None = None,
+    archive: Archive,
+    sid: int,
+    rows: Iterable[tuple[str, str]],
+    *,
+    who: str,
+    labels: Sequence[str] | None = None,
     fix_archive: bool = True,
 ) -> int:
     """Record reviewers' transcriptions ``(line_id, text)`` of sampled lines, atomically.
@@ -271,25 +346,54 @@ def record(
     with archive.db.atomic():
         for i, (line_id, text) in enumerate(rows):
             label = labels[i] if labels else f"row {i + 1}"
-            item = next(archive.db.query(f"select * from {ITEMS} where sample_id = ? and line_id = ?", [sid, line_id]), None)
+            item = next(
+                archive.db.query(
+                    f"select * from {ITEMS} where sample_id = ? and line_id = ?", [sid, line_id]
+                ),
+                None,
+            )
             if item is None:
-                raise BadCorrectionError(label, f"line {line_id!r} is not in sample {sid}", "use the line ids of `minqing spotcheck sheet`")
+                raise BadCorrectionError(
+                    label,
+                    f"line {line_id!r} is not in sample {sid}",
+                    "use the line ids of `minqing spotcheck sheet`",
+                )
             ref = cer_text(text)
             if not ref:
-                raise BadCorrectionError(label, f"the transcription of {line_id} is empty", "type the characters of the line as written")
-            archive.db[ITEMS].update((sid, line_id), {
-                "transcription": text.strip(), "ref_chars": len(ref),
-                "errors": edit_distance(cer_text(item["shown_text"]), ref),
-                "machine_errors": edit_distance(cer_text(item["machine_text"]), ref),
-                "recorded_at": records.now(), "who": who,
-            })
+                raise BadCorrectionError(
+                    label,
+                    f"the transcription of {line_id} is empty",
+                    "type the characters of the line as written",
+                )
+            archive.db[ITEMS].update(
+                (sid, line_id),
+                {
+                    "transcription": text.strip(),
+                    "ref_chars": len(ref),
+                    "errors": edit_distance(cer_text(item["shown_text"]), ref),
+                    "machine_errors": edit_distance(cer_text(item["machine_text"]), ref),
+                    "recorded_at": records.now(),
+                    "who": who,
+                },
+            )
             if fix_archive:
-                lid = review.resolve_anchor(
-                    archive, item["book_id"],
-                    review.Anchor(item["page_id"], item["page_sha"] or "", (item["x0"], item["y0"], item["x1"], item["y1"])),
-                ) if item["x0"] is not None else line_id
+                lid = (
+                    review.resolve_anchor(
+                        archive,
+                        item["book_id"],
+                        review.Anchor(
+                            item["page_id"],
+                            item["page_sha"] or "",
+                            (item["x0"], item["y0"], item["x1"], item["y1"]),
+                        ),
+                    )
+                    if item["x0"] is not None
+                    else line_id
+                )
                 if lid is not None:
-                    cur = next(archive.db.query(f"select text from {LINES} where line_id = ?", [lid]))["text"]
+                    cur = next(
+                        archive.db.query(f"select text from {LINES} where line_id = ?", [lid])
+                    )["text"]
                     if cer_text(cur) != ref:
                         review._correct_line(archive, lid, text, who, None)
             n += 1
@@ -354,13 +458,24 @@ def report(archive: Archive, sid: int) -> dict[str, Any]:
         verdict = "incomplete"
     else:
         verdict = "pass" if overall["cer"] <= thr else "fail"
-    worst = sorted((b for b in books if b["cer"] is not None and b["cer"] > thr), key=lambda b: -b["cer"])
+    worst = sorted(
+        (b for b in books if b["cer"] is not None and b["cer"] > thr), key=lambda b: -b["cer"]
+    )
     return {
-        "sample_id": sid, "mode": s["mode"], "scope": json.loads(s["scope"] or "{}"), "seed": s["seed"],
-        "threshold": thr, "size": len(items), "recorded": recorded,
-        "population_lines": s["population_lines"], "population_pages": s["population_pages"],
+        "sample_id": sid,
+        "mode": s["mode"],
+        "scope": json.loads(s["scope"] or "{}"),
+        "seed": s["seed"],
+        "threshold": thr,
+        "size": len(items),
+        "recorded": recorded,
+        "population_lines": s["population_lines"],
+        "population_pages": s["population_pages"],
         "pages_sampled": len({it["page_id"] for it in items}),
-        "overall": overall, "machine": machine, "books": books, "verdict": verdict,
+        "overall": overall,
+        "machine": machine,
+        "books": books,
+        "verdict": verdict,
         "confident": overall["cer"] is not None and (overall["hi"] <= thr or overall["lo"] > thr),
         "worst_books": [b["book_id"] for b in worst] if verdict == "fail" else [],
     }
@@ -373,18 +488,29 @@ def list_samples(archive: Archive) -> list[dict[str, Any]]:
     out = []
     for s in archive.db.query(f"select * from {SAMPLES} order by sample_id desc"):
         rep = report(archive, s["sample_id"])
-        out.append({**s, "recorded": rep["recorded"], "verdict": rep["verdict"], "cer": rep["overall"]["cer"],
-                    "lo": rep["overall"]["lo"], "hi": rep["overall"]["hi"]})
+        out.append(
+            {
+                **s,
+                "recorded": rep["recorded"],
+                "verdict": rep["verdict"],
+                "cer": rep["overall"]["cer"],
+                "lo": rep["overall"]["lo"],
+                "hi": rep["overall"]["hi"],
+            }
+        )
     return out
 
 
 def sample_view(archive: Archive, sid: int) -> dict[str, Any]:
     """The sample and its items for transcription (engine text hidden in blind mode)."""
     s = _sample(archive, sid)
-    items = list(archive.db.query(
-        f"select i.*, p.width, p.height from {ITEMS} i left join {PAGES} p on p.page_id = i.page_id "
-        "where sample_id = ? order by book_id, line_id", [sid],
-    ))
+    items = list(
+        archive.db.query(
+            f"select i.*, p.width, p.height from {ITEMS} i left join {PAGES} p on p.page_id = i.page_id "
+            "where sample_id = ? order by book_id, line_id",
+            [sid],
+        )
+    )
     if s["mode"] == "blind":
         for it in items:
             if it["transcription"] is None:
@@ -409,22 +535,40 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
     if sample_ids:
         where = f" and sample_id in ({','.join('?' * len(sample_ids))})"
         params = list(sample_ids)
-    items = list(archive.db.query(f"select confidence, ref_chars, machine_errors from {ITEMS} where ref_chars is not null{where}", params))
+    items = list(
+        archive.db.query(
+            f"select confidence, ref_chars, machine_errors from {ITEMS} where ref_chars is not null{where}",
+            params,
+        )
+    )
     bins = []
     for lo, hi in zip(CAL_BINS, CAL_BINS[1:], strict=False):
         its = [i for i in items if lo <= (i["confidence"] or 0.0) < hi]
         if its:
-            bins.append({"lo": lo, "hi": hi, "lines": len(its), "chars": sum(i["ref_chars"] for i in its),
-                         "errors": sum(i["machine_errors"] for i in its)})
+            bins.append(
+                {
+                    "lo": lo,
+                    "hi": hi,
+                    "lines": len(its),
+                    "chars": sum(i["ref_chars"] for i in its),
+                    "errors": sum(i["machine_errors"] for i in its),
+                }
+            )
     # pool adjacent violators: CER must not increase with confidence
     merged: list[dict[str, Any]] = []
     for b in bins:
         merged.append(dict(b))
-        while len(merged) > 1 and merged[-2]["errors"] / max(merged[-2]["chars"], 1) < merged[-1]["errors"] / max(merged[-1]["chars"], 1):
+        while len(merged) > 1 and merged[-2]["errors"] / max(merged[-2]["chars"], 1) < merged[-1][
+            "errors"
+        ] / max(merged[-1]["chars"], 1):
             top = merged.pop()
             prev = merged[-1]
-            prev.update(hi=top["hi"], lines=prev["lines"] + top["lines"], chars=prev["chars"] + top["chars"],
-                        errors=prev["errors"] + top["errors"])
+            prev.update(
+                hi=top["hi"],
+                lines=prev["lines"] + top["lines"],
+                chars=prev["chars"] + top["chars"],
+                errors=prev["errors"] + top["errors"],
+            )
     for b in merged:
         b["cer"] = b["errors"] / b["chars"] if b["chars"] else 0.0
         b["updated_at"] = records.now()

@@ -238,10 +238,6 @@ def cer(hyp: str, ref: str) -> float:
     """Character error rate: edit distance / len(ref) (1.0 when ref is empty and hyp is not)."""
     if not ref:
         return 0.0 if not hyp else 1.0
-    prev = list(range(len(hyp) + 1))
-    for i, rc in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, hc in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rc != hc))
-        prev = cur
-    return prev[-1] / len(ref)
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(hyp, ref) / len(ref)
