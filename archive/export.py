@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from archive.schema import BOOKS, ENTRIES
-from archive.store import Archive
+from minqing.archive.schema import BOOKS, ENTRIES
+from minqing.archive.store import Archive
 
 CONTRACT_FIELDS = (
     "entry_id",

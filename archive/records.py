@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive.schema import (
+from minqing.archive.schema import (
     BOOKS,
     CORRECTIONS,
     ENTRIES,
@@ -29,10 +29,10 @@ from archive.schema import (
     line_id,
     page_id,
 )
-from archive.search import bigrams
-from archive.store import Archive
-from classify.types import CATEGORIES, STATUSES, BookLine, Entry, Link
-from ocr.types import Line, PageText
+from minqing.archive.search import bigrams
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES, STATUSES, BookLine, Entry, Link
+from minqing.ocr.types import Line, PageText
 
 BOOK_META_FIELDS = ("title", "cadre", "post", "township", "village", "period")
 
@@ -540,7 +540,7 @@ def set_book_metadata(
     change is recorded in ``corrections``. ``None`` leaves a field as it is; an empty string
     clears it.
     """
-    from archive.errors import ArchiveError
+    from minqing.archive.errors import ArchiveError
 
     row = next(archive.db[BOOKS].rows_where("book_id = ?", [book_id]), None)
     if row is None:

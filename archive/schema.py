@@ -21,9 +21,9 @@ Tables (all created through sqlite-utils so that re-runs are idempotent):
 ``runs``       which stage version produced what, when.
 ``entries_fts`` FTS5 table of character bigrams of the entry text (rowid = entries.rowid),
                see :mod:`archive.search`.
-``users``      web accounts: name (pk), role, scrypt password hash (see :mod:`archive.access`).
+``users``      web accounts: name (pk), role, scrypt password hash (see :mod:`minqing.web.access`).
 ``keywords``   hot-topic words per (book, month): township, word, count; filled by
-               :func:`archive.presentation.refresh_keywords`.
+               :func:`minqing.web.presentation.refresh_keywords`.
 ``matters``    VIEW, one row per matter (root entry + follow-ups): first date, latest
                follow-up date, latest status, open flag. See ``docs/schema.md``.
 """
@@ -95,7 +95,7 @@ def line_id(book_id: str, page_no: int, line_no: int) -> str:
 
 def _ensure_web_schema(db: sqlite_utils.Database) -> None:
     """Tables and views of the web archive: users, hot-topic keywords, matters."""
-    from archive.access import ensure_users_table
+    from minqing.web.access import ensure_users_table
 
     ensure_users_table(db)
     db[KEYWORDS].create(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive.errors import ArchiveNotFoundError
-from archive.schema import ensure_schema
+from minqing.archive.errors import ArchiveNotFoundError
+from minqing.archive.schema import ensure_schema
 
 DB_NAME = "archive.db"
 DEFAULT_ARCHIVE = "minqing-archive"

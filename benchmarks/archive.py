@@ -42,10 +42,10 @@ sys.path.insert(0, str(REPO))
 
 from _common import command_line, machine
 
-from archive import presentation
-from archive.search import bigrams
-from archive.store import Archive, store_blob
-from classify.types import CATEGORIES, STATUSES
+from minqing.archive import keywords
+from minqing.archive.search import bigrams
+from minqing.archive.store import Archive, store_blob
+from minqing.classify.types import CATEGORIES, STATUSES
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "桂兰秀英建国志强玉梅德福春生海燕明华永红丽娟金凤小军文斌淑珍国庆红梅卫东晓燕"
@@ -258,7 +258,7 @@ def build(
             for t in templates:
                 c = kw_cache.get(t)
                 if c is None:
-                    c = kw_cache[t] = presentation.keywords_of(re.sub(r"\{\w+\}", "，", t))
+                    c = kw_cache[t] = keywords.keywords_of(re.sub(r"\{\w+\}", "，", t))
                 kw[date.strftime("%Y-%m")].update(c)
             rowid += 1
             page_no = (seq + 2) // 3

@@ -28,9 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from archive.schema import BOOKS, ENTRIES, LINES, PAGES
-from archive.store import Archive
-from classify.types import CATEGORIES, STATUSES
+from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES, STATUSES
 
 PHRASES = [
     "村民反映承包地边界不清，与邻居发生争执，情绪激动，要求村里出面调解。",
@@ -132,7 +132,7 @@ def run_once(root: Path, out: Path, with_images: bool) -> dict:
         "import datetime as dt, json, resource, sys, time\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
         "from archive.store import Archive\n"
-        "from archive.compile import compile_volume\n"
+        "from minqing.volumes.compile import compile_volume\n"
         "t = time.perf_counter()\n"
         f"a = Archive({str(root)!r})\n"
         f"s = compile_volume(a, {str(out)!r}, date_from=dt.date(2024, 7, 1), "

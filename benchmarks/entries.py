@@ -57,7 +57,7 @@ def machine() -> str:
 
 def book_lines(book_dir: Path):
     """BookLines of a corpus book from its per-line ground truth."""
-    from classify.types import BookLine
+    from minqing.classify.types import BookLine
 
     out = []
     for pg in json.loads((book_dir / "lines.json").read_text(encoding="utf-8")):
@@ -74,9 +74,9 @@ def bypass_export(truth: dict, out: Path, context: dict | None = None) -> float:
     ``context``: another truth document whose books are classified and linked too (the
     development books beside the held-out ones) but left out of the export.
     """
-    from archive.schema import entry_id
-    from classify import inherit_categories, link_entries, segment_book
-    from classify.types import STATUSES
+    from minqing.archive.schema import entry_id
+    from minqing.classify import inherit_categories, link_entries, segment_book
+    from minqing.classify.types import STATUSES
 
     every = [*(context or {}).get("books", []), *truth["books"]]
     wanted = {b["book_id"] for b in truth["books"]}

@@ -38,9 +38,9 @@ def main() -> None:
     import cv2
     from rapidocr import RapidOCR
 
-    import ingest
-    import ocr
-    from archive.store import Archive
+    from minqing import ingest
+    from minqing import ocr
+    from minqing.archive.store import Archive
     from minqing.pipeline import run_ingest
 
     paths = args.paths or sorted(p for p in (REPO / "samples").iterdir() if p.is_dir())

@@ -62,7 +62,7 @@ def _inputs(kind: str) -> list[tuple[str, object]]:
 
     if gen.FONT is None:
         return []
-    from ingest.normalise import rotate_bound
+    from minqing.ingest.normalise import rotate_bound
 
     page = gen.make_page(11)
     if kind == "phone":
@@ -97,7 +97,7 @@ def main() -> None:
     ap.add_argument("--kind", action="append", choices=KINDS, help="kinds to run (default: all)")
     args = ap.parse_args()
 
-    from ingest.normalise import _cls_session, normalise
+    from minqing.ingest.normalise import _cls_session, normalise
 
     _cls_session()  # the classifier's one-off load is not a per-page cost
     print(f"machine: {machine()}")
@@ -121,10 +121,10 @@ def main() -> None:
                  f"{sum(s.endswith(': -') for s in seen)}/{len(seen)} left alone"))
 
     # the rest of load_source on the clean samples -----------------------------------------
-    from ingest import load_source
-    from ingest._load import image_sha256, read_raw
-    from ingest.quality import quality_flags
-    from ingest.types import SourceFile
+    from minqing.ingest import load_source
+    from minqing.ingest._load import image_sha256, read_raw
+    from minqing.ingest.quality import quality_flags
+    from minqing.ingest.types import SourceFile
 
     files = sorted((REPO / "samples").glob("*/page-*.jpg"))
     if not files or (args.kind and "clean" not in args.kind):

@@ -45,7 +45,7 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
-import ocr
+from minqing import ocr
 
 
 def _load_common():  # type: ignore[no-untyped-def]
@@ -60,8 +60,8 @@ def _load_common():  # type: ignore[no-untyped-def]
 _common = _load_common()
 machine, command_line = _common.machine, _common.command_line
 
-from ocr._rapid import is_line_crop, pad_for_detection
-from ocr.testing import (
+from minqing.ocr._rapid import is_line_crop, pad_for_detection
+from minqing.ocr.testing import (
     DIARY_LINES,
     FORM_ROWS,
     GAPPED_LINES,
@@ -200,7 +200,7 @@ CONFIGS = {
 
 
 def _paddle_installed() -> bool:
-    from ocr._paddle import is_installed
+    from minqing.ocr._paddle import is_installed
 
     return is_installed()
 

@@ -3,26 +3,26 @@
 A book's lines → single-matter entries (dates, fields, category, status) → follow-up
 links → matters. Public API::
 
-    from classify import segment_book, link_entries, classify_category, detect_status
-    from classify import parse_date_line, matters, CLASSIFIER_VERSION
-    from classify import inherit_categories
-    from classify import train_category_model, load_category_model, cross_validate_category
+    from minqing.classify import segment_book, link_entries, classify_category, detect_status
+    from minqing.classify import parse_date_line, matters, CLASSIFIER_VERSION
+    from minqing.classify import inherit_categories
+    from minqing.classify import train_category_model, load_category_model, cross_validate_category
 """
 
 from __future__ import annotations
 
-from classify._version import CLASSIFIER_VERSION
-from classify.category import classify_category
-from classify.dates import DateMatch, parse_date_line
-from classify.links import inherit_categories, link_entries, matters
-from classify.model import (
+from minqing.classify._version import CLASSIFIER_VERSION
+from minqing.classify.category import classify_category
+from minqing.classify.dates import DateMatch, parse_date_line
+from minqing.classify.links import inherit_categories, link_entries, matters
+from minqing.classify.model import (
     CategoryModel,
     cross_validate_category,
     load_category_model,
     train_category_model,
 )
-from classify.segment import segment_book
-from classify.status import detect_status
+from minqing.classify.segment import segment_book
+from minqing.classify.status import detect_status
 
 __all__ = [
     "CLASSIFIER_VERSION",

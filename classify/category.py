@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classify.lexicon import lexicon_scores
-from classify.types import CATEGORIES
+from minqing.classify.lexicon import lexicon_scores
+from minqing.classify.types import CATEGORIES
 
 #: weight of a model's probabilities against the lexicon's when the model does not say
 #: (a :class:`classify.model.CategoryModel` says: its weight rises with its training data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from classify.dates import normalise
+from minqing.classify.dates import normalise
 
 FIELD_KEYS = ("place", "people", "problem", "analysis", "measures", "result")
 

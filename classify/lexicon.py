@@ -16,8 +16,8 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
-from classify.errors import ClassifyDataError
-from classify.types import CATEGORIES
+from minqing.classify.errors import ClassifyDataError
+from minqing.classify.types import CATEGORIES
 
 _LOCK = threading.Lock()
 

@@ -23,9 +23,9 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
-from classify.dates import cn_number, normalise, parse_date_line
-from classify.lexicon import cut, lexicon_scores, pos_cut
-from classify.types import STATUSES, Entry, Link, Matter
+from minqing.classify.dates import cn_number, normalise, parse_date_line
+from minqing.classify.lexicon import cut, lexicon_scores, pos_cut
+from minqing.classify.types import STATUSES, Entry, Link, Matter
 
 _FOLLOW_CUES = re.compile(
     r"回访|跟踪|反馈|复查|再次(?:走访|来到|到|入户|上门|去)|又(?:到|去|来到)|上次|上回|前次|此前|之前"

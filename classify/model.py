@@ -26,10 +26,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from classify._version import CLASSIFIER_VERSION, version_major
-from classify.dates import normalise
-from classify.errors import CategoryModelError, NotEnoughTrainingData
-from classify.types import CATEGORIES
+from minqing.classify._version import CLASSIFIER_VERSION, version_major
+from minqing.classify.dates import normalise
+from minqing.classify.errors import CategoryModelError, NotEnoughTrainingData
+from minqing.classify.types import CATEGORIES
 
 #: the fewest confirmed categories, and distinct categories, a model is trained from
 MIN_EXAMPLES = 10
@@ -271,7 +271,7 @@ def cross_validate_category(
 
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    from classify.category import classify_category
+    from minqing.classify.category import classify_category
 
     if len(texts) != len(codes):
         raise CategoryModelError(

@@ -20,17 +20,17 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from classify.category import classify_category
-from classify.dates import (
+from minqing.classify.category import classify_category
+from minqing.classify.dates import (
     DateMatch,
     normalise,
     parse_date_line,
     relative_offset,
     repair_date,
 )
-from classify.fields import FIELD_KEYS, ORDER, is_form_page, label_of
-from classify.status import detect_status
-from classify.types import BookLine, Entry
+from minqing.classify.fields import FIELD_KEYS, ORDER, is_form_page, label_of
+from minqing.classify.status import detect_status
+from minqing.classify.types import BookLine, Entry
 
 _HEADER_RE = re.compile(
     r"^(?:民情日[记記](?:本|簿|登记表|记录|记录表)?|[（(]?\s*[-—–]?\s*第?\s*\d{1,3}\s*页?\s*[-—–]?\s*[）)]?"

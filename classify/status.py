@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from classify.dates import normalise
+from minqing.classify.dates import normalise
 
 _CUES: list[tuple[str, str]] = [
     # explained: cannot be solved, explained to the villager

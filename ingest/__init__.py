@@ -2,7 +2,7 @@
 
 Scans in, normalised pages out::
 
-    from ingest import discover, load_source
+    from minqing.ingest import discover, load_source
     for book in discover([Path("scans")]):
         for src in book.files:
             pages = load_source(src)   # raises a BadInputError subclass for bad input
@@ -13,11 +13,11 @@ Quality thresholds live in :mod:`ingest.quality`; the pixel limit in
 :data:`ingest.MAX_IMAGE_PIXELS`.
 """
 
-from ingest._discover import discover
-from ingest._load import image_sha256, load_source
-from ingest._read import MAX_IMAGE_PIXELS, PDF_RENDER_DPI
-from ingest.quality import needs_rescan
-from ingest.types import BookSource, Page, SourceFile
+from minqing.ingest._discover import discover
+from minqing.ingest._load import image_sha256, load_source
+from minqing.ingest._read import MAX_IMAGE_PIXELS, PDF_RENDER_DPI
+from minqing.ingest.quality import needs_rescan
+from minqing.ingest.types import BookSource, Page, SourceFile
 
 #: bump when normalisation or flags change, so the pipeline can redo pages
 VERSION = "ingest-2"

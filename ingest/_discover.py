@@ -8,9 +8,9 @@ from pathlib import Path
 
 import natsort
 
-from ingest._sniff import NON_PAGE_DIRS, is_non_page, sniff_file
-from ingest.errors import InputNotFoundError
-from ingest.types import BookSource, SourceFile
+from minqing.ingest._sniff import NON_PAGE_DIRS, is_non_page, sniff_file
+from minqing.ingest.errors import InputNotFoundError
+from minqing.ingest.types import BookSource, SourceFile
 
 
 def _sorted(paths: list[Path]) -> list[Path]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import cv2
 
-from ingest._read import RawPage, read_pdf, read_raster
-from ingest._sniff import READABLE, sniff_bytes
-from ingest.errors import EmptyFileError, UnreadableFileError, UnsupportedFormatError
-from ingest.normalise import normalise
-from ingest.quality import quality_flags
-from ingest.types import Page, SourceFile
+from minqing.ingest._read import RawPage, read_pdf, read_raster
+from minqing.ingest._sniff import READABLE, sniff_bytes
+from minqing.ingest.errors import EmptyFileError, UnreadableFileError, UnsupportedFormatError
+from minqing.ingest.normalise import normalise
+from minqing.ingest.quality import quality_flags
+from minqing.ingest.types import Page, SourceFile
 
 _UNSUPPORTED_HINTS = {
     "heic": "export the photo as JPEG, or set the phone camera to save Most Compatible photos",

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ingest._sniff import READABLE
-from ingest.errors import (
+from minqing.ingest._sniff import READABLE
+from minqing.ingest.errors import (
     CorruptScanError,
     DecompressionBombError,
     EncryptedPdfError,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ingest.quality import _text_only, ink_mask
+from minqing.ingest.quality import _text_only, ink_mask
 
 #: long side (pixels) of the analysis copy on which every normalisation decision is taken
 ANALYSIS_LONG_SIDE = 600

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from archive import records
-from archive.errors import ArchiveError
-from archive.store import Archive
+from minqing.archive import records
+from minqing.archive.errors import ArchiveError
+from minqing.archive.store import Archive
 from minqing.cmd_ingest import read_manifest
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option

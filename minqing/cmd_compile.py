@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from archive.compile import compile_volume, parse_period
-from archive.errors import ArchiveError, NothingToCompileError
-from archive.store import Archive
-from classify.types import CATEGORIES, STATUSES
+from minqing.volumes.compile import compile_volume, parse_period
+from minqing.archive.errors import ArchiveError, NothingToCompileError
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES, STATUSES
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 

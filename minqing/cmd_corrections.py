@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from archive import review
-from archive.errors import ArchiveError
-from archive.store import Archive
+from minqing.review import corrections
+from minqing.archive.errors import ArchiveError
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 
@@ -55,7 +55,7 @@ def export_cmd(archive_dir: Path, fmt: str, what: str, books: tuple[str, ...], m
         writer = csv.writer(out) if fmt == "csv" else None
         if writer:
             writer.writerow(COLUMNS)
-        for row in review.correctable_rows(archive, what=what, books=books or None, max_confidence=max_confidence):
+        for row in corrections.correctable_rows(archive, what=what, books=books or None, max_confidence=max_confidence):
             if writer:
                 writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
             else:
@@ -123,7 +123,7 @@ def import_cmd(file: Path, archive_dir: Path, who: str | None) -> None:
         if str(row.get("field")) in ("date", "follow_up_of") and str(new).strip().lower() in ("-", "none"):
             new = ""  # clear the date / "not a follow-up"
         try:
-            changes.append(review.Change(
+            changes.append(corrections.Change(
                 str(row.get("target") or "").strip(), str(row.get("id") or "").strip(), str(row.get("field") or "").strip(),
                 str(new), None if row.get("current") is None else str(row["current"]),
             ))
@@ -132,8 +132,8 @@ def import_cmd(file: Path, archive_dir: Path, who: str | None) -> None:
         labels.append(label)
     archive = _open(archive_dir)
     try:
-        n = review.apply_changes(archive, changes, who=who, labels=labels)
-    except review.ChangeError as exc:
+        n = corrections.apply_changes(archive, changes, who=who, labels=labels)
+    except corrections.ChangeError as exc:
         raise MinqingError(f"{exc}; nothing was imported", exit_code=ExitCode.bad_data) from None
     finally:
         archive.close()

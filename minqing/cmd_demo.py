@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from archive.store import Archive
+from minqing.archive.store import Archive
 from minqing.cmd_ingest import default_workers, read_manifest
 from minqing.cmd_serve import serve
 from minqing.paths import samples_dir

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from archive import export
-from archive.errors import ArchiveError
-from archive.store import Archive
+from minqing.archive import export
+from minqing.archive.errors import ArchiveError
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-import ocr
-from archive.store import Archive
-from classify.model import CategoryModelError
-from ingest.errors import InputNotFoundError
+from minqing import ocr
+from minqing.archive.store import Archive
+from minqing.classify.model import CategoryModelError
+from minqing.ingest.errors import InputNotFoundError
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 from minqing.pipeline import EngineConfigError, IngestSummary, run_ingest
@@ -149,7 +149,7 @@ def command(
 
     try:
         if cli_meta:
-            from ingest import discover
+            from minqing.ingest import discover
 
             for book in discover(paths):
                 meta.setdefault(book.book_id, {}).update(cli_meta)

@@ -66,7 +66,7 @@ def command(images: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
         minqing ocr scans/page-001.jpg scans/page-002.jpg
         minqing ocr --json scans/*.png > lines.jsonl
     """
-    from ocr import EngineUnavailableError, OcrError, get_engine
+    from minqing.ocr import EngineUnavailableError, OcrError, get_engine
 
     try:
         engine = get_engine(engine_name)

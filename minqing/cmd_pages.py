@@ -6,9 +6,9 @@ import json
 
 import click
 
-from archive.errors import ArchiveError
-from archive.schema import PAGES
-from archive.store import Archive
+from minqing.archive.errors import ArchiveError
+from minqing.archive.schema import PAGES
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 

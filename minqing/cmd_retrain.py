@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from archive.errors import ArchiveError
-from archive.store import Archive
+from minqing.archive.errors import ArchiveError
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 
@@ -37,8 +37,8 @@ def command(archive_dir: Path, folds: int, seed: int, output: Path | None, dry_r
     Example:
         minqing retrain --archive archive/ --folds 5
     """
-    from classify import cross_validate_category, train_category_model
-    from classify.errors import CategoryModelError
+    from minqing.classify import cross_validate_category, train_category_model
+    from minqing.classify.errors import CategoryModelError
 
     try:
         archive = Archive(archive_dir)

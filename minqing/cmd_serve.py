@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from archive.access import users_configured, web_secret
-from archive.errors import ArchiveError
-from archive.store import Archive
+from minqing.web.access import users_configured, web_secret
+from minqing.archive.errors import ArchiveError
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 from minqing.paths import datasette_dir

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from archive import spotcheck
-from archive.errors import ArchiveError, BadCorrectionError
-from archive.store import Archive
+from minqing.review import spotcheck
+from minqing.archive.errors import ArchiveError, BadCorrectionError
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 

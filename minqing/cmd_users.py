@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from archive import access
-from archive.errors import ArchiveError
-from archive.store import Archive
+from minqing.web import access
+from minqing.archive.errors import ArchiveError
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from archive.store import default_archive_path
+from minqing.archive.store import default_archive_path
 
 
 def archive_option(func):  # type: ignore[no-untyped-def]

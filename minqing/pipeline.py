@@ -31,16 +31,17 @@ from typing import Any
 
 import cv2
 
-import classify
-import ingest
-import ocr
-from archive import presentation, records, review
-from archive.schema import ENTRIES, FILES, PAGES, entry_id
-from archive.store import Archive, store_blob
-from classify.types import Entry, Link
-from ingest.errors import BadInputError
-from ingest.types import BookSource, Page, SourceFile
-from ocr.types import Line, PageText
+from minqing import classify
+from minqing import ingest
+from minqing import ocr
+from minqing.archive import keywords, records
+from minqing.review import corrections
+from minqing.archive.schema import ENTRIES, FILES, PAGES, entry_id
+from minqing.archive.store import Archive, store_blob
+from minqing.classify.types import Entry, Link
+from minqing.ingest.errors import BadInputError
+from minqing.ingest.types import BookSource, Page, SourceFile
+from minqing.ocr.types import Line, PageText
 
 #: Engine id used for pages whose text came from a PDF text layer.
 TEXT_LAYER_ENGINE = "pdf-text-layer"
@@ -475,8 +476,8 @@ def _ingest_book(
         )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
         # reviewers' splits, merges, moved lines, dates outrank re-segmentation
-        review.reapply_decisions(archive, [book.book_id])
-        presentation.refresh_keywords(archive, [book.book_id])
+        corrections.reapply_decisions(archive, [book.book_id])
+        keywords.refresh_keywords(archive, [book.book_id])
     return True
 
 
@@ -493,7 +494,7 @@ def category_model(archive: Archive):  # type: ignore[no-untyped-def]
     path = archive.root / MODEL_PATH
     if not path.exists():
         return None
-    from classify.model import load_category_model
+    from minqing.classify.model import load_category_model
 
     return load_category_model(path)
 
@@ -520,7 +521,7 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
     )
     with archive.db.atomic():
         records.write_links(archive, scope, links)
-        review.reapply_decisions(archive, scope)
+        corrections.reapply_decisions(archive, scope)
         _inherit_categories(archive, scope)
 
 

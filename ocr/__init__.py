@@ -1,13 +1,13 @@
 """minqing stage: ocr. Page images in, recognised lines in reading order out.
 
-from ocr import get_engine
+from minqing.ocr import get_engine
 engine = get_engine("rapidocr")
 page_text = engine.recognize(image)   # HxWx3 BGR uint8 -> PageText
 engine_id("rapidocr")                 # == engine.engine_id, without loading models
 get_engine("rapidocr", threads=1)     # one inference thread (not part of engine_id)
 """
 
-from ocr.engine import (
+from minqing.ocr.engine import (
     STAGE_VERSION,
     OcrEngine,
     available_engines,
@@ -15,8 +15,8 @@ from ocr.engine import (
     get_engine,
     register_engine,
 )
-from ocr.errors import EngineUnavailableError, OcrError, UnknownEngineError
-from ocr.types import Line, PageText
+from minqing.ocr.errors import EngineUnavailableError, OcrError, UnknownEngineError
+from minqing.ocr.types import Line, PageText
 
 __all__ = [
     "STAGE_VERSION",

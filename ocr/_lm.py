@@ -18,7 +18,7 @@ import pickle
 from collections import defaultdict
 from pathlib import Path
 
-from ocr.normalize import is_cjk
+from minqing.ocr.normalize import is_cjk
 
 _VERSION = 1
 

@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from ocr.engine import OcrEngine, format_engine_id, register_engine
-from ocr.errors import EngineUnavailableError
-from ocr.normalize import normalize_text
-from ocr.order import reading_order
-from ocr.types import Line
+from minqing.ocr.engine import OcrEngine, format_engine_id, register_engine
+from minqing.ocr.errors import EngineUnavailableError
+from minqing.ocr.normalize import normalize_text
+from minqing.ocr.order import reading_order
+from minqing.ocr.types import Line
 
 PIP = "pip install 'minqing[paddle]'  (that is: pip install 'paddleocr>=3.7,<3.8')"
 
@@ -125,7 +125,7 @@ class PaddleOcrEngine(OcrEngine):
         super().__init__(threads=threads, **check_options(params))
         self.options = self.params
         self.version = _dist_version("paddleocr")
-        from ocr._rapid import limit_opencv_threads, model_files
+        from minqing.ocr._rapid import limit_opencv_threads, model_files
 
         self._model_files = model_files()
         det_dir, rec_dir = model_dirs(self._model_files)
@@ -165,7 +165,7 @@ class PaddleOcrEngine(OcrEngine):
         return _model_ids(self._model_files)
 
     def _recognize(self, image: np.ndarray) -> list[Line]:
-        from ocr._rapid import pad_for_detection
+        from minqing.ocr._rapid import pad_for_detection
 
         img, off = pad_for_detection(image) if self.options["pad"] else (image, 0)
         results = list(self._ocr.predict(np.ascontiguousarray(img)))
@@ -216,7 +216,7 @@ def check_options(params: dict[str, Any]) -> dict[str, Any]:
 def engine_id_of(**params: Any) -> str:
     """``PaddleOcrEngine(**params).engine_id`` without importing paddleocr or loading models."""
     options = check_options(params)
-    from ocr._rapid import model_files
+    from minqing.ocr._rapid import model_files
 
     version = _dist_version("paddleocr")
     return format_engine_id(PaddleOcrEngine.name, version, _model_ids(model_files()), options)

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
-from ocr.engine import OcrEngine, format_engine_id, register_engine
-from ocr.errors import EngineUnavailableError
-from ocr.normalize import normalize_text
-from ocr.order import reading_order
-from ocr.types import Line
+from minqing.ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
+from minqing.ocr.engine import OcrEngine, format_engine_id, register_engine
+from minqing.ocr.errors import EngineUnavailableError
+from minqing.ocr.normalize import normalize_text
+from minqing.ocr.order import reading_order
+from minqing.ocr.types import Line
 
 _DET_MODEL = "PP-OCRv6_det_small.onnx"
 _REC_MODEL = "PP-OCRv6_rec_small.onnx"
@@ -120,7 +120,7 @@ class RapidOcrEngine(OcrEngine):
     def lm(self):  # type: ignore[no-untyped-def]
         """The character LM, built on first use (about a second; cached on disk)."""
         if self._lm is None:
-            from ocr._lm import CharBigramLM
+            from minqing.ocr._lm import CharBigramLM
 
             self._lm = CharBigramLM.load()
         return self._lm
@@ -276,7 +276,7 @@ def _model_ids(files: list[Path], lm: Any) -> list[str]:
     ids = [f"{p.stem}:{p.stat().st_size}" for p in files]
     ids.append(f"onnxruntime-{onnxruntime.__version__}")
     if lm:
-        from ocr._lm import _VERSION, _dict_path
+        from minqing.ocr._lm import _VERSION, _dict_path
 
         ids.append(f"charlm-v{_VERSION}:{_dict_path().stat().st_size}")
     return ids

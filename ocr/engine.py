@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ocr.errors import OcrError, UnknownEngineError
-from ocr.types import PageText
+from minqing.ocr.errors import OcrError, UnknownEngineError
+from minqing.ocr.types import PageText
 
 #: Version of our own processing around the engines (reading order, normalisation,
 #: re-recognition, decoding). Bump it whenever our output for the same engine output
@@ -227,4 +227,4 @@ def _rebuild(name: str, params: dict[str, Any], threads: int | None = None) -> O
 
 def _load_builtin() -> None:
     # importing a backend module registers it; repeated imports are free
-    from ocr import _paddle, _rapid  # noqa: F401
+    from minqing.ocr import _paddle, _rapid  # noqa: F401

@@ -1,4 +1,4 @@
-"""Users, password hashes, sessions and role decisions (archive.access) and `minqing users`."""
+"""Users, password hashes, sessions and role decisions (minqing.web.access) and `minqing users`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from archive import access
-from archive.store import Archive
+from minqing.web import access
+from minqing.archive.store import Archive
 from tests.conftest import run_minqing
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from classify import (
+from minqing.classify import (
     CLASSIFIER_VERSION,
     classify_category,
     detect_status,
@@ -15,8 +15,8 @@ from classify import (
     parse_date_line,
     segment_book,
 )
-from classify.dates import repair_date
-from classify.types import BookLine, Entry
+from minqing.classify.dates import repair_date
+from minqing.classify.types import BookLine, Entry
 
 
 def book(pages: list[list[str]], book_id: str = "b", with_boxes: bool = True) -> list[BookLine]:

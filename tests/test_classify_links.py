@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classify import inherit_categories, link_entries, matters, segment_book
-from classify.types import BookLine
+from minqing.classify import inherit_categories, link_entries, matters, segment_book
+from minqing.classify.types import BookLine
 
 
 def book(rows: list[str], book_id: str = "b") -> list[BookLine]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import joblib
 import pytest
 
-from classify import (
+from minqing.classify import (
     CLASSIFIER_VERSION,
     CategoryModel,
     classify_category,
@@ -19,8 +19,8 @@ from classify import (
     segment_book,
     train_category_model,
 )
-from classify.errors import CategoryModelError, NotEnoughTrainingData
-from classify.types import CATEGORIES, BookLine
+from minqing.classify.errors import CategoryModelError, NotEnoughTrainingData
+from minqing.classify.types import CATEGORIES, BookLine
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 HELD_OUT = "qingshan-zhaoli"
@@ -63,7 +63,7 @@ def test_evidence_names_ngrams_of_the_text(five_book_model):
 
 
 def test_weight_rises_with_training_examples(five_book_model):
-    from classify.model import WEIGHT_MAX, model_weight
+    from minqing.classify.model import WEIGHT_MAX, model_weight
 
     assert 0 < model_weight(20) < model_weight(50) < model_weight(500) <= WEIGHT_MAX
     assert five_book_model.weight == model_weight(five_book_model.n_examples)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from classify import detect_status
-from classify.status import status_cues
+from minqing.classify import detect_status
+from minqing.classify.status import status_cues
 
 
 @pytest.mark.parametrize(

@@ -15,17 +15,17 @@ from click.testing import CliRunner
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-import archive.compile as compile_mod
-from archive.compile import (
+import minqing.volumes.compile as compile_mod
+from minqing.volumes.compile import (
     CompileStats,
     compile_volume,
     missed_weeks_text,
     parse_period,
     period_weeks,
 )
-from archive.errors import NothingToCompileError
-from archive.store import Archive
-from classify.types import CATEGORIES
+from minqing.archive.errors import NothingToCompileError
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES
 from minqing.cli import cli
 from minqing.errors import ExitCode
 from tests.test_compile_data import ENTRY_ROWS, build_archive, eid

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from archive.schema import BOOKS, ENTRIES, LINES, LINKS, PAGES, entry_id
-from archive.store import Archive
-from classify.types import CATEGORIES, STATUSES
+from minqing.archive.schema import BOOKS, ENTRIES, LINES, LINKS, PAGES, entry_id
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES, STATUSES
 
 FONT = Path("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf")
 

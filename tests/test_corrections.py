@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archive.store import Archive
+from minqing.archive.store import Archive
 from minqing.cli import cli
 from tests.test_review import BOOK_A, build_archive
 

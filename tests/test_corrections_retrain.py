@@ -7,21 +7,21 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from archive import review
-from archive.store import Archive
+from minqing.review import corrections
+from minqing.archive.store import Archive
 from minqing.cli import cli
 from tests.test_review import BOOK_A, build_archive
 
 
 def test_retrain_reports_cv_accuracy_and_writes_a_loadable_model(tmp_path: Path) -> None:
-    from classify import load_category_model
+    from minqing.classify import load_category_model
 
     books = {f"b{i}": BOOK_A for i in range(4)}
     a = build_archive(tmp_path / "a", books)
     try:
         # reviewers confirm: water → 5, land dispute → 4, road → 7, follow-up → 5
         for eid, code in [(r["entry_id"], r["category_code"]) for r in a.db.query("select * from entries")]:
-            review.set_category(a, eid, code, who="r")
+            corrections.set_category(a, eid, code, who="r")
         assert a.db["entries"].count_where("category_confirmed = 1") == 16
     finally:
         a.close()

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import ingest
-from ingest import BookSource, Page, SourceFile, discover, load_source
-from ingest.errors import (
+from minqing import ingest
+from minqing.ingest import BookSource, Page, SourceFile, discover, load_source
+from minqing.ingest.errors import (
     BadInputError,
     CorruptScanError,
     DecompressionBombError,
@@ -27,7 +27,7 @@ from ingest.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
-from ingest.quality import THRESHOLDS, measure, needs_rescan, quality_flags
+from minqing.ingest.quality import THRESHOLDS, measure, needs_rescan, quality_flags
 from tests.test_ingest_support import encode, exif_rotated_jpeg, make_page
 
 
@@ -414,7 +414,7 @@ def test_bad_input_gets_its_error_and_one_line_message(tmp_path: Path, page, nam
 
 
 def test_decompression_bomb(tmp_path: Path, monkeypatch) -> None:
-    import ingest._read as read
+    import minqing.ingest._read as read
 
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # PIL's own guard
     monkeypatch.setattr(read, "MAX_IMAGE_PIXELS", 100_000)  # our PDF page guard

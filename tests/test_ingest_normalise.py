@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest import SourceFile, load_source
-from ingest.normalise import find_page, normalise, rotate_bound
+from minqing.ingest import SourceFile, load_source
+from minqing.ingest.normalise import find_page, normalise, rotate_bound
 from tests.test_ingest_support import (
     SAMPLES_DIR,
     encode,

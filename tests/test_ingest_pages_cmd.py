@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from archive.schema import BOOKS, PAGES, page_id
-from archive.store import Archive
+from minqing.archive.schema import BOOKS, PAGES, page_id
+from minqing.archive.store import Archive
 from minqing.cli import cli
 
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import ocr
-from ocr import EngineUnavailableError, Line, OcrEngine, OcrError, PageText, get_engine
-from ocr.normalize import fullwidth_punctuation, normalize_text, to_simplified
-from ocr.order import estimate_skew, reading_order
-from ocr.testing import (
+from minqing import ocr
+from minqing.ocr import EngineUnavailableError, Line, OcrEngine, OcrError, PageText, get_engine
+from minqing.ocr.normalize import fullwidth_punctuation, normalize_text, to_simplified
+from minqing.ocr.order import estimate_skew, reading_order
+from minqing.ocr.testing import (
     DIARY_LINES,
     FORM_ROWS,
     GAPPED_LINES,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr._ctc import beam_decode, greedy_decode, is_uncertain, substitute_decode
-from ocr._lm import CharBigramLM
-from ocr._rapid import _expand, is_line_crop, pad_for_detection
-from ocr.testing import cer, find_cjk_font, render_page
+from minqing.ocr._ctc import beam_decode, greedy_decode, is_uncertain, substitute_decode
+from minqing.ocr._lm import CharBigramLM
+from minqing.ocr._rapid import _expand, is_line_crop, pad_for_detection
+from minqing.ocr.testing import cer, find_cjk_font, render_page
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_expand_grows_box_inside_image():
 def test_tight_line_crop_reads_with_boxes_in_crop_coordinates():
     # (the padding's accuracy gain shows on real line photos, see benchmarks/ocr.py;
     # rendered crops are read with or without it)
-    import ocr
+    from minqing import ocr
 
     text = "村民李桂兰反映低保评定不公开"
     page = render_page([text], font_size=40)
@@ -133,7 +133,7 @@ def test_tight_line_crop_reads_with_boxes_in_crop_coordinates():
 
 
 def test_det_max_side_is_checked():
-    import ocr
+    from minqing import ocr
 
     for bad in (0, 16, True, "960", 960.0):
         with pytest.raises(ValueError, match="det_max_side"):
@@ -146,7 +146,7 @@ def test_det_max_side_is_checked():
 @pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed")
 def test_downscaled_detection_reads_full_resolution_page():
     # detection on a 640 px copy of a 1240 px page: same lines, boxes in page coordinates
-    import ocr
+    from minqing import ocr
 
     text = ["村民李桂兰反映低保评定不公开", "二组道路年久失修雨天积水", "已转交民政办下周回访"]
     page = render_page(text, font_size=40)
@@ -161,7 +161,7 @@ def test_downscaled_detection_reads_full_resolution_page():
 @pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed")
 def test_line_crops_ignore_det_max_side():
     # a tight line crop keeps rapidocr's upscaling resize: a 64 px limit would find nothing
-    import ocr
+    from minqing import ocr
 
     text = "村民李桂兰反映低保评定不公开"
     page = render_page([text], font_size=40)

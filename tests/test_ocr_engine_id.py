@@ -13,9 +13,9 @@ import textwrap
 
 import pytest
 
-import ocr
-from ocr import get_engine
-from ocr.testing import DIARY_LINES, cer, find_cjk_font, render_page
+from minqing import ocr
+from minqing.ocr import get_engine
+from minqing.ocr.testing import DIARY_LINES, cer, find_cjk_font, render_page
 
 PARAMS = [
     {},
@@ -56,7 +56,7 @@ def test_engine_id_loads_no_model():
             raise AssertionError("engine_id created an ONNX Runtime session")
 
         onnxruntime.InferenceSession = refuse
-        import ocr
+        from minqing import ocr
 
         print(ocr.engine_id("rapidocr"))
         print(ocr.engine_id("rapidocr", lm=False, threads=1))

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 import yaml
 
-import ocr
-from ocr import EngineUnavailableError, Line, PageText, get_engine
-from ocr._paddle import DET_NAME, REC_NAME, is_installed, model_dirs
-from ocr._rapid import model_files
-from ocr.testing import DIARY_LINES, GAPPED_LINES, cer, find_cjk_font, render_page
+from minqing import ocr
+from minqing.ocr import EngineUnavailableError, Line, PageText, get_engine
+from minqing.ocr._paddle import DET_NAME, REC_NAME, is_installed, model_dirs
+from minqing.ocr._rapid import model_files
+from minqing.ocr.testing import DIARY_LINES, GAPPED_LINES, cer, find_cjk_font, render_page
 
 needs_paddle = pytest.mark.skipif(
     not is_installed(), reason="paddleocr not installed (pip install 'minqing[paddle]')"
@@ -190,8 +190,8 @@ def test_runs_with_no_network_from_an_empty_cache(tmp_path):
         pytest.skip("cannot create a network namespace here (unshare -rn)")
     code = textwrap.dedent(
         """
-        import ocr
-        from ocr.testing import DIARY_LINES, render_page
+        from minqing import ocr
+        from minqing.ocr.testing import DIARY_LINES, render_page
 
         page = ocr.get_engine("paddleocr").recognize(render_page(DIARY_LINES[:3]))
         print("\\n".join(line.text for line in page.lines))

@@ -1,4 +1,4 @@
-"""archive.review: every correction is one transaction, audited, stale-checked, and its
+"""minqing.review.corrections: every correction is one transaction, audited, stale-checked, and its
 derived data (entry text, search index, category, status, chains) follows at once."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from archive import records, review
-from archive.search import fts_query
-from archive.store import Archive
-from ocr.types import Line, PageText
+from minqing.archive import records
+from minqing.review import corrections
+from minqing.archive.search import fts_query
+from minqing.archive.store import Archive
+from minqing.ocr.types import Line, PageText
 
 LINE_H = 40
 BOOK_A = [
@@ -44,7 +45,7 @@ def page_image(n_lines: int, width: int = 800) -> bytes:
 def build_archive(root: Path, books: dict[str, list[list[tuple[str, float]]]], village: str = "杨树沟村") -> Archive:
     """An archive written through the real archive + classify stages (no OCR):
     pages with blank images, lines with the given texts and confidences."""
-    import classify
+    from minqing import classify
     from minqing.pipeline import _link
 
     archive = Archive(root, create=True)
@@ -75,7 +76,7 @@ def build_archive(root: Path, books: dict[str, list[list[tuple[str, float]]]], v
             entries = classify.segment_book(records.book_lines(archive, book_id))
             records.write_entries(archive, book_id, entries, classify.CLASSIFIER_VERSION)
     _link(archive, list(books))
-    review.ensure_review_schema(archive.db)
+    corrections.ensure_review_schema(archive.db)
     return archive
 
 
@@ -102,7 +103,7 @@ def entry(archive: Archive, eid: str) -> dict:
     return next(archive.db.query("select * from entries where entry_id = ?", [eid]))
 
 
-def corrections(archive: Archive) -> list[dict]:
+def audit_rows(archive: Archive) -> list[dict]:
     return list(archive.db.query("select * from corrections order by id"))
 
 
@@ -115,7 +116,7 @@ def test_correct_line_updates_line_entry_search_and_audit(arc: Archive) -> None:
     lid = "bookA/1/2"
     before = entry(arc, "bookA:001")
     assert "渴水" not in before["text"]
-    assert review.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1", expected="水量不足，夏天经常断水。")
+    assert corrections.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1", expected="水量不足，夏天经常断水。")
     line = next(arc.db.query("select * from lines where line_id = ?", [lid]))
     assert (line["text"], line["corrected"], line["corrected_text"], line["machine_text"]) == (
         "水量不足，夏天经常渴水。", 1, "水量不足，夏天经常渴水。", "水量不足，夏天经常断水。",
@@ -124,33 +125,33 @@ def test_correct_line_updates_line_entry_search_and_audit(arc: Archive) -> None:
     assert fts_hits(arc, "entries_fts", "渴水") == {"bookA:001"}
     assert fts_hits(arc, "lines_fts", "渴水") == {lid}
     assert fts_hits(arc, "lines_fts", "断水") == set()
-    (c,) = corrections(arc)
+    (c,) = audit_rows(arc)
     assert (c["who"], c["target"], c["target_id"], c["field"], c["old"], c["new"]) == (
         "rev1", "lines", lid, "text", "水量不足，夏天经常断水。", "水量不足，夏天经常渴水。",
     )
     # saving the same text again changes nothing and records nothing
-    assert not review.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1")
-    assert len(corrections(arc)) == 1
+    assert not corrections.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1")
+    assert len(audit_rows(arc)) == 1
 
 
 def test_stale_line_edit_is_refused_and_changes_nothing(arc: Archive) -> None:
     lid = "bookA/1/2"
-    review.correct_line(arc, lid, "甲", who="rev1", expected="水量不足，夏天经常断水。")
-    with pytest.raises(review.StaleEditError, match="changed by someone else"):
-        review.correct_line(arc, lid, "乙", who="rev2", expected="水量不足，夏天经常断水。")
+    corrections.correct_line(arc, lid, "甲", who="rev1", expected="水量不足，夏天经常断水。")
+    with pytest.raises(corrections.StaleEditError, match="changed by someone else"):
+        corrections.correct_line(arc, lid, "乙", who="rev2", expected="水量不足，夏天经常断水。")
     assert next(arc.db.query("select text from lines where line_id = ?", [lid]))["text"] == "甲"
-    assert len(corrections(arc)) == 1
+    assert len(audit_rows(arc)) == 1
 
 
 def test_line_edit_reclassifies_unconfirmed_entry_but_not_confirmed(arc: Archive) -> None:
     eid = "bookA:003"  # road → category 7
     assert entry(arc, eid)["category_code"] == 7
     lines = json.loads(entry(arc, eid)["line_ids"])
-    review.correct_line(arc, lines[1], "村民反映低保评定不公开，看病难。", who="r")
-    review.correct_line(arc, lines[2], "要求张榜公示低保名单。", who="r")
+    corrections.correct_line(arc, lines[1], "村民反映低保评定不公开，看病难。", who="r")
+    corrections.correct_line(arc, lines[2], "要求张榜公示低保名单。", who="r")
     assert entry(arc, eid)["category_code"] == 5
-    review.set_category(arc, eid, 7, who="r", expected=5)
-    review.correct_line(arc, lines[2], "低保低保低保。", who="r")
+    corrections.set_category(arc, eid, 7, who="r", expected=5)
+    corrections.correct_line(arc, lines[2], "低保低保低保。", who="r")
     e = entry(arc, eid)
     assert (e["category_code"], e["category_confirmed"]) == (7, 1)
 
@@ -159,40 +160,40 @@ def test_status_follows_text_until_confirmed(arc: Archive) -> None:
     eid = "bookA:003"
     assert entry(arc, eid)["status_code"] == "recorded"
     last = json.loads(entry(arc, eid)["line_ids"])[-1]
-    review.correct_line(arc, last, "道路已修好。", who="r")
+    corrections.correct_line(arc, last, "道路已修好。", who="r")
     assert entry(arc, eid)["status_code"] == "resolved"
-    review.set_status(arc, eid, "in_progress", who="r", expected="resolved")
+    corrections.set_status(arc, eid, "in_progress", who="r", expected="resolved")
     e = entry(arc, eid)
     assert (e["status_code"], e["status"], e["status_confirmed"]) == ("in_progress", "办理中", 1)
 
 
 def test_bad_values_are_refused(arc: Archive) -> None:
-    with pytest.raises(review.BadCorrectionError, match="not 1–8"):
-        review.set_category(arc, "bookA:001", 9, who="r")
-    with pytest.raises(review.BadCorrectionError, match="unknown"):
-        review.set_status(arc, "bookA:001", "done", who="r")
-    with pytest.raises(review.BadCorrectionError, match="YYYY-MM-DD"):
-        review.set_date(arc, "bookA:001", "5 March", who="r")
-    with pytest.raises(review.TargetNotFoundError, match="no entry"):
-        review.set_category(arc, "bookA:099", 1, who="r")
-    assert corrections(arc) == []
+    with pytest.raises(corrections.BadCorrectionError, match="not 1–8"):
+        corrections.set_category(arc, "bookA:001", 9, who="r")
+    with pytest.raises(corrections.BadCorrectionError, match="unknown"):
+        corrections.set_status(arc, "bookA:001", "done", who="r")
+    with pytest.raises(corrections.BadCorrectionError, match="YYYY-MM-DD"):
+        corrections.set_date(arc, "bookA:001", "5 March", who="r")
+    with pytest.raises(corrections.TargetNotFoundError, match="no entry"):
+        corrections.set_category(arc, "bookA:099", 1, who="r")
+    assert audit_rows(arc) == []
 
 
 def test_set_date(arc: Archive) -> None:
-    review.set_date(arc, "bookA:002", "2024-03-13", who="r", expected="2024-03-12")
+    corrections.set_date(arc, "bookA:002", "2024-03-13", who="r", expected="2024-03-12")
     e = entry(arc, "bookA:002")
     assert (e["date"], e["month"], e["date_confirmed"], e["date_inferred"]) == ("2024-03-13", "2024-03", 1, 0)
 
 
 def test_confirm_link_and_no_link(arc: Archive) -> None:
     child, parent = "bookA:004", "bookA:001"
-    cands = [c["entry_id"] for c in review.link_candidates(arc, child)]
+    cands = [c["entry_id"] for c in corrections.link_candidates(arc, child)]
     assert parent in cands and child not in cands
-    review.confirm_link(arc, child, parent, who="r", expected=entry(arc, child)["follow_up_of"])
+    corrections.confirm_link(arc, child, parent, who="r", expected=entry(arc, child)["follow_up_of"])
     e = entry(arc, child)
     assert (e["follow_up_of"], e["matter_id"]) == (parent, parent)
     assert next(arc.db.query("select confirmed from links where child = ?", [child]))["confirmed"] == 1
-    review.confirm_link(arc, child, None, who="r", expected=parent)
+    corrections.confirm_link(arc, child, None, who="r", expected=parent)
     assert entry(arc, child)["follow_up_of"] is None
     assert next(arc.db.query("select parent, confirmed from links where child = ?", [child])) == {
         "parent": "", "confirmed": 1,
@@ -200,17 +201,17 @@ def test_confirm_link_and_no_link(arc: Archive) -> None:
 
 
 def test_link_loop_refused(arc: Archive) -> None:
-    review.confirm_link(arc, "bookA:004", "bookA:001", who="r")
-    with pytest.raises(review.BadCorrectionError, match="loop"):
-        review.confirm_link(arc, "bookA:001", "bookA:004", who="r")
+    corrections.confirm_link(arc, "bookA:004", "bookA:001", who="r")
+    with pytest.raises(corrections.BadCorrectionError, match="loop"):
+        corrections.confirm_link(arc, "bookA:001", "bookA:004", who="r")
 
 
 def test_split_merge_move(arc: Archive) -> None:
     e1 = entry(arc, "bookA:001")
     ids = json.loads(e1["line_ids"])
-    review.set_category(arc, "bookA:004", 5, who="r")
-    review.confirm_link(arc, "bookA:004", "bookA:001", who="r")
-    new_id = review.split_entry(arc, "bookA:001", ids[2], who="r", expected=review.entry_rev(e1))
+    corrections.set_category(arc, "bookA:004", 5, who="r")
+    corrections.confirm_link(arc, "bookA:004", "bookA:001", who="r")
+    new_id = corrections.split_entry(arc, "bookA:001", ids[2], who="r", expected=corrections.entry_rev(e1))
     assert new_id == "bookA:002"
     assert json.loads(entry(arc, "bookA:001")["line_ids"]) == ids[:2]
     assert json.loads(entry(arc, "bookA:002")["line_ids"]) == ids[2:]
@@ -222,38 +223,38 @@ def test_split_merge_move(arc: Archive) -> None:
     assert (e5["category_code"], e5["category_confirmed"], e5["follow_up_of"]) == (5, 1, "bookA:001")
     assert fts_hits(arc, "entries_fts", "断水") == {"bookA:002"}
     # a stale form (rev of the old entry 1) is refused
-    with pytest.raises(review.StaleEditError):
-        review.split_entry(arc, "bookA:001", ids[1], who="r", expected=review.entry_rev(e1))
+    with pytest.raises(corrections.StaleEditError):
+        corrections.split_entry(arc, "bookA:001", ids[1], who="r", expected=corrections.entry_rev(e1))
     # merge back
-    review.merge_with_next(arc, "bookA:001", who="r")
+    corrections.merge_with_next(arc, "bookA:001", who="r")
     assert json.loads(entry(arc, "bookA:001")["line_ids"]) == ids
     assert entry(arc, "bookA:004")["follow_up_of"] == "bookA:001"
     # move the first line of entry 2 to entry 1, then back to the next entry
     e2 = entry(arc, "bookA:002")
     first2 = json.loads(e2["line_ids"])[0]
-    review.move_line(arc, first2, "prev", who="r", expected=review.entry_rev(e2))
+    corrections.move_line(arc, first2, "prev", who="r", expected=corrections.entry_rev(e2))
     assert json.loads(entry(arc, "bookA:001")["line_ids"])[-1] == first2
-    review.move_line(arc, first2, "next", who="r")
+    corrections.move_line(arc, first2, "next", who="r")
     assert json.loads(entry(arc, "bookA:002")["line_ids"])[0] == first2
-    with pytest.raises(review.BadCorrectionError, match="first line"):
-        review.move_line(arc, json.loads(entry(arc, "bookA:002")["line_ids"])[1], "prev", who="r")
-    fields = [c["field"] for c in corrections(arc)]
+    with pytest.raises(corrections.BadCorrectionError, match="first line"):
+        corrections.move_line(arc, json.loads(entry(arc, "bookA:002")["line_ids"])[1], "prev", who="r")
+    fields = [c["field"] for c in audit_rows(arc)]
     assert fields.count("split_at") == 1 and fields.count("merge_with") == 1 and fields.count("entry_id") == 2
 
 
 def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
     """The machine rewrites the book's entries (as a re-run does); reapply restores every
     reviewer decision, whatever the renumbering."""
-    import classify
+    from minqing import classify
     from minqing.pipeline import _link
 
     ids = json.loads(entry(arc, "bookA:001")["line_ids"])
-    review.split_entry(arc, "bookA:001", ids[2], who="r")
-    review.set_date(arc, "bookA:002", "2024-03-06", who="r")
-    review.set_category(arc, "bookA:002", 5, who="r")
-    review.set_status(arc, "bookA:005", "explained", who="r")
-    review.confirm_link(arc, "bookA:005", "bookA:002", who="r")
-    review.correct_line(arc, "bookA/2/2", "建议纳入村容村貌整治计划，先填坑。", who="r")
+    corrections.split_entry(arc, "bookA:001", ids[2], who="r")
+    corrections.set_date(arc, "bookA:002", "2024-03-06", who="r")
+    corrections.set_category(arc, "bookA:002", 5, who="r")
+    corrections.set_status(arc, "bookA:005", "explained", who="r")
+    corrections.confirm_link(arc, "bookA:005", "bookA:002", who="r")
+    corrections.correct_line(arc, "bookA/2/2", "建议纳入村容村貌整治计划，先填坑。", who="r")
     snapshot = list(arc.db.query(
         "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
     ))
@@ -261,10 +262,10 @@ def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
         entries = classify.segment_book(records.book_lines(arc, "bookA"))
         records.write_entries(arc, "bookA", entries, classify.CLASSIFIER_VERSION)
         assert arc.db["entries"].count == 4  # the split is gone from machine output
-        review.reapply_decisions(arc, ["bookA"])
+        corrections.reapply_decisions(arc, ["bookA"])
     _link(arc, ["bookA"])
     with arc.db.atomic():
-        review.reapply_decisions(arc, ["bookA"])
+        corrections.reapply_decisions(arc, ["bookA"])
     after = list(arc.db.query(
         "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
     ))
@@ -273,10 +274,10 @@ def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
 
 
 def test_review_queue_puts_flagged_then_low_confidence_first(arc: Archive) -> None:
-    q = review.review_queue(arc)
+    q = corrections.review_queue(arc)
     assert [p["page_id"] for p in q] == ["bookA/2", "bookA/1"]  # page 2 is flagged
     assert q[0]["needs_rescan"] and q[1]["min_confidence"] == pytest.approx(0.62)
-    view = review.page_view(arc, "bookA", 1)
+    view = corrections.page_view(arc, "bookA", 1)
     assert [ln["line_id"] for ln in view["lines"]][:2] == ["bookA/1/0", "bookA/1/1"]
     assert {e["entry_id"] for e in view["entries"]} == {"bookA:001", "bookA:002"}
     assert all(len(e["rev"]) == 12 for e in view["entries"])

@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import pytest
 
-from archive import review
-from archive.store import Archive
+from minqing.review import corrections
+from minqing.archive.store import Archive
 from minqing import pipeline
-from ocr.testing import DIARY_LINES, find_cjk_font, render_page
+from minqing.ocr.testing import DIARY_LINES, find_cjk_font, render_page
 
 pytestmark = pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font to render a test page")
 
@@ -36,11 +36,11 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         # a reviewer corrects two lines, a category, a status and a date
         fixed = {lines[1]["line_id"]: "张大爷反映自家饮水井水量不足，夏天常断水。", lines[3]["line_id"]: "措施：联系乡水利站勘察饮水项目。"}
         for lid, text in fixed.items():
-            review.correct_line(arc, lid, text, who="rev")
+            corrections.correct_line(arc, lid, text, who="rev")
         eid = lines[1]["entry_id"]
-        review.set_category(arc, eid, 2, who="rev")
-        review.set_status(arc, eid, "escalated", who="rev")
-        review.set_date(arc, eid, "2024-03-06", who="rev")
+        corrections.set_category(arc, eid, 2, who="rev")
+        corrections.set_status(arc, eid, "escalated", who="rev")
+        corrections.set_date(arc, eid, "2024-03-06", who="rev")
         n_corrections = arc.db["corrections"].count
         # re-run: a different engine setting (re-OCR of every page) and re-classification
         # (the pipeline itself re-applies reviewers' decisions: nothing is called by hand)
@@ -59,7 +59,7 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         )]
         assert hits == [row["entry_id"]]
         assert arc.db["corrections"].count == n_corrections  # the audit trail is untouched
-        from archive.export import iter_entries
+        from minqing.archive.export import iter_entries
 
         exported = next(e for e in iter_entries(arc) if e["entry_id"] == row["entry_id"])
         assert exported["category_code"] == 2 and "夏天常断水" in exported["text"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archive import access
-from archive.store import Archive
+from minqing.web import access
+from minqing.archive.store import Archive
 from tests.test_review import BOOK_A, build_archive
 
 
@@ -150,7 +150,7 @@ async def test_entry_link_split_through_forms(site) -> None:
     assert r.status_code == 303, r.text
     with db(root) as a:
         rev = next(a.db.query("select * from entries where entry_id = 'bookA:001'"))
-    from archive.review import entry_rev
+    from minqing.review.corrections import entry_rev
 
     r = await post(ds, "rev", {"action": "split", "entry_id": "bookA:001", "line_id": "bookA/1/2", "rev": entry_rev(rev), "back": "/-/review/page/bookA/1"}, page)
     assert r.status_code == 303, r.text
@@ -161,7 +161,7 @@ async def test_entry_link_split_through_forms(site) -> None:
     assert json.loads(e["bookA:002"]["line_ids"]) == ["bookA/1/2"]
     with db(root) as a:
         link = next(a.db.query("select confirmed from links where child = 'bookA:005'"))
-        from archive.export import iter_entries
+        from minqing.archive.export import iter_entries
 
         exported = {r["entry_id"]: r for r in iter_entries(a)}
     assert link["confirmed"] == 1

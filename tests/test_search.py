@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from archive.search import bigrams, fts_query
+from minqing.archive.search import bigrams, fts_query
 
 PHRASES = [
     "杨树沟村村民反映饮水难问题",

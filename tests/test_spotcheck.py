@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from archive import review, spotcheck
-from archive.store import Archive
+from minqing.review import corrections
+from minqing.review import spotcheck
+from minqing.archive.store import Archive
 from tests.test_review import build_archive
 
 CHARS = "村民反映饮水井水量不足夏天经常断水经了解全组八户都有类似困难措施联系乡水利站勘察争取安全项目回访已派人到现场测量"
@@ -120,9 +121,9 @@ def test_calibration_orders_confidence_and_feeds_the_queue(injected) -> None:
     cers = [b["cer"] for b in bins]
     assert cers == sorted(cers, reverse=True)
     assert cers[0] > cers[-1]
-    rate = review.calibrated_error_rate(arc)
+    rate = corrections.calibrated_error_rate(arc)
     assert rate(0.56) >= rate(0.99)
-    q = review.review_queue(arc)
+    q = corrections.review_queue(arc)
     flagged = [p["needs_rescan"] for p in q]
     assert flagged == sorted(flagged, reverse=True)  # pages to rescan first
     rest = [p["expected_errors"] for p in q if not p["needs_rescan"]]
@@ -139,7 +140,7 @@ def test_record_fixes_the_archive_and_rejects_bad_rows(tmp_path: Path) -> None:
         assert all(it["shown_text"] is None and it["machine_text"] is None for it in view["items"])
         ids = [it["line_id"] for it in view["items"]]
         before = arc.db["corrections"].count
-        with pytest.raises(review.BadCorrectionError, match="row 2.*not in sample"):
+        with pytest.raises(corrections.BadCorrectionError, match="row 2.*not in sample"):
             spotcheck.record(arc, sid, [(ids[0], "甲乙"), ("bookA/9/9", "丙")], who="qa")
         assert arc.db["corrections"].count == before
         assert next(arc.db.query("select count(*) n from spot_items where transcription is not null"))["n"] == 0

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from archive import presentation
-from archive.records import now
-from archive.search import bigrams
-from archive.store import Archive
+from minqing.archive import keywords
+from minqing.web import presentation
+from minqing.archive.records import now
+from minqing.archive.search import bigrams
+from minqing.archive.store import Archive
 from tests.conftest import serve
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -334,7 +335,7 @@ def build_small_archive(root: Path) -> Path:
                 "insert into entries_fts(rowid, bigrams) values (?, ?)",
                 [r["rowid"], bigrams(r["text"])],
             )
-        presentation.refresh_keywords(a, [b[0] for b in BOOKS])
+        keywords.refresh_keywords(a, [b[0] for b in BOOKS])
     a.close()
     return root
 
@@ -498,7 +499,7 @@ def test_keywords_refresh_replaces_a_books_rows(tmp_path: Path) -> None:
     with Archive(root) as a:
         before = a.db.execute("select count(*) from keywords where book_id='b-li'").fetchone()[0]
         a.db.execute("update entries set text = '修建村道解决行路难。' where book_id = 'b-li'")
-        presentation.refresh_keywords(a, ["b-li"])
+        keywords.refresh_keywords(a, ["b-li"])
         words = {r[0] for r in a.db.execute("select word from keywords where book_id='b-li'")}
         others = a.db.execute("select count(*) from keywords where book_id='b-zhang'").fetchone()
     assert before > 0 and "行路难" in words and "危房改造" not in words and others[0] > 0

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from archive import access
-from archive.store import Archive
+from minqing.web import access
+from minqing.archive.store import Archive
 from minqing.paths import datasette_dir
 from tests.conftest import run_minqing
 from tests.test_web import serve

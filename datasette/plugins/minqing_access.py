@@ -1,4 +1,4 @@
-"""Login and roles for the archive in Datasette (adapter over :mod:`archive.access`).
+"""Login and roles for the archive in Datasette (adapter over :mod:`minqing.web.access`).
 
 * No users in the archive → a local single-user archive: nothing changes, the
   anonymous local user may read, search and review.
@@ -22,7 +22,7 @@ import urllib.parse
 from datasette.utils.asgi import Response
 from itsdangerous import BadSignature
 
-from archive import access
+from minqing.web import access
 from datasette import hookimpl
 
 DB = "archive"

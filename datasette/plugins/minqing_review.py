@@ -1,6 +1,6 @@
 """Review pages: correct OCR lines and entries beside the page image (issue 7).
 
-A thin adapter over :mod:`archive.review` and :mod:`archive.spotcheck`. Every route
+A thin adapter over :mod:`minqing.review.corrections` and :mod:`minqing.review.spotcheck`. Every route
 checks the ``minqing-review`` permission itself (plugin routes bypass the
 instance-wide checks); saves are CSRF-protected POSTs (asgi-csrf, ``csrftoken``
 field), each ONE transaction on Datasette's write thread. A form carries the value the
@@ -24,9 +24,10 @@ from typing import Any
 from datasette import Forbidden, NotFound, hookimpl
 from datasette.utils.asgi import Response
 
-from archive import review, spotcheck
-from archive.errors import BadCorrectionError
-from classify.types import CATEGORIES, STATUSES
+from minqing.review import corrections
+from minqing.review import spotcheck
+from minqing.archive.errors import BadCorrectionError
+from minqing.classify.types import CATEGORIES, STATUSES
 
 DB = "archive"
 ACTION = "minqing-review"
@@ -84,7 +85,7 @@ def _image_url(page_id: str) -> str:
 async def queue_page(datasette, request):  # type: ignore[no-untyped-def]
     await _require(datasette, request)
     book = request.args.get("book") or None
-    items = await _read(datasette, lambda a: review.review_queue(a, book=book, limit=200))
+    items = await _read(datasette, lambda a: corrections.review_queue(a, book=book, limit=200))
     for it in items:
         it["url"] = page_url(it["book_id"], it["page_no"])
     return Response.html(
@@ -113,8 +114,8 @@ async def review_page(datasette, request):  # type: ignore[no-untyped-def]
     book = urllib.parse.unquote(request.url_vars["book"])
     page_no = int(request.url_vars["page_no"])
     try:
-        view = await _read(datasette, lambda a: review.page_view(a, book, page_no))
-    except review.TargetNotFoundError as exc:
+        view = await _read(datasette, lambda a: corrections.page_view(a, book, page_no))
+    except corrections.TargetNotFoundError as exc:
         raise NotFound(str(exc)) from None
     page = view["page"]
     entry_index = {e["entry_id"]: i for i, e in enumerate(view["entries"])}
@@ -173,7 +174,7 @@ async def save(datasette, request):  # type: ignore[no-untyped-def]
 
     def op(a):  # type: ignore[no-untyped-def]
         if action == "line":
-            return review.correct_line(a, form["line_id"], form.get("text", ""), who=who, expected=form.get("expected"))
+            return corrections.correct_line(a, form["line_id"], form.get("text", ""), who=who, expected=form.get("expected"))
         if action == "entry":
             exp = {k: form.get("expected_" + k) for k in ("category_code", "status_code", "date")}
             values = {
@@ -181,22 +182,22 @@ async def save(datasette, request):  # type: ignore[no-untyped-def]
                 "status": form.get("status_code") if form.get("status_code") != exp["status_code"] or form.get("confirm") else None,
                 "date": form.get("date") if (form.get("date") or "") != (exp["date"] or "") else None,
             }
-            return review.update_entry(a, form["entry_id"], who=who, expected=exp, **values)
+            return corrections.update_entry(a, form["entry_id"], who=who, expected=exp, **values)
         if action == "link":
-            return review.confirm_link(a, form["entry_id"], form.get("parent") or None, who=who, expected=form.get("expected", ""))
+            return corrections.confirm_link(a, form["entry_id"], form.get("parent") or None, who=who, expected=form.get("expected", ""))
         if action == "split":
-            return review.split_entry(a, form["entry_id"], form["line_id"], who=who, expected=form.get("rev"))
+            return corrections.split_entry(a, form["entry_id"], form["line_id"], who=who, expected=form.get("rev"))
         if action == "merge":
-            return review.merge_with_next(a, form["entry_id"], who=who, expected=form.get("rev"))
+            return corrections.merge_with_next(a, form["entry_id"], who=who, expected=form.get("rev"))
         if action in ("move_prev", "move_next"):
-            return review.move_line(a, form["line_id"], action[5:], who=who, expected=form.get("rev"))
+            return corrections.move_line(a, form["line_id"], action[5:], who=who, expected=form.get("rev"))
         raise BadCorrectionError("form", f"unknown action {action!r}", "reload the page")
 
     try:
         await _write(datasette, op)
-    except review.StaleEditError as exc:
+    except corrections.StaleEditError as exc:
         return await _message(datasette, request, 409, "别人已先修改 (conflict)", str(exc), back)
-    except review.TargetNotFoundError as exc:
+    except corrections.TargetNotFoundError as exc:
         return await _message(datasette, request, 404, "找不到 (not found)", str(exc), back)
     except (BadCorrectionError, KeyError, ValueError) as exc:
         return await _message(datasette, request, 400, "无法保存 (cannot save)", str(exc), back)
@@ -266,7 +267,7 @@ def startup(datasette):  # type: ignore[no-untyped-def]
         if db.is_mutable:
             import sqlite_utils
 
-            await db.execute_write_fn(lambda conn: review.ensure_review_schema(sqlite_utils.Database(conn)), block=True)
+            await db.execute_write_fn(lambda conn: corrections.ensure_review_schema(sqlite_utils.Database(conn)), block=True)
 
     return inner
 

@@ -8,7 +8,7 @@ tables index. The logic lives in :mod:`archive.search`; this file is an adapter.
 
 from datasette import hookimpl
 
-from archive.search import fts_query
+from minqing.archive.search import fts_query
 
 
 @hookimpl(trylast=True)

@@ -1,6 +1,6 @@
 """Entry and matter pages, page images, search-all and search snippets.
 
-A thin adapter over :mod:`archive.presentation`. Routes (each checks permissions
+A thin adapter over :mod:`minqing.web.presentation`. Routes (each checks permissions
 itself: plugin routes bypass Datasette's instance-wide checks):
 
 ``/-/entry/<entry_id>[?q=...]``  an entry: text, fields, category, status, its
@@ -26,7 +26,7 @@ from pathlib import Path
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from archive import presentation
+from minqing.web import presentation
 from datasette import Forbidden, NotFound, hookimpl
 
 DB = "archive"

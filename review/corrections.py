@@ -41,12 +41,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive import records
-from archive.errors import BadCorrectionError
-from archive.schema import CORRECTIONS, ENTRIES, ENTRIES_FTS, LINES, LINES_FTS, LINKS, PAGES
-from archive.search import bigrams
-from archive.store import Archive
-from classify.types import CATEGORIES, STATUSES
+from minqing.archive import records
+from minqing.archive.errors import BadCorrectionError
+from minqing.archive.schema import CORRECTIONS, ENTRIES, ENTRIES_FTS, LINES, LINES_FTS, LINKS, PAGES
+from minqing.archive.search import bigrams
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES, STATUSES
 
 DECISIONS = "review_decisions"
 CALIBRATION = "ocr_calibration"
@@ -344,7 +344,7 @@ def refresh_entry(archive: Archive, eid: str) -> None:
 
     Text and search row always; category and status only while not confirmed.
     """
-    from classify import classify_category, detect_status
+    from minqing.classify import classify_category, detect_status
 
     row = _entry(archive, eid)
     ids = json.loads(row["line_ids"] or "[]")
@@ -737,7 +737,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
     fields, confirmed category/status); a new group gets machine values from the
     classify stage. Links and line → entry pointers follow the renumbering.
     """
-    from classify import classify_category, detect_status, segment_book
+    from minqing.classify import classify_category, detect_status, segment_book
 
     old = list(archive.db.query(f"select rowid, * from {ENTRIES} where book_id = ? order by seq", [book_id]))
     by_first = {_first_line(r): r for r in old if _first_line(r)}
@@ -761,7 +761,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
             row = {k: v for k, v in keep.items() if k != "rowid"}
             row.update(entry_id=eid, seq=seq, line_ids=json.dumps(g, ensure_ascii=False), text=text)
         else:
-            from classify.types import BookLine
+            from minqing.classify.types import BookLine
 
             bls = [
                 BookLine(
@@ -893,7 +893,7 @@ def calibrated_error_rate(archive: Archive) -> Any:
     """A function confidence → expected character error rate.
 
     From the spot-check calibration (``ocr_calibration``, written by
-    :func:`archive.spotcheck.calibrate`) when there is one, else ``1 - confidence``.
+    :func:`minqing.review.spotcheck.calibrate`) when there is one, else ``1 - confidence``.
     """
     bins = (
         list(archive.db.query(f"select lo, hi, cer from {CALIBRATION} order by lo"))

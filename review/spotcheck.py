@@ -33,10 +33,11 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from archive import records, review
-from archive.errors import BadCorrectionError
-from archive.schema import ENTRIES, LINES, PAGES
-from archive.store import Archive
+from minqing.archive import records
+from minqing.review import corrections
+from minqing.archive.errors import BadCorrectionError
+from minqing.archive.schema import ENTRIES, LINES, PAGES
+from minqing.archive.store import Archive
 
 SAMPLES = "spot_samples"
 ITEMS = "spot_items"
@@ -378,10 +379,10 @@ def record(
             )
             if fix_archive:
                 lid = (
-                    review.resolve_anchor(
+                    corrections.resolve_anchor(
                         archive,
                         item["book_id"],
-                        review.Anchor(
+                        corrections.Anchor(
                             item["page_id"],
                             item["page_sha"] or "",
                             (item["x0"], item["y0"], item["x1"], item["y1"]),
@@ -395,7 +396,7 @@ def record(
                         archive.db.query(f"select text from {LINES} where line_id = ?", [lid])
                     )["text"]
                     if cer_text(cur) != ref:
-                        review._correct_line(archive, lid, text, who, None)
+                        corrections._correct_line(archive, lid, text, who, None)
             n += 1
     return n
 
@@ -526,11 +527,11 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
 
     Per confidence bin: lines, characters, engine errors and CER; bins are pooled
     (pool-adjacent-violators) so that the CER never rises with confidence. Written to
-    ``ocr_calibration`` so that :func:`archive.review.review_queue` orders pages by
+    ``ocr_calibration`` so that :func:`minqing.review.corrections.review_queue` orders pages by
     expected errors.
     """
     ensure_spotcheck_schema(archive.db)
-    review.ensure_review_schema(archive.db)
+    corrections.ensure_review_schema(archive.db)
     where, params = "", []
     if sample_ids:
         where = f" and sample_id in ({','.join('?' * len(sample_ids))})"
@@ -573,7 +574,7 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
         b["cer"] = b["errors"] / b["chars"] if b["chars"] else 0.0
         b["updated_at"] = records.now()
     with archive.db.atomic():
-        archive.db.execute(f"delete from {review.CALIBRATION}")
+        archive.db.execute(f"delete from {corrections.CALIBRATION}")
         if merged:
-            archive.db[review.CALIBRATION].insert_all(merged, pk="lo")
+            archive.db[corrections.CALIBRATION].insert_all(merged, pk="lo")
     return merged

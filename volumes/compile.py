@@ -4,7 +4,7 @@ The guideline asks that diaries be "定期汇编成册，便于督办和检查".
 cover, a table of contents (a Word TOC field), an overview with statistics tables and
 then, township by township, village by village and category by category, every matter
 of the period with its follow-up chain.  The layout follows GB/T 9704-2012; see
-:mod:`archive._docx` for fonts, sizes and margins.
+:mod:`minqing.volumes._docx` for fonts, sizes and margins.
 
 What a volume contains (issue 8):
 
@@ -45,11 +45,11 @@ from typing import Any
 
 from natsort import natsort_keygen
 
-from archive import _docx as dx
-from archive.errors import NothingToCompileError
-from archive.schema import BOOKS, ENTRIES, LINES, PAGES
-from archive.store import Archive
-from classify.types import CATEGORIES, STATUSES
+from minqing.volumes import _docx as dx
+from minqing.archive.errors import NothingToCompileError
+from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES, STATUSES
 
 #: Status codes of matters still open, and of matters closed.
 OPEN_STATUSES = ("recorded", "in_progress", "escalated")
@@ -665,7 +665,7 @@ class _PageModel:
 
 
 class _Writer:
-    """Lays a :class:`Volume` out into a :class:`archive._docx.DocxStream`."""
+    """Lays a :class:`Volume` out into a :class:`minqing.volumes._docx.DocxStream`."""
 
     def __init__(
         self,
