@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from minqing.ingest.quality import _text_only, ink_mask
+from minqing.paths import rapidocr_models_dir
 
 #: long side (pixels) of the analysis copy on which every normalisation decision is taken
 ANALYSIS_LONG_SIDE = 600
@@ -511,24 +512,20 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 def _cls_session():  # type: ignore[no-untyped-def]
     """PP-OCR's text-direction classifier (0 vs 180 degrees), from the rapidocr wheel."""
     if not _CLS_SESSION:
-        import importlib.util
-        from pathlib import Path
-
         import onnxruntime as ort
 
-        spec = importlib.util.find_spec("rapidocr")
-        if spec is None or not spec.submodule_search_locations:
+        models = rapidocr_models_dir()  # the one place that knows where the wheel's models are
+        model = models / CLS_MODEL if models is not None else None
+        if model is None or not model.exists():
             _CLS_SESSION.append(None)
         else:
-            model = Path(next(iter(spec.submodule_search_locations))) / "models" / CLS_MODEL
-            if not model.exists():
-                _CLS_SESSION.append(None)
-            else:
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = 1
-                opts.inter_op_num_threads = 1
-                opts.log_severity_level = 3
-                _CLS_SESSION.append(ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"]))
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            _CLS_SESSION.append(
+                ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+            )
     return _CLS_SESSION[0]
 
 
