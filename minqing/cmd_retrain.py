@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from minqing.archive import records
 from minqing.archive.errors import ArchiveError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
-
 from minqing.pipeline import MODEL_PATH  # where the trained model is written
 
 
@@ -45,14 +45,12 @@ def command(archive_dir: Path, folds: int, seed: int, output: Path | None, dry_r
     except ArchiveError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
     try:
-        rows = list(archive.db.query(
-            "select text, category_code from entries where category_confirmed = 1 and trim(coalesce(text, '')) != ''"
-        ))
+        rows = records.confirmed_categories(archive)
         root = archive.root
     finally:
         archive.close()
-    texts = [r["text"] for r in rows]
-    codes = [int(r["category_code"]) for r in rows]
+    texts = [text for text, _ in rows]
+    codes = [code for _, code in rows]
     try:
         ev = cross_validate_category(texts, codes, folds=folds, seed=seed)
         model = None if dry_run else train_category_model(texts, codes)
