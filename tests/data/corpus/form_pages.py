@@ -17,8 +17,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-import render_notebook as rn
 from PIL import Image, ImageDraw, ImageFilter
+
+from tools import render_notebook as rn
 
 FORM_LABELS = ("走访时间", "走访地点", "走访对象", "反映问题", "原因分析", "解决措施", "办理结果")
 MIN_ROWS = {"走访时间": 1, "走访地点": 1, "走访对象": 1, "反映问题": 3, "原因分析": 2, "解决措施": 2, "办理结果": 2}

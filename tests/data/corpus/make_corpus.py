@@ -3,9 +3,9 @@
 Run from the repository root (needs the dev extra and Debian's handwriting fonts; the
 committed images need neither)::
 
-    .venv/bin/python tests/data/corpus/make_corpus.py            # images + truth
-    .venv/bin/python tests/data/corpus/make_corpus.py --truth-only
-    .venv/bin/python tests/data/corpus/make_corpus.py --heldout   # held-out books only
+    .venv/bin/python -m tests.data.corpus.make_corpus               # images + truth
+    .venv/bin/python -m tests.data.corpus.make_corpus --truth-only
+    .venv/bin/python -m tests.data.corpus.make_corpus --heldout     # held-out books only
 
 Writes, under ``tests/data/corpus/``: one folder per notebook (``page-NN.jpg``,
 ``lines.json`` = per-line ground truth with boxes, ``truth.json``), ``truth.json`` (all
@@ -22,14 +22,11 @@ import csv
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(HERE))
+from tests.data.corpus import corpus_spec as spec
+from tests.data.corpus import form_pages
+from tools import render_notebook as rn
 
-import corpus_spec as spec
-import form_pages
-import render_notebook as rn
+HERE = Path(__file__).resolve().parent
 
 LABEL_KEYS = {
     "地点": "place", "走访地点": "place", "走访对象": "people", "反映问题": "problem",
