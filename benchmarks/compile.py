@@ -4,9 +4,9 @@ Builds a synthetic archive with sqlite-utils (townships, villages, cadres, follo
 chains, every status; no OCR), then runs ``compile_volume`` in a fresh process and
 reports wall time and peak RSS, with the machine and the command.
 
-    .venv/bin/python benchmarks/compile.py                  # 10,000 entries in the period
-    .venv/bin/python benchmarks/compile.py --entries 2000 --repeat 3
-    .venv/bin/python benchmarks/compile.py --with-images    # thumbnails too (1 page per entry)
+    .venv/bin/python -m benchmarks.compile                  # 10,000 entries in the period
+    .venv/bin/python -m benchmarks.compile --entries 2000 --repeat 3
+    .venv/bin/python -m benchmarks.compile --with-images    # thumbnails too (1 page per entry)
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import random
 import shutil
 import statistics
@@ -25,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._common import command_line, machine
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
 from minqing.archive.store import Archive
@@ -129,9 +128,8 @@ def build(root: Path, n_entries: int, *, with_images: bool, seed: int = 7) -> No
 def run_once(root: Path, out: Path, with_images: bool) -> dict:
     """Compile in a fresh interpreter; return its seconds and peak RSS."""
     code = (
-        "import datetime as dt, json, resource, sys, time\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
-        "from archive.store import Archive\n"
+        "import datetime as dt, json, resource, time\n"
+        "from minqing.archive.store import Archive\n"
         "from minqing.volumes.compile import compile_volume\n"
         "t = time.perf_counter()\n"
         f"a = Archive({str(root)!r})\n"
@@ -165,9 +163,8 @@ def main() -> None:
     runs = [run_once(root, out, args.with_images) for _ in range(args.repeat)]
     secs = [r["seconds"] for r in runs]
     rss = [r["peak_rss_mib"] for r in runs]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {machine()}")
+    print(f"command: {command_line()}")
     print(f"archive built in {build_s:.1f} s; volume {out.stat().st_size / 2**20:.1f} MiB")
     print(f"entries in period: {runs[0]['entries']}, matters: {runs[0]['matters']}, images: {runs[0]['images']}")
     print(f"compile: median {statistics.median(secs):.2f} s over {len(secs)} run(s) "

@@ -11,22 +11,20 @@ Measures, in one run on the same pages (default: the bundled samples):
 
 Usage::
 
-    .venv/bin/python benchmarks/ingest.py [PATH ...] [--repeat 3]
+    .venv/bin/python -m benchmarks.ingest [PATH ...] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks._common import command_line, machine, median, peak_rss_mib
 
-from benchmarks._common import command_line, machine, median, peak_rss_mib  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -38,8 +36,7 @@ def main() -> None:
     import cv2
     from rapidocr import RapidOCR
 
-    from minqing import ingest
-    from minqing import ocr
+    from minqing import ingest, ocr
     from minqing.archive.store import Archive
     from minqing.pipeline import run_ingest
 

@@ -20,7 +20,7 @@ may be shared.
 
 Usage::
 
-    .venv/bin/python benchmarks/normalise.py [--repeat 5] [--kind clean --kind phone ...]
+    .venv/bin/python -m benchmarks.normalise [--repeat 5] [--kind clean --kind phone ...]
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 from benchmarks._common import command_line, machine, median
+
+REPO = Path(__file__).resolve().parents[1]
 
 REALDATA = REPO.parent / "shared" / "realdata"
 KINDS = ["clean", "phone", "spread", "a5-on-a4", "turned", "skewed", "real"]
