@@ -453,7 +453,8 @@ def prune_pages(archive: Archive, book_id: str, keep_page_nos: Iterable[int]) ->
 def _confirmed_values(archive: Archive, book_id: str) -> list[dict[str, Any]]:
     return list(
         archive.db.query(
-            f"select * from {ENTRIES} where book_id = ? and (category_confirmed = 1 or status_confirmed = 1)",
+            f"select * from {ENTRIES} where book_id = ? "
+            "and (category_confirmed = 1 or status_confirmed = 1)",
             [book_id],
         )
     )

@@ -48,7 +48,14 @@ def book_lines(book_dir: Path):
     for pg in json.loads((book_dir / "lines.json").read_text(encoding="utf-8")):
         for i, (text, box) in enumerate(zip(pg["lines"], pg["boxes"], strict=True)):
             out.append(
-                BookLine(f"{book_dir.name}/{pg['page']}/{i}", pg["page"], i, text, tuple(box), pg["size"][1])
+                BookLine(
+                    f"{book_dir.name}/{pg['page']}/{i}",
+                    pg["page"],
+                    i,
+                    text,
+                    tuple(box),
+                    pg["size"][1],
+                )
             )
     return out
 
@@ -161,12 +168,16 @@ def main(argv: list[str] | None = None) -> int:
         if not a.e2e:
             out = work / f"bypass{suffix}.jsonl"
             s = bypass_export(truth, out, context)
-            print(f"\n## (b) OCR bypassed: per-line ground truth -> segment_book/link_entries ({s:.2f} s)")
+            print(
+                f"\n## (b) OCR bypassed: per-line ground truth -> segment_book/link_entries ({s:.2f} s)"
+            )
             score(a.scorer, truth_path, out)
         if not a.bypass:
             out = work / f"e2e{suffix}.jsonl"
             s = e2e_export(truth, out, work, manifest)
-            print(f"\n## (a) end to end from images: ingest {s:.1f} s ({s / max(1, n_pages):.2f} s/page)")
+            print(
+                f"\n## (a) end to end from images: ingest {s:.1f} s ({s / max(1, n_pages):.2f} s/page)"
+            )
             score(a.scorer, truth_path, out)
     finally:
         if a.keep is None:

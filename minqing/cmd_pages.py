@@ -21,8 +21,10 @@ def _reasons(raw: str | None) -> str:
         return f"(unreadable flags: {raw})"
     if isinstance(flags, list):  # tolerate [[name, value], ...]
         flags = {str(k): v for k, v in flags}
-    return ", ".join(f"{name}={value:g}" if isinstance(value, int | float) else f"{name}={value}"
-                     for name, value in flags.items())
+    return ", ".join(
+        f"{name}={value:g}" if isinstance(value, int | float) else f"{name}={value}"
+        for name, value in flags.items()
+    )
 
 
 @click.command(name="pages")

@@ -224,7 +224,10 @@ def process_file(
             try:
                 page_text = _engine(engine).recognize(page.image)
             except ocr.OcrError as exc:
-                result.error = f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} (try again; report it if it persists)"
+                result.error = (
+                    f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} "
+                    "(try again; report it if it persists)"
+                )
                 result.pages.clear()
                 return result
             result.ocr_seconds += time.perf_counter() - t0
