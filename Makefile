@@ -36,11 +36,11 @@ test-fast: $(STAMP)
 
 ## bench: run the benchmarks (prints numbers with the machine and command)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python -m benchmarks.ingest
 
 ## samples: regenerate the sample notebooks (needs Debian's fonts-lxgw-wenkai, fonts-arphic-ukai)
 samples: $(STAMP)
-	$(BIN)/python samples/make_samples.py
+	$(BIN)/python -m samples.make_samples
 
 clean:
 	rm -rf minqing-archive minqing-demo-archive .pytest_cache build *.egg-info

@@ -31,12 +31,15 @@ def machine() -> str:
             mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{cpu}, {cores} cores{mem}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    python = f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return f"{cpu}, {cores} cores{mem}, {python}"
 
 
 def command_line() -> str:
-    """The command that ran this benchmark."""
-    return " ".join([os.path.relpath(sys.executable), *sys.argv])
+    """The command that ran this benchmark (``python -m benchmarks.NAME ...``)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    run = ["-m", spec.name] if spec is not None and spec.name else sys.argv[:1]
+    return " ".join([os.path.relpath(sys.executable), *run, *sys.argv[1:]])
 
 
 def median(xs: list[float]) -> float:

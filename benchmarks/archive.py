@@ -9,9 +9,9 @@ HTTP, p50/p95 of N requests each: search for a 2-character word, a 4-character
 compound and a name (searches with more hits than the plugin's ``facet_hit_limit``,
 20,000, skip their facets: see ``datasette/plugins/minqing_web.py``); filter + 2 facets; an entry page; the canned queries.
 
-    .venv/bin/python benchmarks/archive.py --entries 50000
-    .venv/bin/python benchmarks/archive.py                    # 1,000,000 (many minutes)
-    .venv/bin/python benchmarks/archive.py --reuse            # measure an archive built before
+    .venv/bin/python -m benchmarks.archive --entries 50000
+    .venv/bin/python -m benchmarks.archive                    # 1,000,000 (many minutes)
+    .venv/bin/python -m benchmarks.archive --reuse            # measure an archive built before
 
 Reports database size, build time, the machine and the command.
 """
@@ -36,11 +36,9 @@ import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-# this file is named like the ``archive`` package: the repository must come first
-sys.path.insert(0, str(REPO))
+from benchmarks._common import command_line, machine
 
-from _common import command_line, machine
+REPO = Path(__file__).resolve().parents[1]
 
 from minqing.archive import keywords
 from minqing.archive.search import bigrams
@@ -191,7 +189,8 @@ def build(
         weights.append(rnd.lognormvariate(0, 0.8))  # skewed: some cadres write far more
     conn.execute("BEGIN")
     conn.executemany(
-        "insert into books values (:book_id, :title, :cadre, :post, :township, :village, "
+        "insert into books (book_id, title, cadre, post, township, village, period, source, "
+        "created_at) values (:book_id, :title, :cadre, :post, :township, :village, "
         ":period, :source, :created_at)",
         books,
     )
@@ -284,6 +283,7 @@ def build(
                             0,
                             "bench",
                             0.0,
+                            "bench",
                             "2025-01-01",
                         )
                     )
@@ -352,8 +352,16 @@ def build(
             for word, c in counts.most_common(30):
                 keyword_rows.append((book["book_id"], month, book["township"], word, c))
     flush()
-    conn.executemany("insert into keywords values (?,?,?,?,?)", keyword_rows)
-    conn.executemany("insert into pages values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", page_rows)
+    conn.executemany(
+        "insert into keywords (book_id, month, township, word, n) values (?,?,?,?,?)", keyword_rows
+    )
+    conn.executemany(
+        "insert into pages (page_id, book_id, page_no, image, original, sha256, "
+        "original_sha256, width, height, source_file, index_in_source, transforms, "
+        "quality_flags, needs_rescan, ocr_engine, ocr_seconds, ingest_version, created_at) "
+        "values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        page_rows,
+    )
     conn.executemany(
         "insert into lines (line_id, page_id, book_id, page_no, line_no, text, machine_text, "
         "raw_text, box, x0, y0, x1, y1, confidence, corrected, corrected_text, entry_id) "

@@ -4,9 +4,9 @@ Builds a synthetic archive with sqlite-utils (townships, villages, cadres, follo
 chains, every status; no OCR), then runs ``compile_volume`` in a fresh process and
 reports wall time and peak RSS, with the machine and the command.
 
-    .venv/bin/python benchmarks/compile.py                  # 10,000 entries in the period
-    .venv/bin/python benchmarks/compile.py --entries 2000 --repeat 3
-    .venv/bin/python benchmarks/compile.py --with-images    # thumbnails too (1 page per entry)
+    .venv/bin/python -m benchmarks.compile                  # 10,000 entries in the period
+    .venv/bin/python -m benchmarks.compile --entries 2000 --repeat 3
+    .venv/bin/python -m benchmarks.compile --with-images    # thumbnails too (1 page per entry)
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import random
 import shutil
 import statistics
@@ -25,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._common import command_line, machine
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
 from minqing.archive.store import Archive
@@ -55,9 +54,18 @@ def build(root: Path, n_entries: int, *, with_images: bool, seed: int = 7) -> No
     villages = [(t, f"{t[:2]}{i}村") for t in towns for i in range(1, 9)]  # 40 villages
     books = []
     for i, (town, village) in enumerate(villages * 3):  # 120 cadres
-        books.append({"book_id": f"B{i:03d}", "title": f"干部{i:03d}民情日记（2024）", "cadre": f"干部{i:03d}",
-                      "post": "包村干部", "township": town, "village": village, "period": "2024",
-                      "source": f"scans/B{i:03d}"})
+        books.append(
+            {
+                "book_id": f"B{i:03d}",
+                "title": f"干部{i:03d}民情日记（2024）",
+                "cadre": f"干部{i:03d}",
+                "post": "包村干部",
+                "township": town,
+                "village": village,
+                "period": "2024",
+                "source": f"scans/B{i:03d}",
+            }
+        )
     db[BOOKS].insert_all(books)
     image_rel = None
     if with_images:
@@ -96,28 +104,71 @@ def build(root: Path, n_entries: int, *, with_images: bool, seed: int = 7) -> No
         eid = f"{bid}:{s:03d}"
         text = f"{date.year}年{date.month}月{date.day}日，" + "".join(rnd.sample(PHRASES, 3))
         row = {
-            "entry_id": eid, "book_id": bid, "seq": s, "page_start": s, "page_end": s,
-            "date": date.isoformat(), "date_inferred": 0, "month": date.isoformat()[:7],
-            "category_code": cat, "category": CATEGORIES[cat], "category_score": 0.7,
-            "category_evidence": "[]", "category_confirmed": 0, "status_code": status,
-            "status": STATUSES[status], "status_confirmed": 0,
+            "entry_id": eid,
+            "book_id": bid,
+            "seq": s,
+            "page_start": s,
+            "page_end": s,
+            "date": date.isoformat(),
+            "date_inferred": 0,
+            "month": date.isoformat()[:7],
+            "category_code": cat,
+            "category": CATEGORIES[cat],
+            "category_score": 0.7,
+            "category_evidence": "[]",
+            "category_confirmed": 0,
+            "status_code": status,
+            "status": STATUSES[status],
+            "status_confirmed": 0,
             "follow_up_of": parent["entry_id"] if parent else None,
-            "matter_id": parent["matter_id"] if parent else eid, "text": text,
-            "fields": json.dumps({"place": book["village"], "problem": PHRASES[cat % 10][:16],
-                                  "result": "已办理" if follow else ""}, ensure_ascii=False),
-            "line_ids": "[]", "cadre": book["cadre"], "township": book["township"],
-            "village": book["village"], "classifier": "bench",
+            "matter_id": parent["matter_id"] if parent else eid,
+            "text": text,
+            "fields": json.dumps(
+                {
+                    "place": book["village"],
+                    "problem": PHRASES[cat % 10][:16],
+                    "result": "已办理" if follow else "",
+                },
+                ensure_ascii=False,
+            ),
+            "line_ids": "[]",
+            "cadre": book["cadre"],
+            "township": book["township"],
+            "village": book["village"],
+            "classifier": "bench",
         }
         rows.append(row)
         if not parent:
             roots.append(row)
         if with_images:
             pid = f"{bid}/{s}"
-            pages.append({"page_id": pid, "book_id": bid, "page_no": s, "image": image_rel,
-                          "original": image_rel, "width": 1200, "height": 1600})
-            lines.append({"line_id": f"{pid}/0", "page_id": pid, "book_id": bid, "page_no": s,
-                          "line_no": 0, "text": text, "x0": 80.0, "y0": 100.0, "x1": 1100.0,
-                          "y1": 700.0, "confidence": 0.9, "entry_id": eid})
+            pages.append(
+                {
+                    "page_id": pid,
+                    "book_id": bid,
+                    "page_no": s,
+                    "image": image_rel,
+                    "original": image_rel,
+                    "width": 1200,
+                    "height": 1600,
+                }
+            )
+            lines.append(
+                {
+                    "line_id": f"{pid}/0",
+                    "page_id": pid,
+                    "book_id": bid,
+                    "page_no": s,
+                    "line_no": 0,
+                    "text": text,
+                    "x0": 80.0,
+                    "y0": 100.0,
+                    "x1": 1100.0,
+                    "y1": 700.0,
+                    "confidence": 0.9,
+                    "entry_id": eid,
+                }
+            )
     db[ENTRIES].insert_all(rows, batch_size=1000)
     if pages:
         db[PAGES].insert_all(pages, batch_size=1000)
@@ -129,9 +180,8 @@ def build(root: Path, n_entries: int, *, with_images: bool, seed: int = 7) -> No
 def run_once(root: Path, out: Path, with_images: bool) -> dict:
     """Compile in a fresh interpreter; return its seconds and peak RSS."""
     code = (
-        "import datetime as dt, json, resource, sys, time\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
-        "from archive.store import Archive\n"
+        "import datetime as dt, json, resource, time\n"
+        "from minqing.archive.store import Archive\n"
         "from minqing.volumes.compile import compile_volume\n"
         "t = time.perf_counter()\n"
         f"a = Archive({str(root)!r})\n"
@@ -146,8 +196,12 @@ def run_once(root: Path, out: Path, with_images: bool) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--entries", type=int, default=10_000, help="entries in the period (default 10000)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--entries", type=int, default=10_000, help="entries in the period (default 10000)"
+    )
     ap.add_argument("--repeat", type=int, default=1, help="compile runs (median reported)")
     ap.add_argument("--with-images", action="store_true", help="embed a thumbnail per entry")
     ap.add_argument("--keep", type=Path, help="keep the archive and volume in this folder")
@@ -165,13 +219,16 @@ def main() -> None:
     runs = [run_once(root, out, args.with_images) for _ in range(args.repeat)]
     secs = [r["seconds"] for r in runs]
     rss = [r["peak_rss_mib"] for r in runs]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {machine()}")
+    print(f"command: {command_line()}")
     print(f"archive built in {build_s:.1f} s; volume {out.stat().st_size / 2**20:.1f} MiB")
-    print(f"entries in period: {runs[0]['entries']}, matters: {runs[0]['matters']}, images: {runs[0]['images']}")
-    print(f"compile: median {statistics.median(secs):.2f} s over {len(secs)} run(s) "
-          f"(min {min(secs):.2f}, max {max(secs):.2f}); peak RSS median {statistics.median(rss):.0f} MiB")
+    print(
+        f"entries in period: {runs[0]['entries']}, matters: {runs[0]['matters']}, images: {runs[0]['images']}"
+    )
+    print(
+        f"compile: median {statistics.median(secs):.2f} s over {len(secs)} run(s) "
+        f"(min {min(secs):.2f}, max {max(secs):.2f}); peak RSS median {statistics.median(rss):.0f} MiB"
+    )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

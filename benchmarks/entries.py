@@ -13,11 +13,11 @@ Two runs over the labelled development corpus ``tests/data/corpus/``, scored wit
 
 Usage (from the repo root)::
 
-    .venv/bin/python benchmarks/entries.py            # both
-    .venv/bin/python benchmarks/entries.py --bypass   # (b) only, a second or two
-    .venv/bin/python benchmarks/entries.py --e2e      # (a) only, minutes (OCR)
-    .venv/bin/python benchmarks/entries.py --heldout  # the held-out books (never tuned on)
-    .venv/bin/python benchmarks/entries.py --e2e --keep DIR   # reuses DIR/archive's OCR
+    .venv/bin/python -m benchmarks.entries            # both
+    .venv/bin/python -m benchmarks.entries --bypass   # (b) only, a second or two
+    .venv/bin/python -m benchmarks.entries --e2e      # (a) only, minutes (OCR)
+    .venv/bin/python -m benchmarks.entries --heldout  # the held-out books (never tuned on)
+    .venv/bin/python -m benchmarks.entries --e2e --keep DIR   # reuses DIR/archive's OCR
 
 Prints the machine, the command and both score tables; never asserts.
 """
@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -35,24 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._common import command_line, machine
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "corpus"
 SCORER = ROOT.parent / "shared" / "tools" / "score_export.py"
-
-sys.path.insert(0, str(ROOT))
-
-
-def machine() -> str:
-    """One line describing the machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()} | {cpu} | {os.cpu_count()} cpus | Python {platform.python_version()}"
 
 
 def book_lines(book_dir: Path):
@@ -63,7 +48,14 @@ def book_lines(book_dir: Path):
     for pg in json.loads((book_dir / "lines.json").read_text(encoding="utf-8")):
         for i, (text, box) in enumerate(zip(pg["lines"], pg["boxes"], strict=True)):
             out.append(
-                BookLine(f"{book_dir.name}/{pg['page']}/{i}", pg["page"], i, text, tuple(box), pg["size"][1])
+                BookLine(
+                    f"{book_dir.name}/{pg['page']}/{i}",
+                    pg["page"],
+                    i,
+                    text,
+                    tuple(box),
+                    pg["size"][1],
+                )
             )
     return out
 
@@ -168,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     context = json.loads((CORPUS / "truth.json").read_text(encoding="utf-8")) if a.heldout else None
     n_pages = sum(b.get("pages", 0) for b in truth["books"])
     print(f"machine: {machine()}")
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"command: {command_line()}")
     print(f"corpus: {len(truth['books'])} books, {n_pages} pages, {len(truth['entries'])} entries")
     work = Path(tempfile.mkdtemp(prefix="minqing-bench-")) if a.keep is None else a.keep
     work.mkdir(parents=True, exist_ok=True)
@@ -176,12 +168,16 @@ def main(argv: list[str] | None = None) -> int:
         if not a.e2e:
             out = work / f"bypass{suffix}.jsonl"
             s = bypass_export(truth, out, context)
-            print(f"\n## (b) OCR bypassed: per-line ground truth -> segment_book/link_entries ({s:.2f} s)")
+            print(
+                f"\n## (b) OCR bypassed: per-line ground truth -> segment_book/link_entries ({s:.2f} s)"
+            )
             score(a.scorer, truth_path, out)
         if not a.bypass:
             out = work / f"e2e{suffix}.jsonl"
             s = e2e_export(truth, out, work, manifest)
-            print(f"\n## (a) end to end from images: ingest {s:.1f} s ({s / max(1, n_pages):.2f} s/page)")
+            print(
+                f"\n## (a) end to end from images: ingest {s:.1f} s ({s / max(1, n_pages):.2f} s/page)"
+            )
             score(a.scorer, truth_path, out)
     finally:
         if a.keep is None:

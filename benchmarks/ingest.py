@@ -11,22 +11,20 @@ Measures, in one run on the same pages (default: the bundled samples):
 
 Usage::
 
-    .venv/bin/python benchmarks/ingest.py [PATH ...] [--repeat 3]
+    .venv/bin/python -m benchmarks.ingest [PATH ...] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks._common import command_line, machine, median, peak_rss_mib
 
-from benchmarks._common import command_line, machine, median, peak_rss_mib  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -38,8 +36,7 @@ def main() -> None:
     import cv2
     from rapidocr import RapidOCR
 
-    from minqing import ingest
-    from minqing import ocr
+    from minqing import ingest, ocr
     from minqing.archive.store import Archive
     from minqing.pipeline import run_ingest
 
@@ -93,7 +90,11 @@ def main() -> None:
 
     print(f"{'configuration':<34} {'median':>8}")
     row("bare engine (rapidocr call)", median(bare_t))
-    row("our OCR stage (ocr.recognize)", median(stage_t), f"{median(stage_t) / median(bare_t):.2f}x bare")
+    row(
+        "our OCR stage (ocr.recognize)",
+        median(stage_t),
+        f"{median(stage_t) / median(bare_t):.2f}x bare",
+    )
     for workers, runs in results.items():
         walls = [w for w, _ in runs]
         per_page = median(walls) / n
@@ -104,8 +105,12 @@ def main() -> None:
         row(f"minqing ingest --workers {workers}", per_page, note)
     w1 = median([w for w, _ in results[1]])
     w2 = median([w for w, _ in results[2]])
-    print(f"\n--workers 2 vs 1: {w1 / w2:.2f}x faster (median of {args.repeat} runs each; 2 includes worker start-up)")
-    print(f"peak RSS: this process {peak_rss_mib():.0f} MiB, worker processes {peak_rss_mib(children=True):.0f} MiB")
+    print(
+        f"\n--workers 2 vs 1: {w1 / w2:.2f}x faster (median of {args.repeat} runs each; 2 includes worker start-up)"
+    )
+    print(
+        f"peak RSS: this process {peak_rss_mib():.0f} MiB, worker processes {peak_rss_mib(children=True):.0f} MiB"
+    )
     _ = cv2
 
 

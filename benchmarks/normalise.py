@@ -20,7 +20,7 @@ may be shared.
 
 Usage::
 
-    .venv/bin/python benchmarks/normalise.py [--repeat 5] [--kind clean --kind phone ...]
+    .venv/bin/python -m benchmarks.normalise [--repeat 5] [--kind clean --kind phone ...]
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 from benchmarks._common import command_line, machine, median
+
+REPO = Path(__file__).resolve().parents[1]
 
 REALDATA = REPO.parent / "shared" / "realdata"
 KINDS = ["clean", "phone", "spread", "a5-on-a4", "turned", "skewed", "real"]
@@ -47,8 +45,10 @@ def _inputs(kind: str) -> list[tuple[str, object]]:
     import cv2
 
     if kind == "clean":
-        return [(str(f.relative_to(REPO)), cv2.imread(str(f)))
-                for f in sorted((REPO / "samples").glob("*/page-*.jpg"))]
+        return [
+            (str(f.relative_to(REPO)), cv2.imread(str(f)))
+            for f in sorted((REPO / "samples").glob("*/page-*.jpg"))
+        ]
     if kind == "real":
         labels = REALDATA / "labels.tsv"
         if not labels.exists():
@@ -68,13 +68,21 @@ def _inputs(kind: str) -> list[tuple[str, object]]:
     if kind == "phone":
         return [(f"seed {s}", gen.phone_photo(gen.make_page(s), seed=s)[0]) for s in (3, 4, 5)]
     if kind == "spread":
-        return [("pages 21+22", gen.spread(gen.make_page(21), gen.make_page(22))),
-                ("pages 23+24", gen.spread(gen.make_page(23), gen.make_page(24)))]
+        return [
+            ("pages 21+22", gen.spread(gen.make_page(21), gen.make_page(22))),
+            ("pages 23+24", gen.spread(gen.make_page(23), gen.make_page(24))),
+        ]
     if kind == "a5-on-a4":
         return [(f"{a:+.0f} deg", gen.on_flatbed(page, a)[0]) for a in (4.0, -6.0)]
     if kind == "turned":
-        return [(name, cv2.rotate(page, code)) for name, code in (
-            ("90", cv2.ROTATE_90_CLOCKWISE), ("180", cv2.ROTATE_180), ("270", cv2.ROTATE_90_COUNTERCLOCKWISE))]
+        return [
+            (name, cv2.rotate(page, code))
+            for name, code in (
+                ("90", cv2.ROTATE_90_CLOCKWISE),
+                ("180", cv2.ROTATE_180),
+                ("270", cv2.ROTATE_90_COUNTERCLOCKWISE),
+            )
+        ]
     if kind == "skewed":
         return [("3 deg", rotate_bound(page, 3.0))]
     raise ValueError(kind)
@@ -107,7 +115,9 @@ def main() -> None:
     for kind in args.kind or KINDS:
         items = _inputs(kind)
         if not items:
-            print(f"{kind:<10} skipped ({'no ../shared/realdata' if kind == 'real' else 'no Kai font'})")
+            print(
+                f"{kind:<10} skipped ({'no ../shared/realdata' if kind == 'real' else 'no Kai font'})"
+            )
             continue
         walls, cpus, seen = [], [], []
         for label, image in items:
@@ -116,9 +126,14 @@ def main() -> None:
             cpus += cpu
             out = normalise(image)
             seen.append(f"{label}: " + " + ".join(",".join(o.transforms) or "-" for o in out))
-        print(f"{kind:<10} {len(items):>5} {median(walls) * 1000:>13.0f} {median(cpus) * 1000:>12.0f}  "
-              + ("; ".join(seen) if kind != "clean" else
-                 f"{sum(s.endswith(': -') for s in seen)}/{len(seen)} left alone"))
+        print(
+            f"{kind:<10} {len(items):>5} {median(walls) * 1000:>13.0f} {median(cpus) * 1000:>12.0f}  "
+            + (
+                "; ".join(seen)
+                if kind != "clean"
+                else f"{sum(s.endswith(': -') for s in seen)}/{len(seen)} left alone"
+            )
+        )
 
     # the rest of load_source on the clean samples -----------------------------------------
     from minqing.ingest import load_source
@@ -129,21 +144,30 @@ def main() -> None:
     files = sorted((REPO / "samples").glob("*/page-*.jpg"))
     if not files or (args.kind and "clean" not in args.kind):
         return
-    parts: dict[str, list[float]] = {"decode": [], "normalise": [], "png hash": [], "quality flags": []}
+    parts: dict[str, list[float]] = {
+        "decode": [],
+        "normalise": [],
+        "png hash": [],
+        "quality flags": [],
+    }
     for f in files:
         raw = read_raw(SourceFile(f, f.parent.name))[0]
         (norm,) = normalise(raw.image)
-        for name, fn in (("decode", lambda f=f: read_raw(SourceFile(f, "b"))),
-                         ("normalise", lambda raw=raw: normalise(raw.image)),
-                         ("png hash", lambda norm=norm: image_sha256(norm.image)),
-                         ("quality flags", lambda norm=norm, dpi=raw.dpi: quality_flags(norm.image, dpi=dpi))):
+        for name, fn in (
+            ("decode", lambda f=f: read_raw(SourceFile(f, "b"))),
+            ("normalise", lambda raw=raw: normalise(raw.image)),
+            ("png hash", lambda norm=norm: image_sha256(norm.image)),
+            ("quality flags", lambda norm=norm, dpi=raw.dpi: quality_flags(norm.image, dpi=dpi)),
+        ):
             parts[name] += _time(fn, args.repeat)[0]
     whole: list[float] = []
     for f in files:
         whole += _time(lambda f=f: load_source(SourceFile(f, "b")), args.repeat)[0]
-    print("\nload_source on the clean samples, median wall ms/page: "
-          + ", ".join(f"{k} {median(v) * 1000:.0f}" for k, v in parts.items())
-          + f"; whole load_source {median(whole) * 1000:.0f}")
+    print(
+        "\nload_source on the clean samples, median wall ms/page: "
+        + ", ".join(f"{k} {median(v) * 1000:.0f}" for k, v in parts.items())
+        + f"; whole load_source {median(whole) * 1000:.0f}"
+    )
 
 
 if __name__ == "__main__":

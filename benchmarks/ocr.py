@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/ocr.py                 # everything (a few minutes on 2 cores)
-    .venv/bin/python benchmarks/ocr.py --quick         # fewer generated pages, no sweep
-    .venv/bin/python benchmarks/ocr.py --sweep-alpha   # LM weight on generated pages only
+    .venv/bin/python -m benchmarks.ocr                 # everything (a few minutes on 2 cores)
+    .venv/bin/python -m benchmarks.ocr --quick         # fewer generated pages, no sweep
+    .venv/bin/python -m benchmarks.ocr --sweep-alpha   # LM weight on generated pages only
 
 Data sets (each skipped when absent):
   samples/*/lines.json        bundled sample notebooks (ground truth per page: header,
@@ -39,27 +39,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# this file is benchmarks/ocr.py: keep its folder off sys.path so "ocr" is the stage package
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(ROOT))
-
+from benchmarks._common import command_line, machine
 from minqing import ocr
-
-
-def _load_common():  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_bench_common", HERE / "_common.py")
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
-
-
-_common = _load_common()
-machine, command_line = _common.machine, _common.command_line
-
 from minqing.ocr._rapid import is_line_crop, pad_for_detection
 from minqing.ocr.testing import (
     DIARY_LINES,
@@ -72,6 +53,7 @@ from minqing.ocr.testing import (
     render_page,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 REALDATA = ROOT.parent / "shared" / "realdata"
 
 
@@ -275,30 +257,22 @@ def calibration(results) -> list[tuple[str, int, float]]:  # type: ignore[no-unt
 def cold_start(which: str) -> tuple[float, float, float]:
     """Fresh interpreter: (import + engine load s, first page s, peak RSS MiB) of one page."""
     load = {
-        "stage": "import ocr;e=ocr.get_engine().recognize",
-        "paddleocr": "import ocr;e=ocr.get_engine('paddleocr').recognize",
+        "stage": "from minqing import ocr;e=ocr.get_engine().recognize",
+        "paddleocr": "from minqing import ocr;e=ocr.get_engine('paddleocr').recognize",
         "bare": "from rapidocr import RapidOCR;"
         "e=RapidOCR(params={'Global.use_cls':False,'Global.log_level':'critical'})",
     }[which]
     code = (
         f"import time,resource;t=time.perf_counter();{load};t1=time.perf_counter();"
         "import cv2,glob;p=sorted(glob.glob('samples/*/page-*.jpg'));"
-        "from ocr.testing import render_page;img=cv2.imread(p[0]) if p else render_page();"
+        "from minqing.ocr.testing import render_page;img=cv2.imread(p[0]) if p else render_page();"
         "t2=time.perf_counter();e(img);t3=time.perf_counter();"
         "import re;hwm=re.search(r'VmHWM:\\s+(\\d+)',open('/proc/self/status').read());"
         # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts at the parent's peak
         "print(t1-t,t3-t2,int(hwm.group(1))/1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
     )
-    env_path = {"PYTHONPATH": str(ROOT)}
-    import os
-
     out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **env_path},
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     a, b, c = out.stdout.split()
     return float(a), float(b), float(c)

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from minqing.ingest.quality import _text_only, ink_mask
+from minqing.paths import rapidocr_models_dir
 
 #: long side (pixels) of the analysis copy on which every normalisation decision is taken
 ANALYSIS_LONG_SIDE = 600
@@ -65,8 +66,11 @@ class _View:
         # (OpenCV's fast path: ~10x cheaper than one non-integer area resize)
         while max(small.shape[:2]) >= 2 * long_side:
             sh, sw = small.shape[:2]
-            small = cv2.resize(small[: sh - sh % 2, : sw - sw % 2], (sw // 2, sh // 2),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                small[: sh - sh % 2, : sw - sw % 2],
+                (sw // 2, sh // 2),
+                interpolation=cv2.INTER_AREA,
+            )
         if self.scale < 1.0:
             size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
             if (small.shape[1], small.shape[0]) != size:
@@ -198,7 +202,9 @@ def _median_fill(image: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.broadcast_to(med, (3,)))  # type: ignore[return-value]
 
 
-def rotate_bound(image: np.ndarray, angle: float, fill: tuple[int, int, int] | None = None) -> np.ndarray:
+def rotate_bound(
+    image: np.ndarray, angle: float, fill: tuple[int, int, int] | None = None
+) -> np.ndarray:
     """Rotate counter-clockwise by ``angle`` degrees, growing the canvas to keep every pixel."""
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
@@ -208,8 +214,9 @@ def rotate_bound(image: np.ndarray, angle: float, fill: tuple[int, int, int] | N
     m[1, 2] += nh / 2 - h / 2
     if fill is None:
         fill = _median_fill(image)
-    return cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return cv2.warpAffine(
+        image, m, (nw, nh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+    )
 
 
 # ------------------------------------------------------------- page quad ----
@@ -280,8 +287,11 @@ def _outline(edges: np.ndarray, blur: np.ndarray) -> np.ndarray | None:
             approx = cv2.approxPolyDP(hull, eps * perimeter, True)
             if len(approx) == 4:
                 quad = _refine_quad(_order(approx), edges)
-                if (_fills_image(quad, blur.shape) or _support(quad, thick) < _MIN_SUPPORT
-                        or not _paper_differs(blur, quad)):
+                if (
+                    _fills_image(quad, blur.shape)
+                    or _support(quad, thick) < _MIN_SUPPORT
+                    or not _paper_differs(blur, quad)
+                ):
                     return None
                 return quad
     return None
@@ -393,8 +403,12 @@ def crop_to_page(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, list[
     """
     tl, tr, br, bl = quad
     sides = [tr - tl, br - tr, bl - br, tl - bl]
-    angles = [_angle_deg(sides[0]), _angle_deg(sides[1]) - 90, _angle_deg(sides[2]) - 180,
-              _angle_deg(sides[3]) + 90]
+    angles = [
+        _angle_deg(sides[0]),
+        _angle_deg(sides[1]) - 90,
+        _angle_deg(sides[2]) - 180,
+        _angle_deg(sides[3]) + 90,
+    ]
     angles = [(a + 180) % 360 - 180 for a in angles]
     width = float(max(np.linalg.norm(sides[0]), np.linalg.norm(sides[2])))
     height = float(max(np.linalg.norm(sides[1]), np.linalg.norm(sides[3])))
@@ -416,14 +430,25 @@ def crop_to_page(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, list[
         x1, y1 = min(int(x1), nw), min(int(y1), nh)
         m[0, 2] -= x0
         m[1, 2] -= y0
-        page = cv2.warpAffine(image, m, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=_median_fill(image))
+        page = cv2.warpAffine(
+            image,
+            m,
+            (x1 - x0, y1 - y0),
+            flags=cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=_median_fill(image),
+        )
         steps = [f"deskew:{angle:.1f}"] if abs(angle) >= 0.1 else []
         return page, [*steps, f"crop:{x0},{y0},{x1},{y1}"]
     dst = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
     m = cv2.getPerspectiveTransform(np.float32(quad), dst)
-    warped = cv2.warpPerspective(image, m, (round(width), round(height)),
-                                 flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpPerspective(
+        image,
+        m,
+        (round(width), round(height)),
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     return warped, ["perspective"]
 
 
@@ -458,7 +483,9 @@ def _flatten_light(image: np.ndarray, view: _View, min_ratio: float = 0.85) -> n
     gain = target / np.maximum(background.astype(np.float32), 1.0)
     h, w = image.shape[:2]
     gain = cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.multiply(image.astype(np.float32), gain, dtype=cv2.CV_32F).clip(0, 255).astype(np.uint8)
+    return (
+        cv2.multiply(image.astype(np.float32), gain, dtype=cv2.CV_32F).clip(0, 255).astype(np.uint8)
+    )
 
 
 # ---------------------------------------------------------- orientation ----
@@ -498,7 +525,9 @@ def _modulation(xs: np.ndarray, ys: np.ndarray, diag: int, win: int) -> float:
     angle = _profile_search(xs, ys, 5.0, diag)[0]
     t = np.deg2rad(angle)
     proj = ys * np.float32(np.cos(t)) - xs * np.float32(np.sin(t))
-    hist = np.bincount((proj + (diag + 4) / 2).astype(np.int64), minlength=diag + 4).astype(np.float64)
+    hist = np.bincount((proj + (diag + 4) / 2).astype(np.int64), minlength=diag + 4).astype(
+        np.float64
+    )
     smooth = np.convolve(hist, np.ones(win) / win, "same")
     return float(np.abs(hist - smooth).sum() / max(hist.sum(), 1.0))
 
@@ -511,24 +540,20 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 def _cls_session():  # type: ignore[no-untyped-def]
     """PP-OCR's text-direction classifier (0 vs 180 degrees), from the rapidocr wheel."""
     if not _CLS_SESSION:
-        import importlib.util
-        from pathlib import Path
-
         import onnxruntime as ort
 
-        spec = importlib.util.find_spec("rapidocr")
-        if spec is None or not spec.submodule_search_locations:
+        models = rapidocr_models_dir()  # the one place that knows where the wheel's models are
+        model = models / CLS_MODEL if models is not None else None
+        if model is None or not model.exists():
             _CLS_SESSION.append(None)
         else:
-            model = Path(next(iter(spec.submodule_search_locations))) / "models" / CLS_MODEL
-            if not model.exists():
-                _CLS_SESSION.append(None)
-            else:
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = 1
-                opts.inter_op_num_threads = 1
-                opts.log_severity_level = 3
-                _CLS_SESSION.append(ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"]))
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            _CLS_SESSION.append(
+                ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+            )
     return _CLS_SESSION[0]
 
 
@@ -547,7 +572,9 @@ def _line_boxes(view: _View, max_crops: int = CLS_CROPS) -> list[tuple[int, int,
     # a band of text is at least ~2% of a 600-pixel page tall (12 px at 1400 px)
     min_band = max(3, round(12 * max(text.shape) / 1400))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
-    bands = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_band]
+    bands = [
+        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_band
+    ]
     boxes = []
     inv = 1.0 / view.scale
     fh, fw = view.full_shape
@@ -561,8 +588,14 @@ def _line_boxes(view: _View, max_crops: int = CLS_CROPS) -> list[tuple[int, int,
         for xs in range(x0, max(x0 + 1, x1 - seg // 2), seg):
             xe = min(xs + seg, text.shape[1])
             if xe - xs > 2 * (y1 - y0):
-                boxes.append((int(xs * inv), int(max(0, y0 - pad) * inv),
-                              min(fw, int(np.ceil(xe * inv))), min(fh, int(np.ceil((y1 + pad) * inv)))))
+                boxes.append(
+                    (
+                        int(xs * inv),
+                        int(max(0, y0 - pad) * inv),
+                        min(fw, int(np.ceil(xe * inv))),
+                        min(fh, int(np.ceil((y1 + pad) * inv))),
+                    )
+                )
     step = max(1, len(boxes) // max_crops)
     return boxes[::step][:max_crops]
 
@@ -590,7 +623,9 @@ def _is_upside_down(image: np.ndarray, view: _View, margin: float = 0.15) -> boo
     if len(boxes) < 3:
         return False
     grey = [cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY) for x0, y0, x1, y1 in boxes]
-    batch = [_cls_input(c) for c in grey] + [_cls_input(cv2.rotate(c, cv2.ROTATE_180)) for c in grey]
+    batch = [_cls_input(c) for c in grey] + [
+        _cls_input(cv2.rotate(c, cv2.ROTATE_180)) for c in grey
+    ]
     prob = session.run(None, {session.get_inputs()[0].name: np.stack(batch)})[0]
     n = len(grey)
     as_is, turned = float(prob[:n, 1].mean()), float(prob[n:, 1].mean())
@@ -626,8 +661,11 @@ def _find_gutter(view: _View) -> int | None:
     lo, hi = int(wk * 0.4), int(wk * 0.6)
     x = lo + int(np.argmin(cols[lo:hi]))
     left, right = cols[: int(wk * 0.35)], cols[int(wk * 0.65) :]
-    typical = float(np.median(np.concatenate([left[left > 0], right[right > 0]]))) if (
-        (left > 0).any() and (right > 0).any()) else 0.0
+    typical = (
+        float(np.median(np.concatenate([left[left > 0], right[right > 0]])))
+        if ((left > 0).any() and (right > 0).any())
+        else 0.0
+    )
     if typical <= 0 or cols[x] > 0.1 * typical:
         return None
     if (left > 0.3 * typical).mean() < 0.2 or (right > 0.3 * typical).mean() < 0.2:
@@ -701,8 +739,10 @@ def normalise(image: np.ndarray, text_layer: bool = False) -> list[Normalised]:
     gutter = _find_gutter(view)
     halves = [(img, view, transforms)]
     if gutter is not None:
-        halves = [(img[:, :gutter], view.columns(0, gutter), [*transforms, "split:left"]),
-                  (img[:, gutter:], view.columns(gutter, img.shape[1]), [*transforms, "split:right"])]
+        halves = [
+            (img[:, :gutter], view.columns(0, gutter), [*transforms, "split:left"]),
+            (img[:, gutter:], view.columns(gutter, img.shape[1]), [*transforms, "split:right"]),
+        ]
     out = []
     for half, half_view, steps in halves:
         steps = list(steps)

@@ -45,11 +45,7 @@ def list_books(archive_dir: Path) -> None:
     archive = _open(archive_dir)
     try:
         click.echo("book_id\tcadre\tpost\ttownship\tvillage\tperiod\tpages\tentries")
-        for r in archive.db.query(
-            "select b.*, (select count(*) from pages p where p.book_id = b.book_id) as pages, "
-            "(select count(*) from entries e where e.book_id = b.book_id) as entries "
-            "from books b order by b.book_id"
-        ):
+        for r in records.book_summaries(archive):
             cells = [
                 r["book_id"],
                 r["cadre"],
@@ -122,11 +118,12 @@ def import_books(manifest: Path, archive_dir: Path, who: str) -> None:
     rows = read_manifest(manifest)
     archive = _open(archive_dir)
     try:
-        known = {r["book_id"] for r in archive.db.query("select book_id from books")}
+        known = records.book_ids(archive)
         unknown = sorted(set(rows) - known)
         if unknown:
             raise MinqingError(
-                f"{manifest}: book(s) not in the archive: {', '.join(unknown)} (ingest them first, or fix the book_id)",
+                f"{manifest}: book(s) not in the archive: {', '.join(unknown)} "
+                "(ingest them first, or fix the book_id)",
                 exit_code=ExitCode.bad_data,
             )
         n = 0

@@ -6,8 +6,8 @@ import json
 
 import click
 
+from minqing.archive import records
 from minqing.archive.errors import ArchiveError
-from minqing.archive.schema import PAGES
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
@@ -21,8 +21,10 @@ def _reasons(raw: str | None) -> str:
         return f"(unreadable flags: {raw})"
     if isinstance(flags, list):  # tolerate [[name, value], ...]
         flags = {str(k): v for k, v in flags}
-    return ", ".join(f"{name}={value:g}" if isinstance(value, int | float) else f"{name}={value}"
-                     for name, value in flags.items())
+    return ", ".join(
+        f"{name}={value:g}" if isinstance(value, int | float) else f"{name}={value}"
+        for name, value in flags.items()
+    )
 
 
 @click.command(name="pages")
@@ -45,20 +47,7 @@ def command(archive_dir, needs_rescan: bool, book_id: str | None) -> None:  # ty
     except ArchiveError as e:
         raise MinqingError(str(e), exit_code=ExitCode.archive_error) from e
     with archive:
-        where, params = [], []
-        if needs_rescan:
-            where.append("needs_rescan = 1")
-        if book_id is not None:
-            where.append("book_id = ?")
-            params.append(book_id)
-        rows = list(
-            archive.db[PAGES].rows_where(
-                " and ".join(where) or None,
-                params,
-                order_by="book_id, page_no",
-                select="book_id, page_no, quality_flags, needs_rescan, source_file",
-            )
-        )
+        rows = records.page_list(archive, needs_rescan=needs_rescan, book_id=book_id)
     if not rows:
         what = "no pages need a rescan" if needs_rescan else "no pages"
         raise MinqingError(

@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,17 +31,14 @@ from typing import Any
 
 import cv2
 
-from minqing import classify
-from minqing import ingest
-from minqing import ocr
+from minqing import classify, ingest, ocr
 from minqing.archive import keywords, records
-from minqing.review import corrections
-from minqing.archive.schema import ENTRIES, FILES, PAGES, entry_id
 from minqing.archive.store import Archive, store_blob
-from minqing.classify.types import Entry, Link
 from minqing.ingest.errors import BadInputError
 from minqing.ingest.types import BookSource, Page, SourceFile
+from minqing.ocr import EngineSpec
 from minqing.ocr.types import Line, PageText
+from minqing.review import corrections
 
 #: Engine id used for pages whose text came from a PDF text layer.
 TEXT_LAYER_ENGINE = "pdf-text-layer"
@@ -49,6 +46,61 @@ TEXT_LAYER_ENGINE = "pdf-text-layer"
 
 class EngineConfigError(Exception):
     """The engine rejected its parameters."""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One page of an input file as it comes back from a worker (small and picklable).
+
+    The page's images are already stored in the archive folder (``image``, ``original``:
+    relative paths, content-addressed); ``page_text`` is the page's fresh OCR (or PDF
+    text layer) for the main process to cache, or None when the OCR cache already holds
+    it (under the run's engine id, or under :data:`TEXT_LAYER_ENGINE` when
+    ``text_layer``).
+    """
+
+    index_in_source: int
+    image: str
+    original: str
+    sha256: str
+    original_sha256: str
+    width: int
+    height: int
+    transforms: tuple[str, ...]
+    flags: tuple[tuple[str, float], ...]
+    page_text: PageText | None = None
+    text_layer: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "transforms", tuple(str(t) for t in self.transforms))
+        flags = self.flags.items() if isinstance(self.flags, Mapping) else self.flags
+        object.__setattr__(self, "flags", tuple((str(k), float(v)) for k, v in flags))
+        if self.page_text is not None and (self.page_text.engine_id == TEXT_LAYER_ENGINE) != (
+            self.text_layer
+        ):
+            raise ValueError("PageResult.text_layer must say whether page_text is a text layer")
+
+    def record(
+        self, book_id: str, page_no: int, source_file: str, page_text: PageText
+    ) -> records.PageRecord:
+        """The archive's record of this page as page ``page_no`` of ``book_id``."""
+        return records.PageRecord(
+            book_id=book_id,
+            page_no=page_no,
+            image=self.image,
+            original=self.original,
+            sha256=self.sha256,
+            original_sha256=self.original_sha256,
+            width=self.width,
+            height=self.height,
+            source_file=source_file,
+            index_in_source=self.index_in_source,
+            transforms=self.transforms,
+            flags=self.flags,
+            page_text=page_text,
+            ingest_version=ingest.VERSION,
+            needs_rescan=ingest.needs_rescan(self.flags),
+        )
 
 
 @dataclass
@@ -59,7 +111,7 @@ class FileResult:
     book_id: str
     sha256: str
     size: int
-    pages: list[dict[str, Any]] = field(default_factory=list)
+    pages: list[PageResult] = field(default_factory=list)
     error: str | None = None
     ocr_pages: int = 0
     cached_pages: int = 0
@@ -93,7 +145,7 @@ class IngestSummary:
 # -- worker side ---------------------------------------------------------------------------
 
 _ENGINE: ocr.OcrEngine | None = None
-_ENGINE_KEY: tuple[str, str] | None = None
+_ENGINE_SPEC: EngineSpec | None = None
 #: ONNX Runtime threads per engine in this process (None: all cores); set in workers
 _THREADS: int | None = None
 
@@ -104,19 +156,13 @@ def _init_worker(threads: int) -> None:
     _THREADS = threads
 
 
-def _engine(name: str, params: dict[str, Any] | None = None) -> ocr.OcrEngine:
-    """The engine for (name, params), built once per process."""
-    global _ENGINE, _ENGINE_KEY
-    key = (name, json.dumps(params or {}, sort_keys=True))
-    if _ENGINE is None or _ENGINE_KEY != key:
-        _ENGINE = ocr.get_engine(name, threads=_THREADS, **(params or {}))
-        _ENGINE_KEY = key
+def _engine(spec: EngineSpec) -> ocr.OcrEngine:
+    """The engine of ``spec``, built once per process."""
+    global _ENGINE, _ENGINE_SPEC
+    if _ENGINE is None or _ENGINE_SPEC != spec:
+        _ENGINE = spec.build(threads=_THREADS)
+        _ENGINE_SPEC = spec
     return _ENGINE
-
-
-def engine_id_for(name: str, params: dict[str, Any] | None = None) -> str:
-    """The engine id (OCR cache key part) of an engine, without loading its models."""
-    return ocr.engine_id(name, **(params or {}))
 
 
 def _text_layer_page_text(page: Page) -> PageText:
@@ -130,7 +176,7 @@ def _text_layer_page_text(page: Page) -> PageText:
 def process_file(
     src: SourceFile,
     archive_root: str,
-    engine: tuple[str, dict[str, Any]],
+    engine: EngineSpec,
     engine_id: str,
     cached: frozenset[str],
 ) -> FileResult:
@@ -176,9 +222,12 @@ def process_file(
         elif sha not in cached:
             t0 = time.perf_counter()
             try:
-                page_text = _engine(*engine).recognize(page.image)
+                page_text = _engine(engine).recognize(page.image)
             except ocr.OcrError as exc:
-                result.error = f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} (try again; report it if it persists)"
+                result.error = (
+                    f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} "
+                    "(try again; report it if it persists)"
+                )
                 result.pages.clear()
                 return result
             result.ocr_seconds += time.perf_counter() - t0
@@ -186,18 +235,19 @@ def process_file(
         else:
             result.cached_pages += 1
         result.pages.append(
-            {
-                "index_in_source": page.index_in_source,
-                "image": image_rel,
-                "original": original_rel,
-                "sha256": sha,
-                "original_sha256": original_sha,
-                "width": w,
-                "height": h,
-                "transforms": list(page.transforms),
-                "flags": [list(f) for f in page.flags],
-                "page_text": records.page_text_to_json(page_text) if page_text else None,
-            }
+            PageResult(
+                index_in_source=page.index_in_source,
+                image=image_rel,
+                original=original_rel,
+                sha256=sha,
+                original_sha256=original_sha,
+                width=w,
+                height=h,
+                transforms=page.transforms,
+                flags=page.flags,
+                page_text=page_text,
+                text_layer=page.text_lines is not None,
+            )
         )
     return result
 
@@ -212,50 +262,41 @@ def _reuse_file(
     row = records.file_row(archive, str(src.path))
     if not row or row["state"] != "ok" or row["sha256"] != data_sha:
         return None
-    pages = list(
-        archive.db.query(
-            f"select * from {PAGES} where book_id = ? and source_file = ? order by index_in_source",
-            [src.book_id, str(src.path)],
-        )
-    )
+    pages = records.source_file_pages(archive, src.book_id, str(src.path))
     if len(pages) != (row["pages"] or 0):
         return None
     if any(p.get("ingest_version") != ingest.VERSION for p in pages):
         return None  # normalisation changed: load the file again (OCR is still cached by hash)
     result = FileResult(str(src.path), src.book_id, data_sha, row["size"] or 0, reused=True)
     for p in pages:
-        page_engine = p["ocr_engine"]
-        if (
-            page_engine != TEXT_LAYER_ENGINE
-            and records.cached_ocr(archive, p["sha256"], engine_id) is None
-        ):
+        text_layer = p["ocr_engine"] == TEXT_LAYER_ENGINE
+        if not text_layer and records.cached_ocr(archive, p["sha256"], engine_id) is None:
             return None  # a new engine: OCR again (through the normal path)
         result.cached_pages += 1
         result.pages.append(
-            {
-                "index_in_source": p["index_in_source"],
-                "image": p["image"],
-                "original": p["original"],
-                "sha256": p["sha256"],
-                "original_sha256": p["original_sha256"],
-                "width": p["width"],
-                "height": p["height"],
-                "transforms": json.loads(p["transforms"] or "[]"),
-                "flags": list(json.loads(p["quality_flags"] or "{}").items()),
-                "page_text": None,
-                "engine": page_engine,
-            }
+            PageResult(
+                index_in_source=p["index_in_source"],
+                image=p["image"],
+                original=p["original"],
+                sha256=p["sha256"],
+                original_sha256=p["original_sha256"],
+                width=p["width"],
+                height=p["height"],
+                transforms=json.loads(p["transforms"] or "[]"),
+                flags=json.loads(p["quality_flags"] or "{}"),
+                text_layer=text_layer,
+            )
         )
     return result
 
 
-def _page_text_for(archive: Archive, page: dict[str, Any], engine_id: str) -> PageText:
-    if page.get("page_text"):
-        return records.page_text_from_json(page["page_text"])
-    engine = TEXT_LAYER_ENGINE if page.get("engine") == TEXT_LAYER_ENGINE else engine_id
-    cached = records.cached_ocr(archive, page["sha256"], engine)
+def _page_text_for(archive: Archive, page: PageResult, engine_id: str) -> PageText:
+    """The page's text as cached (every page's OCR is in the cache by the time a book is
+    assembled: the main process caches each worker result as it arrives)."""
+    engine = TEXT_LAYER_ENGINE if page.text_layer else engine_id
+    cached = records.cached_ocr(archive, page.sha256, engine)
     if cached is None:  # pragma: no cover - the worker OCRs every uncached page
-        raise RuntimeError(f"no OCR result for page {page['sha256']}")
+        raise RuntimeError(f"no OCR result for page {page.sha256}")
     return cached
 
 
@@ -297,9 +338,9 @@ def run_ingest(
     summary = IngestSummary()
     books = ingest.discover(paths)
     summary.books = len(books)
-    engine = (engine_name, dict(engine_params or {}))
+    engine = EngineSpec(engine_name, engine_params or {})
     try:
-        engine_id = engine_id_for(*engine)
+        engine_id = engine.id()
     except ValueError as exc:
         raise EngineConfigError(f"engine {engine_name!r}: {exc} (check --engine-option)") from exc
     model = category_model(archive)
@@ -308,17 +349,17 @@ def run_ingest(
     pool = None
     if workers > 1 and total_files > 1:
         ctx = multiprocessing.get_context("forkserver" if os.name != "nt" else "spawn")
-        threads = max(1, ocr.engine.cpu_count() // workers)
+        threads = max(1, ocr.cpu_count() // workers)
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
         )
     touched: list[str] = []
     try:
         for book in books:
-            records.upsert_book(
-                archive, book.book_id, str(book.origin), (manifest or {}).get(book.book_id)
-            )
-            archive.db.conn.commit()
+            with archive.db.atomic():  # committed at once: the book is listed even if OCR dies
+                records.upsert_book(
+                    archive, book.book_id, str(book.origin), (manifest or {}).get(book.book_id)
+                )
             if _ingest_book(book, archive, engine, engine_id, pool, summary, progress, model):
                 touched.append(book.book_id)
     finally:
@@ -326,7 +367,7 @@ def run_ingest(
             pool.shutdown(cancel_futures=True)
     if touched:
         _link(archive, touched)
-    summary.entries = archive.db[ENTRIES].count
+    summary.entries = records.count_entries(archive)
     summary.seconds = time.perf_counter() - started
     with archive.db.atomic():
         records.record_run(
@@ -343,7 +384,7 @@ def run_ingest(
 def _ingest_book(
     book: BookSource,
     archive: Archive,
-    engine: tuple[str, dict[str, Any]],
+    engine: EngineSpec,
     engine_id: str,
     pool: ProcessPoolExecutor | None,
     summary: IngestSummary,
@@ -364,20 +405,15 @@ def _ingest_book(
             progress("file", 1, str(src.path))
         else:
             todo.append(src)
-    cached = frozenset(
-        r["sha256"]
-        for r in archive.db.query("select sha256 from ocr_cache where engine_id = ?", [engine_id])
-    )
+    cached = records.cached_ocr_hashes(archive, engine_id)
 
     def handle(res: FileResult) -> None:
         results[res.path] = res
         # cache OCR at once: a killed run loses nothing expensive
         with archive.db.atomic():
             for p in res.pages:
-                if p["page_text"]:
-                    records.store_ocr(
-                        archive, p["sha256"], records.page_text_from_json(p["page_text"])
-                    )
+                if p.page_text is not None:
+                    records.store_ocr(archive, p.sha256, p.page_text)
         progress("file", 1, res.path)
 
     archive_root = str(archive.root)
@@ -412,7 +448,7 @@ def _ingest_book(
                     reason=res.error,
                 )
                 continue
-            fresh = [p for p in res.pages if p["sha256"] not in seen_pages]
+            fresh = [p for p in res.pages if p.sha256 not in seen_pages]
             if res.pages and not fresh:
                 summary.duplicate_pages += len(res.pages)
                 records.record_file(
@@ -432,31 +468,11 @@ def _ingest_book(
             summary.pages_cached += res.cached_pages
             summary.ocr_seconds += res.ocr_seconds
             for p in fresh:
-                seen_pages.add(p["sha256"])
+                seen_pages.add(p.sha256)
                 page_no += 1
                 kept.append(page_no)
-                records.write_page(
-                    archive,
-                    records.PageRecord(
-                        book_id=book.book_id,
-                        page_no=page_no,
-                        image=p["image"],
-                        original=p["original"],
-                        sha256=p["sha256"],
-                        original_sha256=p["original_sha256"],
-                        width=p["width"],
-                        height=p["height"],
-                        source_file=res.path,
-                        index_in_source=p["index_in_source"],
-                        transforms=tuple(p["transforms"]),
-                        flags=tuple((str(k), float(v)) for k, v in p["flags"]),
-                        page_text=_page_text_for(archive, p, engine_id),
-                        ingest_version=ingest.VERSION,
-                        needs_rescan=ingest.needs_rescan(
-                            tuple((str(k), float(v)) for k, v in p["flags"])
-                        ),
-                    ),
-                )
+                page_text = _page_text_for(archive, p, engine_id)
+                records.write_page(archive, p.record(book.book_id, page_no, res.path, page_text))
             summary.duplicate_pages += len(res.pages) - len(fresh)
             records.record_file(
                 archive,
@@ -501,7 +517,7 @@ def category_model(archive: Archive):  # type: ignore[no-untyped-def]
 
 def _year_hint(archive: Archive, book_id: str) -> int | None:
     """The first year named in the book's period (manifest), for dates written without one."""
-    row = next(archive.db["books"].rows_where("book_id = ?", [book_id], select="period"), None)
+    row = records.book_row(archive, book_id)
     m = re.search(r"(19|20)\d\d", (row or {}).get("period") or "")
     return int(m.group(0)) if m else None
 
@@ -510,10 +526,10 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
     """Recompute follow-up links for the touched books and the books of their villages,
     then let linked follow-ups without category words of their own take their
     matter's category (never a reviewer-confirmed one)."""
-    meta = {r["book_id"]: r for r in archive.db.query("select book_id, village, cadre from books")}
+    meta = records.books_meta(archive)
     villages = {meta[b]["village"] for b in touched if b in meta and meta[b]["village"]}
     scope = set(touched) | {b for b, r in meta.items() if r["village"] and r["village"] in villages}
-    by_book = {b: _entries_of(archive, b) for b in scope}
+    by_book = {b: records.book_entries(archive, b) for b in scope}
     links = classify.link_entries(
         by_book,
         {b: meta.get(b, {}).get("village") for b in scope},
@@ -527,67 +543,11 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
 
 def _inherit_categories(archive: Archive, scope: set[str]) -> None:
     """Apply ``classify.inherit_categories`` over the links in effect (reviewers' included)."""
-    by_book = {b: _entries_of(archive, b) for b in scope}
-    in_effect: list[Link] = []
-    confirmed: set[tuple[str, int]] = set()
-    for r in archive.db.query(
-        "select e.book_id, e.seq, e.category_confirmed, p.book_id as pb, p.seq as ps "
-        "from entries e left join entries p on p.entry_id = e.follow_up_of "
-        f"where e.book_id in ({','.join('?' * len(scope))})",
-        sorted(scope),
-    ):
-        if r["category_confirmed"]:
-            confirmed.add((r["book_id"], r["seq"]))
-        if r["pb"] is not None and r["pb"] in scope:
-            in_effect.append(
-                Link(child=(r["book_id"], r["seq"]), parent=(r["pb"], r["ps"]), score=1.0)
-            )
+    by_book = {b: records.book_entries(archive, b) for b in scope}
+    in_effect, confirmed = records.links_in_effect(archive, scope)
     changed = classify.inherit_categories(by_book, in_effect, confirmed=confirmed)
     for book, entries in changed.items():
         originals = {e.seq: e for e in by_book[book]}
         for e in entries:
-            if e is originals.get(e.seq):
-                continue
-            archive.db.execute(
-                "update entries set category_code = ?, category = ?, category_score = ?, "
-                "category_evidence = ? where entry_id = ? and coalesce(category_confirmed, 0) = 0",
-                [
-                    e.category_code,
-                    e.category,
-                    round(e.category_score, 4),
-                    json.dumps(list(e.category_evidence), ensure_ascii=False),
-                    entry_id(book, e.seq),
-                ],
-            )
-
-
-def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
-    import datetime as dt
-
-    out = []
-    for r in archive.db.query(f"select * from {ENTRIES} where book_id = ? order by seq", [book_id]):
-        out.append(
-            Entry(
-                seq=r["seq"],
-                page_start=r["page_start"],
-                page_end=r["page_end"],
-                line_ids=tuple(json.loads(r["line_ids"] or "[]")),
-                text=r["text"] or "",
-                date=dt.date.fromisoformat(r["date"]) if r["date"] else None,
-                date_inferred=bool(r["date_inferred"]),
-                category_code=r["category_code"],
-                category_score=r["category_score"] or 0.0,
-                category_evidence=tuple(json.loads(r["category_evidence"] or "[]")),
-                status=r["status_code"],
-                fields=tuple(json.loads(r["fields"] or "{}").items()),
-            )
-        )
-    return out
-
-
-def files_state(archive: Archive) -> dict[str, int]:
-    """Counts of input files by state."""
-    return {
-        r["state"]: r["n"]
-        for r in archive.db.query(f"select state, count(*) n from {FILES} group by state")
-    }
+            if e is not originals.get(e.seq):
+                records.set_machine_category(archive, book, e)

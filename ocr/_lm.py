@@ -5,7 +5,8 @@ plus a small domain vocabulary of diary words (categories, village affairs) so t
 words such as 低保 and 宅基地 are favoured. Bigrams are counted inside words only,
 weighted by word frequency; the probability is interpolated with the unigram so that
 unseen pairs are merely unlikely. Building takes about a second, so the counts are
-cached (pickle) in the user's cache folder, keyed on the dictionary's size and mtime.
+cached (pickle) in the cache folder (:func:`minqing.paths.cache_dir`, which honours
+``MINQING_CACHE``), keyed on the dictionary's size and mtime.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from minqing.ocr.normalize import is_cjk
+from minqing.paths import cache_dir
 
 _VERSION = 1
 
@@ -143,8 +145,7 @@ def _dict_path() -> Path:
 
 def _cache_file(src: Path) -> Path:
     st = src.stat()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "minqing" / f"charlm-v{_VERSION}-{st.st_size}-{int(st.st_mtime)}.pickle"
+    return cache_dir() / f"charlm-v{_VERSION}-{st.st_size}-{int(st.st_mtime)}.pickle"
 
 
 def _count(src: Path) -> tuple[dict[str, int], dict[str, int]]:

@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from minqing.ocr.engine import OcrEngine, format_engine_id, register_engine
+from minqing.ocr.base import OcrEngine, format_engine_id
 from minqing.ocr.errors import EngineUnavailableError
 from minqing.ocr.normalize import normalize_text
 from minqing.ocr.order import reading_order
 from minqing.ocr.types import Line
+from minqing.paths import cache_dir
 
 PIP = "pip install 'minqing[paddle]'  (that is: pip install 'paddleocr>=3.7,<3.8')"
 
@@ -237,14 +238,6 @@ def _model_ids(files: list[Path]) -> list[str]:
 # -- model folders -----------------------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    """``$MINQING_CACHE`` or ``$XDG_CACHE_HOME/minqing`` or ``~/.cache/minqing``."""
-    env = os.environ.get("MINQING_CACHE")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "minqing"
-
-
 def model_dirs(files: list[Path]) -> tuple[Path, Path]:
     """The PaddleX model folders for the detection and recognition ONNX ``files``.
 
@@ -355,6 +348,3 @@ def _unavailable(e: BaseException) -> EngineUnavailableError:
 def is_installed() -> bool:
     """True when the ``paddleocr`` package can be imported (without importing it)."""
     return importlib.util.find_spec("paddleocr") is not None
-
-
-register_engine("paddleocr", PaddleOcrEngine, engine_id_of)

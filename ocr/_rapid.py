@@ -6,7 +6,6 @@ classifier is off (``Global.use_cls=False``): ingest already fixes page orientat
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from minqing.ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
-from minqing.ocr.engine import OcrEngine, format_engine_id, register_engine
+from minqing.ocr.base import OcrEngine, format_engine_id
 from minqing.ocr.errors import EngineUnavailableError
 from minqing.ocr.normalize import normalize_text
 from minqing.ocr.order import reading_order
 from minqing.ocr.types import Line
+from minqing.paths import rapidocr_models_dir
 
 _DET_MODEL = "PP-OCRv6_det_small.onnx"
 _REC_MODEL = "PP-OCRv6_rec_small.onnx"
@@ -33,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     # look-alike characters on the greedy path; "beam" is a full CTC prefix beam
     # search (may also insert or drop characters); False: greedy only
     "lm": "substitute",
-    "lm_alpha": 0.5,  # chosen on samples/ + generated pages (benchmarks/ocr.py --sweep-alpha), never on realdata
+    # chosen on samples/ + generated pages (-m benchmarks.ocr --sweep-alpha), never on realdata
+    "lm_alpha": 0.5,
     # re-recognise low-confidence lines from a wider crop; keep the likelier reading
     "rescue": True,
     # detect on a page scaled down to this longest side (boxes scaled back; the
@@ -254,10 +255,9 @@ def model_files() -> list[Path]:
     Raises:
         EngineUnavailableError: rapidocr is not installed or lacks the files.
     """
-    spec = importlib.util.find_spec("rapidocr")
-    if spec is None or not spec.submodule_search_locations:
+    models = rapidocr_models_dir()
+    if models is None:
         raise _unavailable(ModuleNotFoundError("No module named 'rapidocr'"))
-    models = Path(next(iter(spec.submodule_search_locations))) / "models"
     files = [models / _DET_MODEL, models / _REC_MODEL]
     missing = [p.name for p in files if not p.is_file()]
     if missing:
@@ -375,6 +375,3 @@ def _dist_version() -> str:
         return version("rapidocr")
     except PackageNotFoundError as e:
         raise _unavailable(e) from e
-
-
-register_engine("rapidocr", RapidOcrEngine, engine_id_of)

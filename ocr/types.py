@@ -49,9 +49,7 @@ class Line:
         object.__setattr__(self, "confidence", conf)
         if not self.raw_text:
             object.__setattr__(self, "raw_text", self.text)
-        object.__setattr__(
-            self, "char_confidences", tuple(float(c) for c in self.char_confidences)
-        )
+        object.__setattr__(self, "char_confidences", tuple(float(c) for c in self.char_confidences))
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:

@@ -55,8 +55,10 @@ CALIBRATION = "ocr_calibration"
 KINDS = ("start", "join", "category", "status", "date", "link")
 
 _WS = re.compile(r"\s+")
-#: a decision anchor matches a line on the same page image when the boxes overlap this much
-ANCHOR_IOU = 0.3
+#: a new decision replaces an older one of the same kind on the same line: same page image
+#: and boxes this alike (not the rule that carries decisions across a re-OCR, which is
+#: :func:`minqing.archive.records.carry_target`)
+SAME_LINE_IOU = 0.9
 
 
 class StaleEditError(BadCorrectionError):
@@ -185,14 +187,6 @@ def _set_fts(archive: Archive, table: str, rowid: int, text: str) -> None:
     )
 
 
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 @dataclass(frozen=True)
 class Anchor:
     """Where a line is, independent of line numbering: page image hash + box."""
@@ -231,14 +225,13 @@ def resolve_anchor(archive: Archive, book_id: str, anchor: Anchor) -> str | None
                 f"select line_id, x0, y0, x1, y1 from {LINES} where page_id = ?", [anchor.page_id]
             )
         )
-    best, best_iou = None, 0.0
-    for r in rows:
-        if r["x0"] is None:
-            continue
-        v = _iou(anchor.box, (r["x0"], r["y0"], r["x1"], r["y1"]))
-        if v > best_iou:
-            best, best_iou = r["line_id"], v
-    return best if best_iou >= ANCHOR_IOU else None
+    return records.carry_target(
+        anchor.box,
+        (
+            (r["line_id"], None if r["x0"] is None else (r["x0"], r["y0"], r["x1"], r["y1"]))
+            for r in rows
+        ),
+    )
 
 
 def _record_decision(
@@ -260,7 +253,10 @@ def _record_decision(
             [book_id, *kinds],
         )
     ):
-        if old["page_sha"] == anchor.page_sha and _iou(anchor.box, json.loads(old["box"])) >= 0.9:
+        if (
+            old["page_sha"] == anchor.page_sha
+            and records.box_iou(anchor.box, json.loads(old["box"])) >= SAME_LINE_IOU
+        ):
             archive.db.execute(f"update {DECISIONS} set active = 0 where id = ?", [old["id"]])
     archive.db[DECISIONS].insert(
         {

@@ -1,9 +1,9 @@
 """Generate the two bundled sample notebooks (8 page images) and their ground truth.
 
-Run from the repository root::
+Run from the repository root, as a module::
 
-    .venv/bin/python samples/make_samples.py            # render images + truth
-    .venv/bin/python samples/make_samples.py --truth-only   # truth/lines layout check only
+    .venv/bin/python -m samples.make_samples                # render images + truth
+    .venv/bin/python -m samples.make_samples --truth-only   # truth/lines layout check only
 
 Needs the dev extra (``handright``) and Debian's fonts-lxgw-wenkai and fonts-arphic-ukai;
 the committed images need neither.  The renderer is ``tools/render_notebook.py``; this file
@@ -17,11 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from tools import render_notebook as rn
 
-import render_notebook as rn
+HERE = Path(__file__).resolve().parent
 
 # ---------------------------------------------------------------------------------------------
 # content: one matter per entry (一事一记); follow-ups name the date of the matter they report on

@@ -1,6 +1,6 @@
 """Render handwriting-like 民情日记 notebook pages, with exact ground truth, from a plain spec.
 
-Used by ``samples/make_samples.py`` (the two bundled sample notebooks) and meant to be reused
+Used by ``python -m samples.make_samples`` (the two bundled sample notebooks) and meant to be reused
 for larger labelled corpora.  Generation needs Pillow, ``handright`` (dev extra) and Debian's
 ``fonts-lxgw-wenkai`` / ``fonts-arphic-ukai`` (and, for the printed page header,
 ``fonts-noto-cjk`` when present); the images it writes need none of them afterwards.

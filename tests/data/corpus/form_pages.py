@@ -17,11 +17,20 @@ import random
 from pathlib import Path
 from typing import Any
 
-import render_notebook as rn
 from PIL import Image, ImageDraw, ImageFilter
 
+from tools import render_notebook as rn
+
 FORM_LABELS = ("走访时间", "走访地点", "走访对象", "反映问题", "原因分析", "解决措施", "办理结果")
-MIN_ROWS = {"走访时间": 1, "走访地点": 1, "走访对象": 1, "反映问题": 3, "原因分析": 2, "解决措施": 2, "办理结果": 2}
+MIN_ROWS = {
+    "走访时间": 1,
+    "走访地点": 1,
+    "走访对象": 1,
+    "反映问题": 3,
+    "原因分析": 2,
+    "解决措施": 2,
+    "办理结果": 2,
+}
 
 
 def form_lines(entry: dict[str, Any], chars: int) -> list[tuple[str, list[str]]]:
@@ -58,7 +67,9 @@ def render_form_book(
     truth, pages_json = [], []
     for p, entry in enumerate(entries, 1):
         rng = random.Random(seed * 101 + p)
-        img = rn._paper(rn.PageStyle(size=page.size, n_rules=0, margin_x=-10, shading=page.shading), rng)
+        img = rn._paper(
+            rn.PageStyle(size=page.size, n_rules=0, margin_x=-10, shading=page.shading), rng
+        )
         d = ImageDraw.Draw(img)
         f = rn._print_font(40)
         tw = d.textlength(page.header, font=f)

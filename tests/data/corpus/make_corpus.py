@@ -3,9 +3,9 @@
 Run from the repository root (needs the dev extra and Debian's handwriting fonts; the
 committed images need neither)::
 
-    .venv/bin/python tests/data/corpus/make_corpus.py            # images + truth
-    .venv/bin/python tests/data/corpus/make_corpus.py --truth-only
-    .venv/bin/python tests/data/corpus/make_corpus.py --heldout   # held-out books only
+    .venv/bin/python -m tests.data.corpus.make_corpus               # images + truth
+    .venv/bin/python -m tests.data.corpus.make_corpus --truth-only
+    .venv/bin/python -m tests.data.corpus.make_corpus --heldout     # held-out books only
 
 Writes, under ``tests/data/corpus/``: one folder per notebook (``page-NN.jpg``,
 ``lines.json`` = per-line ground truth with boxes, ``truth.json``), ``truth.json`` (all
@@ -22,14 +22,11 @@ import csv
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(HERE))
+from tests.data.corpus import corpus_spec as spec
+from tests.data.corpus import form_pages
+from tools import render_notebook as rn
 
-import corpus_spec as spec
-import form_pages
-import render_notebook as rn
+HERE = Path(__file__).resolve().parent
 
 LABEL_KEYS = {
     "地点": "place", "走访地点": "place", "走访对象": "people", "反映问题": "problem",
@@ -44,7 +41,9 @@ HANDS = {
     ),
     "hexi-sunhp": rn.HandStyle(font_px=36, chars_per_line=16, ink=(25, 25, 60)),
     "hexi-zhoum": rn.HandStyle(font_path=rn.UKAI, font_px=40, chars_per_line=17, ink=(40, 40, 40)),
-    "hexi-chenyf": rn.HandStyle(font_px=42, chars_per_line=16, ink=(35, 50, 120), baseline_sigma=0.05),
+    "hexi-chenyf": rn.HandStyle(
+        font_px=42, chars_per_line=16, ink=(35, 50, 120), baseline_sigma=0.05
+    ),
 }
 PAGE = rn.PageStyle(size=(1000, 1420), rule_top=250, rule_pitch=66, n_rules=17, margin_x=100,
                     text_left=120, jpeg_quality=75, tilt_max_deg=1.0)  # fmt: skip
@@ -80,7 +79,9 @@ def _entry(book_id: str, row: tuple) -> dict:
         e["truth_fields"] = {LABEL_KEYS[k]: v for k, v in body.items()}
         if _meta(book_id)["layout"] == "labelled":
             hand = HANDS[book_id]
-            e["lines"] = [ln for k, v in body.items() for ln in rn.wrap_text(f"{k}：{v}", hand.chars_per_line)]
+            e["lines"] = [
+                ln for k, v in body.items() for ln in rn.wrap_text(f"{k}：{v}", hand.chars_per_line)
+            ]
     else:
         e["paragraphs"] = body
     return e
@@ -103,21 +104,29 @@ def build(render: bool, heldout: bool = False) -> dict:
         hand = HANDS[book_id]
         if _meta(book_id)["layout"] == "form":
             if render:
-                t = form_pages.render_form_book(book_id, meta, entries, out, SEEDS[book_id], hand, PAGE)
+                t = form_pages.render_form_book(
+                    book_id, meta, entries, out, SEEDS[book_id], hand, PAGE
+                )
             else:
                 raise SystemExit("--truth-only is not supported for form books; render them")
             n_pages = len(entries)
         else:
             book_spec = {"book_id": book_id, "meta": meta, "entries": entries}
             lay = rn.layout_book(book_spec, hand, PAGE)
-            t = rn.render_book(book_spec, out, SEEDS[book_id], hand, PAGE) if render else lay.entries
+            t = (
+                rn.render_book(book_spec, out, SEEDS[book_id], hand, PAGE)
+                if render
+                else lay.entries
+            )
             n_pages = lay.n_pages
         for e in t:
             if e["entry_id"] in cross:
                 e["follow_up_of"] = cross[e["entry_id"]]
             if fields.get(e["entry_id"]):
                 e["fields"] = fields[e["entry_id"]]
-        books.append({"book_id": book_id, **meta, "layout": _meta(book_id)["layout"], "pages": n_pages})
+        books.append(
+            {"book_id": book_id, **meta, "layout": _meta(book_id)["layout"], "pages": n_pages}
+        )
         truth += t
         print(f"{book_id}: {n_pages} pages, {len(t)} entries", file=sys.stderr)
     doc = rn.truth_document(books, truth)
