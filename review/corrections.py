@@ -78,12 +78,12 @@ class TargetNotFoundError(BadCorrectionError):
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _one(db: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-    return next(iter(db.query(sql, list(params))), None)
+def _one(archive: Archive, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    return next(iter(archive.db.query(sql, list(params))), None)
 
 
 def _line(archive: Archive, line_id: str) -> dict[str, Any]:
-    row = _one(archive.db, f"select rowid, * from {LINES} where line_id = ?", [line_id])
+    row = _one(archive, f"select rowid, * from {LINES} where line_id = ?", [line_id])
     if row is None:
         raise TargetNotFoundError(
             archive.db_path,
@@ -94,7 +94,7 @@ def _line(archive: Archive, line_id: str) -> dict[str, Any]:
 
 
 def _entry(archive: Archive, eid: str) -> dict[str, Any]:
-    row = _one(archive.db, f"select rowid, * from {ENTRIES} where entry_id = ?", [eid])
+    row = _one(archive, f"select rowid, * from {ENTRIES} where entry_id = ?", [eid])
     if row is None:
         raise TargetNotFoundError(
             archive.db_path,
@@ -165,7 +165,7 @@ class Anchor:
 def line_anchor(archive: Archive, line_id: str) -> Anchor:
     """The content anchor of a line (raises :class:`TargetNotFoundError`)."""
     r = _one(
-        archive.db,
+        archive,
         f"select l.page_id, p.sha256, l.x0, l.y0, l.x1, l.y1 from {LINES} l "
         f"join {PAGES} p on p.page_id = l.page_id where l.line_id = ?",
         [line_id],
@@ -481,7 +481,7 @@ def _confirm_link(archive: Archive, child: str, parent: str | None, who: str, ex
             )
     else:
         prow = None
-    was_confirmed = _one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
+    was_confirmed = _one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
     if row["follow_up_of"] == parent and was_confirmed:
         return False
     _write_link(archive, child, parent)
@@ -502,7 +502,7 @@ def _is_descendant(archive: Archive, eid: str, ancestor: str) -> bool:
     cur: str | None = eid
     while cur and cur not in seen:
         seen.add(cur)
-        r = _one(archive.db, f"select follow_up_of from {ENTRIES} where entry_id = ?", [cur])
+        r = _one(archive, f"select follow_up_of from {ENTRIES} where entry_id = ?", [cur])
         cur = r["follow_up_of"] if r else None
         if cur == ancestor:
             return True
@@ -575,7 +575,7 @@ def merge_with_next(archive: Archive, eid: str, *, who: str, expected: str | Non
         row = _entry(archive, eid)
         _check(archive, f"entry {eid}", expected, entry_rev(row))
         nxt = _one(
-            archive.db,
+            archive,
             f"select * from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1",
             [row["book_id"], row["seq"]],
         )
@@ -603,7 +603,7 @@ def move_line(
         ids = json.loads(row["line_ids"] or "[]")
         book = row["book_id"]
         if direction == "prev":
-            prev = _one(archive.db, f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1", [book, row["seq"]])
+            prev = _one(archive, f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1", [book, row["seq"]])
             if ids[0] != line_id or prev is None:
                 raise BadCorrectionError(
                     archive.db_path, f"line {line_id} is not the first line of an entry with an entry before it",
@@ -614,7 +614,7 @@ def move_line(
                 _record_decision(archive, who, book, "start", line_anchor(archive, ids[1]), None)
             target = prev["entry_id"]
         else:
-            nxt = _one(archive.db, f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1", [book, row["seq"]])
+            nxt = _one(archive, f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1", [book, row["seq"]])
             if ids[-1] != line_id or nxt is None:
                 raise BadCorrectionError(
                     archive.db_path, f"line {line_id} is not the last line of an entry with an entry after it",
@@ -700,7 +700,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
             [book_id],
         )
     }
-    book = _one(archive.db, "select * from books where book_id = ?", [book_id]) or {}
+    book = _one(archive, "select * from books where book_id = ?", [book_id]) or {}
     new_rows: list[dict[str, Any]] = []
     prev_date: str | None = None
     for seq, g in enumerate(groups, start=1):
@@ -825,7 +825,7 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
                 if v:
                     pbook = v.split(":")[0]
                     plid = resolve_anchor(archive, pbook, Anchor(d["page_id2"], d["page_sha2"] or "", tuple(json.loads(d["box2"]))))
-                    prow = _one(archive.db, f"select entry_id from {LINES} where line_id = ?", [plid]) if plid else None
+                    prow = _one(archive, f"select entry_id from {LINES} where line_id = ?", [plid]) if plid else None
                     parent = prow["entry_id"] if prow else None
                     if parent is None:
                         continue
@@ -896,7 +896,7 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
 def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
     """Everything the review page shows for one page: the page, its lines (with the
     entry each belongs to) and the entries touching it (with revs and link candidates)."""
-    page = _one(archive.db, f"select * from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no])
+    page = _one(archive, f"select * from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no])
     if page is None:
         raise TargetNotFoundError(archive.db_path, f"no page {book_id}/{page_no}", "pick a page from the review queue")
     lines = list(archive.db.query(
@@ -916,12 +916,12 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         e["rev"] = entry_rev(e)
         e["first_line"] = ids[0] if ids else None
         e["last_line"] = ids[-1] if ids else None
-        e["is_first"] = _one(archive.db, f"select 1 from {ENTRIES} where book_id = ? and seq < ?", [e["book_id"], e["seq"]]) is None
-        e["is_last"] = _one(archive.db, f"select 1 from {ENTRIES} where book_id = ? and seq > ?", [e["book_id"], e["seq"]]) is None
+        e["is_first"] = _one(archive, f"select 1 from {ENTRIES} where book_id = ? and seq < ?", [e["book_id"], e["seq"]]) is None
+        e["is_last"] = _one(archive, f"select 1 from {ENTRIES} where book_id = ? and seq > ?", [e["book_id"], e["seq"]]) is None
         e["candidates"] = link_candidates(archive, eid)
-        e["link_confirmed"] = bool(_one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
+        e["link_confirmed"] = bool(_one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
         entries.append(e)
-    n_pages = _one(archive.db, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
+    n_pages = _one(archive, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
     history = list(archive.db.query(
         f"select * from {CORRECTIONS} where target_id like ? or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
         [page["page_id"] + "/%", *eids],
