@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sqlite_utils
@@ -107,7 +108,9 @@ def line_id(book_id: str, page_no: int, line_no: int) -> str:
     return f"{book_id}/{page_no}/{line_no}"
 
 
-def migration(func):  # type: ignore[no-untyped-def]
+def migration(
+    func: Callable[[sqlite_utils.Database], None],
+) -> Callable[[sqlite_utils.Database], None]:
     """Register ``func`` as the next migration, named after the function."""
     MIGRATIONS(name=func.__name__)(func)
     MIGRATION_NAMES.append(func.__name__)

@@ -40,32 +40,40 @@ def store_blob(root: Path | str, data: bytes, ext: str) -> tuple[str, str]:
     return rel.as_posix(), digest
 
 
-def is_read_only(root: Path | str) -> bool:
-    """True when the archive folder or its database must not be written.
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
-    That is: either carries no write permission bit at all (``chmod -R a-w``; checked on
-    the bits because root may write anyway) or this process may not write it.
-    """
+
+def is_frozen(root: Path | str) -> bool:
+    """True when nobody may write the archive: its folder or its database file carries no
+    write permission bit at all (``chmod -R a-w``, checked on the bits because root may
+    write anyway). Then SQLite may read it ``immutable=1``, without locks or WAL files."""
     for p in (Path(root), Path(root) / DB_NAME):
         try:
-            mode = p.stat().st_mode
+            if not p.stat().st_mode & _WRITE_BITS:
+                return True
         except FileNotFoundError:
             continue
-        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(p, os.W_OK):
-            return True
     return False
 
 
-def _connect_read_only(db_path: Path) -> sqlite3.Connection:
-    """A connection that cannot write, and creates no file next to a read-only archive.
+def is_read_only(root: Path | str) -> bool:
+    """True when this process must not write the archive: it is frozen (:func:`is_frozen`)
+    or this process lacks the permission to write its folder or database file."""
+    if is_frozen(root):
+        return True
+    return any(p.exists() and not os.access(p, os.W_OK) for p in (Path(root), Path(root) / DB_NAME))
 
-    A writable archive is opened ``mode=ro`` (it sees what a concurrent writer commits). A
-    read-only one (:func:`is_read_only`) is opened ``immutable=1``: SQLite then needs no
-    ``-wal``/``-shm`` files, which it could not create there; only a non-empty ``-wal``
-    left by a writer (a copy taken mid-write) still needs ``mode=ro`` to be read.
+
+def _connect_read_only(db_path: Path) -> sqlite3.Connection:
+    """A connection that cannot write, and creates no file next to a frozen archive.
+
+    An archive that someone may write is opened ``mode=ro``: it sees what a concurrent
+    writer commits. A frozen one (:func:`is_frozen`) is opened ``immutable=1``: SQLite
+    then needs no ``-wal``/``-shm`` files, which it could not create there; only a
+    non-empty ``-wal`` left by a writer (a copy taken mid-write) still needs ``mode=ro``.
     """
     wal = db_path.with_name(db_path.name + "-wal")
-    frozen = is_read_only(db_path.parent) and not (wal.exists() and wal.stat().st_size > 0)
+    frozen = is_frozen(db_path.parent) and not (wal.exists() and wal.stat().st_size > 0)
     uri = db_path.resolve().as_uri() + ("?immutable=1" if frozen else "?mode=ro")
     return sqlite3.connect(uri, uri=True)
 

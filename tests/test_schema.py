@@ -16,7 +16,7 @@ import pytest
 import sqlite_utils
 from minqing.archive import export, schema
 from minqing.archive.errors import ArchiveSchemaError
-from minqing.archive.store import DB_NAME, Archive, is_read_only
+from minqing.archive.store import DB_NAME, Archive, is_frozen, is_read_only
 
 from tests.conftest import REPO, run_minqing, serve
 
@@ -191,6 +191,7 @@ def test_a_newer_archive_is_read_as_is_but_not_written(archive_copy: Path) -> No
 def test_opening_for_reading_does_not_change_the_database_file(archive_copy: Path) -> None:
     db_file = archive_copy / DB_NAME
     before = db_state(db_file)
+    assert not is_frozen(archive_copy) and not is_read_only(archive_copy)
     with Archive(archive_copy) as a:
         assert a.read_only
         rows = list(export.iter_entries(a))
@@ -217,7 +218,7 @@ def test_a_read_only_copy_is_served_and_exported_unchanged(
     expected = run_minqing("export", "entries", "--archive", str(sample_archive)).stdout
     chmod_tree(root, writable=False)
     try:
-        assert is_read_only(root)
+        assert is_frozen(root) and is_read_only(root)
         before = snapshot(root)
         with serve(root) as base:
             q = urllib.parse.urlencode({"_search": "饮水", "_shape": "array", "_col": "entry_id"})
