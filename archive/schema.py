@@ -463,8 +463,8 @@ def check_readable(archive: Archive) -> None:
             archive.db_path,
             f"the archive's schema is older than this minqing (schema {SCHEMA_VERSION - len(todo)}"
             f" of {SCHEMA_VERSION}; missing {', '.join(todo)})",
-            f"run `minqing migrate --archive {archive.root}` (or any command that writes to it, "
-            "e.g. `minqing ingest`) on a writable archive, then read it again",
+            f"run `minqing migrate --archive {archive.root}` once, or any command that writes "
+            "to it, e.g. `minqing ingest`",
         )
 
 
