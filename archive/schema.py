@@ -4,12 +4,14 @@ The schema is a sequence of named migrations (:data:`MIGRATIONS`, sqlite-utils'
 :class:`~sqlite_utils.Migrations`), each recorded when applied in the table
 ``_sqlite_migrations`` under the set name ``minqing``. The rules:
 
-* Writers (ingest, review saves, ``minqing users``, ``books set``, corrections import,
-  spot-check, ``minqing migrate``) bring an archive up to date with :func:`migrate`,
-  which :class:`~minqing.archive.store.Archive` calls when opened with ``write=True``.
+* Writers (ingest, ``minqing users``, ``books set``, corrections import, spot-check,
+  ``minqing migrate``) bring an archive up to date with :func:`migrate`, which
+  :class:`~minqing.archive.store.Archive` calls when opened with ``write=True``.
 * Readers never write: :func:`check_readable` refuses an archive that lacks a migration
   of this code (:class:`~minqing.archive.errors.ArchiveSchemaError`, which says which
   command upgrades it) and reads an archive that a newer minqing migrated further as it is.
+  ``minqing serve`` is a reader at start-up, so the review saves it later makes (through
+  Datasette's connection) always find this code's schema.
 * A change to the schema is a NEW migration appended to the list; a migration, once
   released, is never edited. :data:`SCHEMA_VERSION` is the number of migrations this
   code knows; an archive's version is the number of them it has applied.
@@ -576,9 +578,11 @@ One SQLite file, `archive.db`, in the archive folder; page images live next to i
 
 Every table, view, index and trigger is declared in `archive/schema.py` as a named
 migration; each applied migration is recorded in `_sqlite_migrations` (set `minqing`).
-Commands that write (ingest, review saves, `users`, `books set`, `corrections import`,
-`spotcheck`, `migrate`) apply pending migrations; reading never writes, and refuses an
-archive that lacks a migration (run `minqing migrate --archive DIR`)."""
+Commands that write (ingest, `users`, `books set`, `corrections import`, `spotcheck`,
+`migrate`) apply pending migrations. Reading never writes and refuses an archive that lacks
+a migration (run `minqing migrate --archive DIR`); `minqing serve` reads at start-up, so the
+review saves made through it find the current schema. A `chmod -R a-w` archive is read (and
+served) `immutable=1`: no lock or WAL file is created next to it."""
 
 _MATTERS_NOTE = """\
 A matter is a root entry (an entry that follows up nothing) and every entry whose

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from minqing.archive.errors import ArchiveError
-from minqing.archive.store import Archive, is_read_only
+from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 from minqing.paths import datasette_dir
@@ -33,17 +33,6 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def open_for_serving(archive_dir: Path) -> Archive:
-    """The archive as ``minqing serve`` opens it.
-
-    A writable archive is opened for writing, which migrates its schema: reviewers save
-    corrections into it through the server. A read-only one (``chmod -R a-w``, a
-    read-only mount) is only read: it must already have this minqing's schema.
-    Raises :class:`ArchiveError` when there is no archive or it cannot be used.
-    """
-    return Archive(archive_dir, write=not is_read_only(archive_dir))
-
-
 def _config_dir() -> Path:
     # $MINQING_DATASETTE_DIR names another configuration directory (a site's own copy of
     # datasette/ with changed templates or metadata)
@@ -51,8 +40,12 @@ def _config_dir() -> Path:
 
 
 def make_datasette(archive_dir: Path) -> Any:
-    """A Datasette instance over the archive with minqing's configuration directory."""
-    with open_for_serving(archive_dir) as archive:
+    """A Datasette instance over the archive with minqing's configuration directory.
+
+    Start-up only reads the archive (:class:`Archive` for reading): an archive whose
+    schema is older than this minqing is refused with the command that upgrades it.
+    """
+    with Archive(archive_dir) as archive:
         return server.make_datasette(archive, _config_dir())
 
 
@@ -74,15 +67,15 @@ def command(archive_dir: Path, host: str, port: int) -> None:
 
     Listens on this machine only unless users are configured (see
     `minqing users add`): with users, every page needs a login; without, the
-    archive is a local single-user archive that needs none. A read-only archive
-    (e.g. `chmod -R a-w`) is served as it is, without the review saves.
+    archive is a local single-user archive that needs none. Start-up writes nothing to
+    the archive; a read-only one (e.g. `chmod -R a-w`) is served without review saves.
 
     \b
     Example:
         minqing serve --archive archive/ --port 8001
     """
     try:
-        with open_for_serving(archive_dir) as archive:
+        with Archive(archive_dir) as archive:  # reads only
             users = users_configured(archive.db)
             ds = server.make_datasette(archive, _config_dir())
     except ArchiveError as exc:

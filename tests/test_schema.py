@@ -240,17 +240,25 @@ def test_a_read_only_copy_is_served_and_exported_unchanged(
         chmod_tree(root, writable=True)
 
 
-def test_serving_a_writable_archive_migrates_it(archive_copy: Path) -> None:
-    """`minqing serve` is a writer when it can be (reviewers save through it)."""
-    conn = sqlite3.connect(archive_copy / DB_NAME)
+def test_serve_reads_only_and_refuses_an_older_schema(archive_copy: Path) -> None:
+    """`minqing serve` writes nothing at start-up: an archive lacking a migration is refused
+    with the command to run (the review saves it would serve need the current schema)."""
+    from minqing.cmd_serve import make_datasette
+
+    db_file = archive_copy / DB_NAME
+    conn = sqlite3.connect(db_file)
     conn.execute("drop table _sqlite_migrations")
     conn.commit()
     conn.close()
-    from minqing.cmd_serve import make_datasette
-
-    make_datasette(archive_copy)
-    with Archive(archive_copy) as a:
-        assert schema.pending(a) == []
+    before = db_state(db_file)
+    with pytest.raises(ArchiveSchemaError, match="minqing migrate --archive"):
+        make_datasette(archive_copy)
+    proc = run_minqing("serve", "--archive", str(archive_copy), check=False, timeout=60)
+    assert proc.returncode == 4 and "minqing migrate --archive" in proc.stderr
+    assert db_state(db_file) == before
+    run_minqing("migrate", "--archive", str(archive_copy))
+    ds = make_datasette(archive_copy)
+    assert ds.databases["archive"].is_mutable  # a writable archive: review saves allowed
 
 
 # -- one handle -----------------------------------------------------------------------------
