@@ -25,3 +25,7 @@ class BadCorrectionError(ArchiveError):
 
 class NothingToCompileError(ArchiveError):
     """No entry of the requested period matches the filters: there is no volume to write."""
+
+
+class ArchiveSchemaError(ArchiveError):
+    """The archive's schema does not fit this minqing: older (migrate it) or newer (upgrade)."""

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from minqing.archive.schema import ENTRIES, KEYWORDS
+from minqing.archive.store import Archive
 
 _CJK = r"\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
@@ -142,7 +143,7 @@ def keyword_rows(
     return rows
 
 
-def refresh_keywords(archive: Any, book_ids: Iterable[str]) -> int:
+def refresh_keywords(archive: Archive, book_ids: Iterable[str]) -> int:
     """Recompute the hot-topic ``keywords`` rows of ``book_ids``; returns rows written.
 
     Call it after a book's entries are written (the pipeline, after

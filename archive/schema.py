@@ -1,38 +1,40 @@
-"""The archive's SQLite schema: the single source of truth.
+"""The archive's SQLite schema: every table, view, index and trigger, declared here only.
 
-Tables (all created through sqlite-utils so that re-runs are idempotent):
+The schema is a sequence of named migrations (:data:`MIGRATIONS`, sqlite-utils'
+:class:`~sqlite_utils.Migrations`), each recorded when applied in the table
+``_sqlite_migrations`` under the set name ``minqing``. The rules:
 
-``books``      one row per notebook: ``book_id`` (pk), cadre, post, township, village,
-               period, source path.
-``files``      every input file seen by ingest, with its state (``ok``, ``failed`` +
-               reason, ``duplicate``); nothing is silently dropped.
-``pages``      ``page_id`` = ``book_id/page_no`` (pk); page number, normalised and
-               original image (paths relative to the archive folder), content hash,
-               quality flags (JSON), OCR engine id.
-``ocr_cache``  OCR results keyed by (page content hash, engine id): a re-run costs nothing.
-``lines``      ``line_id`` = ``book_id/page_no/line_no`` (pk); machine text, raw engine
-               text, box (JSON), confidence; ``corrected_text`` when a reviewer
-               corrected it (then ``text`` holds the correction too).
-``entries``    ``entry_id`` = ``book_id:seq`` (pk, seq zero-padded); pages, date, text,
-               category (+ score, evidence, confirmed flag), status, fields (JSON),
-               follow-up link, matter id; book metadata copied in for facets.
-``links``      follow-up links (child entry → parent entry) with score and evidence.
-``corrections`` audit trail of every human change: who, when, what, old, new.
-``runs``       which stage version produced what, when.
-``entries_fts`` FTS5 table of character bigrams of the entry text (rowid = entries.rowid),
-               see :mod:`archive.search`.
-``users``      web accounts: name (pk), role, scrypt password hash (see :mod:`minqing.web.access`).
-``keywords``   hot-topic words per (book, month): township, word, count; filled by
-               :func:`minqing.web.presentation.refresh_keywords`.
-``matters``    VIEW, one row per matter (root entry + follow-ups): first date, latest
-               follow-up date, latest status, open flag. See ``docs/schema.md``.
+* Writers (ingest, ``minqing users``, ``books set``, corrections import, spot-check,
+  ``minqing migrate``) bring an archive up to date with :func:`migrate`, which
+  :class:`~minqing.archive.store.Archive` calls when opened with ``write=True``.
+* Readers never write: :func:`check_readable` refuses an archive that lacks a migration
+  of this code (:class:`~minqing.archive.errors.ArchiveSchemaError`, which says which
+  command upgrades it) and reads an archive that a newer minqing migrated further as it is.
+  ``minqing serve`` is a reader at start-up, so the review saves it later makes (through
+  Datasette's connection) always find this code's schema.
+* A change to the schema is a NEW migration appended to the list; a migration, once
+  released, is never edited. :data:`SCHEMA_VERSION` is the number of migrations this
+  code knows; an archive's version is the number of them it has applied.
+
+``docs/schema.md`` is generated from this module (``python -m minqing.archive.schema
+--markdown``) by applying every migration to an empty database and describing the
+result with the notes in :data:`TABLE_DOCS` and :data:`COLUMN_DOCS`; a test fails when
+the committed file differs.
 """
 
 from __future__ import annotations
 
-import sqlite_utils
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-SCHEMA_VERSION = 1
+import sqlite_utils
+from minqing.archive.errors import ArchiveSchemaError
+from sqlite_utils import Migrations
+
+if TYPE_CHECKING:
+    from minqing.archive.store import Archive
 
 BOOKS = "books"
 FILES = "files"
@@ -48,6 +50,21 @@ LINES_FTS = "lines_fts"
 USERS = "users"
 KEYWORDS = "keywords"
 MATTERS = "matters"
+#: human decisions anchored to page content, re-imposed after re-runs (review/corrections.py)
+DECISIONS = "review_decisions"
+#: engine confidence -> measured error rate, from spot-checks (review/spotcheck.py)
+CALIBRATION = "ocr_calibration"
+#: spot-check samples and their lines (review/spotcheck.py)
+SAMPLES = "spot_samples"
+ITEMS = "spot_items"
+
+#: The migration set's name in ``_sqlite_migrations``.
+MIGRATION_SET = "minqing"
+MIGRATIONS = Migrations(MIGRATION_SET)
+#: Names of :data:`MIGRATIONS`, in the order they apply.
+MIGRATION_NAMES: list[str] = []
+#: One line per migration for docs/schema.md.
+MIGRATION_DOCS: dict[str, str] = {}
 
 #: The ``matters`` view: one row per matter (a root entry and its follow-up chain).
 #: ``status`` is the latest entry's status (latest by date, then entry id); a matter
@@ -93,29 +110,26 @@ def line_id(book_id: str, page_no: int, line_no: int) -> str:
     return f"{book_id}/{page_no}/{line_no}"
 
 
-def _ensure_web_schema(db: sqlite_utils.Database) -> None:
-    """Tables and views of the web archive: users, hot-topic keywords, matters."""
-    from minqing.web.access import ensure_users_table
-
-    ensure_users_table(db)
-    db[KEYWORDS].create(
-        {"book_id": str, "month": str, "township": str, "word": str, "n": int},
-        pk=("book_id", "month", "word"),
-        if_not_exists=True,
-    )
-    row = db.execute("select sql from sqlite_master where name = ?", [MATTERS]).fetchone()
-    if row is None or row[0].strip() != MATTERS_VIEW_SQL.strip():
-        # the view holds no data: redefining it on a schema change is free
-        if row is not None:
-            db.execute(f"DROP VIEW {MATTERS}")
-        db.execute(MATTERS_VIEW_SQL.strip())
+def migration(
+    func: Callable[[sqlite_utils.Database], None],
+) -> Callable[[sqlite_utils.Database], None]:
+    """Register ``func`` as the next migration, named after the function."""
+    MIGRATIONS(name=func.__name__)(func)
+    MIGRATION_NAMES.append(func.__name__)
+    MIGRATION_DOCS[func.__name__] = (func.__doc__ or "").strip().splitlines()[0]
+    return func
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create every table and index the archive needs; safe to call repeatedly."""
-    db.execute("PRAGMA foreign_keys = ON")
-    if db.journal_mode != "wal":
-        db.enable_wal()
+# -- the migrations, oldest first; never edit one that has been released ------------------
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """The schema as of issue 11, with the tables review, spot-check and access made lazily.
+
+    Idempotent (``if_not_exists``, columns added only when missing, the view replaced) so
+    that it also adopts archives written before migrations were recorded.
+    """
     db[BOOKS].create(
         {
             "book_id": str,
@@ -137,7 +151,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "book_id": str,
             "sha256": str,
             "size": int,
-            "state": str,  # ok | failed | duplicate
+            "state": str,
             "reason": str,
             "pages": int,
             "updated_at": str,
@@ -150,20 +164,20 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "page_id": str,
             "book_id": str,
             "page_no": int,
-            "image": str,  # relative path of the normalised image
-            "original": str,  # relative path of the untouched scan
-            "sha256": str,  # hash of the normalised image
+            "image": str,
+            "original": str,
+            "sha256": str,
             "original_sha256": str,
             "width": int,
             "height": int,
             "source_file": str,
             "index_in_source": int,
-            "transforms": str,  # JSON list
-            "quality_flags": str,  # JSON object name -> value
+            "transforms": str,
+            "quality_flags": str,
             "needs_rescan": int,
             "ocr_engine": str,
             "ocr_seconds": float,
-            "ingest_version": str,  # version of the ingest stage that normalised it
+            "ingest_version": str,
             "created_at": str,
         },
         pk="page_id",
@@ -182,10 +196,10 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "book_id": str,
             "page_no": int,
             "line_no": int,
-            "text": str,  # corrected text where corrected, else machine text
-            "machine_text": str,  # normalised engine text
-            "raw_text": str,  # engine text before normalisation
-            "box": str,  # JSON polygon
+            "text": str,
+            "machine_text": str,
+            "raw_text": str,
+            "box": str,
             "x0": float,
             "y0": float,
             "x1": float,
@@ -206,41 +220,35 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "seq": int,
             "page_start": int,
             "page_end": int,
-            "date": str,  # ISO date or NULL
+            "date": str,
             "date_inferred": int,
-            "month": str,  # YYYY-MM, for facets
+            "month": str,
             "category_code": int,
             "category": str,
             "category_score": float,
-            "category_evidence": str,  # JSON list
+            "category_evidence": str,
             "category_confirmed": int,
             "status_code": str,
-            "status": str,  # Chinese label
+            "status": str,
             "status_confirmed": int,
             "follow_up_of": str,
             "matter_id": str,
             "text": str,
-            "fields": str,  # JSON object
-            "line_ids": str,  # JSON list
+            "fields": str,
+            "line_ids": str,
             "cadre": str,
             "township": str,
             "village": str,
-            "classifier": str,  # version of the classify stage that produced it
-            "layout": str,  # narrative | labelled | form
-            "date_flags": str,  # JSON list: weekday_mismatch, year_repaired, relative:次日 ...
+            "classifier": str,
+            "layout": str,
+            "date_flags": str,
         },
         pk="entry_id",
         foreign_keys=[("book_id", BOOKS, "book_id")],
         if_not_exists=True,
     )
     db[LINKS].create(
-        {
-            "child": str,
-            "parent": str,
-            "score": float,
-            "evidence": str,  # JSON list
-            "confirmed": int,
-        },
+        {"child": str, "parent": str, "score": float, "evidence": str, "confirmed": int},
         pk=("child", "parent"),
         if_not_exists=True,
     )
@@ -249,7 +257,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "id": int,
             "at": str,
             "who": str,
-            "target": str,  # table
+            "target": str,
             "target_id": str,
             "field": str,
             "old": str,
@@ -264,13 +272,31 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "started_at": str,
             "finished_at": str,
             "command": str,
-            "versions": str,  # JSON object stage -> version
-            "summary": str,  # JSON
+            "versions": str,
+            "summary": str,
         },
         pk="id",
         if_not_exists=True,
     )
-    _ensure_web_schema(db)
+    db[USERS].create(
+        {
+            "name": str,
+            "role": str,
+            "password_hash": str,
+            "created_at": str,
+            "changed_at": str,
+        },
+        pk="name",
+        if_not_exists=True,
+    )
+    db[KEYWORDS].create(
+        {"book_id": str, "month": str, "township": str, "word": str, "n": int},
+        pk=("book_id", "month", "word"),
+        if_not_exists=True,
+    )
+    # the view holds no data: an archive written before migrations may carry an older one
+    db.execute(f"DROP VIEW IF EXISTS {MATTERS}")
+    db.execute(MATTERS_VIEW_SQL.strip())
     for table, cols in [
         (PAGES, ["book_id", "page_no"]),
         (LINES, ["page_id", "line_no"]),
@@ -287,7 +313,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         (ENTRIES, ["matter_id"]),
         (LINKS, ["parent"]),
         (CORRECTIONS, ["target", "target_id"]),
-        # the web archive: the matters view's latest-entry scan, filter + facet pairs
+        # the matters view's latest-entry scan, then filter + facet pairs of the web archive
         (ENTRIES, ["matter_id", "date", "entry_id", "status_code", "status"]),
         (ENTRIES, ["category", "township"]),
         (ENTRIES, ["township", "category"]),
@@ -298,8 +324,373 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         (KEYWORDS, ["month", "township", "word", "n"]),
     ]:
         db[table].create_index(cols, if_not_exists=True)
-    if not db[ENTRIES_FTS].exists():
-        db.execute(f"CREATE VIRTUAL TABLE {ENTRIES_FTS} USING fts5(bigrams)")
-    if not db[LINES_FTS].exists():
-        db.execute(f"CREATE VIRTUAL TABLE {LINES_FTS} USING fts5(bigrams)")
-    db.conn.commit()
+    for fts in (ENTRIES_FTS, LINES_FTS):
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(bigrams)")
+    # review (formerly review/corrections.py ensure_review_schema)
+    db[DECISIONS].create(
+        {
+            "id": int,
+            "at": str,
+            "who": str,
+            "book_id": str,
+            "kind": str,
+            "page_id": str,
+            "page_sha": str,
+            "box": str,
+            "page_id2": str,
+            "page_sha2": str,
+            "box2": str,
+            "value": str,
+            "active": int,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db[DECISIONS].create_index(["book_id", "kind"], if_not_exists=True)
+    if "date_confirmed" not in db[ENTRIES].columns_dict:
+        db[ENTRIES].add_column("date_confirmed", int)
+    db[CALIBRATION].create(
+        {
+            "lo": float,
+            "hi": float,
+            "lines": int,
+            "chars": int,
+            "errors": int,
+            "cer": float,
+            "updated_at": str,
+        },
+        pk="lo",
+        if_not_exists=True,
+    )
+    # spot-check (formerly review/spotcheck.py ensure_spotcheck_schema)
+    db[SAMPLES].create(
+        {
+            "sample_id": int,
+            "created_at": str,
+            "who": str,
+            "scope": str,
+            "seed": int,
+            "mode": str,
+            "threshold": float,
+            "size": int,
+            "population_lines": int,
+            "population_pages": int,
+            "plan": str,
+        },
+        pk="sample_id",
+        if_not_exists=True,
+    )
+    db[ITEMS].create(
+        {
+            "sample_id": int,
+            "line_id": str,
+            "book_id": str,
+            "page_id": str,
+            "page_sha": str,
+            "x0": float,
+            "y0": float,
+            "x1": float,
+            "y1": float,
+            "stratum": str,
+            "population": int,
+            "drawn": int,
+            "confidence": float,
+            "shown_text": str,
+            "machine_text": str,
+            "transcription": str,
+            "ref_chars": int,
+            "errors": int,
+            "machine_errors": int,
+            "recorded_at": str,
+            "who": str,
+        },
+        pk=("sample_id", "line_id"),
+        if_not_exists=True,
+    )
+
+
+#: What this code's schema is: the number of migrations it knows.
+SCHEMA_VERSION = len(MIGRATION_NAMES)
+
+
+# -- applying and checking -----------------------------------------------------------------
+
+
+def applied(archive: Archive) -> list[str]:
+    """Names of the migrations recorded in the archive, in the order applied (reads only)."""
+    return [m.name for m in MIGRATIONS.applied(archive.db)]
+
+
+def pending(archive: Archive) -> list[str]:
+    """Names of this code's migrations the archive has not applied yet (reads only)."""
+    done = set(applied(archive))
+    return [name for name in MIGRATION_NAMES if name not in done]
+
+
+def schema_version(archive: Archive) -> int:
+    """How many of this code's migrations the archive has applied."""
+    return SCHEMA_VERSION - len(pending(archive))
+
+
+def migrate(archive: Archive) -> list[str]:
+    """Apply the pending migrations, each in its own transaction; return their names.
+
+    Raises :class:`ArchiveSchemaError` when the archive was migrated by a newer minqing
+    (it records migrations this code does not know): an older writer could damage it.
+    Writes nothing when the archive is up to date.
+    """
+    newer = [name for name in applied(archive) if name not in MIGRATION_NAMES]
+    if newer:
+        raise ArchiveSchemaError(
+            archive.db_path,
+            f"the archive was upgraded by a newer minqing (migrations {', '.join(newer)})",
+            "upgrade minqing before writing to this archive; reading it works",
+        )
+    todo = pending(archive)
+    if todo:
+        MIGRATIONS.apply(archive.db)
+    return todo
+
+
+def check_readable(archive: Archive) -> None:
+    """Raise :class:`ArchiveSchemaError` unless this code can read the archive as it is.
+
+    Reads only. An archive that lacks one of this code's migrations is refused with a
+    message naming the command that upgrades it; one that a newer minqing migrated
+    further is read as it is (migrations only add).
+    """
+    todo = pending(archive)
+    if todo:
+        raise ArchiveSchemaError(
+            archive.db_path,
+            f"the archive's schema is older than this minqing (schema {SCHEMA_VERSION - len(todo)}"
+            f" of {SCHEMA_VERSION}; missing {', '.join(todo)})",
+            f"run `minqing migrate --archive {archive.root}` once, or any command that writes "
+            "to it, e.g. `minqing ingest`",
+        )
+
+
+# -- docs/schema.md ------------------------------------------------------------------------
+
+#: One line per table and view (required: generating the docs fails on a table without one).
+TABLE_DOCS: dict[str, str] = {
+    BOOKS: "one notebook: cadre, post, township, village, period, source",
+    FILES: "every input file ingest saw, with its state (`ok` / `failed` + reason / "
+    "`duplicate`); nothing is silently dropped",
+    PAGES: "one page (`page_id` = `book/page_no`): page number, normalised image, original "
+    "scan, hashes, size, quality flags, `needs_rescan`, OCR engine",
+    OCR_CACHE: "OCR result per page image hash and engine: a re-run costs nothing",
+    LINES: "one recognised line (`line_id` = `book/page/line`): text, machine/raw text, box, "
+    "confidence, correction, entry",
+    ENTRIES: "one single-matter entry (`entry_id` = `book:seq`): pages, date, category, status, "
+    "follow-up, matter, text, fields; book metadata copied in for facets",
+    LINKS: "follow-up links child entry → parent entry, with score and evidence",
+    CORRECTIONS: "audit trail of every human change: who, when, target table/id, field, old, new",
+    RUNS: "each command run and the stage versions it used",
+    USERS: "web accounts: role (`inspector`/`reviewer`), scrypt password hash "
+    "(see `datasette/web/access.py`)",
+    KEYWORDS: "hot-topic words per notebook and month with counts, township copied for "
+    "filtering; filled by `archive/keywords.py`",
+    DECISIONS: "every human review decision, anchored to the page image hash and the line's box "
+    "so that it survives re-OCR and re-segmentation (`review/corrections.py`)",
+    CALIBRATION: "engine confidence bin → measured character error rate, from spot-checks; "
+    "orders the review queue",
+    SAMPLES: "spot-check samples: scope, seed, mode (`blind`/`verify`), threshold, plan",
+    ITEMS: "the lines of each spot-check sample, the text shown, the reviewer's "
+    "transcription and the errors counted",
+    ENTRIES_FTS: "FTS5 over character bigrams of the entry text (rowid = `entries.rowid`), "
+    "see `archive/search.py`",
+    LINES_FTS: "FTS5 over character bigrams of the line text (rowid = `lines.rowid`)",
+    MATTERS: "one row per matter: a root entry and its follow-up chain (see below)",
+    "_sqlite_migrations": "the migrations applied to this archive (set `minqing`), in order",
+}
+
+#: Notes on columns whose name does not say everything, by table.
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    FILES: {"state": "`ok`, `failed` or `duplicate`", "reason": "why it failed"},
+    PAGES: {
+        "image": "normalised image, path relative to the archive folder",
+        "original": "the untouched scan, relative path",
+        "sha256": "hash of the normalised image",
+        "transforms": "JSON list of what normalisation did",
+        "quality_flags": "JSON object flag → value",
+        "ingest_version": "version of the ingest stage that normalised it",
+    },
+    LINES: {
+        "text": "the corrected text where corrected, else the machine text",
+        "machine_text": "normalised engine text",
+        "raw_text": "engine text before normalisation",
+        "box": "JSON polygon; `x0..y1` its bounding box in the normalised image's pixels",
+        "corrected": "1 when a reviewer corrected it",
+    },
+    ENTRIES: {
+        "date": "ISO date or NULL",
+        "month": "`YYYY-MM`, for facets",
+        "category_code": "1–8 (DESIGN.md §2)",
+        "category_evidence": "JSON list",
+        "category_confirmed": "1 when a reviewer confirmed it: outranks the classifier",
+        "status": "Chinese label of `status_code`",
+        "follow_up_of": "the `entry_id` this entry follows up, or NULL",
+        "matter_id": "the root entry of its follow-up chain",
+        "fields": "JSON object",
+        "line_ids": "JSON list",
+        "classifier": "version of the classify stage that produced it",
+        "layout": "`narrative`, `labelled` or `form`",
+        "date_flags": "JSON list: `weekday_mismatch`, `year_repaired`, `relative:次日` …",
+        "date_confirmed": "1 when a reviewer set the date",
+    },
+    LINKS: {"evidence": "JSON list", "confirmed": "1 when a reviewer confirmed the link"},
+    CORRECTIONS: {"target": "table name", "old": "value before", "new": "value after"},
+    RUNS: {"versions": "JSON object stage → version", "summary": "JSON"},
+    USERS: {"changed_at": "changes with the password or role: ends old sessions"},
+    DECISIONS: {
+        "kind": "`start`, `join`, `category`, `status`, `date` or `link`",
+        "box": "JSON `[x0, y0, x1, y1]` of the anchor line",
+        "page_id2": "the link parent's anchor (with `page_sha2`, `box2`)",
+        "active": "0 once superseded",
+    },
+    SAMPLES: {"plan": "JSON: minimum lines, fraction, size asked"},
+    ITEMS: {
+        "stratum": "`book|confidence band`",
+        "population": "lines in the stratum",
+        "drawn": "lines drawn from the stratum",
+        "shown_text": "the text the archive showed when drawn",
+        "errors": "edit distance of `shown_text` to the transcription",
+        "machine_errors": "the same for the engine text (calibration)",
+    },
+    MATTERS: {
+        "matter_id": "the root entry's `entry_id`",
+        "book_id": "from the root entry, as are `cadre` … `category`",
+        "first_date": "the root entry's date (`month` its month)",
+        "latest_date": "date of the latest entry of the chain (latest by date, then entry id)",
+        "latest_follow_up_date": "the same, NULL when the matter has no follow-up",
+        "entries": "number of entries in the chain",
+        "status_code": "the latest entry's status (and `status`)",
+        "open": "1 until the latest status is 已解决 (`resolved`) or 已解释 (`explained`)",
+        "escalated": "1 when any entry of the chain was 已上报 (`escalated`)",
+        "summary": "the first 80 characters of the root entry",
+    },
+}
+
+_INTRO = """\
+One SQLite file, `archive.db`, in the archive folder; page images live next to it under
+`images/` (content-addressed; the database stores paths relative to the archive folder).
+
+Every table, view, index and trigger is declared in `archive/schema.py` as a named
+migration; each applied migration is recorded in `_sqlite_migrations` (set `minqing`).
+Commands that write (ingest, `users`, `books set`, `corrections import`, `spotcheck`,
+`migrate`) apply pending migrations. Reading never writes and refuses an archive that lacks
+a migration (run `minqing migrate --archive DIR`); `minqing serve` reads at start-up, so the
+review saves made through it find the current schema. A `chmod -R a-w` archive is read (and
+served) `immutable=1`: no lock or WAL file is created next to it."""
+
+_MATTERS_NOTE = """\
+A matter is a root entry (an entry that follows up nothing) and every entry whose
+`matter_id` points at it. Each row's latest entry is one backwards step in the covering
+index `entries(matter_id, date, entry_id, status_code, status)`, so a filter on the root
+(township, village, date) is applied first and only the matching matters pay for it (at
+1M entries: all matters of one township by category and village in ~0.1 s; a grouped scan
+of every entry took 2.2 s). A change to the view is a new migration."""
+
+_WEB_NOTE = """\
+Datasette connections cannot read `users.password_hash` (an SQLite authorizer returns
+NULL), the `users` table and the database download are for root only once users exist,
+and the cookie-signing secret is the file `.web-secret` (mode 0600) next to `archive.db`,
+never in the database."""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown() -> str:
+    """The text of ``docs/schema.md``: every migration applied to an empty database, described."""
+    db = sqlite_utils.Database(memory=True)
+    MIGRATIONS.apply(db)
+    objects = db.execute(
+        "select type, name, tbl_name, sql from sqlite_master order by rowid"
+    ).fetchall()
+    shadow = {
+        f"{fts}_{s}"
+        for fts in (ENTRIES_FTS, LINES_FTS)
+        for s in ("data", "idx", "content", "docsize", "config")
+    }
+    tables = [n for t, n, _, sql in objects if t == "table" and n not in shadow]
+    views = [n for t, n, _, _ in objects if t == "view"]
+    missing = [n for n in tables + views if n not in TABLE_DOCS]
+    if missing:
+        raise KeyError(f"no TABLE_DOCS entry for {missing}: describe every table in schema.py")
+    out = [
+        "# The archive's schema (`archive.db`)",
+        "",
+        (
+            "<!-- Generated from archive/schema.py by "
+            "`python -m minqing.archive.schema --markdown > docs/schema.md`; do not edit. -->"
+        ),
+        "",
+        _INTRO,
+        "",
+        f"## Migrations (schema version {SCHEMA_VERSION})",
+        "",
+    ]
+    out += [f"{i}. `{name}`: {MIGRATION_DOCS[name]}" for i, name in enumerate(MIGRATION_NAMES, 1)]
+    out += ["", "## Tables", "", "| table | primary key | what |", "|---|---|---|"]
+    for name in tables:
+        pks = db[name].pks if not db[name].virtual_table_using else []
+        pk = ", ".join(f"`{p}`" for p in pks if p != "rowid") or "rowid"
+        out.append(f"| `{name}` | {pk} | {_cell(TABLE_DOCS[name])} |")
+    for name in tables + views:
+        is_view = name in views
+        out += ["", f"### `{name}`" + (" (view)" if is_view else ""), ""]
+        if is_view:
+            out += [_MATTERS_NOTE if name == MATTERS else TABLE_DOCS[name], ""]
+        elif db[name].virtual_table_using:
+            sql = next(s for _, n, _, s in objects if n == name)
+            out += [f"{TABLE_DOCS[name]}: `{sql}`."]
+            continue
+        fks = {
+            fk.column: f"→ `{fk.other_table}.{fk.other_column}`"
+            for fk in ([] if is_view else db[name].foreign_keys)
+        }
+        notes = COLUMN_DOCS.get(name, {})
+        unknown = set(notes) - {c.name for c in db[name].columns}
+        if unknown:
+            raise KeyError(f"COLUMN_DOCS[{name!r}] names no column {sorted(unknown)}")
+        out += ["| column | type | notes |", "|---|---|---|"]
+        for c in db[name].columns:
+            note = " ".join(x for x in (fks.get(c.name, ""), notes.get(c.name, "")) if x)
+            out.append(f"| `{c.name}` | {c.type or ''} | {_cell(note)} |")
+        if not is_view:
+            idx = [i for i in db[name].indexes if not i.name.startswith("sqlite_autoindex")]
+            if idx:
+                out.append("")
+                out.append(
+                    "Indexes: "
+                    + ", ".join(
+                        ("unique " if i.unique else "") + "(" + ", ".join(i.columns) + ")"
+                        for i in sorted(idx, key=lambda i: i.name)
+                    )
+                    + "."
+                )
+    triggers = [(n, t) for kind, n, t, _ in objects if kind == "trigger"]
+    out += ["", "## Triggers", ""]
+    out += [f"- `{n}` on `{t}`" for n, t in triggers] or ["None."]
+    out += ["", "## Web access", "", _WEB_NOTE, ""]
+    db.close()
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m minqing.archive.schema --markdown``: print docs/schema.md."""
+    parser = argparse.ArgumentParser(prog="python -m minqing.archive.schema")
+    parser.add_argument("--markdown", action="store_true", help="print docs/schema.md")
+    args = parser.parse_args(argv)
+    if not args.markdown:
+        parser.print_help()
+        return 2
+    sys.stdout.write(markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

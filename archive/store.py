@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+import stat
 from pathlib import Path
+from typing import Self
 
 import sqlite_utils
-
+from minqing.archive import schema
 from minqing.archive.errors import ArchiveNotFoundError
-from minqing.archive.schema import ensure_schema
 
 DB_NAME = "archive.db"
 DEFAULT_ARCHIVE = "minqing-archive"
@@ -38,41 +40,151 @@ def store_blob(root: Path | str, data: bytes, ext: str) -> tuple[str, str]:
     return rel.as_posix(), digest
 
 
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def is_frozen(root: Path | str) -> bool:
+    """True when nobody may write the archive: its folder or its database file carries no
+    write permission bit at all (``chmod -R a-w``, checked on the bits because root may
+    write anyway). Then SQLite may read it ``immutable=1``, without locks or WAL files."""
+    for p in (Path(root), Path(root) / DB_NAME):
+        try:
+            if not p.stat().st_mode & _WRITE_BITS:
+                return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+def is_read_only(root: Path | str) -> bool:
+    """True when this process must not write the archive: it is frozen (:func:`is_frozen`)
+    or this process lacks the permission to write its folder or database file."""
+    if is_frozen(root):
+        return True
+    return any(p.exists() and not os.access(p, os.W_OK) for p in (Path(root), Path(root) / DB_NAME))
+
+
+def _connect_read_only(db_path: Path) -> sqlite3.Connection:
+    """A connection that cannot write, and creates no file next to a frozen archive.
+
+    An archive that someone may write is opened ``mode=ro``: it sees what a concurrent
+    writer commits. A frozen one (:func:`is_frozen`) is opened ``immutable=1``: SQLite
+    then needs no ``-wal``/``-shm`` files, which it could not create there; only a
+    non-empty ``-wal`` left by a writer (a copy taken mid-write) still needs ``mode=ro``.
+    """
+    wal = db_path.with_name(db_path.name + "-wal")
+    frozen = is_frozen(db_path.parent) and not (wal.exists() and wal.stat().st_size > 0)
+    uri = db_path.resolve().as_uri() + ("?immutable=1" if frozen else "?mode=ro")
+    return sqlite3.connect(uri, uri=True)
+
+
+def _file_of(conn: sqlite3.Connection) -> Path | None:
+    """The database file of ``conn`` (None for an in-memory database)."""
+    row = conn.execute("select file from pragma_database_list where name = 'main'").fetchone()
+    return Path(row[0]) if row and row[0] else None
+
+
 class Archive:
-    """An archive folder: the database and the image files next to it.
+    """An archive: the database and the image files next to it. The one handle to it.
+
+    ``source`` is the archive folder, or an open database of one (a
+    :class:`sqlite3.Connection` or :class:`sqlite_utils.Database`, as
+    :class:`sqlite_utils.Database` accepts), e.g. a connection Datasette owns.
+
+    Opened from a folder, the archive is for reading unless ``write`` (or ``create``) is
+    given: reading opens the database read-only, never writes to it (no schema change,
+    no commit, no journal-mode switch) and raises
+    :class:`~minqing.archive.errors.ArchiveSchemaError` when the archive lacks a migration
+    of this code. Writing applies pending migrations (:func:`minqing.archive.schema.migrate`).
+    An open connection is used as it is: whoever opened it decides.
 
     Args:
-        root: the archive folder.
-        create: create the folder and schema when missing; otherwise a missing
-            archive raises :class:`ArchiveNotFoundError`.
+        source: the archive folder, or an open database of one.
+        write: open for writing (migrates the schema when needed).
+        create: create the folder and schema when missing (implies ``write``); otherwise
+            a missing archive raises :class:`ArchiveNotFoundError`.
+
+    Attributes:
+        root: the archive folder (None for an in-memory database).
+        db_path: the database file (``:memory:`` for an in-memory database).
+        db: the :class:`sqlite_utils.Database`.
+        read_only: True when opened for reading from a folder.
+        migrated: names of the migrations this opening applied.
     """
 
-    def __init__(self, root: Path | str, create: bool = False) -> None:
-        self.root = Path(root)
+    def __init__(
+        self,
+        source: Path | str | sqlite3.Connection | sqlite_utils.Database,
+        *,
+        write: bool = False,
+        create: bool = False,
+    ) -> None:
+        if isinstance(source, (sqlite3.Connection, sqlite_utils.Database)):
+            if write or create:
+                raise ValueError("write/create apply to a folder; migrate a connection explicitly")
+            self.db = (
+                source
+                if isinstance(source, sqlite_utils.Database)
+                else sqlite_utils.Database(source)
+            )
+            file = _file_of(self.db.conn)
+            self.root = file.parent if file else None
+            self.db_path = file or Path(":memory:")
+            self.read_only = False
+            self._owned = False
+            self.migrated = []
+            return
+        self.root = Path(source)
         self.db_path = self.root / DB_NAME
+        self._owned = True
+        self.migrated: list[str] = []
+        write = write or create
         if not self.db_path.exists():
             if not create:
                 raise ArchiveNotFoundError(
                     self.root, "no archive here", "run `minqing ingest PATH --archive DIR` first"
                 )
             self.root.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.db_path)
-        self.db.conn.execute("PRAGMA busy_timeout = 30000")
-        ensure_schema(self.db)
+        self.read_only = not write
+        if write:
+            self.db = sqlite_utils.Database(self.db_path)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if self.db.journal_mode != "wal":
+                self.db.enable_wal()
+            try:
+                self.migrated = schema.migrate(self)
+            except BaseException:
+                self.db.close()
+                raise
+        else:
+            self.db = sqlite_utils.Database(_connect_read_only(self.db_path))
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            try:
+                schema.check_readable(self)
+            except BaseException:
+                self.db.close()
+                raise
 
     def store_blob(self, data: bytes, ext: str) -> tuple[str, str]:
         """Store ``data`` content-addressed in this archive; see :func:`store_blob`."""
-        return store_blob(self.root, data, ext)
+        return store_blob(self._folder(), data, ext)
 
     def path_of(self, rel: str) -> Path:
         """Absolute path of a stored file given its relative path."""
-        return self.root / rel
+        return self._folder() / rel
+
+    def _folder(self) -> Path:
+        if self.root is None:
+            raise ValueError("an in-memory archive has no folder for files")
+        return self.root
 
     def close(self) -> None:
-        """Close the database connection."""
-        self.db.close()
+        """Close the database connection, unless the caller handed it in open."""
+        if self._owned:
+            self.db.close()
 
-    def __enter__(self) -> Archive:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -147,10 +147,11 @@ def build(
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -400000")
-    # drop the secondary indexes while loading; ensure_schema recreates them at the end
-    for (name,) in conn.execute(
-        "select name from sqlite_master where type = 'index' and sql is not null"
-    ).fetchall():
+    # drop the secondary indexes while loading; they are recreated (same SQL) at the end
+    indexes = conn.execute(
+        "select name, sql from sqlite_master where type = 'index' and sql is not null"
+    ).fetchall()
+    for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
     towns = []
     for i in range(n_towns):
@@ -372,10 +373,12 @@ def build(
         "insert into lines_fts(rowid, bigrams) select rowid, ? from lines where line_id = ?",
         [(bigrams(r[5]), r[0]) for r in line_rows],
     )
+    for _, sql in indexes:
+        conn.execute(sql)
     conn.execute("COMMIT")
     t_rows = time.perf_counter() - t0
     conn.close()
-    db = Archive(root)  # recreates every index
+    db = Archive(root, write=True)
     db.db.execute("ANALYZE")
     db.db.execute("INSERT INTO entries_fts(entries_fts) VALUES('optimize')")
     db.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -15,9 +15,9 @@ from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 
 
-def _open(archive_dir: Path) -> Archive:
+def _open(archive_dir: Path, *, write: bool = False) -> Archive:
     try:
-        return Archive(archive_dir)
+        return Archive(archive_dir, write=write)
     except ArchiveError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
 
@@ -86,7 +86,7 @@ def set_book(archive_dir: Path, book_id: str, who: str, **meta: str | None) -> N
     Example:
         minqing books set shiqiao-zhangwei --township 石桥镇 --village 杨树沟村
     """
-    archive = _open(archive_dir)
+    archive = _open(archive_dir, write=True)
     try:
         n = records.set_book_metadata(archive, book_id, meta, who=who)
     except ArchiveError as exc:
@@ -116,7 +116,7 @@ def import_books(manifest: Path, archive_dir: Path, who: str) -> None:
         minqing books import books.csv --archive archive/
     """
     rows = read_manifest(manifest)
-    archive = _open(archive_dir)
+    archive = _open(archive_dir, write=True)
     try:
         known = records.book_ids(archive)
         unknown = sorted(set(rows) - known)

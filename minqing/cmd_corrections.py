@@ -19,9 +19,9 @@ from minqing.options import archive_option
 COLUMNS = ("target", "id", "field", "current", "new", "confidence", "context")
 
 
-def _open(archive_dir: Path) -> Archive:
+def _open(archive_dir: Path, *, write: bool = False) -> Archive:
     try:
-        return Archive(archive_dir)
+        return Archive(archive_dir, write=write)
     except ArchiveError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
 
@@ -130,7 +130,7 @@ def import_cmd(file: Path, archive_dir: Path, who: str | None) -> None:
         except ValueError as exc:
             raise MinqingError(f"{label}: {exc}; nothing was imported", exit_code=ExitCode.bad_data) from None
         labels.append(label)
-    archive = _open(archive_dir)
+    archive = _open(archive_dir, write=True)
     try:
         n = corrections.apply_changes(archive, changes, who=who, labels=labels)
     except corrections.ChangeError as exc:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from minqing.web.access import users_configured, web_secret
 from minqing.archive.errors import ArchiveError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 from minqing.paths import datasette_dir
+from minqing.web import server
+from minqing.web.access import users_configured
 
 
 def is_loopback(host: str) -> bool:
@@ -30,41 +33,27 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def make_datasette(archive_dir: Path):  # type: ignore[no-untyped-def]
+def _config_dir() -> Path:
+    # $MINQING_DATASETTE_DIR names another configuration directory (a site's own copy of
+    # datasette/ with changed templates or metadata)
+    return Path(os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir())
+
+
+def make_datasette(archive_dir: Path) -> Any:
     """A Datasette instance over the archive with minqing's configuration directory.
 
-    ``$MINQING_DATASETTE_DIR`` names another configuration directory (a site's own
-    copy of ``datasette/`` with changed templates or metadata).
+    Start-up only reads the archive (:class:`Archive` for reading): an archive whose
+    schema is older than this minqing is refused with the command that upgrades it.
     """
-    from datasette.app import Datasette
-
-    archive = Archive(archive_dir)  # raises when there is no archive
-    db_path = archive.db_path
-    archive.close()
-    return Datasette(
-        [str(db_path)],
-        config_dir=Path(os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir()),
-        # logins survive a restart: the signing secret lives next to archive.db
-        secret=web_secret(archive_dir),
-    )
-
-
-def has_users(archive_dir: Path) -> bool:
-    """True when the archive at ``archive_dir`` has web users configured."""
     with Archive(archive_dir) as archive:
-        return users_configured(archive.db)
+        return server.make_datasette(archive, _config_dir())
 
 
-def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  # type: ignore[no-untyped-def]
+def serve(
+    archive_dir: Path, host: str, port: int, *, on_ready: Callable[[str], None] | None = None
+) -> None:
     """Run Datasette on the archive until interrupted."""
-    import uvicorn
-    from datasette.cli import run_sync
-
-    ds = make_datasette(archive_dir)
-    run_sync(ds.invoke_startup)
-    if on_ready:
-        on_ready(f"http://{host}:{port}/archive/entries")
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+    server.run(make_datasette(archive_dir), host, port, on_ready=on_ready)
 
 
 @click.command(name="serve")
@@ -78,14 +67,17 @@ def command(archive_dir: Path, host: str, port: int) -> None:
 
     Listens on this machine only unless users are configured (see
     `minqing users add`): with users, every page needs a login; without, the
-    archive is a local single-user archive that needs none.
+    archive is a local single-user archive that needs none. Start-up writes nothing to
+    the archive; a read-only one (e.g. `chmod -R a-w`) is served without review saves.
 
     \b
     Example:
         minqing serve --archive archive/ --port 8001
     """
     try:
-        users = has_users(archive_dir)
+        with Archive(archive_dir) as archive:  # reads only
+            users = users_configured(archive.db)
+            ds = server.make_datasette(archive, _config_dir())
     except ArchiveError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
     if not is_loopback(host) and not users:
@@ -94,12 +86,6 @@ def command(archive_dir: Path, host: str, port: int) -> None:
             "(listen on 127.0.0.1, or configure users first)",
             exit_code=ExitCode.refused,
         )
-    try:
-        serve(
-            archive_dir,
-            host,
-            port,
-            on_ready=lambda url: click.echo(f"Serving {archive_dir} at {url}", err=True),
-        )
-    except ArchiveError as exc:
-        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+    server.run(
+        ds, host, port, on_ready=lambda url: click.echo(f"Serving {archive_dir} at {url}", err=True)
+    )

@@ -17,9 +17,9 @@ from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 
 
-def _open(archive_dir: Path) -> Archive:
+def _open(archive_dir: Path, *, write: bool = False) -> Archive:
     try:
-        return Archive(archive_dir)
+        return Archive(archive_dir, write=write)
     except ArchiveError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
 
@@ -55,7 +55,7 @@ def new(archive_dir: Path, books: tuple[str, ...], date_from: str | None, date_t
     Example:
         minqing spotcheck new --archive archive/ --book shiqiao-zhangwei --seed 1
     """
-    archive = _open(archive_dir)
+    archive = _open(archive_dir, write=True)
     try:
         sid = spotcheck.new_sample(archive, who=getpass.getuser(), books=books or None, date_from=date_from,
                                    date_to=date_to, size=size, min_lines=min_lines, fraction=fraction,
@@ -134,7 +134,7 @@ def record(sample_id: int, archive_dir: Path, file: Path, who: str | None) -> No
         if (r.get("transcription") or "").strip():
             rows.append((r["line_id"].strip(), r["transcription"]))
             labels.append(f"{file} row {n}")
-    archive = _open(archive_dir)
+    archive = _open(archive_dir, write=True)
     try:
         n = spotcheck.record(archive, sample_id, rows, who=who or getpass.getuser(), labels=labels)
         rep = spotcheck.report(archive, sample_id)
@@ -185,7 +185,7 @@ def report(sample_id: int, archive_dir: Path, as_json: bool) -> None:
 def calibrate(archive_dir: Path) -> None:
     """Relate engine confidence to real errors from all recorded samples; the review
     queue then orders pages by expected errors."""
-    archive = _open(archive_dir)
+    archive = _open(archive_dir, write=True)
     try:
         bins = spotcheck.calibrate(archive)
     finally:

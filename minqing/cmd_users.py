@@ -13,9 +13,9 @@ from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 
 
-def _open(archive_dir: Path) -> Archive:
+def _open(archive_dir: Path, *, write: bool = False) -> Archive:
     try:
-        return Archive(archive_dir)
+        return Archive(archive_dir, write=write)
     except ArchiveError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
 
@@ -65,7 +65,7 @@ def add(name: str, role: str, password_file: Path | None, archive_dir: Path) -> 
         password = lines[0] if lines else ""
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _open(archive_dir) as archive:
+    with _open(archive_dir, write=True) as archive:
         existed = access.get_user(archive.db, name) is not None
         try:
             user = access.add_user(archive.db, name, role, password)
@@ -102,7 +102,7 @@ def remove(name: str, archive_dir: Path) -> None:
     Example:
         minqing users remove zhang --archive archive/
     """
-    with _open(archive_dir) as archive:
+    with _open(archive_dir, write=True) as archive:
         try:
             access.remove_user(archive.db, name)
         except access.UserError as exc:

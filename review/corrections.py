@@ -43,13 +43,21 @@ from typing import Any
 
 from minqing.archive import records
 from minqing.archive.errors import BadCorrectionError
-from minqing.archive.schema import CORRECTIONS, ENTRIES, ENTRIES_FTS, LINES, LINES_FTS, LINKS, PAGES
+from minqing.archive.schema import (
+    CALIBRATION,
+    CORRECTIONS,
+    DECISIONS,
+    ENTRIES,
+    ENTRIES_FTS,
+    LINES,
+    LINES_FTS,
+    LINKS,
+    PAGES,
+)
 from minqing.archive.search import bigrams
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 
-DECISIONS = "review_decisions"
-CALIBRATION = "ocr_calibration"
 
 #: decision kinds stored in ``review_decisions``
 KINDS = ("start", "join", "category", "status", "date", "link")
@@ -69,62 +77,18 @@ class TargetNotFoundError(BadCorrectionError):
     """The line, entry or page named by a correction is not in the archive."""
 
 
-# -- schema --------------------------------------------------------------------------------
-
-
-def ensure_review_schema(db: Any) -> None:
-    """Add the review tables and columns (idempotent, append-only).
-
-    Call it outside a transaction (it commits when it had to change the schema).
-    """
-    if (
-        db[DECISIONS].exists()
-        and db[CALIBRATION].exists()
-        and "date_confirmed" in db[ENTRIES].columns_dict
-    ):
-        return
-    db[DECISIONS].create(
-        {
-            "id": int,
-            "at": str,
-            "who": str,
-            "book_id": str,
-            "kind": str,  # see KINDS
-            "page_id": str,
-            "page_sha": str,
-            "box": str,  # JSON [x0, y0, x1, y1] of the anchor line
-            "page_id2": str,  # link parent anchor
-            "page_sha2": str,
-            "box2": str,
-            "value": str,
-            "active": int,
-        },
-        pk="id",
-        if_not_exists=True,
-    )
-    db[DECISIONS].create_index(["book_id", "kind"], if_not_exists=True)
-    if "date_confirmed" not in db[ENTRIES].columns_dict:
-        db[ENTRIES].add_column("date_confirmed", int)
-    db[CALIBRATION].create(
-        {"lo": float, "hi": float, "lines": int, "chars": int, "errors": int, "cer": float, "updated_at": str},
-        pk="lo",
-        if_not_exists=True,
-    )
-    db.conn.commit()
-
-
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _one(db: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-    return next(iter(db.query(sql, list(params))), None)
+def _one(archive: Archive, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    return next(iter(archive.db.query(sql, list(params))), None)
 
 
 def _line(archive: Archive, line_id: str) -> dict[str, Any]:
-    row = _one(archive.db, f"select rowid, * from {LINES} where line_id = ?", [line_id])
+    row = _one(archive, f"select rowid, * from {LINES} where line_id = ?", [line_id])
     if row is None:
         raise TargetNotFoundError(
-            archive.db_path if hasattr(archive, "db_path") else "archive",
+            archive.db_path,
             f"no line {line_id!r}",
             "reload the page: the book may have been re-ingested",
         )
@@ -132,18 +96,14 @@ def _line(archive: Archive, line_id: str) -> dict[str, Any]:
 
 
 def _entry(archive: Archive, eid: str) -> dict[str, Any]:
-    row = _one(archive.db, f"select rowid, * from {ENTRIES} where entry_id = ?", [eid])
+    row = _one(archive, f"select rowid, * from {ENTRIES} where entry_id = ?", [eid])
     if row is None:
         raise TargetNotFoundError(
-            getattr(archive, "db_path", "archive"),
+            archive.db_path,
             f"no entry {eid!r}",
             "reload the page: the book may have been re-segmented",
         )
     return row
-
-
-def _where(archive: Archive) -> Any:
-    return getattr(archive, "db_path", "archive")
 
 
 def entry_rev(row: dict[str, Any]) -> str:
@@ -168,7 +128,7 @@ def _check(archive: Archive, what: str, expected: Any, current: Any) -> None:
     norm = lambda v: "" if v is None else str(v)  # noqa: E731
     if norm(expected) != norm(current):
         raise StaleEditError(
-            _where(archive),
+            archive.db_path,
             f"{what} was changed by someone else since you loaded it "
             f"(you saw {norm(expected)!r}, it is now {norm(current)!r})",
             "reload the page and apply your change again",
@@ -199,7 +159,7 @@ class Anchor:
 def line_anchor(archive: Archive, line_id: str) -> Anchor:
     """The content anchor of a line (raises :class:`TargetNotFoundError`)."""
     r = _one(
-        archive.db,
+        archive,
         f"select l.page_id, p.sha256, l.x0, l.y0, l.x1, l.y1 from {LINES} l "
         f"join {PAGES} p on p.page_id = l.page_id where l.line_id = ?",
         [line_id],
@@ -386,8 +346,7 @@ def set_category(
     except (TypeError, ValueError):
         code = 0
     if code not in CATEGORIES:
-        raise BadCorrectionError(_where(archive), f"category {code!r} is not 1–8", "pick one of the eight categories")
-    ensure_review_schema(archive.db)
+        raise BadCorrectionError(archive.db_path, f"category {code!r} is not 1–8", "pick one of the eight categories")
     with archive.db.atomic():
         return _set_category(archive, eid, code, who, expected)
 
@@ -413,9 +372,8 @@ def set_status(
     who = _who(who)
     if status not in STATUSES:
         raise BadCorrectionError(
-            _where(archive), f"status {status!r} is unknown", f"use one of {', '.join(STATUSES)}"
+            archive.db_path, f"status {status!r} is unknown", f"use one of {', '.join(STATUSES)}"
         )
-    ensure_review_schema(archive.db)
     with archive.db.atomic():
         return _set_status(archive, eid, status, who, expected)
 
@@ -446,12 +404,11 @@ def set_date(
 ) -> bool:
     """Set an entry's date (ISO ``YYYY-MM-DD``; empty for none) and mark it confirmed."""
     who = _who(who)
-    ensure_review_schema(archive.db)
     try:
         iso = parse_iso_date(date)
     except ValueError:
         raise BadCorrectionError(
-            _where(archive), f"date {date!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-03-05"
+            archive.db_path, f"date {date!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-03-05"
         ) from None
     with archive.db.atomic():
         return _set_date(archive, eid, iso, who, expected)
@@ -502,7 +459,6 @@ def confirm_link(
     "no follow-up"), which the pipeline's re-linking keeps.
     """
     who = _who(who)
-    ensure_review_schema(archive.db)
     with archive.db.atomic():
         return _confirm_link(archive, child, parent or None, who, expected)
 
@@ -513,15 +469,15 @@ def _confirm_link(archive: Archive, child: str, parent: str | None, who: str, ex
     if parent is not None:
         prow = _entry(archive, parent)
         if parent == child:
-            raise BadCorrectionError(_where(archive), f"{child} cannot follow itself up", "choose an earlier entry")
+            raise BadCorrectionError(archive.db_path, f"{child} cannot follow itself up", "choose an earlier entry")
         if _is_descendant(archive, parent, child):
             raise BadCorrectionError(
-                _where(archive), f"{parent} already follows up {child}: a link back would make a loop",
+                archive.db_path, f"{parent} already follows up {child}: a link back would make a loop",
                 "choose the matter's first entry instead",
             )
     else:
         prow = None
-    was_confirmed = _one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
+    was_confirmed = _one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
     if row["follow_up_of"] == parent and was_confirmed:
         return False
     _write_link(archive, child, parent)
@@ -542,7 +498,7 @@ def _is_descendant(archive: Archive, eid: str, ancestor: str) -> bool:
     cur: str | None = eid
     while cur and cur not in seen:
         seen.add(cur)
-        r = _one(archive.db, f"select follow_up_of from {ENTRIES} where entry_id = ?", [cur])
+        r = _one(archive, f"select follow_up_of from {ENTRIES} where entry_id = ?", [cur])
         cur = r["follow_up_of"] if r else None
         if cur == ancestor:
             return True
@@ -593,14 +549,13 @@ def split_entry(
     ``expected`` is the entry's :func:`entry_rev` as the reviewer saw it.
     """
     who = _who(who)
-    ensure_review_schema(archive.db)
     with archive.db.atomic():
         row = _entry(archive, eid)
         _check(archive, f"entry {eid}", expected, entry_rev(row))
         ids = json.loads(row["line_ids"] or "[]")
         if at_line not in ids or ids.index(at_line) == 0:
             raise BadCorrectionError(
-                _where(archive), f"line {at_line} is not inside entry {eid} (after its first line)",
+                archive.db_path, f"line {at_line} is not inside entry {eid} (after its first line)",
                 "pick a line of the entry other than its first",
             )
         _record_decision(archive, who, row["book_id"], "start", line_anchor(archive, at_line), None)
@@ -612,17 +567,16 @@ def split_entry(
 def merge_with_next(archive: Archive, eid: str, *, who: str, expected: str | None = None) -> None:
     """Merge entry ``eid`` with the entry after it (segmentation cut one matter in two)."""
     who = _who(who)
-    ensure_review_schema(archive.db)
     with archive.db.atomic():
         row = _entry(archive, eid)
         _check(archive, f"entry {eid}", expected, entry_rev(row))
         nxt = _one(
-            archive.db,
+            archive,
             f"select * from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1",
             [row["book_id"], row["seq"]],
         )
         if nxt is None:
-            raise BadCorrectionError(_where(archive), f"{eid} is the last entry of its book", "nothing to merge it with")
+            raise BadCorrectionError(archive.db_path, f"{eid} is the last entry of its book", "nothing to merge it with")
         _record_decision(archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt)), None)
         records.record_correction(archive, who, ENTRIES, eid, "merge_with", None, nxt["entry_id"])
         _regroup(archive, row["book_id"])
@@ -635,21 +589,20 @@ def move_line(
     line of an entry to the next one (``"next"``). ``expected``: the entry's rev."""
     who = _who(who)
     if direction not in ("prev", "next"):
-        raise BadCorrectionError(_where(archive), f"direction {direction!r}", "use prev or next")
-    ensure_review_schema(archive.db)
+        raise BadCorrectionError(archive.db_path, f"direction {direction!r}", "use prev or next")
     with archive.db.atomic():
         line = _line(archive, line_id)
         if not line["entry_id"]:
-            raise BadCorrectionError(_where(archive), f"line {line_id} belongs to no entry", "split an entry instead")
+            raise BadCorrectionError(archive.db_path, f"line {line_id} belongs to no entry", "split an entry instead")
         row = _entry(archive, line["entry_id"])
         _check(archive, f"entry {row['entry_id']}", expected, entry_rev(row))
         ids = json.loads(row["line_ids"] or "[]")
         book = row["book_id"]
         if direction == "prev":
-            prev = _one(archive.db, f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1", [book, row["seq"]])
+            prev = _one(archive, f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1", [book, row["seq"]])
             if ids[0] != line_id or prev is None:
                 raise BadCorrectionError(
-                    _where(archive), f"line {line_id} is not the first line of an entry with an entry before it",
+                    archive.db_path, f"line {line_id} is not the first line of an entry with an entry before it",
                     "only an entry's first line can move to the previous entry; split first",
                 )
             _record_decision(archive, who, book, "join", line_anchor(archive, line_id), None)
@@ -657,10 +610,10 @@ def move_line(
                 _record_decision(archive, who, book, "start", line_anchor(archive, ids[1]), None)
             target = prev["entry_id"]
         else:
-            nxt = _one(archive.db, f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1", [book, row["seq"]])
+            nxt = _one(archive, f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1", [book, row["seq"]])
             if ids[-1] != line_id or nxt is None:
                 raise BadCorrectionError(
-                    _where(archive), f"line {line_id} is not the last line of an entry with an entry after it",
+                    archive.db_path, f"line {line_id} is not the last line of an entry with an entry after it",
                     "only an entry's last line can move to the next entry; split first",
                 )
             if len(ids) > 1:
@@ -673,8 +626,6 @@ def move_line(
 
 def _marks(archive: Archive, book_id: str) -> dict[str, str]:
     """Active structure decisions of a book, resolved to current line ids (latest wins)."""
-    if not archive.db[DECISIONS].exists():
-        return {}
     out: dict[str, str] = {}
     for d in archive.db.query(
         f"select * from {DECISIONS} where book_id = ? and active = 1 and kind in ('start', 'join') order by id",
@@ -745,7 +696,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
             [book_id],
         )
     }
-    book = _one(archive.db, "select * from books where book_id = ?", [book_id]) or {}
+    book = _one(archive, "select * from books where book_id = ?", [book_id]) or {}
     new_rows: list[dict[str, Any]] = []
     prev_date: str | None = None
     for seq, g in enumerate(groups, start=1):
@@ -841,8 +792,6 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
     decisions that could be applied (anchors whose line no longer exists are skipped,
     their audit rows stay).
     """
-    if not archive.db[DECISIONS].exists():
-        return 0
     if book_ids is None:
         book_ids = [r["book_id"] for r in archive.db.query(f"select distinct book_id from {DECISIONS} where active = 1")]
     applied = 0
@@ -872,7 +821,7 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
                 if v:
                     pbook = v.split(":")[0]
                     plid = resolve_anchor(archive, pbook, Anchor(d["page_id2"], d["page_sha2"] or "", tuple(json.loads(d["box2"]))))
-                    prow = _one(archive.db, f"select entry_id from {LINES} where line_id = ?", [plid]) if plid else None
+                    prow = _one(archive, f"select entry_id from {LINES} where line_id = ?", [plid]) if plid else None
                     parent = prow["entry_id"] if prow else None
                     if parent is None:
                         continue
@@ -891,11 +840,7 @@ def calibrated_error_rate(archive: Archive) -> Any:
     From the spot-check calibration (``ocr_calibration``, written by
     :func:`minqing.review.spotcheck.calibrate`) when there is one, else ``1 - confidence``.
     """
-    bins = (
-        list(archive.db.query(f"select lo, hi, cer from {CALIBRATION} order by lo"))
-        if archive.db[CALIBRATION].exists()
-        else []
-    )
+    bins = list(archive.db.query(f"select lo, hi, cer from {CALIBRATION} order by lo"))
     if not bins:
         return lambda c: max(0.0, 1.0 - (c if c is not None else 0.0))
 
@@ -947,9 +892,9 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
 def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
     """Everything the review page shows for one page: the page, its lines (with the
     entry each belongs to) and the entries touching it (with revs and link candidates)."""
-    page = _one(archive.db, f"select * from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no])
+    page = _one(archive, f"select * from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no])
     if page is None:
-        raise TargetNotFoundError(_where(archive), f"no page {book_id}/{page_no}", "pick a page from the review queue")
+        raise TargetNotFoundError(archive.db_path, f"no page {book_id}/{page_no}", "pick a page from the review queue")
     lines = list(archive.db.query(
         f"select line_id, line_no, text, machine_text, confidence, corrected, entry_id, x0, y0, x1, y1 "
         f"from {LINES} where page_id = ? order by line_no",
@@ -967,12 +912,12 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         e["rev"] = entry_rev(e)
         e["first_line"] = ids[0] if ids else None
         e["last_line"] = ids[-1] if ids else None
-        e["is_first"] = _one(archive.db, f"select 1 from {ENTRIES} where book_id = ? and seq < ?", [e["book_id"], e["seq"]]) is None
-        e["is_last"] = _one(archive.db, f"select 1 from {ENTRIES} where book_id = ? and seq > ?", [e["book_id"], e["seq"]]) is None
+        e["is_first"] = _one(archive, f"select 1 from {ENTRIES} where book_id = ? and seq < ?", [e["book_id"], e["seq"]]) is None
+        e["is_last"] = _one(archive, f"select 1 from {ENTRIES} where book_id = ? and seq > ?", [e["book_id"], e["seq"]]) is None
         e["candidates"] = link_candidates(archive, eid)
-        e["link_confirmed"] = bool(_one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
+        e["link_confirmed"] = bool(_one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
         entries.append(e)
-    n_pages = _one(archive.db, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
+    n_pages = _one(archive, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
     history = list(archive.db.query(
         f"select * from {CORRECTIONS} where target_id like ? or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
         [page["page_id"] + "/%", *eids],
@@ -1018,12 +963,12 @@ def _apply_change(archive: Archive, c: Change, who: str) -> bool:
         except ValueError:
             code = 0
         if code not in CATEGORIES:
-            raise BadCorrectionError(_where(archive), f"category {c.value!r} is not 1–8", "use a code 1–8")
+            raise BadCorrectionError(archive.db_path, f"category {c.value!r} is not 1–8", "use a code 1–8")
         return _set_category(archive, c.target_id, code, who, c.expected)
     if c.field == "status_code":
         if c.value not in STATUSES:
             raise BadCorrectionError(
-                _where(archive), f"status {c.value!r} is unknown", f"use one of {', '.join(STATUSES)}"
+                archive.db_path, f"status {c.value!r} is unknown", f"use one of {', '.join(STATUSES)}"
             )
         return _set_status(archive, c.target_id, c.value, who, c.expected)
     if c.field == "date":
@@ -1031,7 +976,7 @@ def _apply_change(archive: Archive, c: Change, who: str) -> bool:
             iso = parse_iso_date(c.value)
         except ValueError:
             raise BadCorrectionError(
-                _where(archive), f"date {c.value!r} is not a date", "write it as YYYY-MM-DD"
+                archive.db_path, f"date {c.value!r} is not a date", "write it as YYYY-MM-DD"
             ) from None
         return _set_date(archive, c.target_id, iso, who, c.expected)
     return _confirm_link(archive, c.target_id, (c.value or "").strip() or None, who, c.expected)
@@ -1055,7 +1000,6 @@ def apply_changes(
     is applied and :class:`ChangeError` names it (``labels[i]``, e.g. "file.csv row 7").
     """
     who = _who(who)
-    ensure_review_schema(archive.db)
     n = 0
     with archive.db.atomic():
         for i, c in enumerate(changes):

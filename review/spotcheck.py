@@ -36,11 +36,9 @@ from rapidfuzz.distance import Levenshtein
 from minqing.archive import records
 from minqing.review import corrections
 from minqing.archive.errors import BadCorrectionError
-from minqing.archive.schema import ENTRIES, LINES, PAGES
+from minqing.archive.schema import CALIBRATION, ENTRIES, ITEMS, LINES, PAGES, SAMPLES
 from minqing.archive.store import Archive
 
-SAMPLES = "spot_samples"
-ITEMS = "spot_items"
 #: confidence bands used as strata
 BANDS = (0.0, 0.8, 0.95, 1.000001)
 #: calibration bins of engine confidence
@@ -49,57 +47,6 @@ DEFAULT_MIN_LINES = 200
 DEFAULT_FRACTION = 0.05
 DEFAULT_THRESHOLD = 0.03
 Z95 = 1.959964
-
-
-def ensure_spotcheck_schema(db: Any) -> None:
-    """Create the spot-check tables (idempotent; commits when it creates)."""
-    if db[SAMPLES].exists() and db[ITEMS].exists():
-        return
-    db[SAMPLES].create(
-        {
-            "sample_id": int,
-            "created_at": str,
-            "who": str,
-            "scope": str,
-            "seed": int,
-            "mode": str,
-            "threshold": float,
-            "size": int,
-            "population_lines": int,
-            "population_pages": int,
-            "plan": str,
-        },
-        pk="sample_id",
-        if_not_exists=True,
-    )
-    db[ITEMS].create(
-        {
-            "sample_id": int,
-            "line_id": str,
-            "book_id": str,
-            "page_id": str,
-            "page_sha": str,
-            "x0": float,
-            "y0": float,
-            "x1": float,
-            "y1": float,
-            "stratum": str,
-            "population": int,
-            "drawn": int,
-            "confidence": float,
-            "shown_text": str,
-            "machine_text": str,
-            "transcription": str,
-            "ref_chars": int,
-            "errors": int,
-            "machine_errors": int,
-            "recorded_at": str,
-            "who": str,
-        },
-        pk=("sample_id", "line_id"),
-        if_not_exists=True,
-    )
-    db.conn.commit()
 
 
 # -- text comparison -----------------------------------------------------------------------
@@ -187,11 +134,10 @@ def new_sample(
         raise BadCorrectionError(
             "spotcheck", f"threshold {threshold}", "give a CER between 0 and 1, e.g. 0.03"
         )
-    ensure_spotcheck_schema(archive.db)
     pop = _population(archive, books, date_from, date_to)
     if not pop:
         raise BadCorrectionError(
-            getattr(archive, "db_path", "archive"),
+            archive.db_path,
             "the batch has no lines to sample",
             "check the --book names and the date range",
         )
@@ -313,11 +259,10 @@ def _allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
 
 
 def _sample(archive: Archive, sid: int) -> dict[str, Any]:
-    ensure_spotcheck_schema(archive.db) if not archive.db[SAMPLES].exists() else None
     row = next(archive.db.query(f"select * from {SAMPLES} where sample_id = ?", [sid]), None)
     if row is None:
         raise BadCorrectionError(
-            getattr(archive, "db_path", "archive"),
+            archive.db_path,
             f"no spot-check sample {sid}",
             "list them with `minqing spotcheck list`",
         )
@@ -484,8 +429,6 @@ def report(archive: Archive, sid: int) -> dict[str, Any]:
 
 def list_samples(archive: Archive) -> list[dict[str, Any]]:
     """Every sample with its size, progress and verdict."""
-    if not archive.db[SAMPLES].exists():
-        return []
     out = []
     for s in archive.db.query(f"select * from {SAMPLES} order by sample_id desc"):
         rep = report(archive, s["sample_id"])
@@ -530,8 +473,6 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
     ``ocr_calibration`` so that :func:`minqing.review.corrections.review_queue` orders pages by
     expected errors.
     """
-    ensure_spotcheck_schema(archive.db)
-    corrections.ensure_review_schema(archive.db)
     where, params = "", []
     if sample_ids:
         where = f" and sample_id in ({','.join('?' * len(sample_ids))})"
@@ -574,7 +515,7 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
         b["cer"] = b["errors"] / b["chars"] if b["chars"] else 0.0
         b["updated_at"] = records.now()
     with archive.db.atomic():
-        archive.db.execute(f"delete from {corrections.CALIBRATION}")
+        archive.db.execute(f"delete from {CALIBRATION}")
         if merged:
-            archive.db[corrections.CALIBRATION].insert_all(merged, pk="lo")
+            archive.db[CALIBRATION].insert_all(merged, pk="lo")
     return merged

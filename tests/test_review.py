@@ -76,7 +76,6 @@ def build_archive(root: Path, books: dict[str, list[list[tuple[str, float]]]], v
             entries = classify.segment_book(records.book_lines(archive, book_id))
             records.write_entries(archive, book_id, entries, classify.CLASSIFIER_VERSION)
     _link(archive, list(books))
-    corrections.ensure_review_schema(archive.db)
     return archive
 
 

@@ -496,7 +496,7 @@ def test_canned_query_pages_render_in_chinese(small) -> None:
 
 def test_keywords_refresh_replaces_a_books_rows(tmp_path: Path) -> None:
     root = build_small_archive(tmp_path / "archive")
-    with Archive(root) as a:
+    with Archive(root, write=True) as a:
         before = a.db.execute("select count(*) from keywords where book_id='b-li'").fetchone()[0]
         a.db.execute("update entries set text = '修建村道解决行路难。' where book_id = 'b-li'")
         keywords.refresh_keywords(a, ["b-li"])

@@ -65,7 +65,7 @@ def users_server(sample_archive: Path, tmp_path_factory) -> Iterator[tuple[str, 
 
     root = tmp_path_factory.mktemp("users") / "archive"
     shutil.copytree(sample_archive, root)
-    with Archive(root) as a:
+    with Archive(root, write=True) as a:
         access.add_user(a.db, "wang", "inspector", PASSWORDS["wang"])
         access.add_user(a.db, "li", "reviewer", PASSWORDS["li"])
     # with users configured the server may listen on a public address

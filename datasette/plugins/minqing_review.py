@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 from datasette import Forbidden, NotFound, hookimpl
@@ -27,22 +26,11 @@ from datasette.utils.asgi import Response
 from minqing.review import corrections
 from minqing.review import spotcheck
 from minqing.archive.errors import BadCorrectionError
+from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 
 DB = "archive"
 ACTION = "minqing-review"
-
-
-class _ConnArchive:
-    """The bits of :class:`archive.store.Archive` the review library uses, over a
-    connection Datasette owns."""
-
-    def __init__(self, conn: Any, root: Path) -> None:
-        import sqlite_utils
-
-        self.db = sqlite_utils.Database(conn)
-        self.root = root
-        self.db_path = root / "archive.db"
 
 
 def _db(datasette):  # type: ignore[no-untyped-def]
@@ -61,15 +49,14 @@ async def _require(datasette, request) -> str:  # type: ignore[no-untyped-def]
 
 
 async def _read(datasette, fn):  # type: ignore[no-untyped-def]
-    db = _db(datasette)
-    root = Path(db.path).parent
-    return await db.execute_fn(lambda conn: fn(_ConnArchive(conn, root)))
+    return await _db(datasette).execute_fn(lambda conn: fn(Archive(conn)))
 
 
 async def _write(datasette, fn):  # type: ignore[no-untyped-def]
     db = _db(datasette)
-    root = Path(db.path).parent
-    return await db.execute_write_fn(lambda conn: fn(_ConnArchive(conn, root)), block=True)
+    if not db.is_mutable:
+        raise Forbidden("档案库只读 (the archive is read-only: corrections cannot be saved)")
+    return await db.execute_write_fn(lambda conn: fn(Archive(conn)), block=True)
 
 
 def page_url(book_id: str, page_no: int, focus: str | None = None) -> str:
@@ -255,21 +242,6 @@ def register_routes():  # type: ignore[no-untyped-def]
         (r"^/-/spotcheck$", spotcheck_list),
         (r"^/-/spotcheck/(?P<sample_id>\d+)$", spotcheck_sample),
     ]
-
-
-@hookimpl
-def startup(datasette):  # type: ignore[no-untyped-def]
-    async def inner():  # type: ignore[no-untyped-def]
-        try:
-            db = datasette.get_database(DB)
-        except KeyError:
-            return
-        if db.is_mutable:
-            import sqlite_utils
-
-            await db.execute_write_fn(lambda conn: corrections.ensure_review_schema(sqlite_utils.Database(conn)), block=True)
-
-    return inner
 
 
 @hookimpl

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-USERS = "users"
+from minqing.archive.schema import USERS
+
 
 #: Roles a user may have, and what each may do (Chinese labels for the web pages).
 ROLES: dict[str, str] = {"inspector": "检查（查阅、检索）", "reviewer": "校对（查阅、检索、校对）"}
@@ -79,21 +80,6 @@ class User:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-def ensure_users_table(db: sqlite_utils.Database) -> None:
-    """Create the ``users`` table when missing (called by :func:`archive.schema.ensure_schema`)."""
-    db[USERS].create(
-        {
-            "name": str,
-            "role": str,
-            "password_hash": str,
-            "created_at": str,
-            "changed_at": str,  # changes with the password or role: ends old sessions
-        },
-        pk="name",
-        if_not_exists=True,
-    )
 
 
 # -- password hashing ------------------------------------------------------------------------
@@ -162,7 +148,6 @@ def add_user(db: sqlite_utils.Database, name: str, role: str, password: str) -> 
     check_name(name)
     check_role(role)
     check_password(password)
-    ensure_users_table(db)
     existing = get_user(db, name)
     now = _now()
     row = {
@@ -276,11 +261,13 @@ def user_for_session(
     return user
 
 
-def web_secret(archive_root: Path | str) -> str:
+def web_secret(archive_root: Path | str, *, persist: bool = True) -> str:
     """The archive's cookie-signing secret, created on first use (file mode 0600).
 
     Kept in a file next to ``archive.db`` (never inside the database, which
-    inspectors can query), so that logins survive a server restart.
+    inspectors can query), so that logins survive a server restart. With
+    ``persist=False`` (a read-only archive) a missing secret is made up for this
+    process only and nothing is written.
     """
     path = Path(archive_root) / SECRET_FILE
     try:
@@ -290,6 +277,8 @@ def web_secret(archive_root: Path | str) -> str:
     except FileNotFoundError:
         pass
     secret = secrets.token_hex(32)
+    if not persist:
+        return secret
     tmp = path.with_name(path.name + ".tmp")
     tmp.touch(mode=0o600)
     tmp.write_text(secret, encoding="ascii")

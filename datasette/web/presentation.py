@@ -22,6 +22,7 @@ from typing import Any
 
 from minqing.archive.schema import ENTRIES, ENTRIES_FTS, KEYWORDS, LINES, LINES_FTS, PAGES
 from minqing.archive.search import fts_query
+from minqing.archive.store import is_read_only
 
 #: Folder (relative to the archive folder) that holds every page image.
 IMAGES_DIR = "images"
@@ -432,7 +433,9 @@ def thumbnail_bytes(archive_root: Path | str, image: Path, width: int = THUMB_WI
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=80)
     data = buf.getvalue()
-    try:  # a read-only archive still gets thumbnails, just not cached
+    if is_read_only(archive_root):  # a read-only archive gets thumbnails, just not cached
+        return data
+    try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + f".tmp{id(buf)}")
         tmp.write_bytes(data)
