@@ -21,6 +21,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra
 
+## lint: the gates CI runs before the tests: ruff's rules, ruff's formatting, mypy
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python tools/typecheck.py
+
 ## test-paddle: the optional paddleocr backend (extra `paddle`) in its own venv, since the
 ## extra swaps OpenCV for the contrib build (needs Debian's libgl1) and pins numpy/PyYAML
 PADDLE_VENV ?= .venv-paddle
@@ -43,4 +49,4 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
 
 clean:
-	rm -rf minqing-archive minqing-demo-archive .pytest_cache build *.egg-info
+	rm -rf minqing-archive minqing-demo-archive .pytest_cache .mypy_cache .ruff_cache build *.egg-info
