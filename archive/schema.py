@@ -98,7 +98,7 @@ def _ensure_web_schema(db: sqlite_utils.Database) -> None:
     from minqing.web.access import ensure_users_table
 
     ensure_users_table(db)
-    db[KEYWORDS].create(
+    db.table(KEYWORDS).create(
         {"book_id": str, "month": str, "township": str, "word": str, "n": int},
         pk=("book_id", "month", "word"),
         if_not_exists=True,
@@ -116,7 +116,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db.execute("PRAGMA foreign_keys = ON")
     if db.journal_mode != "wal":
         db.enable_wal()
-    db[BOOKS].create(
+    db.table(BOOKS).create(
         {
             "book_id": str,
             "title": str,
@@ -131,7 +131,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="book_id",
         if_not_exists=True,
     )
-    db[FILES].create(
+    db.table(FILES).create(
         {
             "path": str,
             "book_id": str,
@@ -145,7 +145,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="path",
         if_not_exists=True,
     )
-    db[PAGES].create(
+    db.table(PAGES).create(
         {
             "page_id": str,
             "book_id": str,
@@ -170,12 +170,12 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("book_id", BOOKS, "book_id")],
         if_not_exists=True,
     )
-    db[OCR_CACHE].create(
+    db.table(OCR_CACHE).create(
         {"sha256": str, "engine_id": str, "result": str, "seconds": float, "created_at": str},
         pk=("sha256", "engine_id"),
         if_not_exists=True,
     )
-    db[LINES].create(
+    db.table(LINES).create(
         {
             "line_id": str,
             "page_id": str,
@@ -199,7 +199,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("page_id", PAGES, "page_id")],
         if_not_exists=True,
     )
-    db[ENTRIES].create(
+    db.table(ENTRIES).create(
         {
             "entry_id": str,
             "book_id": str,
@@ -233,7 +233,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("book_id", BOOKS, "book_id")],
         if_not_exists=True,
     )
-    db[LINKS].create(
+    db.table(LINKS).create(
         {
             "child": str,
             "parent": str,
@@ -244,7 +244,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk=("child", "parent"),
         if_not_exists=True,
     )
-    db[CORRECTIONS].create(
+    db.table(CORRECTIONS).create(
         {
             "id": int,
             "at": str,
@@ -258,7 +258,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
-    db[RUNS].create(
+    db.table(RUNS).create(
         {
             "id": int,
             "started_at": str,
@@ -297,7 +297,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         (ENTRIES, ["month", "category"]),
         (KEYWORDS, ["month", "township", "word", "n"]),
     ]:
-        db[table].create_index(cols, if_not_exists=True)
+        db.table(table).create_index(cols, if_not_exists=True)
     if not db[ENTRIES_FTS].exists():
         db.execute(f"CREATE VIRTUAL TABLE {ENTRIES_FTS} USING fts5(bigrams)")
     if not db[LINES_FTS].exists():

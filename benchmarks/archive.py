@@ -456,7 +456,7 @@ def measure(root: Path, n: int) -> list[dict]:
             break
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+                raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}") from None
             time.sleep(0.3)
     enc = urllib.parse.urlencode
     cases = [

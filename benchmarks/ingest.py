@@ -38,8 +38,7 @@ def main() -> None:
     import cv2
     from rapidocr import RapidOCR
 
-    from minqing import ingest
-    from minqing import ocr
+    from minqing import ingest, ocr
     from minqing.archive.store import Archive
     from minqing.pipeline import run_ingest
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from minqing.review import corrections
 from minqing.archive.errors import ArchiveError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
+from minqing.review import corrections
 
 COLUMNS = ("target", "id", "field", "current", "new", "confidence", "context")
 

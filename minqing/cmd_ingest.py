@@ -12,8 +12,8 @@ import click
 from minqing import ocr
 from minqing.archive.store import Archive
 from minqing.classify.model import CategoryModelError
-from minqing.ingest.errors import InputNotFoundError
 from minqing.errors import ExitCode, MinqingError
+from minqing.ingest.errors import InputNotFoundError
 from minqing.options import archive_option
 from minqing.pipeline import EngineConfigError, IngestSummary, run_ingest
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from minqing.web.access import users_configured, web_secret
 from minqing.archive.errors import ArchiveError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 from minqing.paths import datasette_dir
+from minqing.web.access import users_configured, web_secret
 
 
 def is_loopback(host: str) -> bool:
@@ -30,7 +30,7 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def make_datasette(archive_dir: Path):  # type: ignore[no-untyped-def]
+def make_datasette(archive_dir: Path):
     """A Datasette instance over the archive with minqing's configuration directory.
 
     ``$MINQING_DATASETTE_DIR`` names another configuration directory (a site's own
@@ -55,7 +55,7 @@ def has_users(archive_dir: Path) -> bool:
         return users_configured(archive.db)
 
 
-def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  # type: ignore[no-untyped-def]
+def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:
     """Run Datasette on the archive until interrupted."""
     import uvicorn
     from datasette.cli import run_sync

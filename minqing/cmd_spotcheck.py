@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from minqing.review import spotcheck
 from minqing.archive.errors import ArchiveError, BadCorrectionError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
+from minqing.review import spotcheck
 
 
 def _open(archive_dir: Path) -> Archive:

@@ -9,7 +9,7 @@ import click
 from minqing.archive.store import default_archive_path
 
 
-def archive_option(func):  # type: ignore[no-untyped-def]
+def archive_option(func):
     """``--archive DIR``: the archive folder (default ``$MINQING_ARCHIVE`` or ``./minqing-archive``)."""
     return click.option(
         "--archive",

@@ -31,17 +31,15 @@ from typing import Any
 
 import cv2
 
-from minqing import classify
-from minqing import ingest
-from minqing import ocr
+from minqing import classify, ingest, ocr
 from minqing.archive import keywords, records
-from minqing.review import corrections
 from minqing.archive.schema import ENTRIES, FILES, PAGES, entry_id
 from minqing.archive.store import Archive, store_blob
 from minqing.classify.types import Entry, Link
 from minqing.ingest.errors import BadInputError
 from minqing.ingest.types import BookSource, Page, SourceFile
 from minqing.ocr.types import Line, PageText
+from minqing.review import corrections
 
 #: Engine id used for pages whose text came from a PDF text layer.
 TEXT_LAYER_ENGINE = "pdf-text-layer"
@@ -108,7 +106,7 @@ def _engine(name: str, params: dict[str, Any] | None = None) -> ocr.OcrEngine:
     """The engine for (name, params), built once per process."""
     global _ENGINE, _ENGINE_KEY
     key = (name, json.dumps(params or {}, sort_keys=True))
-    if _ENGINE is None or _ENGINE_KEY != key:
+    if _ENGINE is None or key != _ENGINE_KEY:
         _ENGINE = ocr.get_engine(name, threads=_THREADS, **(params or {}))
         _ENGINE_KEY = key
     return _ENGINE
@@ -485,7 +483,7 @@ def _ingest_book(
 MODEL_PATH = Path("models") / "category-model.joblib"
 
 
-def category_model(archive: Archive):  # type: ignore[no-untyped-def]
+def category_model(archive: Archive):
     """The archive's trained category model, or None when none was trained.
 
     A model file that cannot be loaded (damaged, older format) raises

@@ -86,7 +86,7 @@ class OcrEngine(abc.ABC):
     def _recognize(self, image: np.ndarray) -> list:
         """Return the page's :class:`~ocr.types.Line` objects in reading order."""
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self):
         # Picklable by name: a worker process rebuilds (and reloads models) itself.
         return (_rebuild, (self.name, dict(self.params), self.threads))
 

@@ -262,7 +262,7 @@ def _record_decision(
     ):
         if old["page_sha"] == anchor.page_sha and _iou(anchor.box, json.loads(old["box"])) >= 0.9:
             archive.db.execute(f"update {DECISIONS} set active = 0 where id = ?", [old["id"]])
-    archive.db[DECISIONS].insert(
+    archive.db.table(DECISIONS).insert(
         {
             "at": records.now(),
             "who": who,
@@ -367,7 +367,7 @@ def refresh_entry(archive: Archive, eid: str) -> None:
     if not row["status_confirmed"]:
         st = detect_status(text)
         upd.update(status_code=st, status=STATUSES[st])
-    archive.db[ENTRIES].update(eid, upd)
+    archive.db.table(ENTRIES).update(eid, upd)
     _set_fts(archive, ENTRIES_FTS, row["rowid"], text)
 
 
@@ -401,7 +401,7 @@ def _set_category(archive: Archive, eid: str, code: int, who: str, expected: Any
     _check(archive, f"the category of {eid}", expected, row["category_code"])
     if row["category_code"] == code and row["category_confirmed"]:
         return False
-    archive.db[ENTRIES].update(
+    archive.db.table(ENTRIES).update(
         eid,
         {"category_code": code, "category": CATEGORIES[code], "category_score": 1.0, "category_confirmed": 1},
     )
@@ -429,7 +429,7 @@ def _set_status(archive: Archive, eid: str, status: str, who: str, expected: Any
     _check(archive, f"the status of {eid}", expected, row["status_code"])
     if row["status_code"] == status and row["status_confirmed"]:
         return False
-    archive.db[ENTRIES].update(
+    archive.db.table(ENTRIES).update(
         eid, {"status_code": status, "status": STATUSES[status], "status_confirmed": 1}
     )
     _entry_decision(archive, who, row, "status", status)
@@ -466,7 +466,7 @@ def _set_date(archive: Archive, eid: str, iso: str | None, who: str, expected: A
     _check(archive, f"the date of {eid}", expected, row["date"])
     if row["date"] == iso and row.get("date_confirmed"):
         return False
-    archive.db[ENTRIES].update(
+    archive.db.table(ENTRIES).update(
         eid,
         {"date": iso, "month": iso[:7] if iso else None, "date_inferred": 0, "date_confirmed": 1},
     )
@@ -483,7 +483,7 @@ NO_PARENT = ""
 
 def _write_link(archive: Archive, child: str, parent: str | None) -> None:
     archive.db.execute(f"delete from {LINKS} where child = ?", [child])
-    archive.db[LINKS].insert(
+    archive.db.table(LINKS).insert(
         {
             "child": child,
             "parent": parent or NO_PARENT,
@@ -627,7 +627,7 @@ def merge_with_next(archive: Archive, eid: str, *, who: str, expected: str | Non
         )
         if nxt is None:
             raise BadCorrectionError(_where(archive), f"{eid} is the last entry of its book", "nothing to merge it with")
-        _record_decision(archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt)), None)
+        _record_decision(archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt) or ""), None)
         records.record_correction(archive, who, ENTRIES, eid, "merge_with", None, nxt["entry_id"])
         _regroup(archive, row["book_id"])
 
@@ -669,7 +669,7 @@ def move_line(
                 )
             if len(ids) > 1:
                 _record_decision(archive, who, book, "start", line_anchor(archive, line_id), None)
-            _record_decision(archive, who, book, "join", line_anchor(archive, _first_line(nxt)), None)
+            _record_decision(archive, who, book, "join", line_anchor(archive, _first_line(nxt) or ""), None)
             target = nxt["entry_id"]
         records.record_correction(archive, who, LINES, line_id, "entry_id", row["entry_id"], target)
         _regroup(archive, book)
@@ -774,8 +774,8 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
                 for lid in g
             ]
             found = segment_book(bls)
-            dated = [e for e in found if e.date is not None and not e.date_inferred]
-            date = dated[0].date.isoformat() if dated else prev_date
+            dated = [e.date for e in found if e.date is not None and not e.date_inferred]
+            date = dated[0].isoformat() if dated else prev_date
             row = {
                 "entry_id": eid, "book_id": book_id, "seq": seq,
                 "date": date, "date_inferred": 0 if dated else int(date is not None),
@@ -800,12 +800,12 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
         new_rows.append(row)
     # old entry id → new entry id: the group holding the old entry's first line
     line_to_new = {lid: r["entry_id"] for r in new_rows for lid in json.loads(r["line_ids"])}
-    id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "", None) for r in old}
+    id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "") for r in old}
     for r in old:
         archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [r["rowid"]])
     archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
     archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
-    archive.db[ENTRIES].insert_all(new_rows, pk="entry_id", alter=True)
+    archive.db.table(ENTRIES).insert_all(new_rows, pk="entry_id", alter=True)
     for r in new_rows:
         ids = json.loads(r["line_ids"])
         archive.db.execute(
@@ -829,7 +829,7 @@ def _remap_links(archive: Archive, book_id: str, id_map: dict[str, str | None]) 
             parent = id_map.get(parent, parent)
         if not child or (parent is None) or child == parent:
             continue
-        archive.db[LINKS].insert({**r, "child": child, "parent": parent}, pk=("child", "parent"), replace=True)
+        archive.db.table(LINKS).insert({**r, "child": child, "parent": parent}, pk=("child", "parent"), replace=True)
 
 
 # -- re-imposing decisions after a machine re-run ------------------------------------------
@@ -866,11 +866,11 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
                 continue
             v = d["value"]
             if d["kind"] == "category":
-                archive.db[ENTRIES].update(eid, {"category_code": int(v), "category": CATEGORIES[int(v)], "category_score": 1.0, "category_confirmed": 1})
+                archive.db.table(ENTRIES).update(eid, {"category_code": int(v), "category": CATEGORIES[int(v)], "category_score": 1.0, "category_confirmed": 1})
             elif d["kind"] == "status":
-                archive.db[ENTRIES].update(eid, {"status_code": v, "status": STATUSES[v], "status_confirmed": 1})
+                archive.db.table(ENTRIES).update(eid, {"status_code": v, "status": STATUSES[v], "status_confirmed": 1})
             elif d["kind"] == "date":
-                archive.db[ENTRIES].update(eid, {"date": v or None, "month": v[:7] if v else None, "date_inferred": 0, "date_confirmed": 1})
+                archive.db.table(ENTRIES).update(eid, {"date": v or None, "month": v[:7] if v else None, "date_inferred": 0, "date_confirmed": 1})
             elif d["kind"] == "link":
                 parent = None
                 if v:
@@ -976,7 +976,7 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         e["candidates"] = link_candidates(archive, eid)
         e["link_confirmed"] = bool(_one(archive.db, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
         entries.append(e)
-    n_pages = _one(archive.db, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
+    n_pages = archive.db.execute(f"select max(page_no) from {PAGES} where book_id = ?", [book_id]).fetchone()[0]
     history = list(archive.db.query(
         f"select * from {CORRECTIONS} where target_id like ? or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
         [page["page_id"] + "/%", *eids],

@@ -268,7 +268,7 @@ def corpus_lines(book_id: str) -> list[BookLine]:
 
     out = []
     for pg in json.loads((CORPUS / book_id / "lines.json").read_text(encoding="utf-8")):
-        for i, (t, box) in enumerate(zip(pg["lines"], pg["boxes"])):
+        for i, (t, box) in enumerate(zip(pg["lines"], pg["boxes"], strict=True)):
             out.append(BookLine(f"{book_id}/{pg['page']}/{i}", pg["page"], i, t, tuple(box), pg["size"][1]))
     return out
 
@@ -283,7 +283,7 @@ def test_corpus_layouts_segment_with_fields_and_dates(book_id):
     assert [e.text for e in got] == [e["text"] for e in want]
     assert [e.date.isoformat() for e in got] == [e["date"] for e in want]
     assert [e.date_inferred for e in got] == [e["date_inferred"] for e in want]
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         if w.get("fields"):
             assert dict(g.fields) == w["fields"], w["entry_id"]
             assert g.layout in ("labelled", "form")

@@ -16,6 +16,11 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 import minqing.volumes.compile as compile_mod
+from minqing.archive.errors import NothingToCompileError
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES
+from minqing.cli import cli
+from minqing.errors import ExitCode
 from minqing.volumes.compile import (
     CompileStats,
     compile_volume,
@@ -23,11 +28,6 @@ from minqing.volumes.compile import (
     parse_period,
     period_weeks,
 )
-from minqing.archive.errors import NothingToCompileError
-from minqing.archive.store import Archive
-from minqing.classify.types import CATEGORIES
-from minqing.cli import cli
-from minqing.errors import ExitCode
 from tests.test_compile_data import ENTRY_ROWS, build_archive, eid
 
 Q3 = {"date_from": dt.date(2024, 7, 1), "date_to": dt.date(2024, 9, 30)}

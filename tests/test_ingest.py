@@ -468,7 +468,7 @@ def test_load_source_in_a_process_pool(tmp_path: Path, page) -> None:
     with ProcessPoolExecutor(max_workers=1) as pool:
         pages = pool.submit(load_source, good).result()
         assert pages[0].sha256 == load_source(good)[0].sha256
-        with pytest.raises(EmptyFileError, match="bad.jpg: empty file"):
+        with pytest.raises(EmptyFileError, match=r"bad\.jpg: empty file"):
             pool.submit(load_source, bad).result()
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from minqing.archive import records
-from minqing.review import corrections
 from minqing.archive.search import fts_query
 from minqing.archive.store import Archive
 from minqing.ocr.types import Line, PageText
+from minqing.review import corrections
 
 LINE_H = 40
 BOOK_A = [

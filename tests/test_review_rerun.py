@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import pytest
 
-from minqing.review import corrections
-from minqing.archive.store import Archive
 from minqing import pipeline
+from minqing.archive.store import Archive
 from minqing.ocr.testing import DIARY_LINES, find_cjk_font, render_page
+from minqing.review import corrections
 
 pytestmark = pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font to render a test page")
 

@@ -424,7 +424,7 @@ def _install_styles(document: docx.document.Document) -> None:
         styles.append(el)
 
 
-def _page_number_paragraph(paragraph, *, odd: bool) -> None:  # type: ignore[no-untyped-def]
+def _page_number_paragraph(paragraph, *, odd: bool) -> None:
     """"— N —" in 4号宋体; odd pages right-aligned, even pages left, one character in."""
     props = rpr(FONT_PAGE_NO, SIZE_4HAO)
     # GB/T 9704 7.5: odd page numbers on the right, even on the left, one character in
@@ -441,7 +441,7 @@ def _page_number_paragraph(paragraph, *, odd: bool) -> None:  # type: ignore[no-
     paragraph._p.getparent().remove(paragraph._p)
 
 
-def _insert_setting(settings, tag: str, attrs: dict[str, str], successors: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def _insert_setting(settings, tag: str, attrs: dict[str, str], successors: tuple[str, ...]) -> None:
     el = settings.find(qn(tag))
     if el is None:
         el = settings.makeelement(qn(tag), {})

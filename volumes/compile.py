@@ -45,11 +45,11 @@ from typing import Any
 
 from natsort import natsort_keygen
 
-from minqing.volumes import _docx as dx
 from minqing.archive.errors import NothingToCompileError
 from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
+from minqing.volumes import _docx as dx
 
 #: Status codes of matters still open, and of matters closed.
 OPEN_STATUSES = ("recorded", "in_progress", "escalated")
@@ -1073,7 +1073,7 @@ def _default_title(volume: Volume, townships: Sequence[str], villages: Sequence[
     return f"{name}民情日记汇编（{volume.period.label}）"
 
 
-def _filters_text(townships, villages, cadres, categories, statuses) -> str:  # type: ignore[no-untyped-def]
+def _filters_text(townships, villages, cadres, categories, statuses) -> str:
     parts = []
     for label, vals in (("乡镇", townships), ("村", villages), ("干部", cadres),
                         ("类别", [CATEGORIES.get(c, str(c)) for c in categories]), ("状态", statuses)):

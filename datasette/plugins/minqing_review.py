@@ -24,10 +24,9 @@ from typing import Any
 from datasette import Forbidden, NotFound, hookimpl
 from datasette.utils.asgi import Response
 
-from minqing.review import corrections
-from minqing.review import spotcheck
 from minqing.archive.errors import BadCorrectionError
 from minqing.classify.types import CATEGORIES, STATUSES
+from minqing.review import corrections, spotcheck
 
 DB = "archive"
 ACTION = "minqing-review"
@@ -45,14 +44,14 @@ class _ConnArchive:
         self.db_path = root / "archive.db"
 
 
-def _db(datasette):  # type: ignore[no-untyped-def]
+def _db(datasette):
     try:
         return datasette.get_database(DB)
     except KeyError:
         raise NotFound("没有档案库 (no archive database)") from None
 
 
-async def _require(datasette, request) -> str:  # type: ignore[no-untyped-def]
+async def _require(datasette, request) -> str:
     """Raise Forbidden unless the actor may review; return the reviewer's name."""
     if not await datasette.permission_allowed(request.actor, ACTION, default=False):
         raise Forbidden("需要校对权限 (the reviewer role) to use the review pages")
@@ -60,13 +59,13 @@ async def _require(datasette, request) -> str:  # type: ignore[no-untyped-def]
     return str(actor.get("id") or "local")
 
 
-async def _read(datasette, fn):  # type: ignore[no-untyped-def]
+async def _read(datasette, fn):
     db = _db(datasette)
     root = Path(db.path).parent
     return await db.execute_fn(lambda conn: fn(_ConnArchive(conn, root)))
 
 
-async def _write(datasette, fn):  # type: ignore[no-untyped-def]
+async def _write(datasette, fn):
     db = _db(datasette)
     root = Path(db.path).parent
     return await db.execute_write_fn(lambda conn: fn(_ConnArchive(conn, root)), block=True)
@@ -82,7 +81,7 @@ def _image_url(page_id: str) -> str:
     return "/-/page-image/" + urllib.parse.quote(page_id, safe="/")
 
 
-async def queue_page(datasette, request):  # type: ignore[no-untyped-def]
+async def queue_page(datasette, request):
     await _require(datasette, request)
     book = request.args.get("book") or None
     items = await _read(datasette, lambda a: corrections.review_queue(a, book=book, limit=200))
@@ -93,11 +92,11 @@ async def queue_page(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def entry_redirect(datasette, request):  # type: ignore[no-untyped-def]
+async def entry_redirect(datasette, request):
     await _require(datasette, request)
     eid = urllib.parse.unquote(request.url_vars["entry_id"])
 
-    def find(a):  # type: ignore[no-untyped-def]
+    def find(a):
         return next(iter(a.db.query(
             "select l.book_id, l.page_no, l.line_id from lines l where l.entry_id = ? order by page_no, line_no limit 1",
             [eid],
@@ -109,7 +108,7 @@ async def entry_redirect(datasette, request):  # type: ignore[no-untyped-def]
     return Response.redirect(page_url(row["book_id"], row["page_no"], row["line_id"]))
 
 
-async def review_page(datasette, request):  # type: ignore[no-untyped-def]
+async def review_page(datasette, request):
     await _require(datasette, request)
     book = urllib.parse.unquote(request.url_vars["book"])
     page_no = int(request.url_vars["page_no"])
@@ -143,8 +142,8 @@ async def review_page(datasette, request):  # type: ignore[no-untyped-def]
     return Response.html(await datasette.render_template("review.html", ctx, request=request))
 
 
-def _message(datasette, request, status: int, title: str, text: str, back: str):  # type: ignore[no-untyped-def]
-    async def render():  # type: ignore[no-untyped-def]
+def _message(datasette, request, status: int, title: str, text: str, back: str):
+    async def render():
         if "application/json" in (request.headers.get("accept") or ""):
             return Response.json({"ok": False, "error": text, "status": status}, status=status)
         return Response.html(
@@ -163,7 +162,7 @@ def _safe_back(value: str | None) -> str:
     return "/-/review"
 
 
-async def save(datasette, request):  # type: ignore[no-untyped-def]
+async def save(datasette, request):
     who = await _require(datasette, request)
     if request.method != "POST":
         return Response.redirect("/-/review")
@@ -172,7 +171,7 @@ async def save(datasette, request):  # type: ignore[no-untyped-def]
     back = _safe_back(form.get("back"))
     focus = form.get("next_focus") or None
 
-    def op(a):  # type: ignore[no-untyped-def]
+    def op(a):
         if action == "line":
             return corrections.correct_line(a, form["line_id"], form.get("text", ""), who=who, expected=form.get("expected"))
         if action == "entry":
@@ -210,7 +209,7 @@ async def save(datasette, request):  # type: ignore[no-untyped-def]
 # -- spot-check pages ----------------------------------------------------------------------
 
 
-async def spotcheck_list(datasette, request):  # type: ignore[no-untyped-def]
+async def spotcheck_list(datasette, request):
     await _require(datasette, request)
     samples = await _read(datasette, spotcheck.list_samples)
     return Response.html(
@@ -218,7 +217,7 @@ async def spotcheck_list(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def spotcheck_sample(datasette, request):  # type: ignore[no-untyped-def]
+async def spotcheck_sample(datasette, request):
     who = await _require(datasette, request)
     sid = int(request.url_vars["sample_id"])
     if request.method == "POST":
@@ -246,7 +245,7 @@ async def spotcheck_sample(datasette, request):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def register_routes():  # type: ignore[no-untyped-def]
+def register_routes():
     return [
         (r"^/-/review$", queue_page),
         (r"^/-/review/page/(?P<book>[^/]+)/(?P<page_no>\d+)$", review_page),
@@ -258,8 +257,8 @@ def register_routes():  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def startup(datasette):  # type: ignore[no-untyped-def]
-    async def inner():  # type: ignore[no-untyped-def]
+def startup(datasette):
+    async def inner():
         try:
             db = datasette.get_database(DB)
         except KeyError:
@@ -273,8 +272,8 @@ def startup(datasette):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def menu_links(datasette, actor):  # type: ignore[no-untyped-def]
-    async def inner():  # type: ignore[no-untyped-def]
+def menu_links(datasette, actor):
+    async def inner():
         if await datasette.permission_allowed(actor, ACTION, default=False):
             return [{"href": "/-/review", "label": "校对队列 (review)"}, {"href": "/-/spotcheck", "label": "抽检 (spot-check)"}]
         return []

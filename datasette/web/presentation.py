@@ -15,12 +15,11 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from minqing.archive.schema import ENTRIES, ENTRIES_FTS, KEYWORDS, LINES, LINES_FTS, PAGES
+from minqing.archive.schema import ENTRIES, ENTRIES_FTS, LINES, LINES_FTS, PAGES
 from minqing.archive.search import fts_query
 
 #: Folder (relative to the archive folder) that holds every page image.
