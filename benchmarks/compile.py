@@ -165,13 +165,15 @@ def main() -> None:
     runs = [run_once(root, out, args.with_images) for _ in range(args.repeat)]
     secs = [r["seconds"] for r in runs]
     rss = [r["peak_rss_mib"] for r in runs]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {platform.platform()}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"archive built in {build_s:.1f} s; volume {out.stat().st_size / 2**20:.1f} MiB")
-    print(f"entries in period: {runs[0]['entries']}, matters: {runs[0]['matters']}, images: {runs[0]['images']}")
+    print(f"entries in period: {runs[0]['entries']}, matters: {runs[0]['matters']}, "
+          f"images: {runs[0]['images']}")
     print(f"compile: median {statistics.median(secs):.2f} s over {len(secs)} run(s) "
-          f"(min {min(secs):.2f}, max {max(secs):.2f}); peak RSS median {statistics.median(rss):.0f} MiB")
+          f"(min {min(secs):.2f}, max {max(secs):.2f}); "
+          f"peak RSS median {statistics.median(rss):.0f} MiB")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

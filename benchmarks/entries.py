@@ -176,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         if not a.e2e:
             out = work / f"bypass{suffix}.jsonl"
             s = bypass_export(truth, out, context)
-            print(f"\n## (b) OCR bypassed: per-line ground truth -> segment_book/link_entries ({s:.2f} s)")
+            print(f"\n## (b) OCR bypassed: per-line ground truth -> segment_book/link_entries "
+                  f"({s:.2f} s)")
             score(a.scorer, truth_path, out)
         if not a.bypass:
             out = work / f"e2e{suffix}.jsonl"
             s = e2e_export(truth, out, work, manifest)
-            print(f"\n## (a) end to end from images: ingest {s:.1f} s ({s / max(1, n_pages):.2f} s/page)")
+            print(f"\n## (a) end to end from images: ingest {s:.1f} s "
+                  f"({s / max(1, n_pages):.2f} s/page)")
             score(a.scorer, truth_path, out)
     finally:
         if a.keep is None:

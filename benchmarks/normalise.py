@@ -107,7 +107,8 @@ def main() -> None:
     for kind in args.kind or KINDS:
         items = _inputs(kind)
         if not items:
-            print(f"{kind:<10} skipped ({'no ../shared/realdata' if kind == 'real' else 'no Kai font'})")
+            missing = "no ../shared/realdata" if kind == "real" else "no Kai font"
+            print(f"{kind:<10} skipped ({missing})")
             continue
         walls, cpus, seen = [], [], []
         for label, image in items:
@@ -116,7 +117,8 @@ def main() -> None:
             cpus += cpu
             out = normalise(image)
             seen.append(f"{label}: " + " + ".join(",".join(o.transforms) or "-" for o in out))
-        print(f"{kind:<10} {len(items):>5} {median(walls) * 1000:>13.0f} {median(cpus) * 1000:>12.0f}  "
+        print(f"{kind:<10} {len(items):>5} "
+              f"{median(walls) * 1000:>13.0f} {median(cpus) * 1000:>12.0f}  "
               + ("; ".join(seen) if kind != "clean" else
                  f"{sum(s.endswith(': -') for s in seen)}/{len(seen)} left alone"))
 

@@ -2,10 +2,10 @@
 
 Every step returns a new image and records what it did in ``transforms``:
 
-``page:WxH`` / ``perspective``  found the page against the background and warped it to an upright rectangle
+``page:WxH`` / ``perspective``  found the page on the background, warped it to an upright rectangle
 ``crop:x0,y0,x1,y1``            cropped to the page (coordinates in the image before the crop)
 ``rotate:90|180|270``           turned upright (clockwise degrees), decided from the text itself
-``deskew:-2.3``                 rotated by that many degrees (counter-clockwise positive) to level the lines
+``deskew:-2.3``                 rotated that many degrees (counter-clockwise > 0) to level the lines
 ``split:left`` / ``split:right`` one half of a two-page spread
 ``flatten_light``               evened out uneven lighting
 

@@ -126,7 +126,8 @@ def import_books(manifest: Path, archive_dir: Path, who: str) -> None:
         unknown = sorted(set(rows) - known)
         if unknown:
             raise MinqingError(
-                f"{manifest}: book(s) not in the archive: {', '.join(unknown)} (ingest them first, or fix the book_id)",
+                f"{manifest}: book(s) not in the archive: {', '.join(unknown)} "
+                "(ingest them first, or fix the book_id)",
                 exit_code=ExitCode.bad_data,
             )
         n = 0

@@ -45,7 +45,8 @@ def command(archive_dir: Path, folds: int, seed: int, output: Path | None, dry_r
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
     try:
         rows = list(archive.db.query(
-            "select text, category_code from entries where category_confirmed = 1 and trim(coalesce(text, '')) != ''"
+            "select text, category_code from entries "
+            "where category_confirmed = 1 and trim(coalesce(text, '')) != ''"
         ))
         root = archive.root
     finally:
@@ -65,8 +66,12 @@ def command(archive_dir: Path, folds: int, seed: int, output: Path | None, dry_r
         click.echo(json.dumps({**ev, "model_path": str(path) if path else None}, ensure_ascii=False))
         return
     click.echo(f"{ev['n']} confirmed categories, {ev['folds']}-fold cross-validation:")
-    click.echo(f"  before (lexicon):          accuracy {_pct(ev['lexicon']['accuracy'])}, macro-F1 {_pct(ev['lexicon']['macro_f1'])}")
-    click.echo(f"  after (lexicon + model):   accuracy {_pct(ev['combined']['accuracy'])}, macro-F1 {_pct(ev['combined']['macro_f1'])}")
-    click.echo(f"  model alone:               accuracy {_pct(ev['model']['accuracy'])}, macro-F1 {_pct(ev['model']['macro_f1'])}")
+    for label, key in (
+        ("before (lexicon):", "lexicon"),
+        ("after (lexicon + model):", "combined"),
+        ("model alone:", "model"),
+    ):
+        acc, f1 = _pct(ev[key]["accuracy"]), _pct(ev[key]["macro_f1"])
+        click.echo(f"  {label:<26} accuracy {acc}, macro-F1 {f1}")
     if path:
         click.echo(f"model written to {path}", err=True)

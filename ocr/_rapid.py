@@ -36,7 +36,8 @@ DEFAULTS: dict[str, Any] = {
     # look-alike characters on the greedy path; "beam" is a full CTC prefix beam
     # search (may also insert or drop characters); False: greedy only
     "lm": "substitute",
-    "lm_alpha": 0.5,  # chosen on samples/ + generated pages (benchmarks/ocr.py --sweep-alpha), never on realdata
+    # chosen on samples/ + generated pages (benchmarks/ocr.py --sweep-alpha), never on realdata
+    "lm_alpha": 0.5,
     # re-recognise low-confidence lines from a wider crop; keep the likelier reading
     "rescue": True,
     # detect on a page scaled down to this longest side (boxes scaled back; the

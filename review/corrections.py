@@ -560,12 +560,14 @@ def link_candidates(archive: Archive, eid: str, limit: int = 8) -> list[dict[str
     out: dict[str, dict[str, Any]] = {}
     for r in archive.db.query(
         f"select e.entry_id, e.date, e.text, k.score, k.confirmed from {LINKS} k "
-        f"join {ENTRIES} e on e.entry_id = k.parent where k.child = ? order by k.confirmed desc, k.score desc",
+        f"join {ENTRIES} e on e.entry_id = k.parent where k.child = ? "
+        "order by k.confirmed desc, k.score desc",
         [eid],
     ):
         out[r["entry_id"]] = {**r, "why": "confirmed" if r["confirmed"] else f"machine {r['score']:.2f}"}
     for r in archive.db.query(
-        f"select entry_id, date, text from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit ?",
+        f"select entry_id, date, text from {ENTRIES} where book_id = ? and seq < ? "
+        "order by seq desc limit ?",
         [row["book_id"], row["seq"], limit],
     ):
         out.setdefault(r["entry_id"], {**r, "why": "same book"})
@@ -650,7 +652,12 @@ def move_line(
         ids = json.loads(row["line_ids"] or "[]")
         book = row["book_id"]
         if direction == "prev":
-            prev = _one(archive.db, f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1", [book, row["seq"]])
+            prev = _one(
+                archive.db,
+                f"select entry_id from {ENTRIES} where book_id = ? and seq < ? "
+                "order by seq desc limit 1",
+                [book, row["seq"]],
+            )
             if ids[0] != line_id or prev is None:
                 raise BadCorrectionError(
                     _where(archive), f"line {line_id} is not the first line of an entry with an entry before it",
@@ -661,7 +668,12 @@ def move_line(
                 _record_decision(archive, who, book, "start", line_anchor(archive, ids[1]), None)
             target = prev["entry_id"]
         else:
-            nxt = _one(archive.db, f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1", [book, row["seq"]])
+            nxt = _one(
+                archive.db,
+                f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? "
+                "order by seq limit 1",
+                [book, row["seq"]],
+            )
             if ids[-1] != line_id or nxt is None:
                 raise BadCorrectionError(
                     _where(archive), f"line {line_id} is not the last line of an entry with an entry after it",
@@ -681,7 +693,8 @@ def _marks(archive: Archive, book_id: str) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for d in archive.db.query(
-        f"select * from {DECISIONS} where book_id = ? and active = 1 and kind in ('start', 'join') order by id",
+        f"select * from {DECISIONS} where book_id = ? and active = 1 "
+        "and kind in ('start', 'join') order by id",
         [book_id],
     ):
         lid = resolve_anchor(archive, book_id, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
@@ -745,7 +758,8 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
     lines = {
         r["line_id"]: r
         for r in archive.db.query(
-            f"select l.*, p.height from {LINES} l join {PAGES} p on p.page_id = l.page_id where l.book_id = ?",
+            f"select l.*, p.height from {LINES} l join {PAGES} p on p.page_id = l.page_id "
+            "where l.book_id = ?",
             [book_id],
         )
     }
@@ -857,7 +871,8 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
             for r in archive.db.query(f"select line_id, entry_id from {LINES} where book_id = ?", [book])
         }
         for d in list(archive.db.query(
-            f"select * from {DECISIONS} where book_id = ? and active = 1 and kind not in ('start', 'join') order by id",
+            f"select * from {DECISIONS} where book_id = ? and active = 1 "
+            "and kind not in ('start', 'join') order by id",
             [book],
         )):
             lid = resolve_anchor(archive, book, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
@@ -921,7 +936,8 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
     pages: dict[str, dict[str, Any]] = {}
     for r in archive.db.query(
         f"select p.page_id, p.book_id, p.page_no, p.needs_rescan, p.quality_flags, "
-        f"l.text, l.confidence, l.corrected from {PAGES} p left join {LINES} l on l.page_id = p.page_id {where}",
+        f"l.text, l.confidence, l.corrected from {PAGES} p "
+        f"left join {LINES} l on l.page_id = p.page_id {where}",
         params,
     ):
         p = pages.setdefault(r["page_id"], {
@@ -955,8 +971,8 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
     if page is None:
         raise TargetNotFoundError(_where(archive), f"no page {book_id}/{page_no}", "pick a page from the review queue")
     lines = list(archive.db.query(
-        f"select line_id, line_no, text, machine_text, confidence, corrected, entry_id, x0, y0, x1, y1 "
-        f"from {LINES} where page_id = ? order by line_no",
+        "select line_id, line_no, text, machine_text, confidence, corrected, entry_id, "
+        f"x0, y0, x1, y1 from {LINES} where page_id = ? order by line_no",
         [page["page_id"]],
     ))
     eids = []
@@ -978,7 +994,8 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         entries.append(e)
     n_pages = archive.db.execute(f"select max(page_no) from {PAGES} where book_id = ?", [book_id]).fetchone()[0]
     history = list(archive.db.query(
-        f"select * from {CORRECTIONS} where target_id like ? or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
+        f"select * from {CORRECTIONS} where target_id like ? "
+        f"or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
         [page["page_id"] + "/%", *eids],
     ))
     return {"page": page, "lines": lines, "entries": entries, "pages_in_book": n_pages, "history": history}
@@ -1111,7 +1128,8 @@ def correctable_rows(
         if max_confidence is not None:
             cw, cp = " and (confidence is null or confidence < ?)", [max_confidence]
         for r in archive.db.query(
-            f"select line_id, text, confidence, entry_id from {LINES} where 1 = 1{bw}{cw} order by book_id, page_no, line_no",
+            f"select line_id, text, confidence, entry_id from {LINES} where 1 = 1{bw}{cw} "
+            "order by book_id, page_no, line_no",
             bp + cp,
         ):
             yield {"target": "line", "id": r["line_id"], "field": "text", "current": r["text"], "new": "",

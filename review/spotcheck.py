@@ -147,7 +147,8 @@ def _population(
     return list(
         archive.db.query(
             f"select l.line_id, l.book_id, l.page_id, p.sha256 page_sha, l.x0, l.y0, l.x1, l.y1, "
-            f"l.confidence, l.text, l.machine_text from {LINES} l join {PAGES} p on p.page_id = l.page_id "
+            f"l.confidence, l.text, l.machine_text from {LINES} l "
+            f"join {PAGES} p on p.page_id = l.page_id "
             f"left join {ENTRIES} e on e.entry_id = l.entry_id where {' and '.join(where)} "
             "order by l.book_id, l.page_no, l.line_no",
             params,
@@ -506,7 +507,8 @@ def sample_view(archive: Archive, sid: int) -> dict[str, Any]:
     s = _sample(archive, sid)
     items = list(
         archive.db.query(
-            f"select i.*, p.width, p.height from {ITEMS} i left join {PAGES} p on p.page_id = i.page_id "
+            f"select i.*, p.width, p.height from {ITEMS} i "
+            f"left join {PAGES} p on p.page_id = i.page_id "
             "where sample_id = ? order by book_id, line_id",
             [sid],
         )
@@ -537,7 +539,8 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
         params = list(sample_ids)
     items = list(
         archive.db.query(
-            f"select confidence, ref_chars, machine_errors from {ITEMS} where ref_chars is not null{where}",
+            f"select confidence, ref_chars, machine_errors from {ITEMS} "
+            f"where ref_chars is not null{where}",
             params,
         )
     )

@@ -210,8 +210,12 @@ def test_segment_narrative_book_across_pages():
     assert [e.date_inferred for e in entries] == [False, False, True, False]
     e2 = entries[1]
     assert (e2.page_start, e2.page_end) == (1, 2)
-    # text joins lines without separator or whitespace, keeps the date line, drops headers and page numbers
-    assert e2.text == "3月7日阴村民李桂兰反映邻居王某某在她家承包地地界上种树，双方发生争吵。经调解，双方达成协议。"
+    # text joins lines without separator or whitespace, keeps the date line, drops headers and
+    # page numbers
+    assert e2.text == (
+        "3月7日阴村民李桂兰反映邻居王某某在她家承包地地界上种树，"
+        "双方发生争吵。经调解，双方达成协议。"
+    )
     assert entries[0].text.startswith("2024年3月5日星期二晴今天")
     assert all("民情日记" not in e.text for e in entries)
     assert [e.category_code for e in entries] == [5, 4, 7, 5]

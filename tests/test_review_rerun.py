@@ -54,7 +54,8 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         assert (row["status_code"], row["status_confirmed"]) == ("escalated", 1)
         assert (row["date"], row["date_confirmed"]) == ("2024-03-06", 1)
         hits = [r["entry_id"] for r in arc.db.query(
-            "select entry_id from entries where rowid in (select rowid from entries_fts where entries_fts match ?)",
+            "select entry_id from entries "
+            "where rowid in (select rowid from entries_fts where entries_fts match ?)",
             ['"夏天 天常 常断"'],
         )]
         assert hits == [row["entry_id"]]

@@ -13,7 +13,10 @@ from minqing.archive.store import Archive
 from minqing.review import corrections, spotcheck
 from tests.test_review import build_archive
 
-CHARS = "村民反映饮水井水量不足夏天经常断水经了解全组八户都有类似困难措施联系乡水利站勘察争取安全项目回访已派人到现场测量"
+CHARS = (
+    "村民反映饮水井水量不足夏天经常断水经了解全组八户都有类似困难"
+    "措施联系乡水利站勘察争取安全项目回访已派人到现场测量"
+)
 
 
 def corrupt(text: str, p: float, rng: random.Random) -> str:

@@ -199,9 +199,10 @@ def json_cell_html(value: str | None, column: str | None = None) -> str | None:
     """A JSON list or object stored in a text column as escaped, readable HTML.
 
     List items become small labels (evidence words in Chinese; the long lists of the
-    columns in :data:`JSON_LIST_SHOWN` shortened, with their count); an object becomes ``名称：值`` pairs (entry fields by their
-    Chinese names). An empty list or object gives an empty string. Returns None when
-    ``value`` is not a JSON list or object, so the caller shows it unchanged.
+    columns in :data:`JSON_LIST_SHOWN` shortened, with their count); an object becomes
+    ``名称：值`` pairs (entry fields by their Chinese names). An empty list or object gives an
+    empty string. Returns None when ``value`` is not a JSON list or object, so the caller shows
+    it unchanged.
     """
     if not isinstance(value, str) or value[:1] not in ("[", "{"):
         return None
