@@ -22,10 +22,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra
 
 ## lint: the gates CI runs before the tests: ruff's rules, ruff's formatting, mypy
+## (all three run; it fails if any failed)
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/python tools/typecheck.py
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/python tools/typecheck.py || status=1; \
+	exit $$status
 
 ## test-paddle: the optional paddleocr backend (extra `paddle`) in its own venv, since the
 ## extra swaps OpenCV for the contrib build (needs Debian's libgl1) and pins numpy/PyYAML
