@@ -21,6 +21,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra
 
+## lint: the gates CI runs before the tests: ruff's rules, ruff's formatting, mypy
+## (all three run; it fails if any failed)
+lint: $(STAMP)
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/python tools/typecheck.py || status=1; \
+	exit $$status
+
 ## test-paddle: the optional paddleocr backend (extra `paddle`) in its own venv, since the
 ## extra swaps OpenCV for the contrib build (needs Debian's libgl1) and pins numpy/PyYAML
 PADDLE_VENV ?= .venv-paddle
@@ -43,4 +52,4 @@ samples: $(STAMP)
 	$(BIN)/python -m samples.make_samples
 
 clean:
-	rm -rf minqing-archive minqing-demo-archive .pytest_cache build *.egg-info
+	rm -rf minqing-archive minqing-demo-archive .pytest_cache .mypy_cache .ruff_cache build *.egg-info

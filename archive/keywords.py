@@ -121,7 +121,7 @@ def keywords_of(text: str | None, top: int = 12) -> Counter:
 
 def keyword_rows(
     entries: Iterable[dict[str, Any]], top_per_group: int = 30, extract=keywords_of
-) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+) -> list[dict[str, Any]]:
     """``keywords`` rows for entries (dicts with book_id, month, township, text).
 
     One row per (book, month, word) with the word's count; the ``top_per_group``

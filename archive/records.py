@@ -56,8 +56,8 @@ def upsert_book(
     overwritten by an empty or machine value; ``meta`` values given explicitly do
     replace it.
     """
-    table = archive.db[BOOKS]
-    row = {"book_id": book_id, "source": source}
+    table = archive.db.table(BOOKS)
+    row: dict[str, Any] = {"book_id": book_id, "source": source}
     existing = next(table.rows_where("book_id = ?", [book_id]), None)
     if existing is None:
         row["created_at"] = now()
@@ -81,7 +81,7 @@ def record_file(
     pages: int | None = None,
 ) -> None:
     """Record what happened to one input file (``ok``, ``failed`` or ``duplicate``)."""
-    archive.db[FILES].upsert(
+    archive.db.table(FILES).upsert(
         {
             "path": path,
             "book_id": book_id,
@@ -205,7 +205,7 @@ def cached_ocr_hashes(archive: Archive, engine_id: str) -> frozenset[str]:
 
 def store_ocr(archive: Archive, sha256: str, page_text: PageText) -> None:
     """Cache an OCR result under (page hash, engine id)."""
-    archive.db[OCR_CACHE].upsert(
+    archive.db.table(OCR_CACHE).upsert(
         {
             "sha256": sha256,
             "engine_id": page_text.engine_id,
@@ -299,7 +299,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
     pid = page_id(rec.book_id, rec.page_no)
     corrected = _corrected_lines_for(archive, rec.sha256)
     flags = dict(rec.flags)
-    archive.db[PAGES].upsert(
+    archive.db.table(PAGES).upsert(
         {
             "page_id": pid,
             "book_id": rec.book_id,
@@ -329,7 +329,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
     archive.db.execute(f"delete from {LINES} where page_id = ?", [pid])
     for rowid in old_rowids:
         archive.db.execute(f"delete from {LINES_FTS} where rowid = ?", [rowid])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n, ln in enumerate(rec.page_text.lines):
         x0, y0, x1, y1 = ln.bbox
         rows.append(
@@ -375,7 +375,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
                 }
             )
     if rows:
-        archive.db[LINES].insert_all(rows, pk="line_id", alter=True)
+        archive.db.table(LINES).insert_all(rows, pk="line_id", alter=True)
         for r in archive.db.query(f"select rowid, text from {LINES} where page_id = ?", [pid]):
             archive.db.execute(
                 f"insert into {LINES_FTS}(rowid, bigrams) values (?, ?)",
@@ -478,7 +478,7 @@ def write_entries(
         archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [rowid])
     archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
     archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in entries:
         eid = entry_id(book_id, e.seq)
         rows.append(
@@ -529,7 +529,7 @@ def write_entries(
         if old["status_confirmed"]:
             best.update(status_code=old["status_code"], status=old["status"], status_confirmed=1)
     if rows:
-        archive.db[ENTRIES].insert_all(rows, pk="entry_id", alter=True)
+        archive.db.table(ENTRIES).insert_all(rows, pk="entry_id", alter=True)
     for r in rows:
         for lid in json.loads(r["line_ids"]):
             archive.db.execute(
@@ -648,7 +648,7 @@ def write_links(archive: Archive, book_ids: Iterable[str], links: Sequence[Link]
             }
         )
     if rows:
-        archive.db[LINKS].upsert_all(rows, pk=("child", "parent"))
+        archive.db.table(LINKS).upsert_all(rows, pk=("child", "parent"))
     refresh_matters(archive)
 
 
@@ -688,7 +688,7 @@ def record_run(
     summary: Mapping[str, Any],
 ) -> None:
     """Record one run of a command: which stage versions produced what, when."""
-    archive.db[RUNS].insert(
+    archive.db.table(RUNS).insert(
         {
             "started_at": started_at,
             "finished_at": now(),
@@ -703,7 +703,7 @@ def record_correction(
     archive: Archive, who: str, target: str, target_id: str, field: str, old: Any, new: Any
 ) -> None:
     """Append one human change to the audit trail."""
-    archive.db[CORRECTIONS].insert(
+    archive.db.table(CORRECTIONS).insert(
         {
             "at": now(),
             "who": who,
@@ -743,7 +743,7 @@ def set_book_metadata(
                 )
             if value is None or (row.get(key) or "") == value:
                 continue
-            archive.db[BOOKS].update(book_id, {key: value or None}, alter=True)
+            archive.db.table(BOOKS).update(book_id, {key: value or None}, alter=True)
             record_correction(archive, who, BOOKS, book_id, key, row.get(key), value or None)
             changed += 1
             if key in ("cadre", "township", "village"):

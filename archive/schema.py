@@ -145,7 +145,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="book_id",
         if_not_exists=True,
     )
-    db[FILES].create(
+    db.table(FILES).create(
         {
             "path": str,
             "book_id": str,
@@ -159,7 +159,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="path",
         if_not_exists=True,
     )
-    db[PAGES].create(
+    db.table(PAGES).create(
         {
             "page_id": str,
             "book_id": str,
@@ -184,12 +184,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("book_id", BOOKS, "book_id")],
         if_not_exists=True,
     )
-    db[OCR_CACHE].create(
+    db.table(OCR_CACHE).create(
         {"sha256": str, "engine_id": str, "result": str, "seconds": float, "created_at": str},
         pk=("sha256", "engine_id"),
         if_not_exists=True,
     )
-    db[LINES].create(
+    db.table(LINES).create(
         {
             "line_id": str,
             "page_id": str,
@@ -213,7 +213,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("page_id", PAGES, "page_id")],
         if_not_exists=True,
     )
-    db[ENTRIES].create(
+    db.table(ENTRIES).create(
         {
             "entry_id": str,
             "book_id": str,
@@ -252,7 +252,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk=("child", "parent"),
         if_not_exists=True,
     )
-    db[CORRECTIONS].create(
+    db.table(CORRECTIONS).create(
         {
             "id": int,
             "at": str,
@@ -266,7 +266,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
-    db[RUNS].create(
+    db.table(RUNS).create(
         {
             "id": int,
             "started_at": str,

@@ -7,7 +7,8 @@ written with executemany in big transactions and the bigram FTS built in one pas
 Then serves it with the real ``minqing serve`` on a free port and measures over
 HTTP, p50/p95 of N requests each: search for a 2-character word, a 4-character
 compound and a name (searches with more hits than the plugin's ``facet_hit_limit``,
-20,000, skip their facets: see ``datasette/plugins/minqing_web.py``); filter + 2 facets; an entry page; the canned queries.
+20,000, skip their facets: see ``datasette/plugins/minqing_web.py``); filter + 2 facets; an
+entry page; the canned queries.
 
     .venv/bin/python -m benchmarks.archive --entries 50000
     .venv/bin/python -m benchmarks.archive                    # 1,000,000 (many minutes)
@@ -467,7 +468,8 @@ def measure(root: Path, n: int) -> list[dict]:
             break
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+                err = proc.stderr.read() if proc.stderr else ""
+                raise SystemExit(f"server exited: {err}") from None
             time.sleep(0.3)
     enc = urllib.parse.urlencode
     cases = [
@@ -487,7 +489,8 @@ def measure(root: Path, n: int) -> list[dict]:
         (
             "filter township + facets category, status (JSON; + the 6 default facets)",
             lambda i: (
-                f"/archive/entries.json?{enc([('township', town), ('_facet', 'category'), ('_facet', 'status')])}"
+                "/archive/entries.json?"
+                + enc([("township", town), ("_facet", "category"), ("_facet", "status")])
             ),
         ),
         (
@@ -523,7 +526,8 @@ def measure(root: Path, n: int) -> list[dict]:
         (
             "canned: cadre missing weeks (12 weeks)",
             lambda i: (
-                f"/archive/cadre_missing_weeks.json?{enc({'起始日期': '', '截止日期': '', '最少条数': '', '乡镇': ''})}"
+                "/archive/cadre_missing_weeks.json?"
+                + enc({"起始日期": "", "截止日期": "", "最少条数": "", "乡镇": ""})
             ),
         ),
         (
@@ -533,7 +537,8 @@ def measure(root: Path, n: int) -> list[dict]:
         (
             "canned: matters per category and village (one township)",
             lambda i: (
-                f"/archive/matters_by_category_village.json?{enc({'乡镇': town, '起始月份': '', '截止月份': ''})}"
+                "/archive/matters_by_category_village.json?"
+                + enc({"乡镇": town, "起始月份": "", "截止月份": ""})
             ),
         ),
     ]

@@ -269,7 +269,8 @@ def cold_start(which: str) -> tuple[float, float, float]:
         "t2=time.perf_counter();e(img);t3=time.perf_counter();"
         "import re;hwm=re.search(r'VmHWM:\\s+(\\d+)',open('/proc/self/status').read());"
         # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts at the parent's peak
-        "print(t1-t,t3-t2,int(hwm.group(1))/1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
+        "print(t1-t,t3-t2,int(hwm.group(1))/1024 if hwm else "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
@@ -283,7 +284,8 @@ def print_cold_start() -> None:
     for which in ("bare", "stage", *(["paddleocr"] if _paddle_installed() else [])):
         init, first, crss = cold_start(which)
         print(
-            f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, peak RSS {crss:.0f} MiB"
+            f"  {which}: import + load {init:.2f} s, first page {first:.2f} s, "
+            f"peak RSS {crss:.0f} MiB"
         )
 
 
@@ -374,7 +376,8 @@ def main() -> None:
 
     lines = [x for r in table[last].values() for x in r["lines"]]
     print(
-        f"\nConfidence calibration of '{last}' (every output line of every set, matched to its best reference line)"
+        f"\nConfidence calibration of '{last}' "
+        "(every output line of every set, matched to its best reference line)"
     )
     print("\n| line confidence | lines | mean line CER |")
     print("|---|---|---|")

@@ -165,6 +165,8 @@ def parse_date_line(text: str) -> DateMatch | None:
             continue
         year = _year_value(m.group("year")) if "year" in m.groupdict() and m.group("year") else None
         alternatives: tuple[tuple[int, int], ...] = ()
+        month: int | None
+        day: int | None
         if "md" in m.groupdict():
             alternatives = _run_together(m.group("md"))
             if not alternatives:
@@ -258,7 +260,7 @@ def repair_date(
         d = _safe_date(year, match.month, match.day) if year is not None else None
         if d is not None and previous is not None and (previous - d).days > 180:
             # written without a year across New Year: 12月28日 … 1月3日
-            d2 = _safe_date(year + 1, match.month, match.day)
+            d2 = _safe_date(d.year + 1, match.month, match.day)
             if d2 is not None:
                 d = d2
                 flags.append("year_rollover")
@@ -283,9 +285,8 @@ def repair_date(
         cands = []
         for day in _one_digit_variants(match.day):
             c = _safe_date(d.year, d.month, day)
-            if c is not None and c.weekday() == match.weekday:
-                if previous is None or c >= previous:
-                    cands.append(c)
+            if c is not None and c.weekday() == match.weekday and (previous is None or c >= previous):
+                cands.append(c)
         if cands and previous is not None and d < previous:
             d = min(cands)  # the nearest date after the previous entry
             flags.append("digit_repaired")

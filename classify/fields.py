@@ -86,8 +86,6 @@ def is_form_page(texts: list[str]) -> bool:
     keys = set()
     for t in texts:
         lab = label_of(t, printed=True)
-        if lab is not None and not _LABELLED_RE.match(normalise(t)):
-            keys.add(lab[0])
-        elif lab is not None and lab[1] == "":
+        if lab is not None and (not _LABELLED_RE.match(normalise(t)) or lab[1] == ""):
             keys.add(lab[0])
     return len(keys) >= 3

@@ -283,7 +283,7 @@ def link_entries(
         refs = referenced_dates(child)
         same = [index[(cbook, e.seq)] for e in books[cbook] if e.seq < child.seq]
         village = villages.get(cbook)
-        other = []
+        other: list[int] = []
         if village:
             for b, entries in books.items():
                 if b != cbook and villages.get(b) == village:

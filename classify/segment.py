@@ -206,9 +206,7 @@ def segment_book(
             rel = None
             if not start and m is None:
                 rel = relative_offset(text)
-                if rel is not None and cur is not None and ended and (gap or height == 0):
-                    start = True
-                elif rel is not None and cur is None:
+                if rel is not None and (cur is None or (ended and (gap or height == 0))):
                     start = True
             if start or cur is None:
                 cur = _Draft(date_match=m, relative=rel)

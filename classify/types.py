@@ -100,7 +100,8 @@ class Entry:
             raise ValueError(f"Entry.seq must be >= 1, got {self.seq}")
         if not (1 <= self.page_start <= self.page_end):
             raise ValueError(
-                f"Entry pages must satisfy 1 <= start <= end, got {self.page_start}..{self.page_end}"
+                "Entry pages must satisfy 1 <= start <= end, "
+                f"got {self.page_start}..{self.page_end}"
             )
         if self.category_code not in CATEGORIES:
             raise ValueError(f"Entry.category_code must be 1..8, got {self.category_code}")

@@ -22,14 +22,14 @@ _UNSUPPORTED_HINTS = {
 }
 
 
-def _png(image) -> bytes:  # type: ignore[no-untyped-def]
+def _png(image) -> bytes:
     ok, png = cv2.imencode(".png", image)
     if not ok:  # pragma: no cover
         raise ValueError("cannot PNG-encode image")
     return png.tobytes()
 
 
-def image_sha256(image) -> str:  # type: ignore[no-untyped-def]
+def image_sha256(image) -> str:
     """sha256 of a BGR image encoded as PNG with OpenCV's default settings."""
     return hashlib.sha256(_png(image)).hexdigest()
 

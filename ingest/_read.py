@@ -11,6 +11,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -22,6 +23,9 @@ from minqing.ingest.errors import (
     DecompressionBombError,
     EncryptedPdfError,
 )
+
+if TYPE_CHECKING:  # imported where used: pdfplumber is slow to import
+    from pdfplumber.pdf import PDF
 
 #: Largest image (or rendered PDF page) ingest decodes, in pixels. 150 Mpx holds an
 #: A3 page at 600 dpi (70 Mpx) or an A4 page at 1200 dpi (140 Mpx) and keeps one
@@ -209,7 +213,7 @@ def _scan_dpi(page: object, width_pt: float) -> float | None:
     return None
 
 
-def _iter_pdf_pages(pdf: object, path: Path):  # type: ignore[no-untyped-def]
+def _iter_pdf_pages(pdf: PDF, path: Path):
     """Yield ``(page number, pdfplumber page)`` one page at a time.
 
     ``pdf.pages`` builds every page up front and reports a damaged page object
@@ -218,7 +222,7 @@ def _iter_pdf_pages(pdf: object, path: Path):  # type: ignore[no-untyped-def]
     from pdfminer.pdfpage import PDFPage
     from pdfplumber.page import Page as PlumberPage
 
-    pages = PDFPage.create_pages(pdf.doc)  # type: ignore[attr-defined]
+    pages = PDFPage.create_pages(pdf.doc)
     doctop = 0.0
     number = 0
     while True:
@@ -268,7 +272,7 @@ def _broken_image(page: object) -> str | None:
                 im.load()
     except UnidentifiedImageError:
         return "its scanned image cannot be decoded: unrecognised image data"
-    except Exception as e:  # noqa: BLE001 - pdfminer and PIL raise many kinds; any means unreadable
+    except Exception as e:  # pdfminer and PIL raise many kinds; any means unreadable
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return f"its scanned image cannot be decoded: {text}"
     return None

@@ -35,7 +35,7 @@ class IngestError(Exception):
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}" + (f" ({self.hint})" if self.hint else "")
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self):
         return (type(self), (self.path, self.problem, self.hint))
 
 

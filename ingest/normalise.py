@@ -2,10 +2,10 @@
 
 Every step returns a new image and records what it did in ``transforms``:
 
-``page:WxH`` / ``perspective``  found the page against the background and warped it to an upright rectangle
+``page:WxH`` / ``perspective``  found the page on the background, warped it to an upright rectangle
 ``crop:x0,y0,x1,y1``            cropped to the page (coordinates in the image before the crop)
 ``rotate:90|180|270``           turned upright (clockwise degrees), decided from the text itself
-``deskew:-2.3``                 rotated by that many degrees (counter-clockwise positive) to level the lines
+``deskew:-2.3``                 rotated that many degrees (counter-clockwise > 0) to level the lines
 ``split:left`` / ``split:right`` one half of a two-page spread
 ``flatten_light``               evened out uneven lighting
 
@@ -42,7 +42,7 @@ class Normalised:
     transforms: list[str] = field(default_factory=list)
     residual_skew: float | None = None  # skew left uncorrected (degrees), when measured
 
-    def map_lines(self, lines: Sequence) -> tuple:  # type: ignore[type-arg]
+    def map_lines(self, lines: Sequence) -> tuple:
         """Text-layer pages are never moved, so their boxes need no mapping."""
         return tuple(lines)
 
@@ -199,7 +199,8 @@ def _median_fill(image: np.ndarray) -> tuple[int, int, int]:
     step = max(1, int(max(image.shape[:2]) // 200))
     sample = image[::step, ::step].reshape(-1, image.shape[2] if image.ndim == 3 else 1)
     med = np.median(sample, axis=0)
-    return tuple(int(v) for v in np.broadcast_to(med, (3,)))  # type: ignore[return-value]
+    b, g, r = (int(v) for v in np.broadcast_to(med, (3,)))
+    return b, g, r
 
 
 def rotate_bound(
@@ -227,7 +228,8 @@ def _order(pts: np.ndarray) -> np.ndarray:
     pts = np.asarray(pts, np.float32).reshape(4, 2)
     s = pts.sum(1)
     d = np.diff(pts, axis=1).ravel()
-    return np.float32([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]])
+    corners = [pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]]
+    return np.array(corners, np.float32)
 
 
 def find_page(image: np.ndarray) -> np.ndarray | None:
@@ -350,10 +352,10 @@ def _refine_quad(quad: np.ndarray, edges: np.ndarray) -> np.ndarray:
                 line = hull_line
                 break
             vx, vy, x0, y0 = cv2.fitLine(near, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-            direction = np.float32([vx, vy])
+            direction = np.array([vx, vy], np.float32)
             if float(direction @ u) < 0:
                 direction = -direction
-            line = (np.float32([x0, y0]), direction)
+            line = (np.array([x0, y0], np.float32), direction)
         lines.append(line)
     out = []
     for i in range(4):
@@ -363,7 +365,7 @@ def _refine_quad(quad: np.ndarray, edges: np.ndarray) -> np.ndarray:
             return quad
         t = ((q - p)[0] * s[1] - (q - p)[1] * s[0]) / cross
         out.append(p + t * r)
-    refined = np.float32(out)
+    refined = np.array(out, np.float32)
     if np.linalg.norm(refined - quad, axis=1).max() > 10:
         return quad  # the fit wandered off (a shadow, a second edge): keep the hull's corners
     return refined
@@ -371,7 +373,7 @@ def _refine_quad(quad: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def _fills_image(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
     h, w = shape[:2]
-    frame = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+    frame = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
     return bool((np.linalg.norm(quad - frame, axis=1) < 0.02 * max(h, w)).all())
 
 
@@ -421,7 +423,7 @@ def crop_to_page(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, list[
         nw, nh = round(h * sin + w * cos), round(h * cos + w * sin)
         m[0, 2] += nw / 2 - w / 2
         m[1, 2] += nh / 2 - h / 2
-        pts = cv2.transform(np.float32(quad)[None], m)[0]
+        pts = cv2.transform(np.array(quad, np.float32)[None], m)[0]
         # inset a little: the page's edge and the lid's shadow are not page
         inset = 0.004 * float(max(width, height))
         x0, y0 = np.floor(pts.min(0) + inset).astype(int)
@@ -537,7 +539,7 @@ _CLS_SESSION: list = []  # one onnxruntime session per process, created on first
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 
 
-def _cls_session():  # type: ignore[no-untyped-def]
+def _cls_session():
     """PP-OCR's text-direction classifier (0 vs 180 degrees), from the rapidocr wheel."""
     if not _CLS_SESSION:
         import onnxruntime as ort

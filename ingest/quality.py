@@ -86,7 +86,7 @@ def _text_only(mask: np.ndarray) -> np.ndarray:
     h, w = mask.shape
     horiz = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 8, 20), 1)))
     vert = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 8, 20))))
-    return mask & ~(horiz | vert) & 1
+    return mask & ~np.bitwise_or(horiz, vert) & 1
 
 
 def measure(image: np.ndarray, dpi: float | None = None, skew: float | None = None) -> dict[str, float]:

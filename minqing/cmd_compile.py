@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from minqing.volumes.compile import compile_volume, parse_period
 from minqing.archive.errors import ArchiveError, NothingToCompileError
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
+from minqing.volumes.compile import compile_volume, parse_period
 
 #: show a progress bar from this many matters on (small volumes take a second)
 PROGRESS_FROM = 300

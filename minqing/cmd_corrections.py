@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from minqing.review import corrections
 from minqing.archive.errors import ArchiveError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
+from minqing.review import corrections
 
 COLUMNS = ("target", "id", "field", "current", "new", "confidence", "context")
 
@@ -116,7 +116,8 @@ def import_cmd(file: Path, archive_dir: Path, who: str | None) -> None:
     who = who or getpass.getuser() or "offline"
     changes, labels = [], []
     for n, row in read_rows(file):
-        label = f"{file} {'line' if file.suffix.lower() in ('.jsonl', '.ndjson', '.json') else 'row'} {n}"
+        unit = "line" if file.suffix.lower() in (".jsonl", ".ndjson", ".json") else "row"
+        label = f"{file} {unit} {n}"
         new = row.get("new")
         if new is None or str(new).strip() == "":
             continue  # not filled in

@@ -12,8 +12,8 @@ import click
 from minqing import ocr
 from minqing.archive.store import Archive
 from minqing.classify.model import CategoryModelError
-from minqing.ingest.errors import InputNotFoundError
 from minqing.errors import ExitCode, MinqingError
+from minqing.ingest.errors import InputNotFoundError
 from minqing.options import archive_option
 from minqing.pipeline import EngineConfigError, IngestSummary, run_ingest
 
@@ -31,7 +31,8 @@ def read_manifest(path: Path) -> dict[str, dict[str, str]]:
         unknown = [c for c in reader.fieldnames or [] if c not in MANIFEST_FIELDS]
         if "book_id" not in (reader.fieldnames or []) or unknown:
             raise MinqingError(
-                f"{path}: manifest columns must be among {', '.join(MANIFEST_FIELDS)} and include book_id"
+                f"{path}: manifest columns must be among {', '.join(MANIFEST_FIELDS)} "
+                "and include book_id"
                 + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
                 exit_code=ExitCode.bad_data,
             )
@@ -187,7 +188,8 @@ def _report(s: IngestSummary, archive_dir: Path, quiet: bool) -> None:
     )
     click.echo(
         f"{s.books} book(s), {s.pages} page(s): {ocr_note}; "
-        f"files ok {s.files_ok + s.files_unchanged}, failed {s.files_failed}, duplicate pages {s.duplicate_pages}; "
+        f"files ok {s.files_ok + s.files_unchanged}, failed {s.files_failed}, "
+        f"duplicate pages {s.duplicate_pages}; "
         f"{s.entries} entries in {archive_dir} ({s.seconds:.1f} s)",
         err=True,
     )

@@ -31,7 +31,7 @@ def _reasons(raw: str | None) -> str:
 @archive_option
 @click.option("--needs-rescan", is_flag=True, help="Only pages flagged for a rescan.")
 @click.option("--book", "book_id", metavar="ID", default=None, help="Only pages of this book.")
-def command(archive_dir, needs_rescan: bool, book_id: str | None) -> None:  # type: ignore[no-untyped-def]
+def command(archive_dir, needs_rescan: bool, book_id: str | None) -> None:
     """List archived pages: book, page, quality reasons with measured values, source file.
 
     Output is tab-separated on stdout, one page a line, in book and page order:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from minqing.review import spotcheck
 from minqing.archive.errors import ArchiveError, BadCorrectionError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
+from minqing.review import spotcheck
 
 
 def _open(archive_dir: Path, *, write: bool = False) -> Archive:
@@ -142,7 +142,8 @@ def record(sample_id: int, archive_dir: Path, file: Path, who: str | None) -> No
         raise MinqingError(f"{exc}; nothing was recorded", exit_code=ExitCode.bad_data) from None
     finally:
         archive.close()
-    click.echo(f"{n} transcription(s) recorded; {rep['recorded']}/{rep['size']} lines of sample {sample_id} done", err=True)
+    click.echo(f"{n} transcription(s) recorded; "
+               f"{rep['recorded']}/{rep['size']} lines of sample {sample_id} done", err=True)
 
 
 @command.command(name="report")
@@ -167,11 +168,14 @@ def report(sample_id: int, archive_dir: Path, as_json: bool) -> None:
         o = rep["overall"]
         click.echo(f"sample {sample_id} ({rep['mode']}): {rep['recorded']}/{rep['size']} lines recorded, "
                    f"{o['chars']} characters, {o['errors']} errors")
-        click.echo(f"CER {_pct(o['cer'])}  95% CI [{_pct(o['lo'])}, {_pct(o['hi'])}]  threshold {_pct(rep['threshold'])}  "
-                   f"→ {rep['verdict'].upper()}{'' if rep['confident'] or rep['verdict'] == 'incomplete' else ' (the interval straddles the threshold)'}")
+        straddles = not rep["confident"] and rep["verdict"] != "incomplete"
+        click.echo(f"CER {_pct(o['cer'])}  95% CI [{_pct(o['lo'])}, {_pct(o['hi'])}]  "
+                   f"threshold {_pct(rep['threshold'])}  → {rep['verdict'].upper()}"
+                   + (" (the interval straddles the threshold)" if straddles else ""))
         click.echo(f"engine-only CER {_pct(rep['machine']['cer'])} (before any human correction)")
         for b in rep["books"]:
-            click.echo(f"  {b['book_id']}\t{b['lines']}/{b['sampled']} lines\tCER {_pct(b['cer'])} [{_pct(b['lo'])}, {_pct(b['hi'])}]\t{b['verdict'] or '—'}")
+            click.echo(f"  {b['book_id']}\t{b['lines']}/{b['sampled']} lines\t"
+                       f"CER {_pct(b['cer'])} [{_pct(b['lo'])}, {_pct(b['hi'])}]\t{b['verdict'] or '—'}")
         if rep["worst_books"]:
             click.echo("re-review or rescan first: " + ", ".join(rep["worst_books"]))
     if rep["verdict"] == "fail":
@@ -194,4 +198,5 @@ def calibrate(archive_dir: Path) -> None:
         raise MinqingError("no recorded spot-check lines yet: record a sample first", exit_code=ExitCode.nothing_to_do)
     click.echo("confidence\tlines\tchars\terrors\tCER")
     for b in bins:
-        click.echo(f"[{b['lo']:.2f}, {min(b['hi'], 1.0):.2f})\t{b['lines']}\t{b['chars']}\t{b['errors']}\t{_pct(b['cer'])}")
+        click.echo(f"[{b['lo']:.2f}, {min(b['hi'], 1.0):.2f})\t"
+                   f"{b['lines']}\t{b['chars']}\t{b['errors']}\t{_pct(b['cer'])}")

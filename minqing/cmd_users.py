@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from minqing.web import access
 from minqing.archive.errors import ArchiveError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
+from minqing.web import access
 
 
 def _open(archive_dir: Path, *, write: bool = False) -> Archive:

@@ -6,6 +6,7 @@ click uses 1 (ClickException) and 2 (usage); ours start at 3.
 from __future__ import annotations
 
 import enum
+from typing import ClassVar
 
 import click
 
@@ -35,9 +36,10 @@ class ExitCode(enum.IntEnum):
 class MinqingError(click.ClickException):
     """A known failure: printed as one ``Error: ...`` line, exits with ``exit_code``."""
 
-    exit_code = ExitCode.internal
+    exit_code: ClassVar[int] = ExitCode.internal
 
     def __init__(self, message: str, exit_code: int | None = None) -> None:
         super().__init__(message)
         if exit_code is not None:
-            self.exit_code = int(exit_code)
+            # click declares exit_code a ClassVar, yet reads it from the instance
+            self.exit_code = int(exit_code)  # type: ignore[misc]

@@ -9,8 +9,8 @@ import click
 from minqing.archive.store import default_archive_path
 
 
-def archive_option(func):  # type: ignore[no-untyped-def]
-    """``--archive DIR``: the archive folder (default ``$MINQING_ARCHIVE`` or ``./minqing-archive``)."""
+def archive_option(func):
+    """``--archive DIR``: the archive folder (``$MINQING_ARCHIVE``, else ``./minqing-archive``)."""
     return click.option(
         "--archive",
         "archive_dir",

@@ -501,7 +501,7 @@ def _ingest_book(
 MODEL_PATH = Path("models") / "category-model.joblib"
 
 
-def category_model(archive: Archive):  # type: ignore[no-untyped-def]
+def category_model(archive: Archive):
     """The archive's trained category model, or None when none was trained.
 
     A model file that cannot be loaded (damaged, older format) raises

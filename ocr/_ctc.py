@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from minqing.ocr._lm import CharBigramLM
 
 NEG_INF = -math.inf
 
@@ -72,7 +76,7 @@ def is_uncertain(probs: np.ndarray, threshold: float = 0.9, runner_up: float = 0
 def beam_decode(
     probs: np.ndarray,
     chars: list[str],
-    lm,  # CharBigramLM  # type: ignore[no-untyped-def]
+    lm: CharBigramLM,
     *,
     alpha: float = 0.3,
     beta: float = 0.0,
@@ -105,11 +109,11 @@ def beam_decode(
             continue
         row = probs[t]
         k = min(topk, row.shape[0] - 1)
-        cand = np.argpartition(row[1:], -k)[-k:] + 1
-        cand = [int(c) for c in cand if row[c] >= min_prob]
+        top = np.argpartition(row[1:], -k)[-k:] + 1
+        cand = [int(c) for c in top if row[c] >= min_prob]
         nxt: dict[tuple[int, ...], list[float]] = {}
 
-        def slot(p: tuple[int, ...], nxt: dict = nxt) -> list[float]:  # type: ignore[type-arg]
+        def slot(p: tuple[int, ...], nxt: dict = nxt) -> list[float]:
             s = nxt.get(p)
             if s is None:
                 s = nxt[p] = [NEG_INF, NEG_INF]
@@ -151,7 +155,7 @@ def beam_decode(
 def substitute_decode(
     probs: np.ndarray,
     chars: list[str],
-    lm,  # CharBigramLM  # type: ignore[no-untyped-def]
+    lm: CharBigramLM,
     *,
     alpha: float = 0.3,
     topk: int = 5,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from minqing.ocr.normalize import normalize_text
 from minqing.ocr.order import reading_order
 from minqing.ocr.types import Line
 from minqing.paths import rapidocr_models_dir
+
+if TYPE_CHECKING:  # loaded on first use
+    from minqing.ocr._lm import CharBigramLM
 
 _DET_MODEL = "PP-OCRv6_det_small.onnx"
 _REC_MODEL = "PP-OCRv6_rec_small.onnx"
@@ -112,13 +115,13 @@ class RapidOcrEngine(OcrEngine):
                 "reinstall with: pip install --force-reinstall 'rapidocr>=3.10,<3.11' onnxruntime"
             ) from e
         _silence_rapidocr()
-        self._lm = None
+        self._lm: CharBigramLM | None = None
 
     def model_ids(self) -> list[str]:
         return _model_ids(self._model_files, self.options["lm"])
 
     @property
-    def lm(self):  # type: ignore[no-untyped-def]
+    def lm(self) -> CharBigramLM:
         """The character LM, built on first use (about a second; cached on disk)."""
         if self._lm is None:
             from minqing.ocr._lm import CharBigramLM
@@ -158,7 +161,7 @@ class RapidOcrEngine(OcrEngine):
             lines.append(make_line(d, out_boxes[i]))
         return lines
 
-    def _detect(self, img: np.ndarray, *, line: bool):  # type: ignore[no-untyped-def]
+    def _detect(self, img: np.ndarray, *, line: bool):
         """rapidocr's detection, on a downscaled copy of a page where ``det_max_side`` says.
 
         rapidocr maps the boxes back to ``img``'s coordinates either way.
@@ -171,7 +174,7 @@ class RapidOcrEngine(OcrEngine):
             det.limit_type, det.limit_side_len = _DET_LIMIT
         return self._ocr(img)
 
-    def rec_probs(self, crops: list[np.ndarray]):  # type: ignore[no-untyped-def]
+    def rec_probs(self, crops: list[np.ndarray]):
         """Yield ``(index, T x C probabilities)`` for each crop, batch by batch.
 
         Runs the recognition model's ONNX session as rapidocr does (crops sorted by

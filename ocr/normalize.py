@@ -42,7 +42,7 @@ def _is_cjk_context(ch: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
+def _t2s():
     import opencc  # opencc-python-reimplemented: pure Python, dictionaries in the wheel
 
     return opencc.OpenCC("t2s")

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: skew beyond this is not "a tilted page" but a rotated one; ingest handles those.
 MAX_SKEW_DEG = 20.0
@@ -47,13 +48,12 @@ def estimate_skew(boxes: Sequence[np.ndarray]) -> float:
         return 0.0
     order = np.argsort(angles)
     a = np.asarray(angles)[order]
-    w = np.asarray(weights)[order]
-    cum = np.cumsum(w)
+    cum = np.cumsum(np.asarray(weights)[order])
     return float(a[np.searchsorted(cum, cum[-1] / 2)])
 
 
 def reading_order(
-    boxes: Sequence[Sequence[Sequence[float]]], min_overlap: float = 0.5
+    boxes: Sequence[ArrayLike], min_overlap: float = 0.5
 ) -> list[int]:
     """Indices of ``boxes`` (4-point polygons) in reading order.
 

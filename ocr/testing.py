@@ -63,7 +63,7 @@ def find_cjk_font() -> str | None:
     return None
 
 
-def _font(size: int, path: str | None = None):  # type: ignore[no-untyped-def]
+def _font(size: int, path: str | None = None):
     from PIL import ImageFont
 
     path = path or find_cjk_font()
@@ -72,7 +72,7 @@ def _font(size: int, path: str | None = None):  # type: ignore[no-untyped-def]
     return ImageFont.truetype(path, size)
 
 
-def _to_bgr(img) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _to_bgr(img) -> np.ndarray:
     arr = np.asarray(img.convert("RGB"))
     return np.ascontiguousarray(arr[:, :, ::-1])
 
@@ -114,11 +114,11 @@ def render_page(
                 draw.text((x, y), seg, font=font, fill=ink)
             x += int(font.getlength(seg)) + 4 * font_size
     if angle:
-        img = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=paper)
+        img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=paper)
     return _to_bgr(img)
 
 
-def _draw_messy(img, text, xy, font, seed):  # type: ignore[no-untyped-def]
+def _draw_messy(img, text, xy, font, seed):
     """Draw ``text`` with handright's per-character jitter (falls back to plain text)."""
     from PIL import Image, ImageDraw
 
@@ -180,7 +180,7 @@ def render_form(
             (margin + label_w + 25, y + row_h * 0.22 + dy), value, font=font, fill=(30, 30, 90)
         )
     if angle:
-        img = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=paper)
+        img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=paper)
     return _to_bgr(img)
 
 
@@ -207,8 +207,8 @@ def degrade(
     img = image
     if warp:
         h, w = img.shape[:2]
-        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        jitter = rng.uniform(-warp, warp, size=(4, 2)) * np.float32([w, h])
+        src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+        jitter = rng.uniform(-warp, warp, size=(4, 2)) * np.array([w, h], np.float32)
         dst = (src + jitter).astype(np.float32)
         m = cv2.getPerspectiveTransform(src, dst)
         img = cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)

@@ -218,7 +218,7 @@ def _record_decision(
             and records.box_iou(anchor.box, json.loads(old["box"])) >= SAME_LINE_IOU
         ):
             archive.db.execute(f"update {DECISIONS} set active = 0 where id = ?", [old["id"]])
-    archive.db[DECISIONS].insert(
+    archive.db.table(DECISIONS).insert(
         {
             "at": records.now(),
             "who": who,
@@ -323,7 +323,7 @@ def refresh_entry(archive: Archive, eid: str) -> None:
     if not row["status_confirmed"]:
         st = detect_status(text)
         upd.update(status_code=st, status=STATUSES[st])
-    archive.db[ENTRIES].update(eid, upd)
+    archive.db.table(ENTRIES).update(eid, upd)
     _set_fts(archive, ENTRIES_FTS, row["rowid"], text)
 
 
@@ -356,7 +356,7 @@ def _set_category(archive: Archive, eid: str, code: int, who: str, expected: Any
     _check(archive, f"the category of {eid}", expected, row["category_code"])
     if row["category_code"] == code and row["category_confirmed"]:
         return False
-    archive.db[ENTRIES].update(
+    archive.db.table(ENTRIES).update(
         eid,
         {"category_code": code, "category": CATEGORIES[code], "category_score": 1.0, "category_confirmed": 1},
     )
@@ -383,7 +383,7 @@ def _set_status(archive: Archive, eid: str, status: str, who: str, expected: Any
     _check(archive, f"the status of {eid}", expected, row["status_code"])
     if row["status_code"] == status and row["status_confirmed"]:
         return False
-    archive.db[ENTRIES].update(
+    archive.db.table(ENTRIES).update(
         eid, {"status_code": status, "status": STATUSES[status], "status_confirmed": 1}
     )
     _entry_decision(archive, who, row, "status", status)
@@ -419,7 +419,7 @@ def _set_date(archive: Archive, eid: str, iso: str | None, who: str, expected: A
     _check(archive, f"the date of {eid}", expected, row["date"])
     if row["date"] == iso and row.get("date_confirmed"):
         return False
-    archive.db[ENTRIES].update(
+    archive.db.table(ENTRIES).update(
         eid,
         {"date": iso, "month": iso[:7] if iso else None, "date_inferred": 0, "date_confirmed": 1},
     )
@@ -436,7 +436,7 @@ NO_PARENT = ""
 
 def _write_link(archive: Archive, child: str, parent: str | None) -> None:
     archive.db.execute(f"delete from {LINKS} where child = ?", [child])
-    archive.db[LINKS].insert(
+    archive.db.table(LINKS).insert(
         {
             "child": child,
             "parent": parent or NO_PARENT,
@@ -512,12 +512,14 @@ def link_candidates(archive: Archive, eid: str, limit: int = 8) -> list[dict[str
     out: dict[str, dict[str, Any]] = {}
     for r in archive.db.query(
         f"select e.entry_id, e.date, e.text, k.score, k.confirmed from {LINKS} k "
-        f"join {ENTRIES} e on e.entry_id = k.parent where k.child = ? order by k.confirmed desc, k.score desc",
+        f"join {ENTRIES} e on e.entry_id = k.parent where k.child = ? "
+        "order by k.confirmed desc, k.score desc",
         [eid],
     ):
         out[r["entry_id"]] = {**r, "why": "confirmed" if r["confirmed"] else f"machine {r['score']:.2f}"}
     for r in archive.db.query(
-        f"select entry_id, date, text from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit ?",
+        f"select entry_id, date, text from {ENTRIES} where book_id = ? and seq < ? "
+        "order by seq desc limit ?",
         [row["book_id"], row["seq"], limit],
     ):
         out.setdefault(r["entry_id"], {**r, "why": "same book"})
@@ -618,7 +620,7 @@ def move_line(
                 )
             if len(ids) > 1:
                 _record_decision(archive, who, book, "start", line_anchor(archive, line_id), None)
-            _record_decision(archive, who, book, "join", line_anchor(archive, _first_line(nxt)), None)
+            _record_decision(archive, who, book, "join", line_anchor(archive, _first_line(nxt) or ""), None)
             target = nxt["entry_id"]
         records.record_correction(archive, who, LINES, line_id, "entry_id", row["entry_id"], target)
         _regroup(archive, book)
@@ -628,7 +630,8 @@ def _marks(archive: Archive, book_id: str) -> dict[str, str]:
     """Active structure decisions of a book, resolved to current line ids (latest wins)."""
     out: dict[str, str] = {}
     for d in archive.db.query(
-        f"select * from {DECISIONS} where book_id = ? and active = 1 and kind in ('start', 'join') order by id",
+        f"select * from {DECISIONS} where book_id = ? and active = 1 "
+        "and kind in ('start', 'join') order by id",
         [book_id],
     ):
         lid = resolve_anchor(archive, book_id, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
@@ -692,7 +695,8 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
     lines = {
         r["line_id"]: r
         for r in archive.db.query(
-            f"select l.*, p.height from {LINES} l join {PAGES} p on p.page_id = l.page_id where l.book_id = ?",
+            f"select l.*, p.height from {LINES} l join {PAGES} p on p.page_id = l.page_id "
+            "where l.book_id = ?",
             [book_id],
         )
     }
@@ -721,8 +725,8 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
                 for lid in g
             ]
             found = segment_book(bls)
-            dated = [e for e in found if e.date is not None and not e.date_inferred]
-            date = dated[0].date.isoformat() if dated else prev_date
+            dated = [e.date for e in found if e.date is not None and not e.date_inferred]
+            date = dated[0].isoformat() if dated else prev_date
             row = {
                 "entry_id": eid, "book_id": book_id, "seq": seq,
                 "date": date, "date_inferred": 0 if dated else int(date is not None),
@@ -747,12 +751,12 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
         new_rows.append(row)
     # old entry id → new entry id: the group holding the old entry's first line
     line_to_new = {lid: r["entry_id"] for r in new_rows for lid in json.loads(r["line_ids"])}
-    id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "", None) for r in old}
+    id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "") for r in old}
     for r in old:
         archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [r["rowid"]])
     archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
     archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
-    archive.db[ENTRIES].insert_all(new_rows, pk="entry_id", alter=True)
+    archive.db.table(ENTRIES).insert_all(new_rows, pk="entry_id", alter=True)
     for r in new_rows:
         ids = json.loads(r["line_ids"])
         archive.db.execute(
@@ -776,7 +780,7 @@ def _remap_links(archive: Archive, book_id: str, id_map: dict[str, str | None]) 
             parent = id_map.get(parent, parent)
         if not child or (parent is None) or child == parent:
             continue
-        archive.db[LINKS].insert({**r, "child": child, "parent": parent}, pk=("child", "parent"), replace=True)
+        archive.db.table(LINKS).insert({**r, "child": child, "parent": parent}, pk=("child", "parent"), replace=True)
 
 
 # -- re-imposing decisions after a machine re-run ------------------------------------------
@@ -802,7 +806,8 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
             for r in archive.db.query(f"select line_id, entry_id from {LINES} where book_id = ?", [book])
         }
         for d in list(archive.db.query(
-            f"select * from {DECISIONS} where book_id = ? and active = 1 and kind not in ('start', 'join') order by id",
+            f"select * from {DECISIONS} where book_id = ? and active = 1 "
+            "and kind not in ('start', 'join') order by id",
             [book],
         )):
             lid = resolve_anchor(archive, book, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
@@ -811,11 +816,11 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
                 continue
             v = d["value"]
             if d["kind"] == "category":
-                archive.db[ENTRIES].update(eid, {"category_code": int(v), "category": CATEGORIES[int(v)], "category_score": 1.0, "category_confirmed": 1})
+                archive.db.table(ENTRIES).update(eid, {"category_code": int(v), "category": CATEGORIES[int(v)], "category_score": 1.0, "category_confirmed": 1})
             elif d["kind"] == "status":
-                archive.db[ENTRIES].update(eid, {"status_code": v, "status": STATUSES[v], "status_confirmed": 1})
+                archive.db.table(ENTRIES).update(eid, {"status_code": v, "status": STATUSES[v], "status_confirmed": 1})
             elif d["kind"] == "date":
-                archive.db[ENTRIES].update(eid, {"date": v or None, "month": v[:7] if v else None, "date_inferred": 0, "date_confirmed": 1})
+                archive.db.table(ENTRIES).update(eid, {"date": v or None, "month": v[:7] if v else None, "date_inferred": 0, "date_confirmed": 1})
             elif d["kind"] == "link":
                 parent = None
                 if v:
@@ -862,7 +867,8 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
     pages: dict[str, dict[str, Any]] = {}
     for r in archive.db.query(
         f"select p.page_id, p.book_id, p.page_no, p.needs_rescan, p.quality_flags, "
-        f"l.text, l.confidence, l.corrected from {PAGES} p left join {LINES} l on l.page_id = p.page_id {where}",
+        f"l.text, l.confidence, l.corrected from {PAGES} p "
+        f"left join {LINES} l on l.page_id = p.page_id {where}",
         params,
     ):
         p = pages.setdefault(r["page_id"], {
@@ -896,8 +902,8 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
     if page is None:
         raise TargetNotFoundError(archive.db_path, f"no page {book_id}/{page_no}", "pick a page from the review queue")
     lines = list(archive.db.query(
-        f"select line_id, line_no, text, machine_text, confidence, corrected, entry_id, x0, y0, x1, y1 "
-        f"from {LINES} where page_id = ? order by line_no",
+        "select line_id, line_no, text, machine_text, confidence, corrected, entry_id, "
+        f"x0, y0, x1, y1 from {LINES} where page_id = ? order by line_no",
         [page["page_id"]],
     ))
     eids = []
@@ -919,7 +925,8 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         entries.append(e)
     n_pages = _one(archive, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
     history = list(archive.db.query(
-        f"select * from {CORRECTIONS} where target_id like ? or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
+        f"select * from {CORRECTIONS} where target_id like ? "
+        f"or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
         [page["page_id"] + "/%", *eids],
     ))
     return {"page": page, "lines": lines, "entries": entries, "pages_in_book": n_pages, "history": history}
@@ -1051,7 +1058,8 @@ def correctable_rows(
         if max_confidence is not None:
             cw, cp = " and (confidence is null or confidence < ?)", [max_confidence]
         for r in archive.db.query(
-            f"select line_id, text, confidence, entry_id from {LINES} where 1 = 1{bw}{cw} order by book_id, page_no, line_no",
+            f"select line_id, text, confidence, entry_id from {LINES} where 1 = 1{bw}{cw} "
+            "order by book_id, page_no, line_no",
             bp + cp,
         ):
             yield {"target": "line", "id": r["line_id"], "field": "text", "current": r["text"], "new": "",

@@ -23,6 +23,7 @@ A batch passes when the estimated CER is at most the threshold (default 3%);
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -34,10 +35,10 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from minqing.archive import records
-from minqing.review import corrections
 from minqing.archive.errors import BadCorrectionError
 from minqing.archive.schema import CALIBRATION, ENTRIES, ITEMS, LINES, PAGES, SAMPLES
 from minqing.archive.store import Archive
+from minqing.review import corrections
 
 #: confidence bands used as strata
 BANDS = (0.0, 0.8, 0.95, 1.000001)
@@ -93,7 +94,8 @@ def _population(
     return list(
         archive.db.query(
             f"select l.line_id, l.book_id, l.page_id, p.sha256 page_sha, l.x0, l.y0, l.x1, l.y1, "
-            f"l.confidence, l.text, l.machine_text from {LINES} l join {PAGES} p on p.page_id = l.page_id "
+            f"l.confidence, l.text, l.machine_text from {LINES} l "
+            f"join {PAGES} p on p.page_id = l.page_id "
             f"left join {ENTRIES} e on e.entry_id = l.entry_id where {' and '.join(where)} "
             "order by l.book_id, l.page_no, l.line_no",
             params,
@@ -167,12 +169,12 @@ def new_sample(
                 key = f"{r['book_id']}|{_band(r['confidence'])}"
                 chosen.append((key, r))
                 got.add(r["page_id"])
-    drawn = defaultdict(int)
+    drawn: defaultdict[str, int] = defaultdict(int)
     for key, _ in chosen:
         drawn[key] += 1
     with archive.db.atomic():
         sid = (
-            archive.db[SAMPLES]
+            archive.db.table(SAMPLES)
             .insert(
                 {
                     "created_at": records.now(),
@@ -195,7 +197,7 @@ def new_sample(
             )
             .last_pk
         )
-        archive.db[ITEMS].insert_all(
+        archive.db.table(ITEMS).insert_all(
             [
                 {
                     "sample_id": sid,
@@ -224,6 +226,7 @@ def new_sample(
             ],
             pk=("sample_id", "line_id"),
         )
+    assert sid is not None  # insert() sets last_pk
     return int(sid)
 
 
@@ -311,7 +314,7 @@ def record(
                     f"the transcription of {line_id} is empty",
                     "type the characters of the line as written",
                 )
-            archive.db[ITEMS].update(
+            archive.db.table(ITEMS).update(
                 (sid, line_id),
                 {
                     "transcription": text.strip(),
@@ -361,13 +364,13 @@ def ratio_estimate(items: Sequence[dict[str, Any]], err_key: str = "errors") -> 
     for it in done:
         by[it["stratum"]].append(it)
     E = C = 0.0
-    for key, its in by.items():
+    for its in by.values():
         w = its[0]["population"] / len(its)
         E += w * sum(it[err_key] for it in its)
         C += w * sum(it["ref_chars"] for it in its)
     R = E / C if C else 0.0
     var = 0.0
-    for key, its in by.items():
+    for its in by.values():
         n_h, N_h = len(its), its[0]["population"]
         if n_h < 2:
             continue
@@ -400,10 +403,7 @@ def report(archive: Archive, sid: int) -> dict[str, Any]:
         est["verdict"] = None if est["cer"] is None else ("pass" if est["cer"] <= thr else "fail")
         books.append(est)
     recorded = overall["lines"]
-    if recorded < len(items):
-        verdict = "incomplete"
-    else:
-        verdict = "pass" if overall["cer"] <= thr else "fail"
+    verdict = "incomplete" if recorded < len(items) else ("pass" if overall["cer"] <= thr else "fail")
     worst = sorted(
         (b for b in books if b["cer"] is not None and b["cer"] > thr), key=lambda b: -b["cer"]
     )
@@ -450,7 +450,8 @@ def sample_view(archive: Archive, sid: int) -> dict[str, Any]:
     s = _sample(archive, sid)
     items = list(
         archive.db.query(
-            f"select i.*, p.width, p.height from {ITEMS} i left join {PAGES} p on p.page_id = i.page_id "
+            f"select i.*, p.width, p.height from {ITEMS} i "
+            f"left join {PAGES} p on p.page_id = i.page_id "
             "where sample_id = ? order by book_id, line_id",
             [sid],
         )
@@ -479,12 +480,13 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
         params = list(sample_ids)
     items = list(
         archive.db.query(
-            f"select confidence, ref_chars, machine_errors from {ITEMS} where ref_chars is not null{where}",
+            f"select confidence, ref_chars, machine_errors from {ITEMS} "
+            f"where ref_chars is not null{where}",
             params,
         )
     )
     bins = []
-    for lo, hi in zip(CAL_BINS, CAL_BINS[1:], strict=False):
+    for lo, hi in itertools.pairwise(CAL_BINS):
         its = [i for i in items if lo <= (i["confidence"] or 0.0) < hi]
         if its:
             bins.append(

@@ -55,13 +55,13 @@ def reading_order(boxes, texts) -> list[str]:
     if not texts:
         return []
     angles, items = [], []
-    for box, text in zip(boxes, texts):
+    for box in boxes:
         (x0, y0), (x1, y1) = box[0], box[1]
         if x1 - x0 > 80:
             angles.append(math.atan2(y1 - y0, x1 - x0))
     ang = statistics.median(angles) if angles else 0.0
     heights = []
-    for box, text in zip(boxes, texts):
+    for box, text in zip(boxes, texts, strict=True):
         cx = sum(p[0] for p in box) / 4
         cy = sum(p[1] for p in box) / 4
         ry = -cx * math.sin(ang) + cy * math.cos(ang)

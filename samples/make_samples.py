@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     all_entries = []
-    for spec, lay in zip(BOOKS, lays):
+    for spec, lay in zip(BOOKS, lays, strict=True):
         out = HERE / spec["book_id"]
         if args.truth_only:
             out.mkdir(exist_ok=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from minqing.web import access
 from minqing.archive.store import Archive
+from minqing.web import access
 from tests.conftest import run_minqing
 
 

@@ -210,8 +210,12 @@ def test_segment_narrative_book_across_pages():
     assert [e.date_inferred for e in entries] == [False, False, True, False]
     e2 = entries[1]
     assert (e2.page_start, e2.page_end) == (1, 2)
-    # text joins lines without separator or whitespace, keeps the date line, drops headers and page numbers
-    assert e2.text == "3月7日阴村民李桂兰反映邻居王某某在她家承包地地界上种树，双方发生争吵。经调解，双方达成协议。"
+    # text joins lines without separator or whitespace, keeps the date line, drops headers and
+    # page numbers
+    assert e2.text == (
+        "3月7日阴村民李桂兰反映邻居王某某在她家承包地地界上种树，"
+        "双方发生争吵。经调解，双方达成协议。"
+    )
     assert entries[0].text.startswith("2024年3月5日星期二晴今天")
     assert all("民情日记" not in e.text for e in entries)
     assert [e.category_code for e in entries] == [5, 4, 7, 5]
@@ -268,7 +272,7 @@ def corpus_lines(book_id: str) -> list[BookLine]:
 
     out = []
     for pg in json.loads((CORPUS / book_id / "lines.json").read_text(encoding="utf-8")):
-        for i, (t, box) in enumerate(zip(pg["lines"], pg["boxes"])):
+        for i, (t, box) in enumerate(zip(pg["lines"], pg["boxes"], strict=True)):
             out.append(BookLine(f"{book_id}/{pg['page']}/{i}", pg["page"], i, t, tuple(box), pg["size"][1]))
     return out
 
@@ -283,7 +287,7 @@ def test_corpus_layouts_segment_with_fields_and_dates(book_id):
     assert [e.text for e in got] == [e["text"] for e in want]
     assert [e.date.isoformat() for e in got] == [e["date"] for e in want]
     assert [e.date_inferred for e in got] == [e["date_inferred"] for e in want]
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         if w.get("fields"):
             assert dict(g.fields) == w["fields"], w["entry_id"]
             assert g.layout in ("labelled", "form")

@@ -130,7 +130,7 @@ def test_training_needs_enough_confirmed_categories():
         train_category_model(["村里修路"] * 30, [5] * 30)  # one category only
     with pytest.raises(NotEnoughTrainingData):
         train_category_model(["修路", "低保"], [5, 5])
-    with pytest.raises(CategoryModelError, match="not 1..8"):
+    with pytest.raises(CategoryModelError, match=r"not 1\.\.8"):
         train_category_model(["修路"] * 12, [9] * 12)
     with pytest.raises(CategoryModelError, match="3 texts but 2"):
         train_category_model(["a", "b", "c"], [1, 2])

@@ -16,6 +16,11 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 import minqing.volumes.compile as compile_mod
+from minqing.archive.errors import NothingToCompileError
+from minqing.archive.store import Archive
+from minqing.classify.types import CATEGORIES
+from minqing.cli import cli
+from minqing.errors import ExitCode
 from minqing.volumes.compile import (
     CompileStats,
     compile_volume,
@@ -23,11 +28,6 @@ from minqing.volumes.compile import (
     parse_period,
     period_weeks,
 )
-from minqing.archive.errors import NothingToCompileError
-from minqing.archive.store import Archive
-from minqing.classify.types import CATEGORIES
-from minqing.cli import cli
-from minqing.errors import ExitCode
 from tests.test_compile_data import ENTRY_ROWS, build_archive, eid
 
 Q3 = {"date_from": dt.date(2024, 7, 1), "date_to": dt.date(2024, 9, 30)}
@@ -208,7 +208,8 @@ def test_cadre_weeks_against_the_weekly_minimum(q3_volume, archive) -> None:  # 
     assert len(weeks) == 13 and weeks[0] == dt.date(2024, 7, 1)
     for cadre in ("张建国", "李秀英", "王志明", "周明"):
         dates = [dt.date.fromisoformat(r["date"]) for r in archive.db.query(
-            "select date from entries where cadre = ? and date between '2024-07-01' and '2024-09-30'", [cadre])]
+            "select date from entries where cadre = ? "
+            "and date between '2024-07-01' and '2024-09-30'", [cadre])]
         met = {x - dt.timedelta(days=x.weekday()) for x in dates}
         assert rows[cadre][2] == str(len(dates))
         assert rows[cadre][4] == f"{len(met)}/13"
@@ -295,7 +296,7 @@ def test_page_numbers_and_repeating_table_headers(q3_volume) -> None:  # type: i
         assert all(r._tr.find(qn("w:trPr")).find(qn("w:tblHeader")) is None for r in t.rows[1:])
 
 
-# --------------------------------------------------------------------------- filters, images, errors
+# ------------------------------------------------------------------- filters, images, errors
 
 
 def test_filters_select_whole_matters(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -43,7 +43,10 @@ def snapshot(root: Path) -> tuple:
     with Archive(root) as a:
         return (
             list(a.db.query("select line_id, text, corrected from lines order by line_id")),
-            list(a.db.query("select entry_id, category_code, status_code, date, follow_up_of, text from entries order by entry_id")),
+            list(a.db.query(
+                "select entry_id, category_code, status_code, date, follow_up_of, text "
+                "from entries order by entry_id"
+            )),
             a.db["corrections"].count,
         )
 

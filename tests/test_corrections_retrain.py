@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from minqing.review import corrections
 from minqing.archive.store import Archive
 from minqing.cli import cli
+from minqing.review import corrections
 from tests.test_review import BOOK_A, build_archive
 
 

@@ -303,7 +303,8 @@ def text_pdf() -> bytes:
         (b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
         b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
         b"/FontDescriptor 8 0 R >>"),
-        (b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
+        (b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
+        b"/FontBBox [-25 -254 1000 880] "
         b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"),
     ])
 
@@ -387,7 +388,8 @@ def _bad_inputs(page: np.ndarray) -> dict[str, tuple[bytes, type, str]]:
         "cut.pdf": (pdf_bytes[:300], CorruptScanError, "damaged PDF"),
         "junk.pdf": (b"%PDF-1.4\n" + b"\x07garbage" * 50, CorruptScanError, "damaged PDF"),
         "locked.pdf": (encrypted_pdf(), EncryptedPdfError,
-                       "PDF is encrypted with a password (save an unencrypted copy of the PDF and ingest that)"),
+                       "PDF is encrypted with a password "
+                       "(save an unencrypted copy of the PDF and ingest that)"),
         "notes.docx": (b"PK\x03\x04" + b"\x00" * 100, UnsupportedFormatError, "unsupported format (ZIP)"),
         "phone.heic": (heic, UnsupportedFormatError, "unsupported format (HEIC) (export the photo as JPEG"),
         "scan.dat": (b"hello world, not a scan", UnsupportedFormatError,
@@ -468,7 +470,7 @@ def test_load_source_in_a_process_pool(tmp_path: Path, page) -> None:
     with ProcessPoolExecutor(max_workers=1) as pool:
         pages = pool.submit(load_source, good).result()
         assert pages[0].sha256 == load_source(good)[0].sha256
-        with pytest.raises(EmptyFileError, match="bad.jpg: empty file"):
+        with pytest.raises(EmptyFileError, match=r"bad\.jpg: empty file"):
             pool.submit(load_source, bad).result()
 
 

@@ -63,7 +63,8 @@ def test_engine_change_reocrs_but_keeps_corrections(archive_copy: Path) -> None:
     assert text == fixed and corrected == 1
     entry_text = q(
         archive_copy,
-        "select text from entries where entry_id = (select entry_id from lines where corrected = 1)",
+        "select text from entries "
+        "where entry_id = (select entry_id from lines where corrected = 1)",
     )[0][0]
     assert fixed in entry_text
     assert q(
@@ -118,7 +119,8 @@ def test_kill_9_mid_batch_then_resume(tmp_path: Path) -> None:
         assert nos == list(range(1, len(list(book.iterdir())) + 1))
     assert q(
         archive,
-        "select count(*) from pages p where not exists (select 1 from lines l where l.page_id = p.page_id)",
+        "select count(*) from pages p "
+        "where not exists (select 1 from lines l where l.page_id = p.page_id)",
     ) == [(0,)]
     assert q(archive, "select count(*) from files where state != 'ok'") == [(0,)]
     # resumed run re-used the OCR already done before the kill

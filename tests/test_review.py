@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from minqing.archive import records
-from minqing.review import corrections
 from minqing.archive.search import fts_query
 from minqing.archive.store import Archive
 from minqing.ocr.types import Line, PageText
+from minqing.review import corrections
 
 LINE_H = 40
 BOOK_A = [
@@ -92,7 +92,8 @@ def fts_hits(archive: Archive, table: str, word: str) -> set[str]:
     return {
         r[key]
         for r in archive.db.query(
-            f"select {key} from {base} where rowid in (select rowid from {table} where {table} match ?)",
+            f"select {key} from {base} "
+            f"where rowid in (select rowid from {table} where {table} match ?)",
             [fts_query(word)],
         )
     }
@@ -255,7 +256,8 @@ def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
     corrections.confirm_link(arc, "bookA:005", "bookA:002", who="r")
     corrections.correct_line(arc, "bookA/2/2", "建议纳入村容村貌整治计划，先填坑。", who="r")
     snapshot = list(arc.db.query(
-        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
+        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text "
+        "from entries order by seq"
     ))
     with arc.db.atomic():  # the pipeline's re-segmentation and re-classification
         entries = classify.segment_book(records.book_lines(arc, "bookA"))
@@ -266,7 +268,8 @@ def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
     with arc.db.atomic():
         corrections.reapply_decisions(arc, ["bookA"])
     after = list(arc.db.query(
-        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text from entries order by seq"
+        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text "
+        "from entries order by seq"
     ))
     assert after == snapshot
     assert fts_hits(arc, "entries_fts", "先填坑") == {"bookA:004"}

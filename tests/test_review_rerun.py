@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import pytest
 
-from minqing.review import corrections
-from minqing.archive.store import Archive
 from minqing import pipeline
+from minqing.archive.store import Archive
 from minqing.ocr.testing import DIARY_LINES, find_cjk_font, render_page
+from minqing.review import corrections
 
 pytestmark = pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font to render a test page")
 
@@ -54,7 +54,8 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         assert (row["status_code"], row["status_confirmed"]) == ("escalated", 1)
         assert (row["date"], row["date_confirmed"]) == ("2024-03-06", 1)
         hits = [r["entry_id"] for r in arc.db.query(
-            "select entry_id from entries where rowid in (select rowid from entries_fts where entries_fts match ?)",
+            "select entry_id from entries "
+            "where rowid in (select rowid from entries_fts where entries_fts match ?)",
             ['"夏天 天常 常断"'],
         )]
         assert hits == [row["entry_id"]]

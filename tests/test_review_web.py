@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from minqing.web import access
 from minqing.archive.store import Archive
+from minqing.web import access
 from tests.test_review import BOOK_A, build_archive
 
 

@@ -90,7 +90,7 @@ def test_truth_text_is_exactly_the_drawn_body_lines(truth):
         by_entry = collections.defaultdict(list)
         entry_pages = collections.defaultdict(set)
         for p in pages:
-            for line, eid in zip(p["lines"], p["entry_ids"]):
+            for line, eid in zip(p["lines"], p["entry_ids"], strict=True):
                 by_entry[eid].append(line)
                 entry_pages[eid].add(p["page"])
         entries = [e for e in truth["entries"] if e["book_id"] == book]

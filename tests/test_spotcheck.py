@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from minqing.review import corrections
-from minqing.review import spotcheck
 from minqing.archive.store import Archive
+from minqing.review import corrections, spotcheck
 from tests.test_review import build_archive
 
-CHARS = "村民反映饮水井水量不足夏天经常断水经了解全组八户都有类似困难措施联系乡水利站勘察争取安全项目回访已派人到现场测量"
+CHARS = (
+    "村民反映饮水井水量不足夏天经常断水经了解全组八户都有类似困难"
+    "措施联系乡水利站勘察争取安全项目回访已派人到现场测量"
+)
 
 
 def corrupt(text: str, p: float, rng: random.Random) -> str:
@@ -115,7 +117,7 @@ def test_verdict_and_worst_books(injected) -> None:
 
 
 def test_calibration_orders_confidence_and_feeds_the_queue(injected) -> None:
-    arc, truth = injected
+    arc, _truth = injected
     bins = spotcheck.calibrate(arc)
     assert bins, "recorded samples give a calibration"
     cers = [b["cer"] for b in bins]
@@ -140,7 +142,7 @@ def test_record_fixes_the_archive_and_rejects_bad_rows(tmp_path: Path) -> None:
         assert all(it["shown_text"] is None and it["machine_text"] is None for it in view["items"])
         ids = [it["line_id"] for it in view["items"]]
         before = arc.db["corrections"].count
-        with pytest.raises(corrections.BadCorrectionError, match="row 2.*not in sample"):
+        with pytest.raises(corrections.BadCorrectionError, match=r"row 2.*not in sample"):
             spotcheck.record(arc, sid, [(ids[0], "甲乙"), ("bookA/9/9", "丙")], who="qa")
         assert arc.db["corrections"].count == before
         assert next(arc.db.query("select count(*) n from spot_items where transcription is not null"))["n"] == 0

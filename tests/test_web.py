@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from minqing.archive import keywords
-from minqing.web import presentation
 from minqing.archive.records import now
 from minqing.archive.search import bigrams
 from minqing.archive.store import Archive
+from minqing.web import presentation
 from tests.conftest import serve
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from minqing.web import access
 from minqing.archive.store import Archive
 from minqing.paths import datasette_dir
+from minqing.web import access
 from tests.conftest import run_minqing
 from tests.test_web import serve
 

@@ -174,8 +174,8 @@ async def test_many_hits_page_newest_first_with_search_box_snippets_and_next_pag
         seen += [
             e
             for e in ids
-            if f'mq-entry-link" href="/-/entry/{urllib.parse.quote(e, safe="")}?q=%E9%A5%AE%E6%B0%B4"'
-            in html
+            if f'mq-entry-link" href="/-/entry/{urllib.parse.quote(e, safe="")}'
+            '?q=%E9%A5%AE%E6%B0%B4"' in html
         ]
         nxt = (
             html.split('<p class="mq-next"><a href="')[1].split('">下一页')[0]

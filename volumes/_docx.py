@@ -199,7 +199,8 @@ def toc_field(entries: list[tuple[int, str, str]]) -> str:
     props = rpr()
     begin = (
         f'<w:r>{props}<w:fldChar w:fldCharType="begin"/></w:r>'
-        f'<w:r>{props}<w:instrText xml:space="preserve"> TOC \\o "1-3" \\h \\z \\u </w:instrText></w:r>'
+        f'<w:r>{props}<w:instrText xml:space="preserve">'
+        ' TOC \\o "1-3" \\h \\z \\u </w:instrText></w:r>'
         f'<w:r>{props}<w:fldChar w:fldCharType="separate"/></w:r>'
     )
     end = f'<w:r>{props}<w:fldChar w:fldCharType="end"/></w:r>'
@@ -364,12 +365,14 @@ def _install_styles(document: docx.document.Document) -> None:
             .replace('<w:b w:val="0"/><w:bCs w:val="0"/>', "")
             .replace('<w:color w:val="000000"/>', "")
             + '</w:rPrDefault><w:pPrDefault><w:pPr><w:spacing w:after="0" '
-            f'w:line="{LINE_PITCH_TWIPS}" w:lineRule="exact"/></w:pPr></w:pPrDefault></w:docDefaults>'
+            f'w:line="{LINE_PITCH_TWIPS}" w:lineRule="exact"/></w:pPr></w:pPrDefault>'
+            "</w:docDefaults>"
         ),
     )
     body_ppr = (
         f'<w:pPr><w:widowControl/><w:spacing w:before="0" w:after="0" w:line="{LINE_PITCH_TWIPS}" '
-        f'w:lineRule="exact"/><w:ind w:firstLine="{INDENT_2CHARS_TWIPS}"/><w:jc w:val="both"/></w:pPr>'
+        f'w:lineRule="exact"/><w:ind w:firstLine="{INDENT_2CHARS_TWIPS}"/>'
+        '<w:jc w:val="both"/></w:pPr>'
     )
     toc_ppr = (
         "<w:pPr><w:tabs>"
@@ -406,8 +409,9 @@ def _install_styles(document: docx.document.Document) -> None:
                    ppr_xml=toc_ppr.replace("{left}", "840"),
                    rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4 + 2)),
         _style_xml("TableText", "Table Text", ui_priority=99,
-                   ppr_xml='<w:pPr><w:snapToGrid w:val="0"/><w:spacing w:before="30" w:after="30" w:line="240" '
-                   'w:lineRule="auto"/><w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
+                   ppr_xml='<w:pPr><w:snapToGrid w:val="0"/>'
+                   '<w:spacing w:before="30" w:after="30" w:line="240" w:lineRule="auto"/>'
+                   '<w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
                    rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4)),
         _style_xml("Footer", "footer", ui_priority=99,
                    ppr_xml='<w:pPr><w:tabs><w:tab w:val="center" w:pos="4153"/>'
@@ -424,7 +428,7 @@ def _install_styles(document: docx.document.Document) -> None:
         styles.append(el)
 
 
-def _page_number_paragraph(paragraph, *, odd: bool) -> None:  # type: ignore[no-untyped-def]
+def _page_number_paragraph(paragraph, *, odd: bool) -> None:
     """"— N —" in 4号宋体; odd pages right-aligned, even pages left, one character in."""
     props = rpr(FONT_PAGE_NO, SIZE_4HAO)
     # GB/T 9704 7.5: odd page numbers on the right, even on the left, one character in
@@ -441,7 +445,7 @@ def _page_number_paragraph(paragraph, *, odd: bool) -> None:  # type: ignore[no-
     paragraph._p.getparent().remove(paragraph._p)
 
 
-def _insert_setting(settings, tag: str, attrs: dict[str, str], successors: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def _insert_setting(settings, tag: str, attrs: dict[str, str], successors: tuple[str, ...]) -> None:
     el = settings.find(qn(tag))
     if el is None:
         el = settings.makeelement(qn(tag), {})

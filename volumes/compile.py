@@ -45,11 +45,11 @@ from typing import Any
 
 from natsort import natsort_keygen
 
-from minqing.volumes import _docx as dx
 from minqing.archive.errors import NothingToCompileError
 from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
+from minqing.volumes import _docx as dx
 
 #: Status codes of matters still open, and of matters closed.
 OPEN_STATUSES = ("recorded", "in_progress", "escalated")
@@ -827,12 +827,16 @@ class _Writer:
             ("1. 本册按乡镇、村、类别编排，类别依据省委组织部民情日记工作指导意见所列八类。"
             "同一事项的跟踪办理记录编排在该事项之下，按日期先后排列。"),
             "2. 本期以前首次记录、本期仍有跟踪办理的事项，其首次记录作为“前期记录”列出，供查阅。",
-            f"3. 办理状态以截至{cn_date(v.period.end)}的最后一条记录为准；本期以后的记录编入下一期。",
+            f"3. 办理状态以截至{cn_date(v.period.end)}的最后一条记录为准；"
+            "本期以后的记录编入下一期。",
             "4. 每周自星期一起至星期日止，周四在本期之内的周计入本期应记周数。",
             "5. 正文为经人工校对后的文字；“出处”注明原日记本及页码，便于查对原件。",
         ]
         if v.undated_entries:
-            notes.append(f"6. 档案中另有{v.undated_entries}篇记录未能识别日期，未编入本册，请在复核页面补正日期。")
+            notes.append(
+                f"6. 档案中另有{v.undated_entries}篇记录未能识别日期，未编入本册，"
+                "请在复核页面补正日期。"
+            )
         for note in notes:
             self.text(note)
 
@@ -988,8 +992,8 @@ def _thumb_source(archive: Archive, entry_id: str, book_id: str, page_no: int) -
     if row is None or not (row[0] or row[1]):
         return None
     box = archive.db.execute(
-        f"select min(x0), min(y0), max(x1), max(y1) from {LINES} where entry_id = ? and page_no = ? "
-        "and x0 is not null",
+        f"select min(x0), min(y0), max(x1), max(y1) from {LINES} "
+        "where entry_id = ? and page_no = ? and x0 is not null",
         [entry_id, page_no],
     ).fetchone()
     return archive.path_of(row[0] or row[1]), (tuple(box) if box and box[0] is not None else None)
@@ -1073,7 +1077,7 @@ def _default_title(volume: Volume, townships: Sequence[str], villages: Sequence[
     return f"{name}民情日记汇编（{volume.period.label}）"
 
 
-def _filters_text(townships, villages, cadres, categories, statuses) -> str:  # type: ignore[no-untyped-def]
+def _filters_text(townships, villages, cadres, categories, statuses) -> str:
     parts = []
     for label, vals in (("乡镇", townships), ("村", villages), ("干部", cadres),
                         ("类别", [CATEGORIES.get(c, str(c)) for c in categories]), ("状态", statuses)):

@@ -19,11 +19,11 @@ from __future__ import annotations
 import time
 import urllib.parse
 
+from datasette import hookimpl
 from datasette.utils.asgi import Response
 from itsdangerous import BadSignature
 
 from minqing.web import access
-from datasette import hookimpl
 
 DB = "archive"
 COOKIE = "minqing_session"
@@ -32,14 +32,14 @@ NAMESPACE = "minqing-session"
 OPEN_PATHS = ("/-/login", "/-/static/", "/static/", "/favicon.ico")
 
 
-def _db(datasette):  # type: ignore[no-untyped-def]
+def _db(datasette):
     try:
         return datasette.get_database(DB)
     except KeyError:
         return None
 
 
-async def users_exist(datasette) -> bool:  # type: ignore[no-untyped-def]
+async def users_exist(datasette) -> bool:
     """True when the archive has users (cached for one second)."""
     cache = getattr(datasette, "_minqing_users_cache", None)
     now = time.monotonic()
@@ -63,7 +63,7 @@ def _cookie(scope: dict, name: str) -> str | None:
     return None
 
 
-async def session_actor(datasette, cookie: str | None) -> dict | None:  # type: ignore[no-untyped-def]
+async def session_actor(datasette, cookie: str | None) -> dict | None:
     """The actor of a ``minqing_session`` cookie value, or None when invalid or stale."""
     if not cookie:
         return None
@@ -79,7 +79,7 @@ async def session_actor(datasette, cookie: str | None) -> dict | None:  # type: 
     return user.actor() if user else None
 
 
-def _root_actor(datasette, scope: dict) -> dict | None:  # type: ignore[no-untyped-def]
+def _root_actor(datasette, scope: dict) -> dict | None:
     """Datasette's own ``ds_actor`` cookie, accepted only for root (``--root``)."""
     raw = _cookie(scope, "ds_actor")
     if not raw:
@@ -93,13 +93,13 @@ def _root_actor(datasette, scope: dict) -> dict | None:  # type: ignore[no-untyp
 
 
 @hookimpl
-def prepare_connection(conn):  # type: ignore[no-untyped-def]
+def prepare_connection(conn):
     # no SQL run through Datasette (arbitrary SQL included) can read password hashes
     conn.set_authorizer(access.hide_secrets_authorizer)
 
 
 @hookimpl(tryfirst=True)
-def actor_from_request(datasette, request):  # type: ignore[no-untyped-def]
+def actor_from_request(datasette, request):
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         return None
@@ -107,9 +107,9 @@ def actor_from_request(datasette, request):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
-    def wrap(app):  # type: ignore[no-untyped-def]
-        async def guarded(scope, receive, send):  # type: ignore[no-untyped-def]
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def guarded(scope, receive, send):
             if scope.get("type") != "http" or not await users_exist(datasette):
                 return await app(scope, receive, send)
             path = scope.get("path") or "/"
@@ -137,8 +137,8 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
 
 
 @hookimpl(trylast=True)
-def permission_allowed(datasette, actor, action, resource):  # type: ignore[no-untyped-def]
-    async def decide():  # type: ignore[no-untyped-def]
+def permission_allowed(datasette, actor, action, resource):
+    async def decide():
         exist = await users_exist(datasette)
         if action == access.REVIEW_ACTION:
             return access.may_review(actor, exist)
@@ -164,14 +164,14 @@ def permission_allowed(datasette, actor, action, resource):  # type: ignore[no-u
 
 
 @hookimpl
-def forbidden(datasette, request, message):  # type: ignore[no-untyped-def]
+def forbidden(datasette, request, message):
     if request.actor is None:
         return Response.redirect("/-/login?" + urllib.parse.urlencode({"next": request.full_path}))
     return None
 
 
 @hookimpl
-def extra_template_vars(request):  # type: ignore[no-untyped-def]
+def extra_template_vars(request):
     # Datasette shows its "Log out" button only for its own ds_actor cookie
     return {
         "show_logout": bool(
@@ -189,7 +189,7 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
-async def login(datasette, request):  # type: ignore[no-untyped-def]
+async def login(datasette, request):
     next_url = _safe_next(request.args.get("next"))
     error = None
     if request.method == "POST":
@@ -223,7 +223,7 @@ async def login(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def logout(datasette, request):  # type: ignore[no-untyped-def]
+async def logout(datasette, request):
     if request.method == "POST":
         response = Response.redirect("/-/login")
         response.set_cookie(COOKIE, "", expires=0, max_age=0)
@@ -235,13 +235,13 @@ async def logout(datasette, request):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def register_routes():  # type: ignore[no-untyped-def]
+def register_routes():
     return [(r"^/-/login$", login), (r"^/-/logout$", logout)]
 
 
 @hookimpl
-def menu_links(datasette, actor):  # type: ignore[no-untyped-def]
+def menu_links(datasette, actor):
     links = [{"href": "/-/search", "label": "全文检索（条目与识别行）"}]
     if actor is None:
         return links
-    return links + [{"href": "/-/logout", "label": f"退出登录（{actor.get('id')}）"}]
+    return [*links, {"href": "/-/logout", "label": f"退出登录（{actor.get('id')}）"}]

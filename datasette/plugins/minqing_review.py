@@ -23,11 +23,10 @@ from typing import Any
 from datasette import Forbidden, NotFound, hookimpl
 from datasette.utils.asgi import Response
 
-from minqing.review import corrections
-from minqing.review import spotcheck
 from minqing.archive.errors import BadCorrectionError
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
+from minqing.review import corrections, spotcheck
 
 DB = "archive"
 ACTION = "minqing-review"
@@ -40,7 +39,7 @@ def _db(datasette):  # type: ignore[no-untyped-def]
         raise NotFound("没有档案库 (no archive database)") from None
 
 
-async def _require(datasette, request) -> str:  # type: ignore[no-untyped-def]
+async def _require(datasette, request) -> str:
     """Raise Forbidden unless the actor may review; return the reviewer's name."""
     if not await datasette.permission_allowed(request.actor, ACTION, default=False):
         raise Forbidden("需要校对权限 (the reviewer role) to use the review pages")
@@ -52,7 +51,7 @@ async def _read(datasette, fn):  # type: ignore[no-untyped-def]
     return await _db(datasette).execute_fn(lambda conn: fn(Archive(conn)))
 
 
-async def _write(datasette, fn):  # type: ignore[no-untyped-def]
+async def _write(datasette, fn):
     db = _db(datasette)
     if not db.is_mutable:
         raise Forbidden("档案库只读 (the archive is read-only: corrections cannot be saved)")
@@ -69,7 +68,7 @@ def _image_url(page_id: str) -> str:
     return "/-/page-image/" + urllib.parse.quote(page_id, safe="/")
 
 
-async def queue_page(datasette, request):  # type: ignore[no-untyped-def]
+async def queue_page(datasette, request):
     await _require(datasette, request)
     book = request.args.get("book") or None
     items = await _read(datasette, lambda a: corrections.review_queue(a, book=book, limit=200))
@@ -80,11 +79,11 @@ async def queue_page(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def entry_redirect(datasette, request):  # type: ignore[no-untyped-def]
+async def entry_redirect(datasette, request):
     await _require(datasette, request)
     eid = urllib.parse.unquote(request.url_vars["entry_id"])
 
-    def find(a):  # type: ignore[no-untyped-def]
+    def find(a):
         return next(iter(a.db.query(
             "select l.book_id, l.page_no, l.line_id from lines l where l.entry_id = ? order by page_no, line_no limit 1",
             [eid],
@@ -96,7 +95,7 @@ async def entry_redirect(datasette, request):  # type: ignore[no-untyped-def]
     return Response.redirect(page_url(row["book_id"], row["page_no"], row["line_id"]))
 
 
-async def review_page(datasette, request):  # type: ignore[no-untyped-def]
+async def review_page(datasette, request):
     await _require(datasette, request)
     book = urllib.parse.unquote(request.url_vars["book"])
     page_no = int(request.url_vars["page_no"])
@@ -130,8 +129,8 @@ async def review_page(datasette, request):  # type: ignore[no-untyped-def]
     return Response.html(await datasette.render_template("review.html", ctx, request=request))
 
 
-def _message(datasette, request, status: int, title: str, text: str, back: str):  # type: ignore[no-untyped-def]
-    async def render():  # type: ignore[no-untyped-def]
+def _message(datasette, request, status: int, title: str, text: str, back: str):
+    async def render():
         if "application/json" in (request.headers.get("accept") or ""):
             return Response.json({"ok": False, "error": text, "status": status}, status=status)
         return Response.html(
@@ -150,7 +149,7 @@ def _safe_back(value: str | None) -> str:
     return "/-/review"
 
 
-async def save(datasette, request):  # type: ignore[no-untyped-def]
+async def save(datasette, request):
     who = await _require(datasette, request)
     if request.method != "POST":
         return Response.redirect("/-/review")
@@ -159,7 +158,7 @@ async def save(datasette, request):  # type: ignore[no-untyped-def]
     back = _safe_back(form.get("back"))
     focus = form.get("next_focus") or None
 
-    def op(a):  # type: ignore[no-untyped-def]
+    def op(a):
         if action == "line":
             return corrections.correct_line(a, form["line_id"], form.get("text", ""), who=who, expected=form.get("expected"))
         if action == "entry":
@@ -197,7 +196,7 @@ async def save(datasette, request):  # type: ignore[no-untyped-def]
 # -- spot-check pages ----------------------------------------------------------------------
 
 
-async def spotcheck_list(datasette, request):  # type: ignore[no-untyped-def]
+async def spotcheck_list(datasette, request):
     await _require(datasette, request)
     samples = await _read(datasette, spotcheck.list_samples)
     return Response.html(
@@ -205,7 +204,7 @@ async def spotcheck_list(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def spotcheck_sample(datasette, request):  # type: ignore[no-untyped-def]
+async def spotcheck_sample(datasette, request):
     who = await _require(datasette, request)
     sid = int(request.url_vars["sample_id"])
     if request.method == "POST":
@@ -233,7 +232,7 @@ async def spotcheck_sample(datasette, request):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def register_routes():  # type: ignore[no-untyped-def]
+def register_routes():
     return [
         (r"^/-/review$", queue_page),
         (r"^/-/review/page/(?P<book>[^/]+)/(?P<page_no>\d+)$", review_page),

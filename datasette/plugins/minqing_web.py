@@ -23,11 +23,11 @@ import sqlite3
 import urllib.parse
 from pathlib import Path
 
+from datasette import Forbidden, NotFound, hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from minqing.web import presentation
-from datasette import Forbidden, NotFound, hookimpl
 
 DB = "archive"
 ENTRY_TABLES = {"entries", "matters"}
@@ -40,11 +40,11 @@ ENTRY_ID_COLUMNS = {
 }
 
 
-def _archive_root(datasette) -> Path:  # type: ignore[no-untyped-def]
+def _archive_root(datasette) -> Path:
     return Path(datasette.get_database(DB).path).parent
 
 
-async def _check(datasette, request, table: str) -> None:  # type: ignore[no-untyped-def]
+async def _check(datasette, request, table: str) -> None:
     """Raise Forbidden unless the actor may view ``table`` of the archive."""
     allowed = True
     for action, resource in (
@@ -76,7 +76,7 @@ def image_url(page_id: str, thumb: bool = False) -> str:
     return ("/-/page-thumb/" if thumb else "/-/page-image/") + urllib.parse.quote(page_id, safe="/")
 
 
-async def entry_page(datasette, request):  # type: ignore[no-untyped-def]
+async def entry_page(datasette, request):
     await _check(datasette, request, "entries")
     entry_id = urllib.parse.unquote(request.url_vars["entry_id"])
     q = request.args.get("q") or None
@@ -101,7 +101,7 @@ async def entry_page(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def matter_page(datasette, request):  # type: ignore[no-untyped-def]
+async def matter_page(datasette, request):
     await _check(datasette, request, "entries")
     matter_id = urllib.parse.unquote(request.url_vars["matter_id"])
     view = await datasette.get_database(DB).execute_fn(
@@ -117,7 +117,7 @@ async def matter_page(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def _page_image_path(datasette, request) -> Path:  # type: ignore[no-untyped-def]
+async def _page_image_path(datasette, request) -> Path:
     await _check(datasette, request, "pages")
     page_id = urllib.parse.unquote(request.url_vars["page_id"])
     rel = await datasette.get_database(DB).execute_fn(
@@ -129,14 +129,14 @@ async def _page_image_path(datasette, request) -> Path:  # type: ignore[no-untyp
     return path
 
 
-async def page_image(datasette, request):  # type: ignore[no-untyped-def]
+async def page_image(datasette, request):
     path = await _page_image_path(datasette, request)
     body = await asyncio.to_thread(path.read_bytes)
     ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return Response(body, content_type=ctype, headers={"cache-control": "private, max-age=3600"})
 
 
-async def page_thumb(datasette, request):  # type: ignore[no-untyped-def]
+async def page_thumb(datasette, request):
     path = await _page_image_path(datasette, request)
     body = await asyncio.to_thread(presentation.thumbnail_bytes, _archive_root(datasette), path)
     return Response(
@@ -144,7 +144,7 @@ async def page_thumb(datasette, request):  # type: ignore[no-untyped-def]
     )
 
 
-async def search_page(datasette, request):  # type: ignore[no-untyped-def]
+async def search_page(datasette, request):
     await _check(datasette, request, "entries")
     await _check(datasette, request, "lines")
     q = request.args.get("q", "")
@@ -170,7 +170,7 @@ async def search_page(datasette, request):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def register_routes():  # type: ignore[no-untyped-def]
+def register_routes():
     return [
         (r"^/-/entry/(?P<entry_id>[^/]+)$", entry_page),
         (r"^/-/matter/(?P<matter_id>[^/]+)$", matter_page),
@@ -217,7 +217,7 @@ _SCALE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 )
 
 
-def facet_hit_limit(datasette) -> int:  # type: ignore[no-untyped-def]
+def facet_hit_limit(datasette) -> int:
     """Hits above which a table search skips its facets (0: never skip)."""
     raw = os.environ.get(HIT_LIMIT_ENV)
     if raw is None or not raw.strip():
@@ -228,7 +228,7 @@ def facet_hit_limit(datasette) -> int:  # type: ignore[no-untyped-def]
         return FACET_HIT_LIMIT
 
 
-async def count_search_hits(datasette, pairs: list[tuple[str, str]]) -> int | None:  # type: ignore[no-untyped-def]
+async def count_search_hits(datasette, pairs: list[tuple[str, str]]) -> int | None:
     """Entries a table request with these query pairs matches, or None when unknown.
 
     Without column filters only the FTS index is counted (a few ms even for 100k hits);
@@ -259,10 +259,10 @@ async def count_search_hits(datasette, pairs: list[tuple[str, str]]) -> int | No
     return int(rows.first()[0])
 
 
-async def decide_search_scale(datasette, path: str, query: str) -> tuple[str, dict | None]:  # type: ignore[no-untyped-def]
+async def decide_search_scale(datasette, path: str, query: str) -> tuple[str, dict | None]:
     """The query string to serve a request with, and the note for its page (or None)."""
     kind = SEARCH_TABLE_PATHS.get(path)
-    if kind is None or "_search" not in query and DATE_SEARCH not in query:
+    if kind is None or ("_search" not in query and DATE_SEARCH not in query):
         return query, None
     pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
     if any(k == AUTO for k, _ in pairs):  # added by us last time: decide afresh
@@ -278,7 +278,7 @@ async def decide_search_scale(datasette, path: str, query: str) -> tuple[str, di
     if hits is None or hits <= limit:
         return query, None
     forced = any(k == FORCE_FACETS and v not in ("", "0") for k, v in pairs)
-    note = {"hits": hits, "limit": limit, "facets_skipped": not forced}
+    note: dict[str, object] = {"hits": hits, "limit": limit, "facets_skipped": not forced}
     added = [] if forced else [("_nofacet", "1")]
     if kind == "html":
         added.append(("_nocount", "1"))  # the note shows the count
@@ -309,7 +309,7 @@ def restore_search(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 @hookimpl
-def filters_from_request(request, database, table, datasette):  # type: ignore[no-untyped-def]
+def filters_from_request(request, database, table, datasette):
     """``_mq_search``: the table search as ``+rowid in (...)`` (see above)."""
     from datasette.filters import FilterArguments
 
@@ -327,9 +327,9 @@ def filters_from_request(request, database, table, datasette):  # type: ignore[n
 
 
 @hookimpl
-def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
-    def wrap(app):  # type: ignore[no-untyped-def]
-        async def with_search(scope, receive, send):  # type: ignore[no-untyped-def]
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_search(scope, receive, send):
             q, note = None, None
             if scope.get("type") == "http":
                 query = scope.get("query_string", b"").decode("latin-1")
@@ -351,14 +351,14 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def extra_template_vars(template, database, table):  # type: ignore[no-untyped-def]
+def extra_template_vars(template, database, table):
     if database == DB and table == "entries":
         return {"mq_search_scale": _SCALE.get()}
     return {}
 
 
 @hookimpl
-def render_cell(value, column, table, database):  # type: ignore[no-untyped-def]
+def render_cell(value, column, table, database):
     if database != DB or value is None:
         return None
     if table is None:  # canned queries name their id columns in Chinese
@@ -387,12 +387,12 @@ def render_cell(value, column, table, database):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def extra_css_urls():  # type: ignore[no-untyped-def]
+def extra_css_urls():
     return ["/static/minqing.css"]
 
 
 @hookimpl
-def table_actions(datasette, actor, database, table):  # type: ignore[no-untyped-def]
+def table_actions(datasette, actor, database, table):
     if database == DB and table in ("entries", "lines"):
         return [{"href": "/-/search", "label": "全文检索（条目与识别行一起）"}]
     return None

@@ -158,7 +158,7 @@ def add_user(db: sqlite_utils.Database, name: str, role: str, password: str) -> 
         "changed_at": now + "#" + secrets.token_hex(4),
     }
     with db.conn:
-        db[USERS].upsert(row, pk="name")
+        db.table(USERS).upsert(row, pk="name")
     return User(name, role, row["created_at"], row["changed_at"])
 
 
@@ -309,7 +309,7 @@ def may_view(actor: dict | None, users_exist: bool) -> bool:
     return actor.get("id") == "root" or actor.get("role") in ROLES
 
 
-def hide_secrets_authorizer(action: int, arg1, arg2, dbname, source):  # type: ignore[no-untyped-def]
+def hide_secrets_authorizer(action: int, arg1, arg2, dbname, source):
     """An SQLite authorizer that reads ``users.password_hash`` as NULL."""
     if action == sqlite3.SQLITE_READ and arg1 == USERS and arg2 == "password_hash":
         return sqlite3.SQLITE_IGNORE

@@ -15,12 +15,11 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from minqing.archive.schema import ENTRIES, ENTRIES_FTS, KEYWORDS, LINES, LINES_FTS, PAGES
+from minqing.archive.schema import ENTRIES, ENTRIES_FTS, LINES, LINES_FTS, PAGES
 from minqing.archive.search import fts_query
 from minqing.archive.store import is_read_only
 
@@ -201,9 +200,10 @@ def json_cell_html(value: str | None, column: str | None = None) -> str | None:
     """A JSON list or object stored in a text column as escaped, readable HTML.
 
     List items become small labels (evidence words in Chinese; the long lists of the
-    columns in :data:`JSON_LIST_SHOWN` shortened, with their count); an object becomes ``名称：值`` pairs (entry fields by their
-    Chinese names). An empty list or object gives an empty string. Returns None when
-    ``value`` is not a JSON list or object, so the caller shows it unchanged.
+    columns in :data:`JSON_LIST_SHOWN` shortened, with their count); an object becomes
+    ``名称：值`` pairs (entry fields by their Chinese names). An empty list or object gives an
+    empty string. Returns None when ``value`` is not a JSON list or object, so the caller shows
+    it unchanged.
     """
     if not isinstance(value, str) or value[:1] not in ("[", "{"):
         return None

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 # villages: two books each in 杨树沟村 and 柳林村 (cross-book follow-ups), one each elsewhere
 BOOKS_META = {
-    "qingshan-wangjg": {"cadre": "王建国", "post": "村党支部书记", "township": "青山镇", "village": "杨树沟村", "layout": "narrative"},
-    "qingshan-liuxm": {"cadre": "刘晓明", "post": "驻村干部", "township": "青山镇", "village": "杨树沟村", "layout": "labelled"},
-    "qingshan-zhaoli": {"cadre": "赵丽", "post": "村委会主任", "township": "青山镇", "village": "桃园村", "layout": "narrative"},
-    "hexi-sunhp": {"cadre": "孙海平", "post": "乡包村干部", "township": "河西乡", "village": "柳林村", "layout": "form"},
-    "hexi-zhoum": {"cadre": "周敏", "post": "村党支部书记", "township": "河西乡", "village": "柳林村", "layout": "narrative"},
-    "hexi-chenyf": {"cadre": "陈玉芬", "post": "村委会委员", "township": "河西乡", "village": "大王庄村", "layout": "narrative"},
+    "qingshan-wangjg": {"cadre": "王建国", "post": "村党支部书记", "township": "青山镇",
+                        "village": "杨树沟村", "layout": "narrative"},
+    "qingshan-liuxm": {"cadre": "刘晓明", "post": "驻村干部", "township": "青山镇",
+                       "village": "杨树沟村", "layout": "labelled"},
+    "qingshan-zhaoli": {"cadre": "赵丽", "post": "村委会主任", "township": "青山镇",
+                        "village": "桃园村", "layout": "narrative"},
+    "hexi-sunhp": {"cadre": "孙海平", "post": "乡包村干部", "township": "河西乡",
+                   "village": "柳林村", "layout": "form"},
+    "hexi-zhoum": {"cadre": "周敏", "post": "村党支部书记", "township": "河西乡",
+                   "village": "柳林村", "layout": "narrative"},
+    "hexi-chenyf": {"cadre": "陈玉芬", "post": "村委会委员", "township": "河西乡",
+                    "village": "大王庄村", "layout": "narrative"},
 }  # fmt: skip
 
 S = {"r": "已记录", "p": "办理中", "e": "已上报", "s": "已解决", "x": "已解释"}
@@ -135,7 +141,8 @@ ZHAOLI = [
         "帮村民李秀兰查询邮寄的包裹，联系快递员后已送到家。"]),
 ]
 
-# pre-printed forms: one form per page (走访时间/走访地点/走访对象/反映问题/原因分析/解决措施/办理结果)
+# pre-printed forms: one form per page
+# (走访时间/走访地点/走访对象/反映问题/原因分析/解决措施/办理结果)
 SUNHP = [
     ("sh-01", "2024-03-05", "2024年3月5日", 4, "e", None, {
         "走访地点": "柳林村二组", "走访对象": "村民黄国庆等五户",
@@ -241,8 +248,10 @@ BOOK_ENTRIES = {
 # their scores are reported apart (benchmarks/entries.py --heldout). 石门村 is new; 桃园村
 # is shared with qingshan-zhaoli, so its entries are candidates for false cross-book links.
 HELDOUT_META = {
-    "shimen-gaoyl": {"cadre": "高玉林", "post": "驻村第一书记", "township": "石门镇", "village": "石门村", "layout": "narrative"},
-    "qingshan-fengxh": {"cadre": "冯晓红", "post": "村妇联主席", "township": "青山镇", "village": "桃园村", "layout": "narrative"},
+    "shimen-gaoyl": {"cadre": "高玉林", "post": "驻村第一书记", "township": "石门镇",
+                     "village": "石门村", "layout": "narrative"},
+    "qingshan-fengxh": {"cadre": "冯晓红", "post": "村妇联主席", "township": "青山镇",
+                        "village": "桃园村", "layout": "narrative"},
 }  # fmt: skip
 
 GAOYL = [

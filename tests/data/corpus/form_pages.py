@@ -56,7 +56,7 @@ def render_form_book(
     hand: rn.HandStyle,
     page: rn.PageStyle,
 ) -> list[dict[str, Any]]:
-    """Draw one form per entry (``page-NN.jpg``), write ``lines.json``/``truth.json``; return truth."""
+    """Draw one form per entry (``page-NN.jpg``), write lines.json and truth.json; return truth."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("page-*.jpg"):
         old.unlink()

@@ -49,7 +49,8 @@ PAGE = rn.PageStyle(size=(1000, 1420), rule_top=250, rule_pitch=66, n_rules=17, 
                     text_left=120, jpeg_quality=75, tilt_max_deg=1.0)  # fmt: skip
 HANDS.update({
     "shimen-gaoyl": rn.HandStyle(font_px=39, chars_per_line=17, ink=(30, 30, 70)),
-    "qingshan-fengxh": rn.HandStyle(font_path=rn.UKAI, font_px=40, chars_per_line=16, ink=(45, 45, 45)),
+    "qingshan-fengxh": rn.HandStyle(font_path=rn.UKAI, font_px=40, chars_per_line=16,
+                                    ink=(45, 45, 45)),
 })  # fmt: skip
 SEEDS = {b: 5101 + 17 * i for i, b in enumerate([*spec.BOOK_ENTRIES, *spec.HELDOUT_ENTRIES])}
 
