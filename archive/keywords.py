@@ -158,6 +158,6 @@ def refresh_keywords(archive: Archive, book_ids: Iterable[str]) -> int:
         )
         rows = keyword_rows(entries)
         if rows:
-            db[KEYWORDS].insert_all(rows, pk=("book_id", "month", "word"), replace=True)
+            db.table(KEYWORDS).insert_all(rows, pk=("book_id", "month", "word"), replace=True)
         total += len(rows)
     return total

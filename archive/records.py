@@ -355,10 +355,10 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
         )
     for old in corrected:
         box = (old["x0"], old["y0"], old["x1"], old["y1"])
-        n = carry_target(
-            box, ((n, (r["x0"], r["y0"], r["x1"], r["y1"])) for n, r in enumerate(rows))
+        target = carry_target(
+            box, ((k, (r["x0"], r["y0"], r["x1"], r["y1"])) for k, r in enumerate(rows))
         )
-        best = rows[n] if n is not None else None
+        best = rows[target] if target is not None else None
         if best is not None and not best["corrected"]:
             best.update(
                 text=old["corrected_text"], corrected=1, corrected_text=old["corrected_text"]
@@ -730,14 +730,14 @@ def set_book_metadata(
     row = next(archive.db[BOOKS].rows_where("book_id = ?", [book_id]), None)
     if row is None:
         raise ArchiveError(
-            archive.root, f"no book {book_id!r} in the archive", "see `minqing books list`"
+            archive.db_path, f"no book {book_id!r} in the archive", "see `minqing books list`"
         )
     changed = 0
     with archive.db.atomic():
         for key, value in meta.items():
             if key not in BOOK_META_FIELDS:
                 raise ArchiveError(
-                    archive.root,
+                    archive.db_path,
                     f"unknown book field {key!r}",
                     f"use one of {', '.join(BOOK_META_FIELDS)}",
                 )

@@ -130,7 +130,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     Idempotent (``if_not_exists``, columns added only when missing, the view replaced) so
     that it also adopts archives written before migrations were recorded.
     """
-    db[BOOKS].create(
+    db.table(BOOKS).create(
         {
             "book_id": str,
             "title": str,
@@ -247,7 +247,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("book_id", BOOKS, "book_id")],
         if_not_exists=True,
     )
-    db[LINKS].create(
+    db.table(LINKS).create(
         {"child": str, "parent": str, "score": float, "evidence": str, "confirmed": int},
         pk=("child", "parent"),
         if_not_exists=True,
@@ -278,7 +278,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
-    db[USERS].create(
+    db.table(USERS).create(
         {
             "name": str,
             "role": str,
@@ -289,7 +289,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="name",
         if_not_exists=True,
     )
-    db[KEYWORDS].create(
+    db.table(KEYWORDS).create(
         {"book_id": str, "month": str, "township": str, "word": str, "n": int},
         pk=("book_id", "month", "word"),
         if_not_exists=True,
@@ -323,11 +323,11 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         (ENTRIES, ["month", "category"]),
         (KEYWORDS, ["month", "township", "word", "n"]),
     ]:
-        db[table].create_index(cols, if_not_exists=True)
+        db.table(table).create_index(cols, if_not_exists=True)
     for fts in (ENTRIES_FTS, LINES_FTS):
         db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(bigrams)")
     # review (formerly review/corrections.py ensure_review_schema)
-    db[DECISIONS].create(
+    db.table(DECISIONS).create(
         {
             "id": int,
             "at": str,
@@ -346,10 +346,10 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
-    db[DECISIONS].create_index(["book_id", "kind"], if_not_exists=True)
-    if "date_confirmed" not in db[ENTRIES].columns_dict:
-        db[ENTRIES].add_column("date_confirmed", int)
-    db[CALIBRATION].create(
+    db.table(DECISIONS).create_index(["book_id", "kind"], if_not_exists=True)
+    if "date_confirmed" not in db.table(ENTRIES).columns_dict:
+        db.table(ENTRIES).add_column("date_confirmed", int)
+    db.table(CALIBRATION).create(
         {
             "lo": float,
             "hi": float,
@@ -363,7 +363,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     # spot-check (formerly review/spotcheck.py ensure_spotcheck_schema)
-    db[SAMPLES].create(
+    db.table(SAMPLES).create(
         {
             "sample_id": int,
             "created_at": str,
@@ -380,7 +380,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="sample_id",
         if_not_exists=True,
     )
-    db[ITEMS].create(
+    db.table(ITEMS).create(
         {
             "sample_id": int,
             "line_id": str,
@@ -636,7 +636,7 @@ def markdown() -> str:
     out += [f"{i}. `{name}`: {MIGRATION_DOCS[name]}" for i, name in enumerate(MIGRATION_NAMES, 1)]
     out += ["", "## Tables", "", "| table | primary key | what |", "|---|---|---|"]
     for name in tables:
-        pks = db[name].pks if not db[name].virtual_table_using else []
+        pks = db.table(name).pks if not db.table(name).virtual_table_using else []
         pk = ", ".join(f"`{p}`" for p in pks if p != "rowid") or "rowid"
         out.append(f"| `{name}` | {pk} | {_cell(TABLE_DOCS[name])} |")
     for name in tables + views:
@@ -644,24 +644,24 @@ def markdown() -> str:
         out += ["", f"### `{name}`" + (" (view)" if is_view else ""), ""]
         if is_view:
             out += [_MATTERS_NOTE if name == MATTERS else TABLE_DOCS[name], ""]
-        elif db[name].virtual_table_using:
+        elif db.table(name).virtual_table_using:
             sql = next(s for _, n, _, s in objects if n == name)
             out += [f"{TABLE_DOCS[name]}: `{sql}`."]
             continue
         fks = {
             fk.column: f"→ `{fk.other_table}.{fk.other_column}`"
-            for fk in ([] if is_view else db[name].foreign_keys)
+            for fk in ([] if is_view else db.table(name).foreign_keys)
         }
         notes = COLUMN_DOCS.get(name, {})
-        unknown = set(notes) - {c.name for c in db[name].columns}
+        unknown = set(notes) - {c.name for c in db.table(name).columns}
         if unknown:
             raise KeyError(f"COLUMN_DOCS[{name!r}] names no column {sorted(unknown)}")
         out += ["| column | type | notes |", "|---|---|---|"]
-        for c in db[name].columns:
+        for c in db.table(name).columns:
             note = " ".join(x for x in (fks.get(c.name, ""), notes.get(c.name, "")) if x)
             out.append(f"| `{c.name}` | {c.type or ''} | {_cell(note)} |")
         if not is_view:
-            idx = [i for i in db[name].indexes if not i.name.startswith("sqlite_autoindex")]
+            idx = [i for i in db.table(name).indexes if not i.name.startswith("sqlite_autoindex")]
             if idx:
                 out.append("")
                 out.append(

@@ -132,12 +132,12 @@ class Archive:
             self.db_path = file or Path(":memory:")
             self.read_only = False
             self._owned = False
-            self.migrated = []
+            self.migrated: list[str] = []
             return
         self.root = Path(source)
         self.db_path = self.root / DB_NAME
         self._owned = True
-        self.migrated: list[str] = []
+        self.migrated = []
         write = write or create
         if not self.db_path.exists():
             if not create:
@@ -168,13 +168,15 @@ class Archive:
 
     def store_blob(self, data: bytes, ext: str) -> tuple[str, str]:
         """Store ``data`` content-addressed in this archive; see :func:`store_blob`."""
-        return store_blob(self._folder(), data, ext)
+        return store_blob(self.folder, data, ext)
 
     def path_of(self, rel: str) -> Path:
         """Absolute path of a stored file given its relative path."""
-        return self._folder() / rel
+        return self.folder / rel
 
-    def _folder(self) -> Path:
+    @property
+    def folder(self) -> Path:
+        """The archive folder (files live here); an in-memory archive has none."""
         if self.root is None:
             raise ValueError("an in-memory archive has no folder for files")
         return self.root

@@ -442,8 +442,8 @@ def crop_to_page(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, list[
         )
         steps = [f"deskew:{angle:.1f}"] if abs(angle) >= 0.1 else []
         return page, [*steps, f"crop:{x0},{y0},{x1},{y1}"]
-    dst = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
-    m = cv2.getPerspectiveTransform(np.float32(quad), dst)
+    dst = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+    m = cv2.getPerspectiveTransform(np.array(quad, np.float32), dst)
     warped = cv2.warpPerspective(
         image,
         m,

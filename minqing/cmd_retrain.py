@@ -58,7 +58,7 @@ def command(
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
     try:
         rows = records.confirmed_categories(archive)
-        root = archive.root
+        root = archive.folder
     finally:
         archive.close()
     texts = [text for text, _ in rows]

@@ -338,7 +338,7 @@ def run_ingest(
     summary = IngestSummary()
     books = ingest.discover(paths)
     summary.books = len(books)
-    engine = EngineSpec(engine_name, engine_params or {})
+    engine = EngineSpec(engine_name, tuple((engine_params or {}).items()))
     try:
         engine_id = engine.id()
     except ValueError as exc:
@@ -416,7 +416,7 @@ def _ingest_book(
                     records.store_ocr(archive, p.sha256, p.page_text)
         progress("file", 1, res.path)
 
-    archive_root = str(archive.root)
+    archive_root = str(archive.folder)
     if pool is None:
         for src in todo:
             handle(process_file(src, archive_root, engine, engine_id, cached))
@@ -507,7 +507,7 @@ def category_model(archive: Archive):
     A model file that cannot be loaded (damaged, older format) raises
     ``classify.model.CategoryModelError`` naming the file and ``minqing retrain``.
     """
-    path = archive.root / MODEL_PATH
+    path = archive.folder / MODEL_PATH
     if not path.exists():
         return None
     from minqing.classify.model import load_category_model

@@ -84,7 +84,7 @@ class OcrEngine(abc.ABC):
     def _recognize(self, image: np.ndarray) -> list:
         """Return the page's :class:`~ocr.types.Line` objects in reading order."""
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self):
         # Picklable by class and parameters: a worker process rebuilds (and reloads
         # the models) itself.
         return (_rebuild, (type(self), dict(self.params), self.threads))

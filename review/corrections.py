@@ -579,7 +579,7 @@ def merge_with_next(archive: Archive, eid: str, *, who: str, expected: str | Non
         )
         if nxt is None:
             raise BadCorrectionError(archive.db_path, f"{eid} is the last entry of its book", "nothing to merge it with")
-        _record_decision(archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt)), None)
+        _record_decision(archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt) or ""), None)
         records.record_correction(archive, who, ENTRIES, eid, "merge_with", None, nxt["entry_id"])
         _regroup(archive, row["book_id"])
 
@@ -923,7 +923,8 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         e["candidates"] = link_candidates(archive, eid)
         e["link_confirmed"] = bool(_one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
         entries.append(e)
-    n_pages = _one(archive, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])["n"]
+    pages_row = _one(archive, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])
+    n_pages = pages_row["n"] if pages_row else 0
     history = list(archive.db.query(
         f"select * from {CORRECTIONS} where target_id like ? "
         f"or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",

@@ -519,5 +519,5 @@ def calibrate(archive: Archive, sample_ids: Sequence[int] | None = None) -> list
     with archive.db.atomic():
         archive.db.execute(f"delete from {CALIBRATION}")
         if merged:
-            archive.db[CALIBRATION].insert_all(merged, pk="lo")
+            archive.db.table(CALIBRATION).insert_all(merged, pk="lo")
     return merged

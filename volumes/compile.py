@@ -1148,7 +1148,7 @@ def compile_volume(
         )
         filters = _filters_text(townships, villages, cadres, categories, statuses)
         raise NothingToCompileError(
-            archive.root,
+            archive.db_path,
             f"no entries between {period.start} and {period.end}"
             + (f" matching {filters}" if filters else "")
             + f"; {have}",

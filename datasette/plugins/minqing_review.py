@@ -32,7 +32,7 @@ DB = "archive"
 ACTION = "minqing-review"
 
 
-def _db(datasette):  # type: ignore[no-untyped-def]
+def _db(datasette):
     try:
         return datasette.get_database(DB)
     except KeyError:
@@ -47,7 +47,7 @@ async def _require(datasette, request) -> str:
     return str(actor.get("id") or "local")
 
 
-async def _read(datasette, fn):  # type: ignore[no-untyped-def]
+async def _read(datasette, fn):
     return await _db(datasette).execute_fn(lambda conn: fn(Archive(conn)))
 
 
@@ -244,8 +244,8 @@ def register_routes():
 
 
 @hookimpl
-def menu_links(datasette, actor):  # type: ignore[no-untyped-def]
-    async def inner():  # type: ignore[no-untyped-def]
+def menu_links(datasette, actor):
+    async def inner():
         if await datasette.permission_allowed(actor, ACTION, default=False):
             return [{"href": "/-/review", "label": "校对队列 (review)"}, {"href": "/-/spotcheck", "label": "抽检 (spot-check)"}]
         return []
