@@ -653,11 +653,12 @@ def markdown() -> str:
             for fk in ([] if is_view else db.table(name).foreign_keys)
         }
         notes = COLUMN_DOCS.get(name, {})
-        unknown = set(notes) - {c.name for c in db.table(name).columns}
+        columns = (db.view(name) if is_view else db.table(name)).columns
+        unknown = set(notes) - {c.name for c in columns}
         if unknown:
             raise KeyError(f"COLUMN_DOCS[{name!r}] names no column {sorted(unknown)}")
         out += ["| column | type | notes |", "|---|---|---|"]
-        for c in db.table(name).columns:
+        for c in columns:
             note = " ".join(x for x in (fks.get(c.name, ""), notes.get(c.name, "")) if x)
             out.append(f"| `{c.name}` | {c.type or ''} | {_cell(note)} |")
         if not is_view:
