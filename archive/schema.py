@@ -21,7 +21,6 @@ Tables (all created through sqlite-utils so that re-runs are idempotent):
 ``runs``       which stage version produced what, when.
 ``entries_fts`` FTS5 table of character bigrams of the entry text (rowid = entries.rowid),
                see :mod:`archive.search`.
-``users``      web accounts: name (pk), role, scrypt password hash (see :mod:`minqing.web.access`).
 ``keywords``   hot-topic words per (book, month): township, word, count; filled by
                :func:`minqing.web.presentation.refresh_keywords`.
 ``matters``    VIEW, one row per matter (root entry + follow-ups): first date, latest
@@ -94,10 +93,11 @@ def line_id(book_id: str, page_no: int, line_no: int) -> str:
 
 
 def _ensure_web_schema(db: sqlite_utils.Database) -> None:
-    """Tables and views of the web archive: users, hot-topic keywords, matters."""
-    from minqing.web.access import ensure_users_table
+    """Tables and views of the web archive: hot-topic keywords, matters.
 
-    ensure_users_table(db)
+    Web accounts are not kept here: they live in ``accounts.db`` beside the archive
+    (:mod:`minqing.web.access`), out of the database Datasette publishes.
+    """
     db[KEYWORDS].create(
         {"book_id": str, "month": str, "township": str, "word": str, "n": int},
         pk=("book_id", "month", "word"),

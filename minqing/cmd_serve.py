@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from pathlib import Path
 
 import click
 
-from minqing.web.access import users_configured, web_secret
 from minqing.archive.errors import ArchiveError
-from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
-from minqing.paths import datasette_dir
+from minqing.web.access import users_configured
+from minqing.web.server import PortInUseError, make_datasette
+from minqing.web.server import serve as _serve
+
+__all__ = ["command", "has_users", "is_loopback", "make_datasette", "serve"]
 
 
 def is_loopback(host: str) -> bool:
@@ -30,41 +31,30 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def make_datasette(archive_dir: Path):  # type: ignore[no-untyped-def]
-    """A Datasette instance over the archive with minqing's configuration directory.
-
-    ``$MINQING_DATASETTE_DIR`` names another configuration directory (a site's own
-    copy of ``datasette/`` with changed templates or metadata).
-    """
-    from datasette.app import Datasette
-
-    archive = Archive(archive_dir)  # raises when there is no archive
-    db_path = archive.db_path
-    archive.close()
-    return Datasette(
-        [str(db_path)],
-        config_dir=Path(os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir()),
-        # logins survive a restart: the signing secret lives next to archive.db
-        secret=web_secret(archive_dir),
-    )
-
-
 def has_users(archive_dir: Path) -> bool:
-    """True when the archive at ``archive_dir`` has web users configured."""
-    with Archive(archive_dir) as archive:
-        return users_configured(archive.db)
+    """True when the archive at ``archive_dir`` has web users configured (reads only)."""
+    if not (Path(archive_dir) / "archive.db").is_file():
+        raise MinqingError(
+            f"{archive_dir}: no archive here (run `minqing ingest PATH --archive DIR` first)",
+            exit_code=ExitCode.archive_error,
+        )
+    return users_configured(archive_dir)
 
 
 def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  # type: ignore[no-untyped-def]
-    """Run Datasette on the archive until interrupted."""
-    import uvicorn
-    from datasette.cli import run_sync
-
-    ds = make_datasette(archive_dir)
-    run_sync(ds.invoke_startup)
-    if on_ready:
-        on_ready(f"http://{host}:{port}/archive/entries")
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+    """Run Datasette on the archive until interrupted; known failures become one line."""
+    try:
+        _serve(
+            archive_dir,
+            host,
+            port,
+            on_ready=on_ready,
+            on_note=lambda text: click.echo(f"Note: {archive_dir}: {text}", err=True),
+        )
+    except PortInUseError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.refused) from exc
+    except ArchiveError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
 
 
 @click.command(name="serve")
@@ -78,28 +68,25 @@ def command(archive_dir: Path, host: str, port: int) -> None:
 
     Listens on this machine only unless users are configured (see
     `minqing users add`): with users, every page needs a login; without, the
-    archive is a local single-user archive that needs none.
+    archive is a local single-user archive that needs none. A server that started
+    with users keeps asking for a login after the last user is removed (restart it
+    to serve a local archive again). Nothing is written at start-up: a read-only
+    archive is served read-only.
 
     \b
     Example:
         minqing serve --archive archive/ --port 8001
     """
-    try:
-        users = has_users(archive_dir)
-    except ArchiveError as exc:
-        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+    users = has_users(archive_dir)
     if not is_loopback(host) and not users:
         raise MinqingError(
             f"refusing to listen on {host}: no users are configured, the archive would be public "
             "(listen on 127.0.0.1, or configure users first)",
             exit_code=ExitCode.refused,
         )
-    try:
-        serve(
-            archive_dir,
-            host,
-            port,
-            on_ready=lambda url: click.echo(f"Serving {archive_dir} at {url}", err=True),
-        )
-    except ArchiveError as exc:
-        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+    serve(
+        archive_dir,
+        host,
+        port,
+        on_ready=lambda url: click.echo(f"Serving {archive_dir} at {url}", err=True),
+    )
