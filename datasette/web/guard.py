@@ -128,6 +128,9 @@ class LoginThrottle:
     only when it succeeds (:meth:`succeeded`).
     """
 
+    #: Above this many keys, keys without a recent failure are forgotten.
+    MAX_KEYS = 10_000
+
     def __init__(
         self,
         *,
@@ -166,6 +169,9 @@ class LoginThrottle:
             return wait
         for kind, key in keys.items():
             self._fails[f"{kind}:{key}"].append(now)
+        if len(self._fails) > self.MAX_KEYS:  # many made-up names: forget the quiet ones
+            for k in [k for k, q in self._fails.items() if not q or q[-1] < now - self.window]:
+                del self._fails[k]
         return 0.0
 
     def succeeded(self, keys: dict[str, str]) -> None:

@@ -12,8 +12,8 @@ import urllib.parse
 from pathlib import Path
 
 import yaml
-from minqing.web.server import make_datasette
 
+from minqing.cmd_serve import make_datasette
 from minqing.paths import datasette_dir
 from tests.conftest import run_minqing
 from tests.security.conftest import TOKEN_RE, USERS, Client, first_line
