@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import click
 from minqing.archive.errors import ArchiveError
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
+from minqing.paths import datasette_dir
+from minqing.web import server
 from minqing.web.access import users_configured
-from minqing.web.server import PortInUseError, make_datasette
-from minqing.web.server import serve as _serve
+from minqing.web.server import PortInUseError
 
 __all__ = ["command", "has_users", "is_loopback", "make_datasette", "serve"]
 
@@ -31,6 +33,17 @@ def is_loopback(host: str) -> bool:
             return False
 
 
+def config_dir() -> Path:
+    """minqing's Datasette configuration directory, or ``$MINQING_DATASETTE_DIR`` (a site's
+    own copy of ``datasette/`` with changed templates or metadata)."""
+    return Path(os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir())
+
+
+def make_datasette(archive_dir: Path, host: str | None = None):  # type: ignore[no-untyped-def]
+    """A Datasette instance over the archive with minqing's configuration directory."""
+    return server.make_datasette(archive_dir, config_dir=config_dir(), host=host)
+
+
 def has_users(archive_dir: Path) -> bool:
     """True when the archive at ``archive_dir`` has web users configured (reads only)."""
     if not (Path(archive_dir) / "archive.db").is_file():
@@ -44,10 +57,11 @@ def has_users(archive_dir: Path) -> bool:
 def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  # type: ignore[no-untyped-def]
     """Run Datasette on the archive until interrupted; known failures become one line."""
     try:
-        _serve(
+        server.serve(
             archive_dir,
             host,
             port,
+            config_dir=config_dir(),
             on_ready=on_ready,
             on_note=lambda text: click.echo(f"Note: {archive_dir}: {text}", err=True),
         )

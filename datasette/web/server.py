@@ -54,16 +54,13 @@ def read_only_reason(archive_dir: Path) -> str | None:
     return None
 
 
-def make_datasette(archive_dir: Path, *, host: str | None = None, config_dir: Path | None = None):  # type: ignore[no-untyped-def]
-    """A Datasette instance over the archive with minqing's configuration directory.
+def make_datasette(archive_dir: Path, *, config_dir: Path, host: str | None = None):  # type: ignore[no-untyped-def]
+    """A Datasette instance over the archive with the configuration directory ``config_dir``.
 
     ``host`` is the address the server listens on (the plugins answer only to loopback
-    names when it is a loopback address; default 127.0.0.1). ``$MINQING_DATASETTE_DIR``
-    names another configuration directory (a site's own copy of ``datasette/``).
+    names when it is a loopback address; default 127.0.0.1).
     """
     from datasette.app import Datasette
-
-    from minqing.paths import datasette_dir
 
     archive_dir = Path(archive_dir)
     db_path = archive_dir / DB_NAME
@@ -75,7 +72,7 @@ def make_datasette(archive_dir: Path, *, host: str | None = None, config_dir: Pa
     ds = Datasette(
         [] if read_only else [str(db_path)],
         immutables=[str(db_path)] if read_only else [],
-        config_dir=Path(config_dir or os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir()),
+        config_dir=Path(config_dir),
         # logins survive a restart: the signing secret lives next to archive.db
         secret=web_secret(archive_dir),
     )
@@ -117,6 +114,7 @@ def serve(
     host: str,
     port: int,
     *,
+    config_dir: Path,
     on_ready: Callable[[str], None] | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> None:
@@ -129,7 +127,7 @@ def serve(
     import uvicorn
     from datasette.cli import run_sync
 
-    ds = make_datasette(archive_dir, host=host)
+    ds = make_datasette(archive_dir, config_dir=config_dir, host=host)
     if ds.minqing_read_only and on_note:
         on_note(f"{ds.minqing_read_only}: serving it read-only (review saves are disabled)")
     sock = bind(host, port)
