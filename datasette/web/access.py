@@ -5,10 +5,11 @@ Datasette plugin ``datasette/plugins/minqing_access.py`` is a thin adapter.
 
 Where accounts live (issue 12, item 9): in ``<archive>/accounts.db`` (file mode 0600),
 next to ``archive.db`` and never attached to Datasette, so no SQL an inspector can run
-sees a user name, a role or a hash. Archives made before kept a ``users`` table inside
-``archive.db``; the first write to the accounts (``minqing users add/remove``, a login)
-moves those rows into ``accounts.db`` and drops the old table. Until then the old table
-is read (read-only) and Datasette's connections read it as NULLs.
+sees a user name, a role or a hash. Archives made before kept their users in a ``users``
+table inside ``archive.db``; the first write to the accounts (``minqing users add/remove``,
+a login) moves those rows into ``accounts.db`` and empties the old table (secure delete).
+Until then the old rows are read (read-only) and Datasette's connections read that table
+as NULLs.
 
 Model (DESIGN.md §4):
 
@@ -227,7 +228,7 @@ def open_accounts(where: Any) -> sqlite3.Connection:
 
 
 def _migrate_legacy(root: Path, conn: sqlite3.Connection) -> None:
-    """Move the ``users`` table of ``archive.db`` (older archives) into ``accounts.db``."""
+    """Move the rows of ``archive.db``'s ``users`` table (older archives) into ``accounts.db``."""
     archive_db = root / ARCHIVE_DB
     if not archive_db.exists():
         return
@@ -247,8 +248,13 @@ def _migrate_legacy(root: Path, conn: sqlite3.Connection) -> None:
                 " values (?, ?, ?, ?, ?)",
                 [r for r in rows if r[2]],
             )
-        with old:
-            old.execute(f"drop table {USERS}")
+        if rows:
+            # empty the old table (its schema may still declare it) and overwrite the freed
+            # pages, so no hash stays behind in the file Datasette serves
+            old.execute("pragma secure_delete = on")
+            with old:
+                old.execute(f"delete from {USERS}")
+            old.execute("pragma wal_checkpoint(truncate)")
     finally:
         old.close()
 
