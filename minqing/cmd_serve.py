@@ -39,9 +39,13 @@ def config_dir() -> Path:
     return Path(os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir())
 
 
-def make_datasette(archive_dir: Path, host: str | None = None):  # type: ignore[no-untyped-def]
+def make_datasette(  # type: ignore[no-untyped-def]
+    archive_dir: Path, host: str | None = None, allowed_hosts: tuple[str, ...] = ()
+):
     """A Datasette instance over the archive with minqing's configuration directory."""
-    return server.make_datasette(archive_dir, config_dir=config_dir(), host=host)
+    return server.make_datasette(
+        archive_dir, config_dir=config_dir(), host=host, allowed_hosts=allowed_hosts
+    )
 
 
 def has_users(archive_dir: Path) -> bool:
@@ -54,7 +58,9 @@ def has_users(archive_dir: Path) -> bool:
     return users_configured(archive_dir)
 
 
-def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  # type: ignore[no-untyped-def]
+def serve(  # type: ignore[no-untyped-def]
+    archive_dir: Path, host: str, port: int, *, on_ready=None, allowed_hosts: tuple[str, ...] = ()
+) -> None:
     """Run Datasette on the archive until interrupted; known failures become one line."""
     try:
         server.serve(
@@ -62,6 +68,7 @@ def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  #
             host,
             port,
             config_dir=config_dir(),
+            allowed_hosts=allowed_hosts,
             on_ready=on_ready,
             on_note=lambda text: click.echo(f"Note: {archive_dir}: {text}", err=True),
         )
@@ -77,15 +84,24 @@ def serve(archive_dir: Path, host: str, port: int, *, on_ready=None) -> None:  #
 @click.option(
     "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port."
 )
-def command(archive_dir: Path, host: str, port: int) -> None:
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer to this host name (e.g. behind a reverse proxy; repeatable). "
+    "Loopback names are always answered.",
+)
+def command(archive_dir: Path, host: str, port: int, allowed_hosts: tuple[str, ...]) -> None:
     """Serve the archive in Datasette (search, facets, entries, pages).
 
     Listens on this machine only unless users are configured (see
     `minqing users add`): with users, every page needs a login; without, the
     archive is a local single-user archive that needs none. A server that started
     with users keeps asking for a login after the last user is removed (restart it
-    to serve a local archive again). Nothing is written at start-up: a read-only
-    archive is served read-only.
+    to serve a local archive again). On a loopback address the server answers only to
+    loopback host names and those given with --allow-host (DNS rebinding). Nothing is
+    written at start-up: a read-only archive is served read-only.
 
     \b
     Example:
@@ -102,5 +118,6 @@ def command(archive_dir: Path, host: str, port: int) -> None:
         archive_dir,
         host,
         port,
+        allowed_hosts=allowed_hosts,
         on_ready=lambda url: click.echo(f"Serving {archive_dir} at {url}", err=True),
     )

@@ -218,7 +218,8 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
             if scope.get("type") != "http":
                 return await app(scope, receive, send)
             host = _header(scope, b"host")
-            if not guard.host_allowed(host, bound_host(datasette)):
+            also = getattr(datasette, "minqing_allowed_hosts", ())
+            if not guard.host_allowed(host, bound_host(datasette), also):
                 return await _refuse(
                     send,
                     400,

@@ -51,16 +51,20 @@ def is_loopback_name(host: str) -> bool:
         return False
 
 
-def host_allowed(host_header: str | None, bound_host: str) -> bool:
+def host_allowed(
+    host_header: str | None, bound_host: str, also: tuple[str, ...] | list[str] = ()
+) -> bool:
     """May a server bound to ``bound_host`` answer a request for ``host_header``?
 
-    A loopback-bound server answers to loopback names and to ``bound_host`` itself; a
+    A loopback-bound server answers to loopback names, to ``bound_host`` itself and to the
+    names in ``also`` (``minqing serve --allow-host``, e.g. behind a reverse proxy); a
     server bound beyond loopback (which always requires a login) answers to any name.
     """
     if not is_loopback_name(bound_host):
         return True
     name = split_host(host_header or "")
-    return bool(name) and (is_loopback_name(name) or name == bound_host.lower())
+    allowed = {bound_host.lower(), *(a.lower() for a in also)}
+    return bool(name) and (is_loopback_name(name) or name in allowed)
 
 
 def cross_site(

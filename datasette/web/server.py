@@ -54,11 +54,17 @@ def read_only_reason(archive_dir: Path) -> str | None:
     return None
 
 
-def make_datasette(archive_dir: Path, *, config_dir: Path, host: str | None = None):  # type: ignore[no-untyped-def]
+def make_datasette(  # type: ignore[no-untyped-def]
+    archive_dir: Path,
+    *,
+    config_dir: Path,
+    host: str | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+):
     """A Datasette instance over the archive with the configuration directory ``config_dir``.
 
     ``host`` is the address the server listens on (the plugins answer only to loopback
-    names when it is a loopback address; default 127.0.0.1).
+    names and ``allowed_hosts`` when it is a loopback address; default 127.0.0.1).
     """
     from datasette.app import Datasette
 
@@ -77,6 +83,7 @@ def make_datasette(archive_dir: Path, *, config_dir: Path, host: str | None = No
         secret=web_secret(archive_dir),
     )
     ds.minqing_bound_host = host or "127.0.0.1"
+    ds.minqing_allowed_hosts = tuple(allowed_hosts)
     ds.minqing_read_only = read_only
     return ds
 
@@ -115,6 +122,7 @@ def serve(
     port: int,
     *,
     config_dir: Path,
+    allowed_hosts: tuple[str, ...] = (),
     on_ready: Callable[[str], None] | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> None:
@@ -127,7 +135,7 @@ def serve(
     import uvicorn
     from datasette.cli import run_sync
 
-    ds = make_datasette(archive_dir, config_dir=config_dir, host=host)
+    ds = make_datasette(archive_dir, config_dir=config_dir, host=host, allowed_hosts=allowed_hosts)
     if ds.minqing_read_only and on_note:
         on_note(f"{ds.minqing_read_only}: serving it read-only (review saves are disabled)")
     sock = bind(host, port)

@@ -199,3 +199,14 @@ def test_item09_logout_needs_the_sessions_token(users_server, path: str) -> None
     status, _, _ = a.request(path, {"csrftoken": "forged"})
     assert status == 403
     assert a.request("/archive/entries")[0] == 200  # still logged in
+
+
+def test_item02_names_given_with_allow_host_are_answered(local_archive) -> None:
+    from tests.conftest import serve
+
+    with serve(local_archive, "--allow-host", "archive.example") as base:
+        port = urllib.parse.urlsplit(base).port
+        ok = raw_request(base, "GET", "/archive/entries.json", {"Host": f"archive.example:{port}"})
+        assert ok[0] == 200
+        bad = raw_request(base, "GET", "/archive/entries.json", {"Host": f"evil.example:{port}"})
+        assert bad[0] == 400
