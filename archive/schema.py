@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
@@ -409,6 +410,41 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m002_accounts_out(db: sqlite_utils.Database) -> None:
+    """Web accounts move out of `archive.db` into `accounts.db` (mode 0600); `users` is dropped."""
+    if USERS not in db.table_names():
+        return
+    rows = [r for r in db.table(USERS).rows if r.get("password_hash")]
+    row = db.execute("select file from pragma_database_list where name = 'main'").fetchone()
+    if rows and row and row[0]:
+        import os
+        import sqlite3
+
+        path = Path(row[0]).with_name(ACCOUNTS_DB)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+        conn = sqlite3.connect(path, timeout=30)
+        try:
+            conn.executescript(ACCOUNTS_SCHEMA)
+            with conn:
+                conn.executemany(
+                    f"insert or ignore into {ACCOUNT_USERS}"
+                    " (name, role, password_hash, created_at, changed_at) values (?, ?, ?, ?, ?)",
+                    [
+                        (r["name"], r["role"], r["password_hash"], r["created_at"],
+                         r.get("changed_at") or r["created_at"])
+                        for r in rows
+                    ],
+                )
+        finally:
+            conn.close()
+    # overwrite the freed pages, so that no hash stays behind in the file Datasette serves
+    db.execute("pragma secure_delete = on")
+    db.table(USERS).drop()
+
+
 #: What this code's schema is: the number of migrations it knows.
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
@@ -592,11 +628,44 @@ index `entries(matter_id, date, entry_id, status_code, status)`, so a filter on 
 1M entries: all matters of one township by category and village in ~0.1 s; a grouped scan
 of every entry took 2.2 s). A change to the view is a new migration."""
 
-_WEB_NOTE = """\
-Datasette connections cannot read `users.password_hash` (an SQLite authorizer returns
-NULL), the `users` table and the database download are for root only once users exist,
-and the cookie-signing secret is the file `.web-secret` (mode 0600) next to `archive.db`,
-never in the database."""
+#: The web layer's accounts live in a second database of the archive folder, ``accounts.db``
+#: (mode 0600), which Datasette never opens (issue 12): web users and their server-side
+#: sessions. ``archive.db`` keeps the legacy ``users`` table of migration 1, emptied when
+#: its rows move to ``accounts.db`` on the first write.
+ACCOUNTS_DB = "accounts.db"
+ACCOUNT_USERS = "users"
+ACCOUNT_SESSIONS = "sessions"
+ACCOUNTS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {ACCOUNT_USERS} (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL  -- changes with the password or role: ends old sessions
+);
+CREATE TABLE IF NOT EXISTS {ACCOUNT_SESSIONS} (
+    token_sha256 TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    stamp TEXT NOT NULL,       -- the user's changed_at at login
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    ended_at REAL              -- set by logout: the session is over for good
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON {ACCOUNT_SESSIONS} (user);
+"""
+
+_WEB_NOTE = f"""\
+Web accounts and sessions are not in `archive.db`: they live in `{ACCOUNTS_DB}` next to it
+(mode 0600, never opened by Datasette), declared here as:
+
+```sql
+{ACCOUNTS_SCHEMA.strip()}
+```
+
+Datasette connections read the legacy `users` table and the engine text of spot-check items
+(`spot_items.machine_text`, `shown_text`) as NULL (an SQLite authorizer), and the
+cookie-signing secret is the file `.web-secret` (mode 0600) next to `archive.db`, never in
+the database."""
 
 
 def _cell(text: str) -> str:

@@ -64,7 +64,7 @@ def is_read_only(root: Path | str) -> bool:
     return any(p.exists() and not os.access(p, os.W_OK) for p in (Path(root), Path(root) / DB_NAME))
 
 
-def _connect_read_only(db_path: Path) -> sqlite3.Connection:
+def connect_read_only(db_path: Path) -> sqlite3.Connection:
     """A connection that cannot write, and creates no file next to a frozen archive.
 
     An archive that someone may write is opened ``mode=ro``: it sees what a concurrent
@@ -75,7 +75,7 @@ def _connect_read_only(db_path: Path) -> sqlite3.Connection:
     wal = db_path.with_name(db_path.name + "-wal")
     frozen = is_frozen(db_path.parent) and not (wal.exists() and wal.stat().st_size > 0)
     uri = db_path.resolve().as_uri() + ("?immutable=1" if frozen else "?mode=ro")
-    return sqlite3.connect(uri, uri=True)
+    return sqlite3.connect(uri, uri=True, timeout=10)
 
 
 def _file_of(conn: sqlite3.Connection) -> Path | None:
@@ -158,7 +158,7 @@ class Archive:
                 self.db.close()
                 raise
         else:
-            self.db = sqlite_utils.Database(_connect_read_only(self.db_path))
+            self.db = sqlite_utils.Database(connect_read_only(self.db_path))
             self.db.execute("PRAGMA busy_timeout = 30000")
             try:
                 schema.check_readable(self)

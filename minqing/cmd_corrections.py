@@ -18,6 +18,27 @@ from minqing.review import corrections
 
 COLUMNS = ("target", "id", "field", "current", "new", "confidence", "context")
 
+#: A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...)).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: formula starts get a leading ``'``.
+
+    A value that already starts with ``'`` gets one too, so :func:`unescape_cell` is exact.
+    """
+    text = "" if value is None else str(value)
+    if text.startswith((*FORMULA_START, "'")):
+        return "'" + text
+    return text
+
+
+def unescape_cell(text: str | None) -> str | None:
+    """The value :func:`escape_cell` escaped (other text unchanged)."""
+    if text and text.startswith("'") and text[1:].startswith((*FORMULA_START, "'")):
+        return text[1:]
+    return text
+
 
 def _open(archive_dir: Path, *, write: bool = False) -> Archive:
     try:
@@ -33,13 +54,35 @@ def command() -> None:
 
 @command.command(name="export")
 @archive_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
-@click.option("--what", type=click.Choice(["lines", "entries", "all"]), default="all", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--what", type=click.Choice(["lines", "entries", "all"]), default="all", show_default=True
+)
 @click.option("--book", "books", multiple=True, help="Only these books (repeatable).")
-@click.option("--max-confidence", type=float, default=None, help="Only lines the engine was less sure of.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
-def export_cmd(archive_dir: Path, fmt: str, what: str, books: tuple[str, ...], max_confidence: float | None, output: Path | None) -> None:
+@click.option(
+    "--max-confidence", type=float, default=None, help="Only lines the engine was less sure of."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE, not stdout.",
+)
+def export_cmd(
+    archive_dir: Path,
+    fmt: str,
+    what: str,
+    books: tuple[str, ...],
+    max_confidence: float | None,
+    output: Path | None,
+) -> None:
     """Write one row per correctable value: target, id, field, current, new.
+
+    In CSV, a cell starting with = + - @ (or a tab, CR, or ') is written with a leading
+    ' so that a spreadsheet shows it as text, never runs it as a formula; import
+    removes that ' again.
 
     Fill in ``new`` where the value is wrong and import the file back; rows with an
     empty ``new`` are ignored. ``current`` is checked on import: a value someone
@@ -55,9 +98,11 @@ def export_cmd(archive_dir: Path, fmt: str, what: str, books: tuple[str, ...], m
         writer = csv.writer(out) if fmt == "csv" else None
         if writer:
             writer.writerow(COLUMNS)
-        for row in corrections.correctable_rows(archive, what=what, books=books or None, max_confidence=max_confidence):
+        for row in corrections.correctable_rows(
+            archive, what=what, books=books or None, max_confidence=max_confidence
+        ):
             if writer:
-                writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+                writer.writerow([escape_cell(row[c]) for c in COLUMNS])
             else:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:
@@ -71,7 +116,10 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise MinqingError(f"{path}: not UTF-8 text (save it as UTF-8 CSV or JSON Lines)", exit_code=ExitCode.bad_data) from None
+        raise MinqingError(
+            f"{path}: not UTF-8 text (save it as UTF-8 CSV or JSON Lines)",
+            exit_code=ExitCode.bad_data,
+        ) from None
     rows: list[tuple[int, dict]] = []
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         for n, line in enumerate(text.splitlines(), start=1):
@@ -80,9 +128,14 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise MinqingError(f"{path} line {n}: not JSON ({exc.msg}); fix that line", exit_code=ExitCode.bad_data) from None
+                raise MinqingError(
+                    f"{path} line {n}: not JSON ({exc.msg}); fix that line",
+                    exit_code=ExitCode.bad_data,
+                ) from None
             if not isinstance(obj, dict):
-                raise MinqingError(f"{path} line {n}: expected a JSON object", exit_code=ExitCode.bad_data)
+                raise MinqingError(
+                    f"{path} line {n}: expected a JSON object", exit_code=ExitCode.bad_data
+                )
             rows.append((n, obj))
     else:
         reader = csv.DictReader(text.splitlines())
@@ -94,14 +147,17 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
                 exit_code=ExitCode.bad_data,
             )
         for n, row in enumerate(reader, start=2):
-            rows.append((n, row))
+            # undo the export's formula escaping (`'=...` -> `=...`)
+            rows.append((n, {k: unescape_cell(v) for k, v in row.items()}))
     return rows
 
 
 @command.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @archive_option
-@click.option("--who", default=None, help="Reviewer name for the audit trail (default: your login).")
+@click.option(
+    "--who", default=None, help="Reviewer name for the audit trail (default: your login)."
+)
 def import_cmd(file: Path, archive_dir: Path, who: str | None) -> None:
     """Apply a corrections file (CSV or JSONL) atomically: all rows or none.
 
@@ -121,15 +177,25 @@ def import_cmd(file: Path, archive_dir: Path, who: str | None) -> None:
         new = row.get("new")
         if new is None or str(new).strip() == "":
             continue  # not filled in
-        if str(row.get("field")) in ("date", "follow_up_of") and str(new).strip().lower() in ("-", "none"):
+        if str(row.get("field")) in ("date", "follow_up_of") and str(new).strip().lower() in (
+            "-",
+            "none",
+        ):
             new = ""  # clear the date / "not a follow-up"
         try:
-            changes.append(corrections.Change(
-                str(row.get("target") or "").strip(), str(row.get("id") or "").strip(), str(row.get("field") or "").strip(),
-                str(new), None if row.get("current") is None else str(row["current"]),
-            ))
+            changes.append(
+                corrections.Change(
+                    str(row.get("target") or "").strip(),
+                    str(row.get("id") or "").strip(),
+                    str(row.get("field") or "").strip(),
+                    str(new),
+                    None if row.get("current") is None else str(row["current"]),
+                )
+            )
         except ValueError as exc:
-            raise MinqingError(f"{label}: {exc}; nothing was imported", exit_code=ExitCode.bad_data) from None
+            raise MinqingError(
+                f"{label}: {exc}; nothing was imported", exit_code=ExitCode.bad_data
+            ) from None
         labels.append(label)
     archive = _open(archive_dir, write=True)
     try:

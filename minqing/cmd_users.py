@@ -6,18 +6,23 @@ from pathlib import Path
 
 import click
 
-from minqing.archive.errors import ArchiveError
-from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
 from minqing.web import access
 
 
-def _open(archive_dir: Path, *, write: bool = False) -> Archive:
-    try:
-        return Archive(archive_dir, write=write)
-    except ArchiveError as exc:
-        raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+def _open(archive_dir: Path) -> Path:
+    """The archive folder, when it holds an archive (accounts live in its accounts.db)."""
+    if not (Path(archive_dir) / "archive.db").is_file():
+        raise MinqingError(
+            f"{archive_dir}: no archive here (run `minqing ingest PATH --archive DIR` first)",
+            exit_code=ExitCode.archive_error,
+        )
+    return Path(archive_dir)
+
+
+def _unavailable(exc: access.AccountsUnavailableError) -> MinqingError:
+    return MinqingError(str(exc), exit_code=ExitCode.archive_error)
 
 
 @click.group(name="users")
@@ -25,7 +30,8 @@ def command() -> None:
     """Manage who may log in to the web archive.
 
     With no users, `minqing serve` is a local single-user archive (loopback only,
-    no login). With users, every page needs a login: role `inspector` reads and
+    no login). Accounts and sessions live in the archive folder's accounts.db (mode
+    0600), never in the archive.db that Datasette publishes. With users, every page needs a login: role `inspector` reads and
     searches, role `reviewer` may also correct OCR and classifications.
 
     \b
@@ -65,13 +71,15 @@ def add(name: str, role: str, password_file: Path | None, archive_dir: Path) -> 
         password = lines[0] if lines else ""
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _open(archive_dir, write=True) as archive:
-        existed = access.get_user(archive.db, name) is not None
-        try:
-            user = access.add_user(archive.db, name, role, password)
-        except access.UserError as exc:
-            where = f"{password_file}: " if password_file and "password" in str(exc) else ""
-            raise MinqingError(where + str(exc), exit_code=ExitCode.bad_data) from exc
+    root = _open(archive_dir)
+    existed = access.get_user(root, name) is not None
+    try:
+        user = access.add_user(root, name, role, password)
+    except access.AccountsUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    except access.UserError as exc:
+        where = f"{password_file}: " if password_file and "password" in str(exc) else ""
+        raise MinqingError(where + str(exc), exit_code=ExitCode.bad_data) from exc
     click.echo(f"{'Updated' if existed else 'Added'} user {user.name} ({user.role})", err=True)
 
 
@@ -84,8 +92,7 @@ def list_(archive_dir: Path) -> None:
     Example:
         minqing users list --archive archive/
     """
-    with _open(archive_dir) as archive:
-        users = access.list_users(archive.db)
+    users = access.list_users(_open(archive_dir))
     for u in users:
         click.echo(f"{u.name}\t{u.role}\t{u.created_at}")
     if not users:
@@ -102,15 +109,18 @@ def remove(name: str, archive_dir: Path) -> None:
     Example:
         minqing users remove zhang --archive archive/
     """
-    with _open(archive_dir, write=True) as archive:
-        try:
-            access.remove_user(archive.db, name)
-        except access.UserError as exc:
-            raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
-        left = len(access.list_users(archive.db))
+    root = _open(archive_dir)
+    try:
+        access.remove_user(root, name)
+    except access.AccountsUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    except access.UserError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
+    left = len(access.list_users(root))
     click.echo(f"Removed user {name}", err=True)
     if not left:
         click.echo(
-            "No users left: `minqing serve` now serves this machine only, without login.",
+            "No users left: a running `minqing serve` keeps asking for a login (nobody can log "
+            "in); restarted, it serves this machine only, without login.",
             err=True,
         )

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-
 from minqing.archive.store import Archive
 from minqing.web import access
+
 from tests.conftest import run_minqing
 
 
@@ -47,7 +47,12 @@ def test_add_list_remove_users(archive: Archive) -> None:
         ("wang", "inspector"),
         ("李明", "reviewer"),
     ]
-    stored = archive.db.execute("select password_hash from users where name='wang'").fetchone()[0]
+    # accounts live in accounts.db (mode 0600), never in the archive.db Datasette serves
+    conn = sqlite3.connect(access.accounts_path(archive))
+    stored = conn.execute("select password_hash from users where name='wang'").fetchone()[0]
+    conn.close()
+    assert access.accounts_path(archive).stat().st_mode & 0o077 == 0
+    assert not (archive.db["users"].exists() and archive.db["users"].count)
     assert access.verify_password("password-1", stored)
     access.remove_user(archive.db, "wang")
     assert [u.name for u in access.list_users(archive.db)] == ["李明"]
@@ -86,12 +91,12 @@ def test_authenticate_reads_hash_over_its_own_connection(archive: Archive) -> No
 def test_sessions_end_on_expiry_removal_and_password_change(archive: Archive) -> None:
     user = access.add_user(archive.db, "wang", "inspector", "password-1")
     now = time.time()
-    payload = access.session_payload(user, now)
-    assert access.user_for_session(archive.db, payload, now) == user
-    assert access.user_for_session(archive.db, payload, now + access.SESSION_SECONDS + 1) is None
+    token = access.create_session(archive.db, user, now)
+    assert access.user_for_session(archive.db, token, now) == user
+    assert access.user_for_session(archive.db, token, now + access.SESSION_SECONDS + 1) is None
     access.add_user(archive.db, "wang", "reviewer", "password-2")  # role + password change
-    assert access.user_for_session(archive.db, payload, now) is None
-    fresh = access.session_payload(access.get_user(archive.db, "wang"), now)
+    assert access.user_for_session(archive.db, token, now) is None
+    fresh = access.create_session(archive.db, access.get_user(archive.db, "wang"), now)
     assert access.user_for_session(archive.db, fresh, now).role == "reviewer"
     access.remove_user(archive.db, "wang")
     assert access.user_for_session(archive.db, fresh, now) is None
@@ -115,10 +120,19 @@ def test_role_decisions(actor, users_exist, view, review) -> None:
 
 
 def test_authorizer_hides_password_hashes(archive: Archive) -> None:
-    access.add_user(archive.db, "wang", "inspector", "password-1")
+    # an archive made before accounts.db keeps its users table until the first write
+    archive.db["users"].insert(
+        {
+            "name": "wang",
+            "role": "inspector",
+            "password_hash": access.hash_password("password-1"),
+            "created_at": "x",
+            "changed_at": "y",
+        }
+    )
     conn = sqlite3.connect(archive.db_path)
     conn.set_authorizer(access.hide_secrets_authorizer)
-    assert conn.execute("select name, password_hash from users").fetchall() == [("wang", None)]
+    assert conn.execute("select name, password_hash from users").fetchall() == [(None, None)]
     assert (
         conn.execute("select count(*) from users where password_hash like 'scrypt%'").fetchone()[0]
         == 0
@@ -151,9 +165,11 @@ def test_users_cli_add_list_remove(tmp_path: Path) -> None:
     assert "Added user wang (reviewer)" in proc.stderr
     listed = run_minqing("users", "list", "--archive", str(root)).stdout.splitlines()
     assert [line.split("\t")[:2] for line in listed] == [["wang", "reviewer"]]
-    db = sqlite_utils.Database(root / "archive.db")
+    db = sqlite_utils.Database(root / "accounts.db")
     stored = db.execute("select password_hash from users").fetchone()[0]
     db.close()
+    published = sqlite_utils.Database(root / "archive.db")
+    assert not (published["users"].exists() and published["users"].count)
     assert access.verify_password("s3cret-password", stored)  # newline not part of it
     proc = run_minqing("users", "remove", "wang", "--archive", str(root))
     assert "No users left" in proc.stderr

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from minqing.archive.store import Archive
 from minqing.web import access
+
 from tests.test_review import BOOK_A, build_archive
 
 
@@ -29,16 +29,16 @@ def site(tmp_path: Path):
     return ds, root
 
 
-def cookies_for(ds, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    a = ds.get_database("archive")
-    import sqlite3
+_SESSIONS: dict[tuple[str, str], str] = {}
 
-    conn = sqlite3.connect(a.path)
-    try:
-        user = access.get_user(conn, name)
-    finally:
-        conn.close()
-    return {"minqing_session": ds.sign(access.session_payload(user, time.time()), "minqing-session")}
+
+def cookies_for(ds, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The session cookie of ``name`` (one server-side session per user and instance)."""
+    root = Path(ds.get_database("archive").path).parent
+    key = (str(root), name)
+    if key not in _SESSIONS:
+        _SESSIONS[key] = access.create_session(root, access.get_user(root, name), time.time())
+    return {"minqing_session": ds.sign({"s": _SESSIONS[key]}, "minqing-session")}
 
 
 async def get(ds, path: str, who: str | None):  # type: ignore[no-untyped-def]
@@ -53,7 +53,9 @@ async def post(ds, who: str, data: dict, page: httpx.Response | None = None):  #
     """POST a review form the way a browser does: session cookie + csrftoken cookie + field."""
     page = page or await get(ds, "/-/review/page/bookA/1", who)
     cookies = {**cookies_for(ds, who), **{k: v for k, v in page.cookies.items()}}
-    return await ds.client.post("/-/review/save", data={"csrftoken": csrf(page.text), **data}, cookies=cookies)
+    return await ds.client.post(
+        "/-/review/save", data={"csrftoken": csrf(page.text), **data}, cookies=cookies
+    )
 
 
 def db(root: Path) -> Archive:
@@ -74,7 +76,9 @@ async def test_reviewer_sees_queue_and_page_with_boxes(site) -> None:
     assert img.status_code == 200 and img.content[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("path", ["/-/review", "/-/review/page/bookA/1", "/-/spotcheck", "/-/review/entry/bookA:001"])
+@pytest.mark.parametrize(
+    "path", ["/-/review", "/-/review/page/bookA/1", "/-/spotcheck", "/-/review/entry/bookA:001"]
+)
 async def test_inspector_and_anonymous_cannot_reach_review_pages(site, path: str) -> None:
     ds, _ = site
     assert (await get(ds, path, "insp")).status_code == 403
@@ -88,7 +92,13 @@ async def test_inspector_cannot_post(site) -> None:
     cookies = {**cookies_for(ds, "insp"), **dict(page.cookies)}
     r = await ds.client.post(
         "/-/review/save",
-        data={"csrftoken": csrf(page.text), "action": "line", "line_id": "bookA/1/2", "text": "X", "back": "/-/review"},
+        data={
+            "csrftoken": csrf(page.text),
+            "action": "line",
+            "line_id": "bookA/1/2",
+            "text": "X",
+            "back": "/-/review",
+        },
         cookies=cookies,
     )
     assert r.status_code == 403
@@ -112,47 +122,103 @@ async def test_post_without_csrf_token_is_rejected(site) -> None:
 
 async def test_line_save_redirects_and_updates_archive_and_search(site) -> None:
     ds, root = site
-    r = await post(ds, "rev", {
-        "action": "line", "line_id": "bookA/1/2", "text": "水量不足，夏天经常渴水。",
-        "expected": "水量不足，夏天经常断水。", "back": "/-/review/page/bookA/1", "next_focus": "bookA/1/3",
-    })
+    r = await post(
+        ds,
+        "rev",
+        {
+            "action": "line",
+            "line_id": "bookA/1/2",
+            "text": "水量不足，夏天经常渴水。",
+            "expected": "水量不足，夏天经常断水。",
+            "back": "/-/review/page/bookA/1",
+            "next_focus": "bookA/1/3",
+        },
+    )
     assert r.status_code == 303
     assert r.headers["location"] == "/-/review/page/bookA/1?focus=bookA%2F1%2F3"
-    hits = await ds.client.get("/archive/entries.json?_search=渴水&_shape=array", cookies=cookies_for(ds, "insp"))
+    hits = await ds.client.get(
+        "/archive/entries.json?_search=渴水&_shape=array", cookies=cookies_for(ds, "insp")
+    )
     assert [e["entry_id"] for e in hits.json()] == ["bookA:001"]
     with db(root) as a:
         (c,) = list(a.db.query("select who, target_id, old, new from corrections"))
-        assert c == {"who": "rev", "target_id": "bookA/1/2", "old": "水量不足，夏天经常断水。", "new": "水量不足，夏天经常渴水。"}
+        assert c == {
+            "who": "rev",
+            "target_id": "bookA/1/2",
+            "old": "水量不足，夏天经常断水。",
+            "new": "水量不足，夏天经常渴水。",
+        }
 
 
 async def test_stale_form_gets_409_and_keeps_the_first_save(site) -> None:
     ds, root = site
     page = await get(ds, "/-/review/page/bookA/1", "rev")  # both reviewers loaded the page
-    base = {"action": "line", "line_id": "bookA/1/2", "expected": "水量不足，夏天经常断水。", "back": "/-/review/page/bookA/1"}
+    base = {
+        "action": "line",
+        "line_id": "bookA/1/2",
+        "expected": "水量不足，夏天经常断水。",
+        "back": "/-/review/page/bookA/1",
+    }
     assert (await post(ds, "rev", {**base, "text": "第一个人的改法"}, page)).status_code == 303
     r = await post(ds, "rev", {**base, "text": "第二个人的改法"}, page)
     assert r.status_code == 409
     assert "changed by someone else" in r.text and "第一个人的改法" in r.text
     with db(root) as a:
-        assert next(a.db.query("select text from lines where line_id = 'bookA/1/2'"))["text"] == "第一个人的改法"
+        assert (
+            next(a.db.query("select text from lines where line_id = 'bookA/1/2'"))["text"]
+            == "第一个人的改法"
+        )
 
 
 async def test_entry_link_split_through_forms(site) -> None:
     ds, root = site
     page = await get(ds, "/-/review/page/bookA/1", "rev")
-    r = await post(ds, "rev", {
-        "action": "entry", "entry_id": "bookA:002", "category_code": "5", "status_code": "resolved", "date": "2024-03-12",
-        "expected_category_code": "4", "expected_status_code": "resolved", "expected_date": "2024-03-12",
-        "back": "/-/review/page/bookA/1",
-    }, page)
+    r = await post(
+        ds,
+        "rev",
+        {
+            "action": "entry",
+            "entry_id": "bookA:002",
+            "category_code": "5",
+            "status_code": "resolved",
+            "date": "2024-03-12",
+            "expected_category_code": "4",
+            "expected_status_code": "resolved",
+            "expected_date": "2024-03-12",
+            "back": "/-/review/page/bookA/1",
+        },
+        page,
+    )
     assert r.status_code == 303
-    r = await post(ds, "rev", {"action": "link", "entry_id": "bookA:004", "parent": "bookA:001", "expected": "bookA:001", "back": "/-/review/page/bookA/2"}, page)
+    r = await post(
+        ds,
+        "rev",
+        {
+            "action": "link",
+            "entry_id": "bookA:004",
+            "parent": "bookA:001",
+            "expected": "bookA:001",
+            "back": "/-/review/page/bookA/2",
+        },
+        page,
+    )
     assert r.status_code == 303, r.text
     with db(root) as a:
         rev = next(a.db.query("select * from entries where entry_id = 'bookA:001'"))
     from minqing.review.corrections import entry_rev
 
-    r = await post(ds, "rev", {"action": "split", "entry_id": "bookA:001", "line_id": "bookA/1/2", "rev": entry_rev(rev), "back": "/-/review/page/bookA/1"}, page)
+    r = await post(
+        ds,
+        "rev",
+        {
+            "action": "split",
+            "entry_id": "bookA:001",
+            "line_id": "bookA/1/2",
+            "rev": entry_rev(rev),
+            "back": "/-/review/page/bookA/1",
+        },
+        page,
+    )
     assert r.status_code == 303, r.text
     with db(root) as a:
         e = {r["entry_id"]: r for r in a.db.query("select * from entries")}
@@ -165,10 +231,23 @@ async def test_entry_link_split_through_forms(site) -> None:
 
         exported = {r["entry_id"]: r for r in iter_entries(a)}
     assert link["confirmed"] == 1
-    assert (exported["bookA:003"]["category_code"], exported["bookA:005"]["follow_up_of"]) == (5, "bookA:001")
+    assert (exported["bookA:003"]["category_code"], exported["bookA:005"]["follow_up_of"]) == (
+        5,
+        "bookA:001",
+    )
 
 
 async def test_bad_value_gets_400(site) -> None:
     ds, _ = site
-    r = await post(ds, "rev", {"action": "entry", "entry_id": "bookA:002", "date": "next tuesday", "expected_date": "2024-03-12", "back": "/-/review"})
+    r = await post(
+        ds,
+        "rev",
+        {
+            "action": "entry",
+            "entry_id": "bookA:002",
+            "date": "next tuesday",
+            "expected_date": "2024-03-12",
+            "back": "/-/review",
+        },
+    )
     assert r.status_code == 400 and "YYYY-MM-DD" in r.text

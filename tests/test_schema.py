@@ -79,8 +79,10 @@ def test_docs_describe_every_table_and_view(monkeypatch: pytest.MonkeyPatch) -> 
     for name in [*db.table_names(), *db.view_names()]:
         if not name.startswith(("entries_fts_", "lines_fts_")):
             assert f"`{name}`" in text
-    for table in ("review_decisions", "ocr_calibration", "spot_samples", "spot_items", "users"):
+    for table in ("review_decisions", "ocr_calibration", "spot_samples", "spot_items"):
         assert f"### `{table}`" in text  # the tables that used to be created lazily
+    # web accounts live in accounts.db (issue 12): its schema is declared and documented here
+    assert schema.ACCOUNTS_SCHEMA.strip() in text and "### `users`" not in text
     docs = dict(schema.TABLE_DOCS)
     del docs["spot_items"]
     monkeypatch.setattr(schema, "TABLE_DOCS", docs)
@@ -98,7 +100,8 @@ def test_a_new_archive_records_every_migration(tmp_path: Path) -> None:
         assert schema.pending(a) == []
         assert schema.schema_version(a) == schema.SCHEMA_VERSION == len(schema.MIGRATION_NAMES)
         tables = set(a.db.table_names())
-    assert {"review_decisions", "ocr_calibration", "spot_samples", "spot_items", "users"} <= tables
+    assert {"review_decisions", "ocr_calibration", "spot_samples", "spot_items"} <= tables
+    assert "users" not in tables  # accounts live in accounts.db, never published (m002)
     with Archive(tmp_path / "a", write=True) as a:  # up to date: nothing to apply
         assert a.migrated == []
 
@@ -279,3 +282,25 @@ def test_archive_accepts_a_connection_or_a_database(sample_archive: Path) -> Non
     conn.close()
     with pytest.raises(ValueError, match="folder"):
         Archive(sqlite3.connect(":memory:"), write=True)
+
+
+def test_m002_moves_accounts_out_of_the_published_database(tmp_path: Path) -> None:
+    """An archive whose users sat in archive.db (migration 1) gets them in accounts.db."""
+    from minqing.web import access
+
+    root = tmp_path / "old"
+    root.mkdir()
+    db = sqlite_utils.Database(root / "archive.db")
+    schema.MIGRATIONS.apply(db, stop_before="m002_accounts_out")
+    hashed = access.hash_password("a-long-password-1")
+    db["users"].insert(
+        {"name": "li", "role": "reviewer", "password_hash": hashed, "created_at": "c",
+         "changed_at": "c"}
+    )
+    db.close()
+    with Archive(root, write=True) as a:
+        assert a.migrated == ["m002_accounts_out"]
+        assert "users" not in a.db.table_names()
+    assert hashed.encode() not in (root / "archive.db").read_bytes()
+    assert (root / "accounts.db").stat().st_mode & 0o077 == 0
+    assert access.authenticate(root, "li", "a-long-password-1").role == "reviewer"

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from minqing.archive.store import Archive
+from minqing.web import access
+
 from minqing.paths import datasette_dir
 from minqing.web import access
 from tests.conftest import run_minqing
@@ -163,8 +164,12 @@ def test_password_hashes_are_unreadable_even_through_sql(users_server) -> None:
         "/archive.json?_shape=array&sql="
         + urllib.parse.quote("select name, password_hash from users order by name")
     )
-    assert status == 200
-    assert "scrypt" not in body and '"password_hash": null' in body
+    # accounts live in accounts.db, which Datasette never opens (issue 12 item 9): the
+    # published database has no users (nor, at all, a users table)
+    assert (status, body.strip()) == (200, "[]") or (
+        status == 400 and "no such table: users" in body
+    )
+    assert "scrypt" not in body and "wang" not in body
 
 
 def test_entry_page_offers_review_only_to_reviewers(users_server) -> None:

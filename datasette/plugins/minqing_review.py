@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
-from datasette import Forbidden, NotFound, hookimpl
 from datasette.utils.asgi import Response
-
 from minqing.archive.errors import BadCorrectionError
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 from minqing.review import corrections, spotcheck
+from minqing.web import access, guard
+
+from datasette import Forbidden, NotFound, hookimpl
 
 DB = "archive"
 ACTION = "minqing-review"
+READ_ONLY = "档案以只读方式提供，无法保存 (the archive is served read-only: nothing can be saved)"
 
 
 def _db(datasette):
@@ -47,15 +50,43 @@ async def _require(datasette, request) -> str:
     return str(actor.get("id") or "local")
 
 
+def _trusted(fn):
+    """Run ``fn`` over a Datasette connection without the authorizer that hides columns
+    from visitors' SQL (spot-check engine text): the review library needs them."""
+
+    def run(conn):
+        conn.set_authorizer(None)
+        try:
+            return fn(Archive(conn))
+        finally:
+            conn.set_authorizer(access.hide_secrets_authorizer)
+
+    return run
+
+
 async def _read(datasette, fn):
-    return await _db(datasette).execute_fn(lambda conn: fn(Archive(conn)))
+    db = _db(datasette)
+    return await db.execute_fn(_trusted(fn))
 
 
 async def _write(datasette, fn):
     db = _db(datasette)
     if not db.is_mutable:
-        raise Forbidden("档案库只读 (the archive is read-only: corrections cannot be saved)")
-    return await db.execute_write_fn(lambda conn: fn(Archive(conn)), block=True)
+        raise ReadOnlyArchive()
+    return await db.execute_write_fn(_trusted(fn), block=True)
+
+
+class ReadOnlyArchive(Exception):
+    """The archive is served read-only (read-only folder or full disk): nothing can be saved."""
+
+
+def _text(exc: Exception) -> str:
+    """What a visitor reads about a failed save: the problem and the hint, never a server path."""
+    problem = getattr(exc, "problem", None)
+    if problem is None:
+        return str(exc)
+    hint = getattr(exc, "hint", "")
+    return problem + (f" ({hint})" if hint else "")
 
 
 def page_url(book_id: str, page_no: int, focus: str | None = None) -> str:
@@ -75,7 +106,9 @@ async def queue_page(datasette, request):
     for it in items:
         it["url"] = page_url(it["book_id"], it["page_no"])
     return Response.html(
-        await datasette.render_template("review_queue.html", {"items": items, "book": book}, request=request)
+        await datasette.render_template(
+            "review_queue.html", {"items": items, "book": book}, request=request
+        )
     )
 
 
@@ -84,10 +117,15 @@ async def entry_redirect(datasette, request):
     eid = urllib.parse.unquote(request.url_vars["entry_id"])
 
     def find(a):
-        return next(iter(a.db.query(
-            "select l.book_id, l.page_no, l.line_id from lines l where l.entry_id = ? order by page_no, line_no limit 1",
-            [eid],
-        )), None)
+        return next(
+            iter(
+                a.db.query(
+                    "select l.book_id, l.page_no, l.line_id from lines l where l.entry_id = ? order by page_no, line_no limit 1",
+                    [eid],
+                )
+            ),
+            None,
+        )
 
     row = await _read(datasette, find)
     if row is None:
@@ -110,7 +148,12 @@ async def review_page(datasette, request):
         e = view["entries"][ln["entry_index"]] if ln["entry_index"] >= 0 else None
         ln["can_split"] = bool(e and e["first_line"] != ln["line_id"])
         ln["can_move_prev"] = bool(e and e["first_line"] == ln["line_id"] and not e["is_first"])
-        ln["can_move_next"] = bool(e and e["last_line"] == ln["line_id"] and not e["is_last"] and len(json.loads(e["line_ids"])) > 1)
+        ln["can_move_next"] = bool(
+            e
+            and e["last_line"] == ln["line_id"]
+            and not e["is_last"]
+            and len(json.loads(e["line_ids"])) > 1
+        )
         ln["rev"] = e["rev"] if e else ""
         ln["low"] = ln["confidence"] is not None and ln["confidence"] < 0.9 and not ln["corrected"]
     ctx = {
@@ -144,7 +187,8 @@ def _message(datasette, request, status: int, title: str, text: str, back: str):
 
 
 def _safe_back(value: str | None) -> str:
-    if value and value.startswith("/-/review") and "//" not in value and "\\" not in value:
+    value = guard.safe_next(value)
+    if value.startswith("/-/review") and "//" not in value:
         return value
     return "/-/review"
 
@@ -160,33 +204,55 @@ async def save(datasette, request):
 
     def op(a):
         if action == "line":
-            return corrections.correct_line(a, form["line_id"], form.get("text", ""), who=who, expected=form.get("expected"))
+            return corrections.correct_line(
+                a, form["line_id"], form.get("text", ""), who=who, expected=form.get("expected")
+            )
         if action == "entry":
             exp = {k: form.get("expected_" + k) for k in ("category_code", "status_code", "date")}
             values = {
-                "category": form.get("category_code") if form.get("category_code") != exp["category_code"] or form.get("confirm") else None,
-                "status": form.get("status_code") if form.get("status_code") != exp["status_code"] or form.get("confirm") else None,
-                "date": form.get("date") if (form.get("date") or "") != (exp["date"] or "") else None,
+                "category": form.get("category_code")
+                if form.get("category_code") != exp["category_code"] or form.get("confirm")
+                else None,
+                "status": form.get("status_code")
+                if form.get("status_code") != exp["status_code"] or form.get("confirm")
+                else None,
+                "date": form.get("date")
+                if (form.get("date") or "") != (exp["date"] or "")
+                else None,
             }
             return corrections.update_entry(a, form["entry_id"], who=who, expected=exp, **values)
         if action == "link":
-            return corrections.confirm_link(a, form["entry_id"], form.get("parent") or None, who=who, expected=form.get("expected", ""))
+            return corrections.confirm_link(
+                a,
+                form["entry_id"],
+                form.get("parent") or None,
+                who=who,
+                expected=form.get("expected", ""),
+            )
         if action == "split":
-            return corrections.split_entry(a, form["entry_id"], form["line_id"], who=who, expected=form.get("rev"))
+            return corrections.split_entry(
+                a, form["entry_id"], form["line_id"], who=who, expected=form.get("rev")
+            )
         if action == "merge":
-            return corrections.merge_with_next(a, form["entry_id"], who=who, expected=form.get("rev"))
+            return corrections.merge_with_next(
+                a, form["entry_id"], who=who, expected=form.get("rev")
+            )
         if action in ("move_prev", "move_next"):
-            return corrections.move_line(a, form["line_id"], action[5:], who=who, expected=form.get("rev"))
+            return corrections.move_line(
+                a, form["line_id"], action[5:], who=who, expected=form.get("rev")
+            )
         raise BadCorrectionError("form", f"unknown action {action!r}", "reload the page")
 
     try:
         await _write(datasette, op)
+    except ReadOnlyArchive:
+        return await _message(datasette, request, 503, "只读档案 (read-only)", READ_ONLY, back)
     except corrections.StaleEditError as exc:
-        return await _message(datasette, request, 409, "别人已先修改 (conflict)", str(exc), back)
+        return await _message(datasette, request, 409, "别人已先修改 (conflict)", _text(exc), back)
     except corrections.TargetNotFoundError as exc:
-        return await _message(datasette, request, 404, "找不到 (not found)", str(exc), back)
+        return await _message(datasette, request, 404, "找不到 (not found)", _text(exc), back)
     except (BadCorrectionError, KeyError, ValueError) as exc:
-        return await _message(datasette, request, 400, "无法保存 (cannot save)", str(exc), back)
+        return await _message(datasette, request, 400, "无法保存 (cannot save)", _text(exc), back)
     if "application/json" in (request.headers.get("accept") or ""):
         return Response.json({"ok": True})
     url = back.split("?")[0] + (f"?{urllib.parse.urlencode({'focus': focus})}" if focus else "")
@@ -200,7 +266,9 @@ async def spotcheck_list(datasette, request):
     await _require(datasette, request)
     samples = await _read(datasette, spotcheck.list_samples)
     return Response.html(
-        await datasette.render_template("review_spotcheck_list.html", {"samples": samples}, request=request)
+        await datasette.render_template(
+            "review_spotcheck_list.html", {"samples": samples}, request=request
+        )
     )
 
 
@@ -209,13 +277,17 @@ async def spotcheck_sample(datasette, request):
     sid = int(request.url_vars["sample_id"])
     if request.method == "POST":
         form = await request.post_vars()
-        rows = [
-            (k[3:], v) for k, v in form.items() if k.startswith("tx_") and v.strip()
-        ]
+        rows = [(k[3:], v) for k, v in form.items() if k.startswith("tx_") and v.strip()]
         try:
             await _write(datasette, lambda a: spotcheck.record(a, sid, rows, who=who))
+        except ReadOnlyArchive:
+            return await _message(
+                datasette, request, 503, "只读档案 (read-only)", READ_ONLY, f"/-/spotcheck/{sid}"
+            )
         except BadCorrectionError as exc:
-            return await _message(datasette, request, 400, "无法保存 (cannot save)", str(exc), f"/-/spotcheck/{sid}")
+            return await _message(
+                datasette, request, 400, "无法保存 (cannot save)", _text(exc), f"/-/spotcheck/{sid}"
+            )
         return Response.redirect(f"/-/spotcheck/{sid}", status=303)
     try:
         sample = await _read(datasette, lambda a: spotcheck.sample_view(a, sid))
@@ -247,7 +319,10 @@ def register_routes():
 def menu_links(datasette, actor):
     async def inner():
         if await datasette.permission_allowed(actor, ACTION, default=False):
-            return [{"href": "/-/review", "label": "校对队列 (review)"}, {"href": "/-/spotcheck", "label": "抽检 (spot-check)"}]
+            return [
+                {"href": "/-/review", "label": "校对队列 (review)"},
+                {"href": "/-/spotcheck", "label": "抽检 (spot-check)"},
+            ]
         return []
 
     return inner
