@@ -392,6 +392,8 @@ def _open(i: int, ents, parent_of, ci: int) -> bool:
         m for m in _matter_of(i, parent_of)
         if m != ci and (ents[m].date is None or child.date is None or ents[m].date <= child.date)
     ]  # fmt: skip
+    if not members:  # every member dated after the child (a misread date): still open
+        return True
     far = dt.date.min
     latest = max(members, key=lambda m: (ents[m].date or far, m))
     return ents[latest].status not in ("resolved", "explained")
