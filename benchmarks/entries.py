@@ -189,6 +189,8 @@ def _export_row(bid: str, e, parent) -> dict:  # type: ignore[no-untyped-def]
 def indep_bypass(split: str, out: Path) -> float:
     """Classify the drawn lines of every notebook of ``split``; write an export; seconds."""
     from minqing.classify import inherit_categories, link_entries, segment_book
+    from minqing.classify.segment import continue_books
+    from minqing.classify.types import Link
 
     from benchmarks import indep
 
@@ -196,11 +198,15 @@ def indep_bypass(split: str, out: Path) -> float:
     meta = {r["book_id"]: r for r in indep.manifest_rows(split)}
     t0 = time.perf_counter()
     books = {bid: segment_book(ls) for bid, ls in lines.items()}
+    books, pairs = continue_books(books, {b: meta[b]["cadre"] for b in books})
     links = link_entries(
         books,
         {b: meta[b]["village"] for b in books},
         cadres={b: meta[b]["cadre"] for b in books},
     )
+    # a notebook's opening continuation follows up the unfinished entry of the one before
+    links = [lk for lk in links if lk.child not in {c for c, _ in pairs}]
+    links += [Link(child=c, parent=p, score=1.0, evidence=("continuation",)) for c, p in pairs]
     books = inherit_categories(books, links)
     seconds = time.perf_counter() - t0
     parent = {lk.child: lk.parent for lk in links}

@@ -60,7 +60,10 @@ _SHORT_RE = re.compile(
 )
 _LUNAR_MONTH = r"(?P<leap>闰)?\s*(?P<lmonth>正|冬|腊|十[一二]|[一二三四五六七八九十])\s*月"
 _LUNAR_DAY = r"(?P<lday>初\s*[一二三四五六七八九十]|十\s*[一二三四五六七八九]|二十|廿\s*[一二三四五六七八九]?|三十|卅)"
-_LUNAR_RE = re.compile(r"(?:农历|阴历)?\s*" + _LUNAR_MONTH + r"\s*" + _LUNAR_DAY + r"(?![日号])")
+_GANZHI = r"(?P<gz>[甲乙丙丁戊己庚辛壬癸][子丑寅卯辰巳午未申酉戌亥])\s*年\s*"
+_LUNAR_RE = re.compile(
+    r"(?:" + _GANZHI + r")?(?:农历|阴历)?\s*" + _LUNAR_MONTH + r"\s*" + _LUNAR_DAY + r"(?![日号])"
+)
 #: festivals of the lunar calendar: (lunar month, day); 除夕 is the last day of month 12
 FESTIVALS: dict[str, tuple[int, int]] = {
     "春节": (1, 1), "大年初一": (1, 1), "元宵": (1, 15), "元宵节": (1, 15), "龙抬头": (2, 2),
@@ -227,7 +230,9 @@ def parse_date_line(text: str) -> DateMatch | None:
                 return _with(g, calendar="both", lunar=(lmonth, lday, leap))
         m = _tail(line, None, lmonth, lday, end, ())
         if m is not None and (m.heading_only or "农历" in line[:end] or "闰" in line[:end]):
-            return _with(m, calendar="lunar", leap=leap)
+            gz = re.match(_GANZHI, line)
+            year = ganzhi_year(gz.group("gz")) if gz else None
+            return _with(m, calendar="lunar", leap=leap, year=year)
     return None
 
 
@@ -270,6 +275,39 @@ def _lunar_at(line: str, pos: int, *, anywhere: bool) -> tuple[int, int, bool, i
                 )
         return month, day, False, fm.end()
     return None
+
+
+def ganzhi_year(gz: str, latest: int | None = None) -> int | None:
+    """The latest year up to ``latest`` (default: this year) named by a 干支 pair (癸卯 → 2023)."""
+    stems, branches = "甲乙丙丁戊己庚辛壬癸", "子丑寅卯辰巳午未申酉戌亥"
+    if len(gz) != 2 or gz[0] not in stems or gz[1] not in branches:
+        return None
+    latest = latest or dt.date.today().year
+    for y in range(latest, latest - 60, -1):
+        if (y - 4) % 10 == stems.index(gz[0]) and (y - 4) % 12 == branches.index(gz[1]):
+            return y
+    return None
+
+
+def year_from_weekdays(matches: list[DateMatch], latest: int | None = None) -> int | None:
+    """The year in which the weekdays written beside year-less dates fall right.
+
+    Cadres often write ``6.12 周一`` with no year; the most recent year (up to ``latest``,
+    default this year, at most 12 years back) that agrees with most of them is taken.
+    """
+    latest = latest or dt.date.today().year
+    votes: dict[int, int] = {}
+    for m in matches:
+        if m.year is not None or m.weekday is None or m.calendar == "lunar":
+            continue
+        for y in range(latest, latest - 12, -1):
+            d = _safe_date(y, m.month, m.day)
+            if d is not None and d.weekday() == m.weekday:
+                votes[y] = votes.get(y, 0) + 1
+    if not votes:
+        return None
+    best = max(votes.values())
+    return max(y for y, v in votes.items() if v == best) if best >= 1 else None
 
 
 def _lunar_day(s: str) -> int | None:
@@ -377,8 +415,7 @@ def lunar_to_solar(
         before = [c for c in cands if c <= following + dt.timedelta(days=3)]
         return max(before) if before else min(cands)
     if default_year is not None:
-        same = [c for c in cands if c.year == default_year]
-        return (same or cands)[0]
+        return cands[0]  # the lunar year default_year
     return None
 
 
@@ -427,6 +464,8 @@ def repair_date(
     """
     flags: list[str] = []
     if match.calendar == "lunar":
+        if match.year is not None:  # a 干支 year: the lunar year
+            return lunar_to_solar(match.month, match.day, match.leap, None, match.year), ("lunar",)
         d = lunar_to_solar(match.month, match.day, match.leap, previous, default_year)
         return d, ("lunar",)
     if len(match.alternatives) > 1 and match.year is not None:

@@ -28,6 +28,7 @@ from minqing.classify.dates import (
     parse_date_line,
     relative_offset,
     repair_date,
+    year_from_weekdays,
 )
 from minqing.classify.fields import FIELD_KEYS, ORDER, is_form_page, label_of
 from minqing.classify.status import detect_status
@@ -303,18 +304,25 @@ def segment_book(
                 rel = relative_offset(text)
                 strong = rel is not None and rel[0] not in ("今天", "今日", "上周", "下周")
                 if (
-                    rel is not None
-                    and cur is not None
-                    and ended
-                    and (real_gap or (i == 0 and strong) or height == 0)
-                ) or rel is not None and cur is None:
+                    (
+                        rel is not None
+                        and cur is not None
+                        and ended
+                        and (real_gap or (i == 0 and strong) or height == 0)
+                    )
+                    or rel is not None
+                    and cur is None
+                ):
                     start = True
             if start or cur is None:
                 items = cur.items if (shared and cur is not None) else None
                 if shared and mk is not None and cur is not None and cur.items is not None:
                     items = (mk[0], mk[1])
-                cur = _Draft(date_match=m, relative=rel, start="shared" if shared else "heading",
-                             items=items)  # fmt: skip
+                kind = "shared" if shared else "heading"
+                if m is not None and lab is not None and lab[0] == "time" and "走访" in text[:4]:
+                    kind = "visit"  # 走访时间：… heads a visit report
+                cur = _Draft(date_match=m, relative=rel, start=kind, items=items)
+
                 drafts.append(cur)
                 started = True
             cur.lines.append(ln)
@@ -337,6 +345,9 @@ def segment_book(
                     cur.fields.setdefault(key, []).append(_original(ln.text, value))
             elif cur.labels_seen and cur.labels_seen[-1] != "time":
                 cur.fields.setdefault(cur.labels_seen[-1], []).append(ln.text.strip())
+    if year_hint is None and not any(d.date_match and d.date_match.year for d in drafts):
+        # no year written anywhere: the weekdays beside the dates say which year
+        year_hint = year_from_weekdays([d.date_match for d in drafts if d.date_match])
     return _finish(drafts, year_hint, model)
 
 

@@ -1,0 +1,277 @@
+"""Segmentation and dating of diaries as other hands write them (issues 13, 18).
+
+Every example is written here for the test (fictional people and places); none comes
+from the independent corpus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from minqing.classify import parse_date_line, segment_book
+from minqing.classify.dates import ganzhi_year, lunar_to_solar
+from minqing.classify.segment import continue_books, list_marker
+from minqing.classify.types import BookLine
+
+PITCH = 70
+
+
+def book(*paras: str | None, page_len: int = 40, book_id: str = "b") -> list[BookLine]:
+    """Lines on ruled pages; ``None`` leaves a blank ruled line (a vertical gap)."""
+    out, rule, page, k = [], 0, 1, 0
+    for text in paras:
+        if rule >= page_len:
+            page, rule, k = page + 1, 0, 0
+        if text is not None:
+            y1 = 200 + rule * PITCH
+            box = (120.0, y1 - 44.0, 120.0 + 44 * len(text), float(y1))
+            out.append(BookLine(f"{book_id}/{page}/{k}", page, k, text, box, 1700))
+            k += 1
+        rule += 1
+    return out
+
+
+def dates(entries) -> list[str | None]:
+    return [e.date.isoformat() if e.date else None for e in entries]
+
+
+# -- short, damaged and relative headings -----------------------------------------------------
+def test_short_headings_start_entries_and_take_the_year_of_their_neighbours() -> None:
+    es = segment_book(
+        book(
+            "2023年5月2日 星期二 晴",
+            "到三队看了看新修的水渠。",
+            None,
+            "5.9 阴",
+            "马家两兄弟为晒场吵架，调解后和好。",
+            None,
+            "5、16 小雨",
+            "村道边的杂草清了一半。",
+            None,
+            "11月20号",
+            "冬季防火宣传。",
+        )  # fmt: skip
+    )
+    assert dates(es) == ["2023-05-02", "2023-05-09", "2023-05-16", "2023-11-20"]
+
+
+def test_a_numbered_point_is_not_a_short_date() -> None:
+    assert parse_date_line("2.老校舍出租的事还没定") is None
+    assert parse_date_line("3.21 星期五") is not None
+
+
+def test_a_paragraph_opening_with_a_date_stays_in_its_entry() -> None:
+    es = segment_book(
+        book(
+            "6月3日 晴",
+            "周家反映屋后的排水沟堵了。",
+            "6月1日那场雨以后水就漫进了院子，我去看了。",
+        ),
+        year_hint=2024,
+    )
+    assert len(es) == 1 and es[0].date == dt.date(2024, 6, 3)
+
+
+def test_relative_starts_are_dated_from_the_entry_before() -> None:
+    es = segment_book(
+        book(
+            "2024年8月12日 晴",
+            "桥头的路灯坏了三盏，打电话给电工。",
+            None,
+            "次日上午，电工来换了灯泡。",
+            None,
+            "两天后又去看了一次，都亮着。",
+        )  # fmt: skip
+    )
+    assert dates(es) == ["2024-08-12", "2024-08-13", "2024-08-15"]
+    assert [e.date_kind for e in es] == ["gregorian", "relative", "relative"]
+
+
+def test_a_year_less_notebook_takes_its_year_from_the_weekdays() -> None:
+    # 2022-03-07 and 2022-03-14 are Mondays
+    es = segment_book(book("3.7 周一 晴", "开会。", None, "3.14 周一 阴", "回访。"))
+    assert dates(es) == ["2022-03-07", "2022-03-14"]
+
+
+# -- body dates are not the entry's date -----------------------------------------------------
+def test_body_dates_are_fields_not_the_entry_date() -> None:
+    es = segment_book(
+        book(
+            "2024年4月2日 星期二",
+            "张老汉说3月28日交的申请还没回音，要求4月15日前给答复。",
+        )  # fmt: skip
+    )
+    assert es[0].date == dt.date(2024, 4, 2)
+    assert ("referenced", "2024-03-28") in es[0].body_dates
+    assert ("deadline", "2024-04-15") in es[0].body_dates
+
+
+# -- several matters under one heading --------------------------------------------------------
+def test_circled_matters_under_one_heading_are_entries_sharing_its_date() -> None:
+    es = segment_book(
+        book(
+            "2025年3月10日 晴",
+            "今天记三件事：",
+            "①二组的自来水停了两天，已找人抢修。",
+            "②王大娘的养老金卡丢了，陪她去补办。",
+            "③村部门前的宣传栏换了新内容。",
+        )  # fmt: skip
+    )
+    assert len(es) == 3
+    assert dates(es) == ["2025-03-10"] * 3
+    assert [e.shares_heading for e in es] == [False, True, True]
+    assert es[1].date_kind == "shared_heading"
+
+
+def test_yi_shi_er_shi_and_parenthesised_numbers_list_matters() -> None:
+    es = segment_book(
+        book(
+            "2025年6月2日",
+            "一是河边的垃圾清了一车。",
+            "二是党员学习定在每月五号。",
+            None,
+            "2025年6月9日",
+            "（1）桥面裂缝已报乡里。",
+            "（2）低保复核三户。",
+        )  # fmt: skip
+    )
+    assert [e.text[:2] for e in es] == ["20", "二是", "20", "（2"]
+    assert dates(es) == ["2025-06-02", "2025-06-02", "2025-06-09", "2025-06-09"]
+
+
+def test_numbered_points_of_one_matter_stay_one_entry() -> None:
+    es = segment_book(
+        book(
+            "2025年7月1日 阴",
+            "五组反映水压低。",
+            "1.查了水池，进水口被树叶堵了。",
+            "2.清了进水口，水压恢复。",
+        )  # fmt: skip
+    )
+    assert len(es) == 1
+
+
+def test_a_blank_line_between_matters_under_one_heading_splits_them() -> None:
+    es = segment_book(
+        book(
+            "2025年9月3日 多云",
+            "刘家的狗咬了人，已调解赔了药费。",
+            None,
+            "村小操场的围墙倒了一段，报乡教办。",
+        )
+    )
+    assert len(es) == 2 and dates(es) == ["2025-09-03", "2025-09-03"]
+
+
+def test_list_markers() -> None:
+    assert list_marker("③村道") == ("circled", 3)
+    assert list_marker("（2）渠水") == ("paren", 2)
+    assert list_marker("三是预备党员") == ("shi", 3)
+    assert list_marker("4. 鱼塘") == ("dot", 4)
+    assert list_marker("四月份") is None
+
+
+# -- visit report ------------------------------------------------------------------------------
+def test_a_visit_report_is_one_entry_dated_by_its_visit_time() -> None:
+    lines = book(
+        "走访时间：2024年10月8日下午", "走访地点：东岭村三组", "走访对象：陈秋生一家",
+        "记录人：何兰", "一、基本情况", "陈家四口人，两位老人常年吃药。",
+        "二、反映的问题", "房顶漏雨，申请危房改造。", "三、初步意见", "先上报乡里核实。",
+        "四、下步打算", "下月回访。",
+        page_len=8,
+    )  # fmt: skip
+    es = segment_book(lines)
+    assert len(es) == 1
+    assert es[0].date == dt.date(2024, 10, 8) and es[0].date_kind == "visit_header"
+    assert es[0].page_end == 2
+
+
+def test_a_time_label_under_a_heading_does_not_start_an_entry() -> None:
+    es = segment_book(
+        book("2024-5-6 周一 晴", "时间：上午九点", "地点：村委会", "事由：调解山林纠纷。")
+    )
+    assert len(es) == 1
+
+
+# -- later notes ---------------------------------------------------------------------------
+def test_a_later_note_belongs_to_its_entry_and_keeps_its_date() -> None:
+    es = segment_book(
+        book(
+            "2023年3月1日 晴",
+            "吴家申请低保，材料已报乡民政办。",
+            "4月20日补记：已批下来，群众满意。",
+            None,
+            "2023年3月8日 阴",
+            "春耕物资到村。",
+        )  # fmt: skip
+    )
+    assert len(es) == 2
+    assert es[0].date == dt.date(2023, 3, 1)
+    assert "补记" in es[0].text and es[0].later_notes
+    assert ("later_note", "2023-04-20") in es[0].body_dates
+
+
+# -- a notebook continued in the next one ---------------------------------------------------
+def test_a_continued_notebook_follows_up_the_unfinished_entry() -> None:
+    first = segment_book(
+        book("2024年6月28日 晴", "吴家的承包地界桩被人挪了，双方都说", book_id="one")
+    )
+    second = segment_book(
+        book("民情日记（第二本）", page_len=1, book_id="two")
+        + [
+            BookLine(ln.line_id.replace("two/1", "two/2"), 2, ln.line_no, ln.text, ln.box, 1700)
+            for ln in book(
+                "是自己的地，约好下周到现场量。", None, "2024年7月5日", "量地。", book_id="two"
+            )
+        ]
+    )
+    assert second[0].date_kind == "continuation"
+    books, pairs = continue_books({"one": first, "two": second}, {"one": "吴明", "two": "吴明"})
+    assert pairs == [(("two", 1), ("one", 1))]
+    assert books["two"][0].date == dt.date(2024, 6, 28)
+    assert books["two"][0].category_code == first[0].category_code
+
+
+# -- lunar dates -------------------------------------------------------------------------------
+def test_lunar_headings_are_converted_with_the_year_of_the_notebook() -> None:
+    es = segment_book(
+        book(
+            "2024年10月2日 晴",
+            "秋收。",
+            None,
+            "农历九月初三 阴",
+            "重阳前走访老人。",
+            None,
+            "腊月廿三 小年 雪",
+            "给五保户送年货。",
+            None,
+            "除夕 晴",
+            "值班。",
+            None,
+            "正月十五 元宵",
+            "村里闹花灯。",
+        )  # fmt: skip
+    )
+    assert dates(es) == ["2024-10-02", "2024-10-05", "2025-01-22", "2025-01-28", "2025-02-12"]
+    assert [e.date_kind for e in es] == ["gregorian", "lunar", "lunar", "lunar", "lunar"]
+
+
+def test_leap_month_and_both_calendars() -> None:
+    m = parse_date_line("闰六月初二 晴 热")
+    assert m is not None and m.calendar == "lunar" and m.leap
+    assert lunar_to_solar(6, 2, True, dt.date(2025, 7, 20), None) == dt.date(2025, 7, 26)
+    m = parse_date_line("8月30日（农历七月廿七）晴")
+    assert m is not None and m.calendar == "both" and m.lunar == (7, 27, False)
+    m = parse_date_line("中秋（农历八月十五）多云")
+    assert m is not None and (m.month, m.day, m.calendar) == (8, 15, "lunar")
+
+
+def test_a_lunar_body_phrase_is_not_a_heading() -> None:
+    assert parse_date_line("三月十五我们去了县里") is None
+
+
+def test_ganzhi_year() -> None:
+    assert ganzhi_year("甲辰", 2026) == 2024
+    assert ganzhi_year("癸卯", 2026) == 2023
+    es = segment_book(book("甲辰年八月十五 中秋 晴", "赏月。"))
+    assert es[0].date == dt.date(2024, 9, 17)
