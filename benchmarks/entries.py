@@ -309,8 +309,8 @@ def indep_report(scorer: Path, truth: dict, export: Path) -> dict:
         c = sum(found[e["entry_id"]]["category_code"] == e["category_code"] for e in f)
         lk = [x for e in es if (x := link_ok(e)) is not None]
         nf = max(1, len(f))
-        per[g] = dict(n=len(es), found=len(f) / len(es), date=d / nf, status=s_ / nf, cat=c / nf,
-                      links=(sum(lk), len(lk)))  # fmt: skip
+        per[g] = {"n": len(es), "found": len(f) / len(es), "date": d / nf, "status": s_ / nf, "cat": c / nf,
+                      "links": (sum(lk), len(lk))}  # fmt: skip
         print(
             f"{g:<22}{len(es):>5}{len(f) / len(es):>7.3f}{d / nf:>7.3f}{s_ / nf:>8.3f}{c / nf:>7.3f}"
             f"{f'{sum(lk)}/{len(lk)}' if lk else '-':>9}"

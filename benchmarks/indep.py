@@ -100,9 +100,30 @@ class Style:
 
 #: notebook papers: (size, rule_top, rule_pitch, n_rules, margin_x, text_left)
 PAGES = (
-    dict(size=(1000, 1420), rule_top=250, rule_pitch=66, n_rules=17, margin_x=100, text_left=120),
-    dict(size=(1100, 1560), rule_top=260, rule_pitch=72, n_rules=18, margin_x=110, text_left=132),
-    dict(size=(1000, 1420), rule_top=240, rule_pitch=60, n_rules=19, margin_x=96, text_left=116),
+    {
+        "size": (1000, 1420),
+        "rule_top": 250,
+        "rule_pitch": 66,
+        "n_rules": 17,
+        "margin_x": 100,
+        "text_left": 120,
+    },
+    {
+        "size": (1100, 1560),
+        "rule_top": 260,
+        "rule_pitch": 72,
+        "n_rules": 18,
+        "margin_x": 110,
+        "text_left": 132,
+    },
+    {
+        "size": (1000, 1420),
+        "rule_top": 240,
+        "rule_pitch": 60,
+        "n_rules": 19,
+        "margin_x": 96,
+        "text_left": 116,
+    },
 )
 
 

@@ -50,7 +50,7 @@ def test_short_headings_start_entries_and_take_the_year_of_their_neighbours() ->
             None,
             "11月20号",
             "冬季防火宣传。",
-        )  # fmt: skip
+        )
     )
     assert dates(es) == ["2023-05-02", "2023-05-09", "2023-05-16", "2023-11-20"]
 
@@ -81,7 +81,7 @@ def test_relative_starts_are_dated_from_the_entry_before() -> None:
             "次日上午，电工来换了灯泡。",
             None,
             "两天后又去看了一次，都亮着。",
-        )  # fmt: skip
+        )
     )
     assert dates(es) == ["2024-08-12", "2024-08-13", "2024-08-15"]
     assert [e.date_kind for e in es] == ["gregorian", "relative", "relative"]
@@ -99,7 +99,7 @@ def test_body_dates_are_fields_not_the_entry_date() -> None:
         book(
             "2024年4月2日 星期二",
             "张老汉说3月28日交的申请还没回音，要求4月15日前给答复。",
-        )  # fmt: skip
+        )
     )
     assert es[0].date == dt.date(2024, 4, 2)
     assert ("referenced", "2024-03-28") in es[0].body_dates
@@ -115,7 +115,7 @@ def test_circled_matters_under_one_heading_are_entries_sharing_its_date() -> Non
             "①二组的自来水停了两天，已找人抢修。",
             "②王大娘的养老金卡丢了，陪她去补办。",
             "③村部门前的宣传栏换了新内容。",
-        )  # fmt: skip
+        )
     )
     assert len(es) == 3
     assert dates(es) == ["2025-03-10"] * 3
@@ -133,7 +133,7 @@ def test_yi_shi_er_shi_and_parenthesised_numbers_list_matters() -> None:
             "2025年6月9日",
             "（1）桥面裂缝已报乡里。",
             "（2）低保复核三户。",
-        )  # fmt: skip
+        )
     )
     assert [e.text[:2] for e in es] == ["20", "二是", "20", "（2"]
     assert dates(es) == ["2025-06-02", "2025-06-02", "2025-06-09", "2025-06-09"]
@@ -146,7 +146,7 @@ def test_numbered_points_of_one_matter_stay_one_entry() -> None:
             "五组反映水压低。",
             "1.查了水池，进水口被树叶堵了。",
             "2.清了进水口，水压恢复。",
-        )  # fmt: skip
+        )
     )
     assert len(es) == 1
 
@@ -203,7 +203,7 @@ def test_a_later_note_belongs_to_its_entry_and_keeps_its_date() -> None:
             None,
             "2023年3月8日 阴",
             "春耕物资到村。",
-        )  # fmt: skip
+        )
     )
     assert len(es) == 2
     assert es[0].date == dt.date(2023, 3, 1)
@@ -250,7 +250,7 @@ def test_lunar_headings_are_converted_with_the_year_of_the_notebook() -> None:
             None,
             "正月十五 元宵",
             "村里闹花灯。",
-        )  # fmt: skip
+        )
     )
     assert dates(es) == ["2024-10-02", "2024-10-05", "2025-01-22", "2025-01-28", "2025-02-12"]
     assert [e.date_kind for e in es] == ["gregorian", "lunar", "lunar", "lunar", "lunar"]
