@@ -329,7 +329,7 @@ def segment_book(
             if m is not None and len(cur.lines) == 1:
                 cur.heading_lines = 1
             if note:
-                cur.later_notes.append(text)
+                cur.later_notes.append(ln.text.strip())
             if lab is not None:
                 key, value = lab
                 if cur.layout == "narrative":

@@ -275,3 +275,30 @@ def test_ganzhi_year() -> None:
     assert ganzhi_year("癸卯", 2026) == 2023
     es = segment_book(book("甲辰年八月十五 中秋 晴", "赏月。"))
     assert es[0].date == dt.date(2024, 9, 17)
+
+
+# -- the archive keeps how the date was written ----------------------------------------------
+def test_export_carries_date_kind_shared_heading_later_notes_and_body_dates(tmp_path) -> None:
+    from minqing.archive import records
+    from minqing.archive.export import iter_entries
+    from minqing.archive.store import Archive
+
+    es = segment_book(
+        book(
+            "腊月廿三 小年 晴",
+            "今天记两件事：",
+            "①给五保户送了年货。",
+            "②周家申请危房改造，要求1月30日前报乡里。",
+            "2月5日补记：乡里已受理。",
+        ),
+        year_hint=2024,
+    )
+    with Archive(tmp_path / "a", create=True) as archive:
+        records.upsert_book(archive, "b", "b")
+        records.write_entries(archive, "b", es, "test")
+        rows = list(iter_entries(archive))
+    assert [r["date_kind"] for r in rows] == ["lunar", "shared_heading"]
+    assert [r["shares_heading"] for r in rows] == [False, True]
+    assert rows[0]["date"] == rows[1]["date"] == "2025-01-22"
+    assert rows[1]["later_notes"] == ["2月5日补记：乡里已受理。"]
+    assert {"kind": "deadline", "date": "2025-01-30"} in rows[1]["body_dates"]
