@@ -207,6 +207,38 @@ def parse_date_line(text: str) -> DateMatch | None:
     """
     line = normalise(text).strip()
     line = line.lstrip(" \t·•*-—#")
+    m = _parse(line)
+    if m is None:
+        fixed = ocr_repair(line)
+        if fixed != line:
+            m = _parse(fixed)
+            if m is not None and not m.heading_only:
+                m = None  # a repaired date counts only on a heading line
+    return m
+
+
+#: OCR confusions seen on handwritten date headings (the repaired reading is tried only
+#: when the line as read holds no date)
+_OCR_FIXES = (
+    (re.compile(r"(?<=\d)\s*[曰目口白]"), "日"),
+    (re.compile(r"(?<=\d)\s*[用丹舟]"), "月"),
+    (re.compile(r"(?<=\d{4})\s*[午牛]"), "年"),
+    (re.compile(r"(?<=[\d年月])[lI|](?=[\d月日号])|(?<=\d)[lI|]|[lI|](?=\d)"), "1"),
+    (re.compile(r"(?<=\d)[Oo〇](?=\d|[月日号])"), "0"),
+    (re.compile(r"星[朝其斯]|是期|皇期|里期"), "星期"),
+    (re.compile(r"(?<=\d)\s*[,，;；:：]\s*(?=\d{1,2}(?:\D|$))"), "."),
+)
+
+
+def ocr_repair(line: str) -> str:
+    """The head of a line with common OCR confusions in dates undone (12曰 → 12日)."""
+    head, tail = line[:16], line[16:]
+    for rx, rep in _OCR_FIXES:
+        head = rx.sub(rep, head)
+    return head + tail
+
+
+def _parse(line: str) -> DateMatch | None:
     m = _gregorian(line, 0)
     if m is not None:
         lunar = _lunar_at(m.rest, 0, anywhere=True)
