@@ -259,6 +259,11 @@ def write_manifest(split: str, path: Path) -> Path:
 
 def lines_of(split: str) -> dict[str, list]:
     """book id → the drawn lines as ``BookLine`` records, boxes where the layout puts them."""
+    return {b: [ln for ln, _, _ in rows] for b, rows in labelled_lines(split).items()}
+
+
+def labelled_lines(split: str) -> dict[str, list]:
+    """book id → ``(BookLine, entry_id, kind)`` of every drawn line (kind: date/body/cover)."""
     from minqing.classify.types import BookLine
 
     out: dict[str, list] = {}
@@ -273,9 +278,8 @@ def lines_of(split: str) -> dict[str, list]:
             x0 = page.text_left + ln.indent * cw
             y1 = page.rule_top + ln.rule * page.rule_pitch - 5
             box = (x0, y1 - hand.font_px * 1.1, x0 + len(ln.text.replace(" ", "")) * cw, y1)
-            rows.append(
-                BookLine(f"{nb['book_id']}/{ln.page}/{k}", ln.page, k, ln.text, box, page.size[1])
-            )
+            bl = BookLine(f"{nb['book_id']}/{ln.page}/{k}", ln.page, k, ln.text, box, page.size[1])
+            rows.append((bl, ln.entry_id, ln.kind))
         out[nb["book_id"]] = rows
     return out
 
@@ -317,6 +321,7 @@ __all__ = [
     "FONTS",
     "book_spec",
     "cache_dir",
+    "labelled_lines",
     "layouts",
     "lines_of",
     "load_split",

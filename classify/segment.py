@@ -136,6 +136,16 @@ def _gap_before(lines: Sequence[BookLine], i: int, height: float) -> bool:
     return (b[1] - a[3]) > 1.2 * height
 
 
+def _gap_lines(lines: Sequence[BookLine], i: int, height: float) -> float:
+    """White space above line ``i`` of a page, in line heights (0 at the top of a page)."""
+    if i == 0 or height <= 0:
+        return 0.0
+    a, b = lines[i - 1].box, lines[i].box
+    if a is None or b is None:
+        return 0.0
+    return (b[1] - a[3]) / height
+
+
 def _pages(lines: Sequence[BookLine]) -> list[list[BookLine]]:
     pages: dict[int, list[BookLine]] = {}
     for ln in sorted(lines, key=lambda x: (x.page_no, x.line_no)):
@@ -208,6 +218,8 @@ def segment_book(
     *,
     year_hint: int | None = None,
     model=None,
+    boundary="default",
+    trace: list | None = None,
 ) -> list[Entry]:
     """Split a book's lines (reading order across pages) into single-matter entries.
 
@@ -217,11 +229,18 @@ def segment_book(
             a year (e.g. the year on the notebook's cover or in the manifest).
         model: an optional trained category model (:func:`train_category_model`),
             combined with the lexicon.
+        boundary: the learnt boundary model (:mod:`classify.boundary`): ``"default"``
+            (the shipped one), a :class:`BoundaryModel`, or None (rules only).
+        trace: when a list, ``(line_id, features, started)`` of every line is appended
+            (to train the boundary model).
 
     Returns:
         The entries, ``seq`` from 1, each with its date (read, repaired or inferred),
         category, status and labelled fields.
     """
+    from minqing.classify.boundary import THRESHOLD, default_boundary_model, line_features
+
+    bmodel = default_boundary_model() if boundary == "default" else boundary
     drafts: list[_Draft] = []
     cur: _Draft | None = None
     started = False
@@ -232,6 +251,9 @@ def segment_book(
         if not started and _is_cover(content):
             continue
         height = _line_height(content)
+        lens = [len(_WS.sub("", ln.text)) for ln in content]
+        median_len = statistics.median(lens) if lens else 0.0
+        left = min((ln.box[0] for ln in content if ln.box is not None), default=0.0)
         form = is_form_page([ln.text for ln in content])
         if form:
             cur = _Draft(layout="form")
@@ -314,6 +336,33 @@ def segment_book(
                     and cur is None
                 ):
                     start = True
+            if bmodel is not None or trace is not None:
+                x = line_features(
+                    rule_start=start,
+                    date_heading=m is not None and m.heading_only,
+                    date_with_text=m is not None and not m.heading_only,
+                    relative=rel is not None or relative_offset(text) is not None,
+                    marker=mk is not None,
+                    time_label=lab is not None and lab[0] == "time",
+                    later_note=note,
+                    gap_lines=_gap_lines(content, i, height),
+                    page_top=i == 0,
+                    prev_ended=ended,
+                    prev_len=len(_WS.sub("", prev_text)),
+                    length=lens[i],
+                    median_len=median_len,
+                    indent_lines=((ln.box[0] - left) / height) if ln.box and height else 0.0,
+                    text=_WS.sub("", text),
+                    no_entry=cur is None,
+                )
+                if (
+                    bmodel is not None and not start and cur is not None and not note
+                    and m is None and mk is None and lab is None and not x[3]  # no rule spoke
+                    and bmodel.probability(x) >= THRESHOLD
+                ):  # fmt: skip
+                    start = True  # a heading the rules could not read (OCR damage)
+                if trace is not None:
+                    trace.append((ln.line_id, x, start or cur is None))
             if start or cur is None:
                 items = cur.items if (shared and cur is not None) else None
                 if shared and mk is not None and cur is not None and cur.items is not None:

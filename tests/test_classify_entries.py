@@ -302,3 +302,34 @@ def test_export_carries_date_kind_shared_heading_later_notes_and_body_dates(tmp_
     assert rows[0]["date"] == rows[1]["date"] == "2025-01-22"
     assert rows[1]["later_notes"] == ["2月5日补记：乡里已受理。"]
     assert {"kind": "deadline", "date": "2025-01-30"} in rows[1]["body_dates"]
+
+
+# -- a heading damaged by OCR: the learnt boundary model ------------------------------------
+def test_a_damaged_heading_still_starts_an_entry_with_the_boundary_model() -> None:
+    from minqing.classify.boundary import default_boundary_model
+
+    assert default_boundary_model() is not None  # shipped in classify/data/boundary.json
+    lines = book(
+        "2024年9月2日 星期一 晴",
+        "三组的水泵坏了，已请人来修。",
+        # the next heading, at the top of the next page, as a weak OCR pass read it
+        "2口24年9丨口 星口三 阴",
+        "王家的低保材料交到乡里。",
+        page_len=2,
+    )
+    assert len(segment_book(lines, boundary=None)) == 1  # the rules alone merge the two
+    es = segment_book(lines)
+    assert len(es) == 2
+    assert es[1].text.startswith("2口24年")
+
+
+def test_the_boundary_model_does_not_split_running_text() -> None:
+    es = segment_book(
+        book(
+            "2024年9月2日 星期一 晴",
+            "三组的水泵坏了，已请人来修，",
+            "修好以后试了两回水，",
+            "都正常。",
+        )
+    )
+    assert len(es) == 1
