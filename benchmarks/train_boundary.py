@@ -48,7 +48,7 @@ def damage(text: str, rng: random.Random) -> str:
 def samples(books: dict[str, list], noisy: bool, seed: int) -> tuple[list, list]:
     rng = random.Random(seed)
     xs, ys = [], []
-    for _bid, rows in books.items():
+    for rows in books.values():
         lines, starts = [], set()
         seen = set()
         for bl, eid, kind in rows:
