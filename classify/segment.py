@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from minqing.classify.category import classify_category
 from minqing.classify.dates import (
+    RELATIVE_DAYS,
     DateMatch,
     lunar_to_solar,
     normalise,
@@ -521,7 +522,19 @@ def continue_books(
             category_score=last.category_score, category_evidence=last.category_evidence,
             date_flags=("continuation",),
         )  # fmt: skip
-        out[bid] = [first, *es[1:]]
+        rest, prev = [], first.date
+        for k, e in enumerate(es[1:]):
+            if e.date_kind not in ("relative", "shared_heading", "undated") or prev is None:
+                rest.extend(es[1 + k :])
+                break
+            days = next(
+                (dict(RELATIVE_DAYS).get(f.split(":", 1)[1], 0) for f in e.date_flags
+                 if f.startswith("relative:")),
+                0,
+            )  # fmt: skip
+            prev = prev + dt.timedelta(days=days)
+            rest.append(replace(e, date=prev))  # dated from the continued entry, not the next
+        out[bid] = [first, *rest]
         pairs.append(((bid, first.seq), (prev_book, last.seq)))
     return out, pairs
 
