@@ -38,6 +38,7 @@ from minqing.archive import keywords, records
 from minqing.review import corrections
 from minqing.archive.schema import ENTRIES, FILES, PAGES, entry_id
 from minqing.archive.store import Archive, store_blob
+from minqing.classify.segment import continue_books
 from minqing.classify.types import Entry, Link
 from minqing.ingest.errors import BadInputError
 from minqing.ingest.types import BookSource, Page, SourceFile
@@ -514,12 +515,19 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
     villages = {meta[b]["village"] for b in touched if b in meta and meta[b]["village"]}
     scope = set(touched) | {b for b, r in meta.items() if r["village"] and r["village"] in villages}
     by_book = {b: _entries_of(archive, b) for b in scope}
+    # a notebook opening mid-entry continues the same cadre's previous one (issue 18)
+    cadres = {b: meta.get(b, {}).get("cadre") for b in scope}
+    carried, pairs = continue_books(by_book, cadres)
     links = classify.link_entries(
-        by_book,
+        carried,
         {b: meta.get(b, {}).get("village") for b in scope},
-        cadres={b: meta.get(b, {}).get("cadre") for b in scope},
+        cadres=cadres,
     )
+    children = {c for c, _ in pairs}
+    links = [lk for lk in links if lk.child not in children]
+    links += [Link(child=c, parent=p, score=1.0, evidence=("continuation",)) for c, p in pairs]
     with archive.db.atomic():
+        _write_carried(archive, by_book, carried)
         records.write_links(archive, scope, links)
         corrections.reapply_decisions(archive, scope)
         _inherit_categories(archive, scope)
@@ -561,6 +569,31 @@ def _inherit_categories(archive: Archive, scope: set[str]) -> None:
             )
 
 
+def _write_carried(archive: Archive, before: dict, after: dict) -> None:
+    """Store the dates and categories ``continue_books`` carried into continuations."""
+    for book, entries in after.items():
+        old = {e.seq: e for e in before.get(book, [])}
+        for e in entries:
+            if e is old.get(e.seq):
+                continue
+            archive.db.execute(
+                "update entries set date = ?, month = ?, date_inferred = ?, date_flags = ? "
+                "where entry_id = ?",
+                [
+                    e.date.isoformat() if e.date else None,
+                    e.date.strftime("%Y-%m") if e.date else None,
+                    int(e.date_inferred),
+                    json.dumps(list(e.date_flags), ensure_ascii=False),
+                    entry_id(book, e.seq),
+                ],
+            )
+            archive.db.execute(
+                "update entries set category_code = ?, category = ?, category_score = ? "
+                "where entry_id = ? and coalesce(category_confirmed, 0) = 0",
+                [e.category_code, e.category, round(e.category_score, 4), entry_id(book, e.seq)],
+            )
+
+
 def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
     import datetime as dt
 
@@ -580,6 +613,9 @@ def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
                 category_evidence=tuple(json.loads(r["category_evidence"] or "[]")),
                 status=r["status_code"],
                 fields=tuple(json.loads(r["fields"] or "{}").items()),
+                date_flags=tuple(json.loads(r.get("date_flags") or "[]")),
+                date_kind=r.get("date_kind") or "gregorian",
+                shares_heading=bool(r.get("shares_heading")),
             )
         )
     return out
