@@ -98,7 +98,8 @@ def _heading_only(rest: str) -> bool:
     """Whether what follows a date holds only heading words (a stray character or two of
     OCR noise, or 清明前, allowed on a short line)."""
     left = _HEADING_TOKEN_RE.sub("", rest)
-    return not left or (len(rest) <= 10 and len(left) <= 2)
+    sentence = re.search(r"[。，,；;！？]", rest)
+    return not left or (len(rest) <= 10 and len(left) <= 2 and not sentence)
 
 
 #: a date followed by these is a reference inside running text, not an entry head
