@@ -52,6 +52,9 @@ _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _MARK_PAREN = re.compile(r"^\s*[（(]\s*(\d{1,2}|[一二三四五六七八九十])\s*[)）]")
 _MARK_DOT = re.compile(r"^\s*(\d{1,2})\s*[.、．](?!\d)")
 _MARK_SHI = re.compile(r"^\s*([一二三四五六七八九十])\s*是")
+_MARK_BARE = re.compile(
+    r"^\s*([1-9])(?=[\u4e00-\u9fff])(?![组号月年日户人个位天点次家亩元万千百岁队栋间口])"
+)
 #: a visit report's section head (一、基本情况): never starts an entry
 _SECTION_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,2}\s*[、.．]")
 
@@ -87,7 +90,14 @@ def list_marker(text: str) -> tuple[str, int] | None:
             n = cn_number(m.group(1))
             if n:
                 return fam, n
+    m = _MARK_BARE.match(t)
+    if m:  # ① whose circle OCR lost: a bare digit right before the text
+        return "bare", int(m.group(1))
     return None
+
+
+def _same_list(a: str, b: str) -> bool:
+    return a == b or (a == "bare" and b == "circled") or (a == "circled" and b == "bare")
 
 
 _WS = re.compile(r"\s+")
@@ -314,7 +324,10 @@ def segment_book(
             if not start and mk is not None and cur is not None:
                 if cur.items is None and mk[1] == 1 and _opens_list(cur, mk[0]):
                     cur.items = (mk[0], 1)  # the heading's matters are listed: ①②③
-                elif cur.items is not None and mk == (cur.items[0], cur.items[1] + 1) and ended:
+                elif (
+                    cur.items is not None and _same_list(mk[0], cur.items[0])
+                    and mk[1] == cur.items[1] + 1 and ended
+                ):  # fmt: skip
                     start = shared = True
             if (
                 not start and not note and m is None and lab is None and real_gap and ended

@@ -333,3 +333,16 @@ def test_the_boundary_model_does_not_split_running_text() -> None:
         )
     )
     assert len(es) == 1
+
+
+def test_a_first_marker_whose_circle_ocr_lost_still_opens_the_list() -> None:
+    es = segment_book(
+        book(
+            "2025年4月8日 星期二 晴",
+            "1村部屋顶漏雨，已请人补好。",  # ① read as 1
+            "②三组的路灯亮了。",
+            "3组的水渠还没修。",  # a group number, not a marker
+        )
+    )
+    assert len(es) == 2 and es[1].text.startswith("②三组")
+    assert es[1].text.endswith("还没修。")
