@@ -58,11 +58,25 @@ _PATTERNS = [
 _SHORT_RE = re.compile(
     r"(?P<month>1[0-2]|0?[1-9])\s*[.．。、·,，/]\s*(?P<day>3[01]|[12]\d|0?[1-9])(?![\d.])\s*[日号]?"
 )
-_LUNAR_MONTH = r"(?P<leap>闰)?\s*(?P<lmonth>正|冬|腊|十[一二]|[一二三四五六七八九十])\s*月"
-_LUNAR_DAY = r"(?P<lday>初\s*[一二三四五六七八九十]|十\s*[一二三四五六七八九]|二十|廿\s*[一二三四五六七八九]?|三十|卅)"
+_LUNAR_MONTH = (
+    r"(?P<leap>闰)?\s*(?P<lmonth>正|冬|腊|十[一二]|[一二三四五六七八九十]|1[0-2]|[1-9])\s*月"
+)
+_LUNAR_DAY = (
+    r"(?P<lday>初\s*[一二三四五六七八九十]|二十\s*[一二三四五六七八九]?|廿\s*[一二三四五六七八九]?"
+    r"|三十|卅|十\s*[一二三四五六七八九]?|(?<=月)\s*\d{1,2}(?!\d))"
+)
 _GANZHI = r"(?P<gz>[甲乙丙丁戊己庚辛壬癸][子丑寅卯辰巳午未申酉戌亥])\s*年\s*"
+_LUNAR_YEAR = r"(?P<lyear>\d{4}|[〇零○一二三四五六七八九]{4})\s*年\s*"
 _LUNAR_RE = re.compile(
-    r"(?:" + _GANZHI + r")?(?:农历|阴历)?\s*" + _LUNAR_MONTH + r"\s*" + _LUNAR_DAY + r"(?![日号])"
+    r"(?:"
+    + _GANZHI
+    + r"|"
+    + _LUNAR_YEAR
+    + r")?(?P<nl>农历|阴历)?\s*"
+    + _LUNAR_MONTH
+    + r"\s*"
+    + _LUNAR_DAY
+    + r"(?:(?<=\d)\s*[日号])?(?![日号])"
 )
 #: festivals of the lunar calendar: (lunar month, day); 除夕 is the last day of month 12
 FESTIVALS: dict[str, tuple[int, int]] = {
@@ -263,9 +277,41 @@ def _parse(line: str) -> DateMatch | None:
                 return _with(g, calendar="both", lunar=(lmonth, lday, leap))
         m = _tail(line, None, lmonth, lday, end, ())
         if m is not None and (m.heading_only or "农历" in line[:end] or "闰" in line[:end]):
-            gz = re.match(_GANZHI, line)
-            year = ganzhi_year(gz.group("gz")) if gz else None
-            return _with(m, calendar="lunar", leap=leap, year=year)
+            return _with(m, calendar="lunar", leap=leap, year=_lunar_year(line))
+    # a lunar day without its month (初八): the month of the entry before
+    md = re.match(r"(?:农历|阴历)?\s*初\s*([一二三四五六七八九十])", line)
+    if md:
+        m = _tail(line, None, 1, cn_number(md.group(1)) or 1, md.end(), ())
+        if m is not None and m.heading_only:
+            return _with(m, calendar="lunar", month=0)
+    # Gregorian holidays written as the heading (元旦, 国庆节)
+    gf = _HOLIDAY_RE.match(line)
+    if gf:
+        month, day = HOLIDAYS[gf.group("hol")]
+        m = _tail(line, None, month, day, gf.end(), ())
+        if m is not None and m.heading_only:
+            return m
+    return None
+
+
+#: Gregorian holidays a heading may name instead of the date
+HOLIDAYS: dict[str, tuple[int, int]] = {
+    "元旦": (1, 1), "国庆节": (10, 1), "国庆": (10, 1), "劳动节": (5, 1), "五一劳动节": (5, 1),
+}  # fmt: skip
+_HOLIDAY_RE = re.compile(
+    r"(?P<hol>" + "|".join(sorted(map(re.escape, HOLIDAYS), key=len, reverse=True)) + ")"
+)
+
+
+def _lunar_year(line: str) -> int | None:
+    """The (lunar) year written before a lunar date: 癸卯年 or 2024年 / 二〇二四年."""
+    gz = re.match(r"\s*" + _GANZHI, line)
+    if gz:
+        return ganzhi_year(gz.group("gz"))
+    ly = re.match(r"\s*" + _LUNAR_YEAR, line)
+    if ly:
+        y = _year_value(ly.group("lyear"))
+        return y if y is not None and 1949 <= y <= 2100 else None
     return None
 
 
@@ -289,12 +335,15 @@ def _lunar_at(line: str, pos: int, *, anywhere: bool) -> tuple[int, int, bool, i
     ):
         month = _LUNAR_MONTHS.get(lm.group("lmonth")) or cn_number(lm.group("lmonth"))
         day = _lunar_day(lm.group("lday"))
-        if month and day and 1 <= month <= 12:
+        arabic = lm.group("lmonth").isdigit() or lm.group("lday").strip().isdigit()
+        if month and day and 1 <= month <= 12 and 1 <= day <= 30 and (lm.group("nl") or not arabic):
             return month, day, bool(lm.group("leap")), lm.end()
     if fm is not None:
         month, day = FESTIVALS[fm.group("fest")]
         # a lunar date in brackets after the festival (中秋（农历八月十五）) is more precise
         inner = _LUNAR_RE.search(line, fm.end(), fm.end() + 12)
+        if inner is not None and not inner.group("nl") and inner.group("lmonth").isdigit():
+            inner = None  # 腊八节（1月18号）: the Gregorian day in brackets
         if inner is not None:
             mo = _LUNAR_MONTHS.get(inner.group("lmonth")) or cn_number(inner.group("lmonth"))
             dd = _lunar_day(inner.group("lday"))
@@ -422,6 +471,19 @@ def lunar_to_solar(
     """
     from lunardate import LunarDate
 
+    if month == 0:  # the month was not written: the lunar month of the entry before
+        ref_day = previous or following
+        if ref_day is None:
+            return None
+        for shift in (0, 30) if previous else (0, -30):
+            ld = LunarDate.from_solar_date(*(ref_day + dt.timedelta(days=shift)).timetuple()[:3])
+            try:
+                c = LunarDate(ld.year, ld.month, day, ld.isLeapMonth).to_solar_date()
+            except ValueError:
+                continue
+            if previous is None or c >= previous - dt.timedelta(days=3):
+                return c
+        return None
     ref = previous or following
     years = (
         [ref.year - 1, ref.year, ref.year + 1] if ref else ([default_year] if default_year else [])

@@ -18,7 +18,7 @@ import datetime as dt
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from minqing.classify.category import classify_category
 from minqing.classify.dates import (
@@ -420,6 +420,15 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
     flags: list[tuple[str, ...]] = []
     kinds: list[str] = []
     prev: dt.date | None = None
+    last_lunar_month = 0
+    for d in drafts:  # 初八 under 正月初三: the month of the lunar date before
+        m = d.date_match
+        if m is not None and m.calendar == "lunar" and m.month == 0 and last_lunar_month:
+            d.date_match = replace(m, month=last_lunar_month)
+        elif m is not None and m.calendar == "lunar" and m.month:
+            last_lunar_month = m.month
+        elif m is not None and m.calendar == "both" and m.lunar:
+            last_lunar_month = m.lunar[0]
     for k, d in enumerate(drafts):
         if d.date_match is not None:
             date, fl = repair_date(d.date_match, prev, year_hint)
@@ -513,8 +522,6 @@ def continue_books(
     entry takes the unfinished entry's date and category. Returns the books (changed
     entries replaced) and the ``(child, parent)`` follow-up pairs, ``(book_id, seq)`` each.
     """
-    from dataclasses import replace
-
     span = {b: (min(d), max(d)) for b, es in books.items() if (d := [e.date for e in es if e.date])}
     out = dict(books)
     pairs = []

@@ -346,3 +346,35 @@ def test_a_first_marker_whose_circle_ocr_lost_still_opens_the_list() -> None:
     )
     assert len(es) == 2 and es[1].text.startswith("②三组")
     assert es[1].text.endswith("还没修。")
+
+
+def test_more_lunar_forms() -> None:
+    m = parse_date_line("腊月二十三 晴")
+    assert m is not None and (m.month, m.day, m.calendar) == (12, 23, "lunar")
+    m = parse_date_line("二〇二四年农历十月初一")
+    assert m is not None and (m.year, m.month, m.day, m.calendar) == (2024, 10, 1, "lunar")
+    m = parse_date_line("农历8月15日 晴")
+    assert m is not None and (m.month, m.day, m.calendar) == (8, 15, "lunar")
+    assert parse_date_line("8月15 晴") is None  # no 日, no 农历: not a heading
+    m = parse_date_line("腊八节（1月18号）晴")
+    assert m is not None and (m.month, m.day, m.calendar) == (1, 18, "both")
+    assert parse_date_line("初八那天我们去了") is None
+
+
+def test_a_lunar_day_without_its_month_and_a_holiday_heading() -> None:
+    es = segment_book(
+        book(
+            "正月初三 晴",
+            "拜年走访五保户。",
+            None,
+            "初八 阴",
+            "村两委开年第一次会。",
+            None,
+            "2025年9月20日",
+            "秋收。",
+            None,
+            "国庆节 晴",
+            "值班。",
+        )  # fmt: skip
+    )
+    assert dates(es) == ["2025-01-31", "2025-02-05", "2025-09-20", "2025-10-01"]
