@@ -375,6 +375,6 @@ def test_a_lunar_day_without_its_month_and_a_holiday_heading() -> None:
             None,
             "国庆节 晴",
             "值班。",
-        )  # fmt: skip
+        )
     )
     assert dates(es) == ["2025-01-31", "2025-02-05", "2025-09-20", "2025-10-01"]
