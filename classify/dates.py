@@ -376,6 +376,7 @@ def year_from_weekdays(matches: list[DateMatch], latest: int | None = None) -> i
 
     Cadres often write ``6.12 周一`` with no year; the most recent year (up to ``latest``,
     default this year, at most 12 years back) that agrees with most of them is taken.
+    When only lunar dates carry weekdays, the lunar year that fits them.
     """
     latest = latest or dt.date.today().year
     votes: dict[int, int] = {}
@@ -386,6 +387,19 @@ def year_from_weekdays(matches: list[DateMatch], latest: int | None = None) -> i
             d = _safe_date(y, m.month, m.day)
             if d is not None and d.weekday() == m.weekday:
                 votes[y] = votes.get(y, 0) + 1
+    if not votes:  # only lunar dates carry weekdays (九月初三 周四): the lunar year
+        from lunardate import LunarDate
+
+        for m in matches:
+            if m.year is not None or m.weekday is None or m.calendar != "lunar" or not m.month:
+                continue
+            for y in range(latest, latest - 12, -1):
+                try:
+                    d = LunarDate(y, m.month, m.day, m.leap).to_solar_date()
+                except ValueError:
+                    continue
+                if d.weekday() == m.weekday:
+                    votes[y] = votes.get(y, 0) + 1
     if not votes:
         return None
     best = max(votes.values())

@@ -378,3 +378,15 @@ def test_a_lunar_day_without_its_month_and_a_holiday_heading() -> None:
         )
     )
     assert dates(es) == ["2025-01-31", "2025-02-05", "2025-09-20", "2025-10-01"]
+
+
+def test_a_lunar_notebook_without_a_year_takes_it_from_its_weekdays() -> None:
+    # lunar 2024-09-03 is 2024-10-05 and 2024-09-10 is 2024-10-12, both Saturdays; no other
+    # year of the last twelve puts them on a Saturday
+    from minqing.classify.dates import year_from_weekdays
+
+    heads = [parse_date_line("九月初三 星期六 晴"), parse_date_line("九月初十 周六 阴")]
+    assert year_from_weekdays(heads, latest=2026) == 2024
+    es = segment_book(book("九月初三 星期六 晴", "修路。", None, "九月初十 周六 阴", "回访。"))
+    assert all(e.date is not None and e.date.weekday() == 5 for e in es)  # the latest such year
+    assert (es[1].date - es[0].date).days == 7
