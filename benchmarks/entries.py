@@ -35,6 +35,7 @@ Prints the machine, the command and both score tables; never asserts.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -316,6 +317,31 @@ def indep_report(scorer: Path, truth: dict, export: Path) -> dict:
             f"{f'{sum(lk)}/{len(lk)}' if lk else '-':>9}"
         )
     m["per_trait"] = per
+    # how wrong the wrong dates are (no texts): missing, a year off, a month off, days off
+    print("\nwrong dates by kind of error (found entries)")
+    print(f"{'trait':<22}{'wrong':>6}{'null':>6}{'~year':>7}{'~month':>8}{'days':>6}{'other':>7}")
+    for g in sorted(groups, key=lambda k: (k != "ALL", k.startswith("kind:"), k)):
+        errs = {"null": 0, "~year": 0, "~month": 0, "days": 0, "other": 0}
+        for e in groups[g]:
+            r = found.get(e["entry_id"])
+            if r is None or r["date"] == e["date"]:
+                continue
+            if not r["date"]:
+                errs["null"] += 1
+                continue
+            try:
+                off = abs(
+                    (dt.date.fromisoformat(r["date"]) - dt.date.fromisoformat(e["date"])).days
+                )
+            except (TypeError, ValueError):
+                errs["other"] += 1
+                continue
+            k = "~year" if 330 <= off <= 400 else "~month" if 25 <= off <= 35 else (
+                "days" if off < 25 else "other")  # fmt: skip
+            errs[k] += 1
+        if sum(errs.values()):
+            print(f"{g:<22}{sum(errs.values()):>6}" + "".join(f"{v:>{w}}" for v, w in zip(
+                errs.values(), (6, 7, 8, 6, 7), strict=True)))  # fmt: skip
     return m
 
 
