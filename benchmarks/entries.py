@@ -190,7 +190,7 @@ def _export_row(bid: str, e, parent) -> dict:  # type: ignore[no-untyped-def]
 def indep_bypass(split: str, out: Path) -> float:
     """Classify the drawn lines of every notebook of ``split``; write an export; seconds."""
     from minqing.classify import inherit_categories, link_entries, segment_book
-    from minqing.classify.segment import continue_books
+    from minqing.classify.segment import continue_books, neighbour_years
     from minqing.classify.types import Link
 
     from benchmarks import indep
@@ -199,7 +199,10 @@ def indep_bypass(split: str, out: Path) -> float:
     meta = {r["book_id"]: r for r in indep.manifest_rows(split)}
     t0 = time.perf_counter()
     books = {bid: segment_book(ls) for bid, ls in lines.items()}
-    books, pairs = continue_books(books, {b: meta[b]["cadre"] for b in books})
+    cadres = {b: meta[b]["cadre"] for b in books}
+    for bid, year in neighbour_years(books, cadres).items():  # no year in the book itself
+        books[bid] = segment_book(lines[bid], year_hint=year)
+    books, pairs = continue_books(books, cadres)
     links = link_entries(
         books,
         {b: meta[b]["village"] for b in books},

@@ -260,6 +260,12 @@ def segment_book(
         if not content:
             continue
         if not started and _is_cover(content):
+            # the cover's date range (民情日记（第二本）2024年7月—) gives the year
+            cover_year = re.search(
+                r"((?:19|20)\d\d)\s*年", "".join(normalise(ln.text) for ln in content)
+            )
+            if cover_year and year_hint is None:
+                year_hint = int(cover_year.group(1))
             continue
         height = _line_height(content)
         lens = [len(_WS.sub("", ln.text)) for ln in content]
@@ -510,6 +516,32 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
             )
         )
     return entries
+
+
+def neighbour_years(books: dict[str, list[Entry]], cadres: dict[str, str | None]) -> dict[str, int]:
+    """A year for each book left with undated entries, from the same cadre's other books.
+
+    A notebook dated only by the lunar calendar, with no year written, no weekday and no
+    cover, takes its year from the cadre's neighbouring notebook: the last year of the one
+    it continues (it opens mid-entry), else the first year of the nearest other one.
+    Returns book id → year, to segment that book again with ``year_hint``.
+    """
+    out = {}
+    for bid, es in books.items():
+        if not es or all(e.date is not None for e in es) or not cadres.get(bid):
+            continue
+        others = [
+            sorted(e.date for e in books[b] if e.date)
+            for b in books
+            if b != bid and cadres.get(b) == cadres[bid] and any(e.date for e in books[b])
+        ]
+        if not others:
+            continue
+        if es[0].date_kind == "continuation":
+            out[bid] = max(o[-1] for o in others).year
+        else:
+            out[bid] = min(o[0] for o in others).year
+    return out
 
 
 def continue_books(

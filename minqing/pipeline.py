@@ -38,7 +38,7 @@ from minqing.archive import keywords, records
 from minqing.review import corrections
 from minqing.archive.schema import ENTRIES, FILES, PAGES, entry_id
 from minqing.archive.store import Archive, store_blob
-from minqing.classify.segment import continue_books
+from minqing.classify.segment import continue_books, neighbour_years
 from minqing.classify.types import Entry, Link
 from minqing.ingest.errors import BadInputError
 from minqing.ingest.types import BookSource, Page, SourceFile
@@ -326,6 +326,7 @@ def run_ingest(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if touched:
+        _year_from_neighbours(archive, touched, model)
         _link(archive, touched)
     summary.entries = archive.db[ENTRIES].count
     summary.seconds = time.perf_counter() - started
@@ -567,6 +568,25 @@ def _inherit_categories(archive: Archive, scope: set[str]) -> None:
                     entry_id(book, e.seq),
                 ],
             )
+
+
+def _year_from_neighbours(archive: Archive, touched: Iterable[str], model: Any) -> None:
+    """Segment again, with a year, a book whose dates name none (lunar only, no weekday, no
+    cover, no manifest period), taking the year from the same cadre's other notebooks."""
+    cadre = {r["book_id"]: r["cadre"] for r in archive.db.query("select book_id, cadre from books")}
+    wanted = {cadre.get(b) for b in touched} - {None, ""}
+    scope = [b for b, c in cadre.items() if c in wanted]
+    years = neighbour_years({b: _entries_of(archive, b) for b in scope}, cadre)
+    for bid, year in years.items():
+        if bid not in touched or _year_hint(archive, bid) is not None:
+            continue
+        entries = classify.segment_book(
+            records.book_lines(archive, bid), year_hint=year, model=model
+        )
+        with archive.db.atomic():
+            records.write_entries(archive, bid, entries, classify.CLASSIFIER_VERSION)
+            corrections.reapply_decisions(archive, [bid])
+            keywords.refresh_keywords(archive, [bid])
 
 
 def _write_carried(archive: Archive, before: dict, after: dict) -> None:

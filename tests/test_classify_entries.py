@@ -390,3 +390,24 @@ def test_a_lunar_notebook_without_a_year_takes_it_from_its_weekdays() -> None:
     es = segment_book(book("九月初三 星期六 晴", "修路。", None, "九月初十 周六 阴", "回访。"))
     assert all(e.date is not None and e.date.weekday() == 5 for e in es)  # the latest such year
     assert (es[1].date - es[0].date).days == 7
+
+
+def test_a_yearless_lunar_notebook_takes_its_year_from_the_cadres_other_notebook() -> None:
+    from minqing.classify.segment import neighbour_years
+
+    lunar_only = book("腊月十八 晴", "送年货。", None, "正月初六 阴", "开年会。", book_id="two")
+    dated = segment_book(book("2024年11月4日 星期一 晴", "秋收。", book_id="one"))
+    second = segment_book(lunar_only)
+    assert all(e.date is None for e in second)
+    years = neighbour_years({"one": dated, "two": second}, {"one": "何明", "two": "何明"})
+    assert years == {"two": 2024}
+    again = segment_book(lunar_only, year_hint=years["two"])
+    assert dates(again) == ["2025-01-17", "2025-02-03"]
+
+
+def test_the_cover_gives_the_year() -> None:
+    lines = book("民情日记（第二本）2024年7月—12月", page_len=1) + [
+        BookLine(f"b/2/{ln.line_no}", 2, ln.line_no, ln.text, ln.box, 1700)
+        for ln in book("农历七月十五 阴", "祭扫安全。")
+    ]
+    assert dates(segment_book(lines)) == ["2024-08-18"]
