@@ -104,6 +104,13 @@ _WS = re.compile(r"\s+")
 _SENTENCE_END = ("。", "！", "？", "!", "?", "…", "”", "）", ")", "；")
 
 
+#: a date run into its entry's first sentence (三月十二日回访，… / 四月二日，…): the date
+#: set off by punctuation, or followed by a visit word
+_RUN_IN_HEAD_RE = re.compile(
+    r"^(?:[,，、:：;；]|(?:上午|下午|晚上)?[,，]?(?:回访|走访|反馈|来访|入户|召开))"
+)
+
+
 def _after_time_of_day(rest: str) -> str:
     return re.sub(r"^[\s,，、:：]*(?:上午|下午|晚上|中午|早上|傍晚)?[\s,，、:：]*", "", rest)
 
@@ -306,6 +313,7 @@ def segment_book(
                     and m.rest
                     and not m.heading_only
                     and not (real_gap or cur is None)
+                    and not (ended and _RUN_IN_HEAD_RE.match(m.rest))
                 ):
                     m = None  # "…详见\n3月5日上午的记录" / a paragraph opening with a date
                 elif m.year is not None and not m.heading_only and not ended and not real_gap:

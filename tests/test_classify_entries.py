@@ -411,3 +411,17 @@ def test_the_cover_gives_the_year() -> None:
         for ln in book("农历七月十五 阴", "祭扫安全。")
     ]
     assert dates(segment_book(lines)) == ["2024-08-18"]
+
+
+def test_a_date_run_into_the_first_sentence_starts_an_entry_but_not_a_narrative_date() -> None:
+    es = segment_book(
+        book(
+            "2024年3月5日 晴",
+            "走访张大爷家，饮水井水量不足。",
+            "三月十二日回访，水利站已派人测量。",  # run in, set off by a visit word
+            "四月二日，村委会门前道路坑洼。",  # run in, set off by a comma
+            "4月6日乡里来人看了路面。",  # a narrative date: stays in the entry
+        )
+    )
+    assert [e.date.isoformat() for e in es] == ["2024-03-05", "2024-03-12", "2024-04-02"]
+    assert es[-1].text.endswith("看了路面。")
