@@ -510,6 +510,13 @@ def write_entries(
                 "classifier": classifier,
                 "layout": getattr(e, "layout", None),
                 "date_flags": json.dumps(list(getattr(e, "date_flags", ())), ensure_ascii=False),
+                # issue 18: how the date was written, matters sharing a heading, 补记, body dates
+                "date_kind": getattr(e, "date_kind", "gregorian"),
+                "shares_heading": int(getattr(e, "shares_heading", False)),
+                "later_notes": json.dumps(list(getattr(e, "later_notes", ())), ensure_ascii=False),
+                "body_dates": json.dumps(
+                    [list(b) for b in getattr(e, "body_dates", ())], ensure_ascii=False
+                ),
             }
         )
     for old in confirmed:
@@ -565,9 +572,41 @@ def book_entries(archive: Archive, book_id: str) -> list[Entry]:
                 category_evidence=tuple(json.loads(r["category_evidence"] or "[]")),
                 status=r["status_code"],
                 fields=tuple(json.loads(r["fields"] or "{}").items()),
+                date_flags=tuple(json.loads(r.get("date_flags") or "[]")),
+                date_kind=r.get("date_kind") or "gregorian",
+                shares_heading=bool(r.get("shares_heading")),
             )
         )
     return out
+
+
+def write_carried(
+    archive: Archive, before: dict[str, list[Entry]], after: dict[str, list[Entry]]
+) -> None:
+    """Store the dates and categories carried into a notebook's continuation entries
+    (``classify.continue_books``): every entry of ``after`` that is not the same object as
+    in ``before``. A reviewer-confirmed category is never overwritten."""
+    for book, entries in after.items():
+        old = {e.seq: e for e in before.get(book, [])}
+        for e in entries:
+            if e is old.get(e.seq):
+                continue
+            archive.db.execute(
+                f"update {ENTRIES} set date = ?, month = ?, date_inferred = ?, date_flags = ? "
+                "where entry_id = ?",
+                [
+                    e.date.isoformat() if e.date else None,
+                    e.date.strftime("%Y-%m") if e.date else None,
+                    int(e.date_inferred),
+                    json.dumps(list(e.date_flags), ensure_ascii=False),
+                    entry_id(book, e.seq),
+                ],
+            )
+            archive.db.execute(
+                f"update {ENTRIES} set category_code = ?, category = ?, category_score = ? "
+                "where entry_id = ? and coalesce(category_confirmed, 0) = 0",
+                [e.category_code, e.category, round(e.category_score, 4), entry_id(book, e.seq)],
+            )
 
 
 def confirmed_categories(archive: Archive) -> list[tuple[str, int]]:

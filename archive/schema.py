@@ -445,6 +445,21 @@ def m002_accounts_out(db: sqlite_utils.Database) -> None:
     db.table(USERS).drop()
 
 
+@migration
+def m003_entry_date_kinds(db: sqlite_utils.Database) -> None:
+    """Entries say how their date was written and carry their later notes and body dates."""
+    entries = db.table(ENTRIES)
+    have = entries.columns_dict
+    for name, kind in (
+        ("date_kind", str),
+        ("shares_heading", int),
+        ("later_notes", str),
+        ("body_dates", str),
+    ):
+        if name not in have:
+            entries.add_column(name, kind)
+
+
 #: What this code's schema is: the number of migrations it knows.
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
@@ -573,6 +588,11 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "classifier": "version of the classify stage that produced it",
         "layout": "`narrative`, `labelled` or `form`",
         "date_flags": "JSON list: `weekday_mismatch`, `year_repaired`, `relative:次日` …",
+        "date_kind": "how the date was written: `gregorian`, `lunar`, `both`, `relative`, "
+        "`shared_heading`, `visit_header`, `continuation`, `undated`",
+        "shares_heading": "1 when the entry is one of several matters under one date heading",
+        "later_notes": "JSON list of 补记 later notes (their own dates; not the entry's date)",
+        "body_dates": "JSON list of dates mentioned in the body: [kind, ISO date]",
         "date_confirmed": "1 when a reviewer set the date",
     },
     LINKS: {"evidence": "JSON list", "confirmed": "1 when a reviewer confirmed the link"},

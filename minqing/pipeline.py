@@ -34,6 +34,8 @@ import cv2
 from minqing import classify, ingest, ocr
 from minqing.archive import keywords, records
 from minqing.archive.store import Archive, store_blob
+from minqing.classify.segment import continue_books, neighbour_years
+from minqing.classify.types import Link
 from minqing.ingest.errors import BadInputError
 from minqing.ingest.types import BookSource, Page, SourceFile
 from minqing.ocr import EngineSpec
@@ -366,6 +368,7 @@ def run_ingest(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if touched:
+        _year_from_neighbours(archive, touched, model)
         _link(archive, touched)
     summary.entries = records.count_entries(archive)
     summary.seconds = time.perf_counter() - started
@@ -530,12 +533,19 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
     villages = {meta[b]["village"] for b in touched if b in meta and meta[b]["village"]}
     scope = set(touched) | {b for b, r in meta.items() if r["village"] and r["village"] in villages}
     by_book = {b: records.book_entries(archive, b) for b in scope}
+    # a notebook opening mid-entry continues the same cadre's previous one (issue 18)
+    cadres = {b: meta.get(b, {}).get("cadre") for b in scope}
+    carried, pairs = continue_books(by_book, cadres)
     links = classify.link_entries(
-        by_book,
+        carried,
         {b: meta.get(b, {}).get("village") for b in scope},
-        cadres={b: meta.get(b, {}).get("cadre") for b in scope},
+        cadres=cadres,
     )
+    children = {c for c, _ in pairs}
+    links = [lk for lk in links if lk.child not in children]
+    links += [Link(child=c, parent=p, score=1.0, evidence=("continuation",)) for c, p in pairs]
     with archive.db.atomic():
+        records.write_carried(archive, by_book, carried)
         records.write_links(archive, scope, links)
         corrections.reapply_decisions(archive, scope)
         _inherit_categories(archive, scope)
@@ -551,3 +561,22 @@ def _inherit_categories(archive: Archive, scope: set[str]) -> None:
         for e in entries:
             if e is not originals.get(e.seq):
                 records.set_machine_category(archive, book, e)
+
+
+def _year_from_neighbours(archive: Archive, touched: Iterable[str], model: Any) -> None:
+    """Segment again, with a year, a book whose dates name none (lunar only, no weekday, no
+    cover, no manifest period), taking the year from the same cadre's other notebooks."""
+    cadre = {b: r["cadre"] for b, r in records.books_meta(archive).items()}
+    wanted = {cadre.get(b) for b in touched} - {None, ""}
+    scope = [b for b, c in cadre.items() if c in wanted]
+    years = neighbour_years({b: records.book_entries(archive, b) for b in scope}, cadre)
+    for bid, year in years.items():
+        if bid not in touched or _year_hint(archive, bid) is not None:
+            continue
+        entries = classify.segment_book(
+            records.book_lines(archive, bid), year_hint=year, model=model
+        )
+        with archive.db.atomic():
+            records.write_entries(archive, bid, entries, classify.CLASSIFIER_VERSION)
+            corrections.reapply_decisions(archive, [bid])
+            keywords.refresh_keywords(archive, [bid])
