@@ -13,7 +13,7 @@ import pytest
 
 from minqing.web import access
 from minqing.archive.store import Archive
-from tests.test_review import BOOK_A, build_archive
+from tests._review_archive import BOOK_A, build_archive
 
 
 @pytest.fixture()
