@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from minqing.archive import records
 from minqing.archive.store import Archive
 from minqing.ocr.types import Line, PageText

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import cv2
 import pytest
+
+from minqing.web import access
 from minqing.archive.store import Archive
 from minqing.ocr.testing import DIARY_LINES, find_cjk_font, render_page
-from minqing.web import access
-
 from tests._helpers import REPO, launch_chromium, needs_chromium, run_cli, serve
 
 ARTIFACTS = REPO / "test-artifacts"

@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from minqing.archive.store import Archive
 from minqing.web import access
-
 from tests._helpers import SAMPLES, http_fetch, run_minqing, serve
 
 

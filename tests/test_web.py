@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from minqing.archive import keywords
 from minqing.archive.store import Archive
 from minqing.web import presentation
-
 from tests._helpers import Site, site
 from tests._helpers import urlq as q
 from tests._small_archive import (

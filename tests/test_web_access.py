@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from minqing.archive.store import Archive
-from minqing.web import access
 
+from minqing.archive.store import Archive
 from minqing.paths import datasette_dir
+from minqing.web import access
 from tests._helpers import Site, run_cli
 
 PASSWORDS = {"wang": "inspect-pass-1", "li": "review-pass-1"}
