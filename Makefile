@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/minqing demo --port $(PORT)
 
-## test: set up and run the whole test suite
+## test: set up and run the whole test suite, on every core (TEST_WORKERS=1 for one process)
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 ## lint: the gates CI runs before the tests: ruff's rules, ruff's formatting, mypy
 ## (all three run; it fails if any failed)
@@ -41,7 +42,7 @@ test-paddle:
 
 ## test-fast: skip slow and browser tests
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder -m "not slow and not browser"
 
 ## bench: run the benchmarks (prints numbers with the machine and command)
 bench: $(STAMP)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+
 from minqing.archive.store import Archive
 from minqing.web import access
-
-from tests.conftest import run_minqing
+from tests._helpers import run_cli
 
 
 @pytest.fixture()
@@ -151,7 +151,7 @@ def test_users_cli_add_list_remove(tmp_path: Path) -> None:
     Archive(root, create=True).close()
     pw = tmp_path / "pw.txt"
     pw.write_text("s3cret-password\n", encoding="utf-8")
-    proc = run_minqing(
+    proc = run_cli(
         "users",
         "add",
         "wang",
@@ -163,7 +163,7 @@ def test_users_cli_add_list_remove(tmp_path: Path) -> None:
         str(root),
     )
     assert "Added user wang (reviewer)" in proc.stderr
-    listed = run_minqing("users", "list", "--archive", str(root)).stdout.splitlines()
+    listed = run_cli("users", "list", "--archive", str(root)).stdout.splitlines()
     assert [line.split("\t")[:2] for line in listed] == [["wang", "reviewer"]]
     db = sqlite_utils.Database(root / "accounts.db")
     stored = db.execute("select password_hash from users").fetchone()[0]
@@ -171,23 +171,21 @@ def test_users_cli_add_list_remove(tmp_path: Path) -> None:
     published = sqlite_utils.Database(root / "archive.db")
     assert not (published["users"].exists() and published["users"].count)
     assert access.verify_password("s3cret-password", stored)  # newline not part of it
-    proc = run_minqing("users", "remove", "wang", "--archive", str(root))
+    proc = run_cli("users", "remove", "wang", "--archive", str(root))
     assert "No users left" in proc.stderr
-    assert run_minqing("users", "list", "--archive", str(root)).stdout == ""
+    assert run_cli("users", "list", "--archive", str(root)).stdout == ""
 
 
 def test_users_cli_prompts_for_password(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     root = tmp_path / "archive"
     Archive(root, create=True).close()
-    proc = subprocess.run(
-        [sys.executable, "-m", "minqing", "users", "add", "li", "--archive", str(root)],
+    proc = run_cli(
+        "users",
+        "add",
+        "li",
+        "--archive",
+        str(root),
         input="another-password\nanother-password\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -199,7 +197,7 @@ def test_users_cli_errors_are_one_line(tmp_path: Path) -> None:
     Archive(root, create=True).close()
     pw = tmp_path / "pw.txt"
     pw.write_text("short\n", encoding="utf-8")
-    proc = run_minqing(
+    proc = run_cli(
         "users", "add", "wang", "--password-file", str(pw), "--archive", str(root), check=False
     )
     assert proc.returncode == 6
@@ -207,7 +205,7 @@ def test_users_cli_errors_are_one_line(tmp_path: Path) -> None:
         proc.stderr.strip() == f"Error: {pw}: the password is shorter than 8 characters "
         "(choose a longer password)"
     )
-    proc = run_minqing("users", "remove", "nobody", "--archive", str(root), check=False)
+    proc = run_cli("users", "remove", "nobody", "--archive", str(root), check=False)
     assert proc.returncode == 6 and "there is no user 'nobody'" in proc.stderr
-    proc = run_minqing("users", "list", "--archive", str(tmp_path / "missing"), check=False)
+    proc = run_cli("users", "list", "--archive", str(tmp_path / "missing"), check=False)
     assert proc.returncode == 4 and "no archive here" in proc.stderr

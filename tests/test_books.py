@@ -6,7 +6,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import run_minqing, sample_books
+from tests._helpers import run_cli, sample_books
 
 
 def q(archive: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -19,7 +19,7 @@ def q(archive: Path, sql: str, params: tuple = ()) -> list[tuple]:
 
 def test_books_set_updates_entries_and_audit(archive_copy: Path) -> None:
     ocr_before = q(archive_copy, "select count(*) from ocr_cache")
-    proc = run_minqing(
+    proc = run_cli(
         "books",
         "set",
         "shiqiao-liming",
@@ -38,7 +38,7 @@ def test_books_set_updates_entries_and_audit(archive_copy: Path) -> None:
         ("archivist", "books", "shiqiao-liming", "village", "河湾村", "新河湾村")
     ]
     assert q(archive_copy, "select count(*) from ocr_cache") == ocr_before
-    listing = run_minqing("books", "list", "--archive", str(archive_copy)).stdout
+    listing = run_cli("books", "list", "--archive", str(archive_copy)).stdout
     assert "shiqiao-liming\t李明\t驻村干部\t石桥镇\t新河湾村" in listing
 
 
@@ -49,9 +49,7 @@ def test_books_import_with_an_unknown_book_changes_nothing(
     manifest.write_text(
         "book_id,village\nshiqiao-liming,别的村\nno-such-book,某村\n", encoding="utf-8"
     )
-    proc = run_minqing(
-        "books", "import", str(manifest), "--archive", str(archive_copy), check=False
-    )
+    proc = run_cli("books", "import", str(manifest), "--archive", str(archive_copy), check=False)
     assert proc.returncode == 6
     assert "no-such-book" in proc.stderr
     assert q(archive_copy, "select village from books where book_id = 'shiqiao-liming'") == [
@@ -67,13 +65,15 @@ def test_rescan_duplicate_and_retry(tmp_path: Path) -> None:
     (book / "page-03.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")  # a failed file
     (book / "page-02b.jpg").write_bytes(pages[1].read_bytes())  # the same page scanned twice
     archive = tmp_path / "archive"
-    proc = run_minqing("ingest", str(book), "--archive", str(archive), "-q", check=False)
+    proc = run_cli(
+        "ingest", str(book), "--archive", str(archive), "--workers", "1", "-q", check=False
+    )
     assert proc.returncode == 3
     assert q(archive, "select count(*) from pages") == [(4,)]
     assert q(archive, "select state from files where path like '%page-02b.jpg'") == [("duplicate",)]
     # the failed file is rescanned (fixed) and retried on the next run: pages renumber in file order
     shutil.copy(src / "page-03.jpg", book / "page-03.jpg")
-    proc = run_minqing("ingest", str(book), "--archive", str(archive), "-q")
+    proc = run_cli("ingest", str(book), "--archive", str(archive), "--workers", "1", "-q")
     assert q(archive, "select count(*) from pages") == [(5,)]
     assert q(archive, "select page_no from pages where source_file like '%page-03.jpg'") == [(3,)]
     assert q(archive, "select count(*) from files where state = 'failed'") == [(0,)]
@@ -83,7 +83,7 @@ def test_rescan_duplicate_and_retry(tmp_path: Path) -> None:
 
     with Image.open(src / "page-04.jpg") as im:  # the archivist's new scan: a bit brighter
         ImageEnhance.Brightness(im).enhance(1.08).save(book / "page-04.jpg", quality=85)
-    run_minqing("ingest", str(book), "--archive", str(archive), "-q")
+    run_cli("ingest", str(book), "--archive", str(archive), "--workers", "1", "-q")
     assert q(archive, "select count(*) from pages") == [(5,)]
     (new_sha,) = q(archive, "select sha256 from pages where page_no = 4")[0]
     assert new_sha != old_sha

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import launch_chromium, needs_chromium
+from tests._helpers import launch_chromium, needs_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from minqing.archive.store import Archive
 from minqing.ocr.testing import DIARY_LINES, find_cjk_font, render_page
 from minqing.web import access
-from tests.conftest import MINQING, REPO, launch_chromium, needs_chromium, serve
+from tests._helpers import REPO, launch_chromium, needs_chromium, run_cli, serve
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -163,12 +162,7 @@ def test_reviewer_corrects_line_category_link_and_splits(served, browser) -> Non
     finally:
         ctx2.close()
     # and the export
-    out = subprocess.run(
-        [*MINQING, "export", "entries", "--archive", str(root)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_cli("export", "entries", "--archive", str(root))
     exported = {e["entry_id"]: e for e in map(json.loads, out.stdout.splitlines())}
     assert exported[eid]["category_code"] == 2 and "夏季" in exported[eid]["text"]
     assert exported[follow[0]["entry_id"]]["follow_up_of"] == eid

@@ -28,7 +28,7 @@ from minqing.volumes.compile import (
     parse_period,
     period_weeks,
 )
-from tests.test_compile_data import ENTRY_ROWS, build_archive, eid
+from tests._compile_data import ENTRY_ROWS, build_archive, eid
 
 Q3 = {"date_from": dt.date(2024, 7, 1), "date_to": dt.date(2024, 9, 30)}
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -497,7 +497,7 @@ def test_matter_titles(text: str, fields: dict, title: str) -> None:
 
 
 def test_real_command_in_a_subprocess(arch_dir: Path, tmp_path: Path) -> None:
-    from tests.conftest import run_minqing
+    from tests._helpers import run_minqing
 
     out = tmp_path / "年度汇编.docx"
     proc = run_minqing("compile", "--archive", str(arch_dir), "--period", "2024", "--status", "closed",

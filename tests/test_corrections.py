@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from minqing.archive.store import Archive
 from minqing.cli import cli
-from tests.test_review import BOOK_A, build_archive
+from tests._review_archive import BOOK_A, build_archive
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from minqing.archive.store import Archive
 from minqing.cli import cli
 from minqing.review import corrections
-from tests.test_review import BOOK_A, build_archive
+from tests._review_archive import BOOK_A, build_archive
 
 
 def test_retrain_reports_cv_accuracy_and_writes_a_loadable_model(tmp_path: Path) -> None:

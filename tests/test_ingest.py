@@ -28,7 +28,7 @@ from minqing.ingest.errors import (
     UnsupportedFormatError,
 )
 from minqing.ingest.quality import THRESHOLDS, measure, needs_rescan, quality_flags
-from tests.test_ingest_support import encode, exif_rotated_jpeg, make_page
+from tests._ingest_pages import encode, exif_rotated_jpeg, make_page
 
 
 @pytest.fixture(scope="module")

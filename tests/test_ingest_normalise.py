@@ -10,7 +10,7 @@ import pytest
 
 from minqing.ingest import SourceFile, load_source
 from minqing.ingest.normalise import find_page, normalise, rotate_bound
-from tests.test_ingest_support import (
+from tests._ingest_pages import (
     SAMPLES_DIR,
     encode,
     make_page,

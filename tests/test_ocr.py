@@ -32,8 +32,8 @@ needs_font = pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font ins
 
 
 @pytest.fixture(scope="module")
-def engine() -> OcrEngine:
-    return get_engine("rapidocr")
+def engine(rapidocr_engine: OcrEngine) -> OcrEngine:
+    return rapidocr_engine  # loaded once per test run (conftest)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from minqing.ocr._ctc import beam_decode, greedy_decode, is_uncertain, substitut
 from minqing.ocr._lm import CharBigramLM
 from minqing.ocr._rapid import _expand, is_line_crop, pad_for_detection
 from minqing.ocr.testing import cer, find_cjk_font, render_page
+from tests._helpers import thread_kw
 
 
 @pytest.fixture(scope="module")
@@ -112,16 +113,14 @@ def test_expand_grows_box_inside_image():
 
 
 @pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed")
-def test_tight_line_crop_reads_with_boxes_in_crop_coordinates():
+def test_tight_line_crop_reads_with_boxes_in_crop_coordinates(rapidocr_engine):
     # (the padding's accuracy gain shows on real line photos, see benchmarks/ocr.py;
     # rendered crops are read with or without it)
-    from minqing import ocr
-
     text = "村民李桂兰反映低保评定不公开"
     page = render_page([text], font_size=40)
     ys, xs = np.nonzero(page.min(axis=2) < 128)
     crop = np.ascontiguousarray(page[ys.min() - 2 : ys.max() + 3, xs.min() - 2 : xs.max() + 3])
-    ours = ocr.get_engine("rapidocr").recognize(crop)
+    ours = rapidocr_engine.recognize(crop)
     assert cer("".join(line.text for line in ours.lines), text) <= 0.1
     assert all(len(line.char_confidences) == len(line.text) for line in ours.lines)
     assert all(0 <= c <= 1 for line in ours.lines for c in line.char_confidences)
@@ -150,8 +149,8 @@ def test_downscaled_detection_reads_full_resolution_page():
 
     text = ["村民李桂兰反映低保评定不公开", "二组道路年久失修雨天积水", "已转交民政办下周回访"]
     page = render_page(text, font_size=40)
-    full = ocr.get_engine("rapidocr", det_max_side=None).recognize(page)
-    small = ocr.get_engine("rapidocr", det_max_side=640).recognize(page)
+    full = ocr.get_engine("rapidocr", det_max_side=None, **thread_kw()).recognize(page)
+    small = ocr.get_engine("rapidocr", det_max_side=640, **thread_kw()).recognize(page)
     assert [line.text for line in small.lines] == [line.text for line in full.lines]
     assert cer("".join(line.text for line in small.lines), "".join(text)) <= 0.05
     for a, b in zip(small.lines, full.lines, strict=True):
@@ -167,5 +166,5 @@ def test_line_crops_ignore_det_max_side():
     page = render_page([text], font_size=40)
     ys, xs = np.nonzero(page.min(axis=2) < 128)
     crop = np.ascontiguousarray(page[ys.min() - 2 : ys.max() + 3, xs.min() - 2 : xs.max() + 3])
-    got = ocr.get_engine("rapidocr", det_max_side=64).recognize(crop)
+    got = ocr.get_engine("rapidocr", det_max_side=64, **thread_kw()).recognize(crop)
     assert cer("".join(line.text for line in got.lines), text) <= 0.1

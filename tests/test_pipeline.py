@@ -9,9 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import SAMPLES, SCORER, run_minqing, sample_books
+from tests._helpers import SAMPLES, SCORER, need_shared, run_cli, sample_books
 
 CONTRACT = (
     "entry_id",
@@ -28,7 +26,7 @@ CONTRACT = (
 
 
 def export_entries(archive: Path) -> list[dict]:
-    proc = run_minqing("export", "entries", "--archive", str(archive), "--format", "jsonl")
+    proc = run_cli("export", "entries", "--archive", str(archive), "--format", "jsonl")
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 
 
@@ -51,7 +49,7 @@ def test_export_has_every_contract_field(sample_archive: Path) -> None:
 
 def test_export_csv_has_header_and_rows(sample_archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "entries.csv"
-    run_minqing(
+    run_cli(
         "export", "entries", "--archive", str(sample_archive), "--format", "csv", "-o", str(out)
     )
     import csv
@@ -61,15 +59,15 @@ def test_export_csv_has_header_and_rows(sample_archive: Path, tmp_path: Path) ->
     assert len(rows) == len(export_entries(sample_archive))
 
 
-@pytest.mark.skipif(not SCORER.exists(), reason="../shared/tools/score_export.py is absent")
 def test_export_scores_against_truth(sample_archive: Path, tmp_path: Path) -> None:
+    scorer = need_shared(SCORER)
     export = tmp_path / "entries.jsonl"
-    run_minqing("export", "entries", "--archive", str(sample_archive), "-o", str(export))
+    run_cli("export", "entries", "--archive", str(sample_archive), "-o", str(export))
     metrics = tmp_path / "metrics.json"
     proc = subprocess.run(
         [
             sys.executable,
-            str(SCORER),
+            str(scorer),
             str(SAMPLES / "truth.json"),
             str(export),
             "--json",
@@ -92,7 +90,7 @@ def test_second_ingest_does_no_ocr(archive_copy: Path) -> None:
     before = db.execute("select count(*) from ocr_cache").fetchone()[0]
     pages_before = db.execute("select page_id, sha256 from pages order by page_id").fetchall()
     db.close()
-    proc = run_minqing("ingest", *map(str, sample_books()), "--archive", str(archive_copy), "-q")
+    proc = run_cli("ingest", *map(str, sample_books()), "--archive", str(archive_copy), "-q")
     assert "0 OCR'd" in proc.stderr and "no OCR redone" in proc.stderr, proc.stderr
     db = sqlite3.connect(archive_copy / "archive.db")
     assert db.execute("select count(*) from ocr_cache").fetchone()[0] == before
@@ -110,7 +108,9 @@ def test_corrupt_file_in_a_notebook(tmp_path: Path) -> None:
     corrupt = book / "page-99.jpg"
     corrupt.write_bytes(pages[0].read_bytes()[:400])  # truncated image
     archive = tmp_path / "archive"
-    proc = run_minqing("ingest", str(book), "--archive", str(archive), "-q", check=False)
+    proc = run_cli(
+        "ingest", str(book), "--archive", str(archive), "--workers", "1", "-q", check=False
+    )
     assert proc.returncode == 3, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if str(corrupt) in line]
     assert len(errors) == 1, proc.stderr
@@ -124,15 +124,13 @@ def test_corrupt_file_in_a_notebook(tmp_path: Path) -> None:
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
-    proc = run_minqing(
-        "ingest", str(tmp_path / "nope"), "--archive", str(tmp_path / "a"), check=False
-    )
+    proc = run_cli("ingest", str(tmp_path / "nope"), "--archive", str(tmp_path / "a"), check=False)
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr
 
 
 def test_export_without_archive_says_what_to_do(tmp_path: Path) -> None:
-    proc = run_minqing("export", "entries", "--archive", str(tmp_path / "none"), check=False)
+    proc = run_cli("export", "entries", "--archive", str(tmp_path / "none"), check=False)
     assert proc.returncode == 4
     assert proc.stderr.strip().splitlines()[-1].startswith("Error: ")
     assert "minqing ingest" in proc.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINQING, run_minqing, sample_books
+from tests._helpers import MINQING, run_cli, sample_books
 
 
 def q(archive: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -53,8 +53,16 @@ def test_engine_change_reocrs_but_keeps_corrections(archive_copy: Path) -> None:
         )
     db.close()
 
-    proc = run_minqing(
-        "ingest", *books, "--archive", str(archive_copy), "--engine-option", "pad=false", "-q"
+    proc = run_cli(
+        "ingest",
+        *books,
+        "--archive",
+        str(archive_copy),
+        "--engine-option",
+        "pad=false",
+        "--workers",
+        "1",
+        "-q",
     )
     ocrd = int(proc.stderr.split(" OCR'd")[0].rsplit(" ", 1)[-1])
     assert ocrd == q(archive_copy, "select count(*) from pages")[0][0], proc.stderr
@@ -76,7 +84,7 @@ def test_engine_change_reocrs_but_keeps_corrections(archive_copy: Path) -> None:
 
 
 def test_same_engine_again_is_served_from_cache(archive_copy: Path) -> None:
-    proc = run_minqing(
+    proc = run_cli(
         "ingest", *map(str, sample_books()), "--archive", str(archive_copy), "--workers", "2", "-q"
     )
     assert "0 OCR'd" in proc.stderr

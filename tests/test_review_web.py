@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from minqing.archive.store import Archive
 from minqing.web import access
-
-from tests.test_review import BOOK_A, build_archive
+from tests._review_archive import BOOK_A, build_archive
 
 
 @pytest.fixture()

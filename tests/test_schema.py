@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+
 from minqing.archive import export, schema
 from minqing.archive.errors import ArchiveSchemaError
 from minqing.archive.store import DB_NAME, Archive, is_frozen, is_read_only
-
 from tests.conftest import REPO, run_minqing, serve
 
 

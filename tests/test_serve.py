@@ -1,8 +1,10 @@
-"""Datasette over real HTTP (``minqing serve`` as a subprocess) answers Chinese searches."""
+"""Datasette over real HTTP (``minqing serve`` as a subprocess) answers Chinese searches;
+``serve`` listens on a public address only when users are configured."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import urllib.parse
 import urllib.request
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES
+from minqing.archive.store import Archive
+from minqing.web import access
+from tests._helpers import SAMPLES, http_fetch, run_minqing, serve
 
 
 def get_json(url: str) -> object:
@@ -73,10 +77,21 @@ def test_multiword_search_requires_every_word(served_archive: str, sample_archiv
 
 
 def test_serve_refuses_public_address_without_users(sample_archive: Path) -> None:
-    from tests.conftest import run_minqing
-
+    # a subprocess: were the refusal to fail, this would serve, not hang the test run
     proc = run_minqing(
         "serve", "--archive", str(sample_archive), "--host", "0.0.0.0", check=False, timeout=60
     )
     assert proc.returncode == 8
     assert "refusing to listen on 0.0.0.0" in proc.stderr
+
+
+def test_serve_with_users_listens_on_a_public_address(sample_archive: Path, tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    shutil.copytree(sample_archive, root)
+    with Archive(root) as a:
+        access.add_user(a.db, "wang", "inspector", "inspect-pass-1")
+    with serve(root, "--host", "0.0.0.0") as base:
+        status, _, body = http_fetch(base + "/-/login")
+        assert status == 200 and "密码" in body.decode("utf-8")
+        status, _, _ = http_fetch(base + "/archive/entries")
+        assert status == 302  # every page needs a login

@@ -11,7 +11,7 @@ import pytest
 
 from minqing.archive.store import Archive
 from minqing.review import corrections, spotcheck
-from tests.test_review import build_archive
+from tests._review_archive import build_archive
 
 CHARS = (
     "村民反映饮水井水量不足夏天经常断水经了解全组八户都有类似困难"
@@ -133,7 +133,7 @@ def test_calibration_orders_confidence_and_feeds_the_queue(injected) -> None:
 
 
 def test_record_fixes_the_archive_and_rejects_bad_rows(tmp_path: Path) -> None:
-    from tests.test_review import BOOK_A
+    from tests._review_archive import BOOK_A
 
     arc = build_archive(tmp_path / "a", {"bookA": BOOK_A})
     try:
@@ -164,7 +164,7 @@ def test_cli_new_sheet_record_report(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from minqing.cli import cli
-    from tests.test_review import BOOK_A
+    from tests._review_archive import BOOK_A
 
     build_archive(tmp_path / "a", {"bookA": BOOK_A}).close()
     arc = str(tmp_path / "a")

@@ -1,5 +1,6 @@
-"""The archive in Datasette over real HTTP: search, snippets, entry pages, images,
-facets and canned queries (``minqing serve`` as a subprocess)."""
+"""The archive in minqing's Datasette (its config dir and plugins, in process): search,
+snippets, entry pages, images, facets and canned queries. ``test_serve.py`` checks the
+same over real HTTP with ``minqing serve``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ import datetime as dt
 import json
 import re
 import sqlite3
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,38 +16,21 @@ from pathlib import Path
 import pytest
 
 from minqing.archive import keywords
-from minqing.archive.records import now
-from minqing.archive.search import bigrams
 from minqing.archive.store import Archive
 from minqing.web import presentation
-from tests.conftest import serve
+from tests._helpers import Site, site
+from tests._helpers import urlq as q
+from tests._small_archive import (
+    BOOKS,
+    CATEGORY_NAMES,
+    ENTRIES,
+    STATUS_NAMES,
+    WEEK_END,
+    WEEK_START,
+    build_small_archive,
+)
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def fetch(url: str) -> tuple[int, str, bytes]:
-    """(status, content type, body) of a GET that does not follow redirects."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *a, **k):  # type: ignore[no-untyped-def]
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        with opener.open(url, timeout=30) as resp:
-            return resp.status, resp.headers.get("content-type", ""), resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("content-type", ""), e.read()
-
-
-def get_json(url: str):  # type: ignore[no-untyped-def]
-    status, _, body = fetch(url)
-    assert status == 200, body[:500]
-    return json.loads(body)
-
-
-def q(params) -> str:  # type: ignore[no-untyped-def]
-    return urllib.parse.urlencode(params)
 
 
 def rows_of(db_path: Path, sql: str, params=()) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -92,10 +74,10 @@ def sample_db(sample_archive: Path) -> Path:
 
 @pytest.mark.parametrize("query", QUERIES)
 def test_table_search_returns_exactly_the_substring_scan(
-    served_archive: str, sample_db: Path, query: str
+    sample_site: Site, sample_db: Path, query: str
 ) -> None:
-    rows = get_json(
-        f"{served_archive}/archive/entries.json?"
+    rows = sample_site.get_json(
+        "/archive/entries.json?"
         + q({"_search": query, "_shape": "array", "_col": "entry_id", "_size": "max"})
     )
     assert {r["entry_id"] for r in rows} == substring_entries(sample_db, query)
@@ -103,9 +85,9 @@ def test_table_search_returns_exactly_the_substring_scan(
 
 @pytest.mark.parametrize("query", QUERIES)
 def test_search_all_finds_entries_and_lines_like_a_substring_scan(
-    served_archive: str, sample_db: Path, query: str
+    sample_site: Site, sample_db: Path, query: str
 ) -> None:
-    res = get_json(f"{served_archive}/-/search.json?" + q({"q": query}))
+    res = sample_site.get_json("/-/search.json?" + q({"q": query}))
     expected_entries = substring_entries(sample_db, query)
     expected_lines = substring_lines(sample_db, query)
     assert res["entry_count"] == len(expected_entries)
@@ -118,13 +100,13 @@ def test_search_all_finds_entries_and_lines_like_a_substring_scan(
                 assert f"<mark>{w}</mark>" in r["snippet"] or "<mark>" in r["snippet"]
 
 
-def test_some_query_finds_hits(served_archive: str, sample_db: Path) -> None:
+def test_some_query_finds_hits(sample_site: Site, sample_db: Path) -> None:
     # guards the tests above against an archive in which nothing matches
     assert substring_entries(sample_db, "低保") and substring_entries(sample_db, "饮水")
 
 
-def test_search_results_show_snippets_with_the_hit_marked(served_archive: str) -> None:
-    status, _, body = fetch(f"{served_archive}/archive/entries?" + q({"_search": "低保"}))
+def test_search_results_show_snippets_with_the_hit_marked(sample_site: Site) -> None:
+    status, _, body = sample_site.fetch("/archive/entries?" + q({"_search": "低保"}))
     html = body.decode("utf-8")
     assert status == 200
     cells = re.findall(r'<td class="col-text type-str">(.*?)</td>', html, re.DOTALL)
@@ -137,13 +119,13 @@ def test_search_results_show_snippets_with_the_hit_marked(served_archive: str) -
 
 
 def test_entry_page_shows_text_chain_image_and_highlighted_lines(
-    served_archive: str, sample_db: Path
+    sample_site: Site, sample_db: Path
 ) -> None:
     entry = rows_of(sample_db, "select * from entries where text like '%低保%' order by entry_id")[
         0
     ]
-    status, _, body = fetch(
-        f"{served_archive}/-/entry/{urllib.parse.quote(entry['entry_id'])}?" + q({"q": "低保"})
+    status, _, body = sample_site.fetch(
+        f"/-/entry/{urllib.parse.quote(entry['entry_id'])}?" + q({"q": "低保"})
     )
     html = body.decode("utf-8")
     assert status == 200
@@ -163,7 +145,7 @@ def test_entry_page_shows_text_chain_image_and_highlighted_lines(
     )[0]
     img_url = "/-/page-image/" + urllib.parse.quote(page["page_id"])
     assert img_url in html
-    status, ctype, data = fetch(served_archive + img_url)
+    status, ctype, data = sample_site.fetch(img_url)
     assert status == 200 and ctype.startswith("image/")
     assert data == (sample_db.parent / page["image"]).read_bytes()
     rects = re.findall(r'<rect class="mq-line([^"]*)" data-line-id="([^"]+)"', html)
@@ -183,23 +165,21 @@ def test_entry_page_shows_text_chain_image_and_highlighted_lines(
     assert hit_ids
 
 
-def test_thumbnail_is_a_small_jpeg(served_archive: str, sample_db: Path) -> None:
+def test_thumbnail_is_a_small_jpeg(sample_site: Site, sample_db: Path) -> None:
     from io import BytesIO
 
     from PIL import Image
 
     page = rows_of(sample_db, "select page_id, width from pages limit 1")[0]
-    status, ctype, data = fetch(
-        served_archive + "/-/page-thumb/" + urllib.parse.quote(page["page_id"])
-    )
+    status, ctype, data = sample_site.fetch("/-/page-thumb/" + urllib.parse.quote(page["page_id"]))
     assert status == 200 and ctype == "image/jpeg"
     with Image.open(BytesIO(data)) as im:
         assert im.width == min(presentation.THUMB_WIDTH, page["width"])
 
 
-def test_matter_page_lists_the_chain(served_archive: str, sample_db: Path) -> None:
+def test_matter_page_lists_the_chain(sample_site: Site, sample_db: Path) -> None:
     m = rows_of(sample_db, "select * from matters order by entries desc, matter_id limit 1")[0]
-    status, _, body = fetch(f"{served_archive}/-/matter/{urllib.parse.quote(m['matter_id'])}")
+    status, _, body = sample_site.fetch(f"/-/matter/{urllib.parse.quote(m['matter_id'])}")
     html = body.decode("utf-8")
     assert status == 200 and m["status"] in html
     for c in rows_of(
@@ -208,13 +188,13 @@ def test_matter_page_lists_the_chain(served_archive: str, sample_db: Path) -> No
         assert c["entry_id"] in html
 
 
-def test_unknown_entry_and_page_are_404(served_archive: str) -> None:
-    assert fetch(served_archive + "/-/entry/nope:999")[0] == 404
-    assert fetch(served_archive + "/-/matter/nope:999")[0] == 404
-    assert fetch(served_archive + "/-/page-image/nope/1")[0] == 404
-    with pytest.raises(urllib.error.HTTPError) as err:  # follows Datasette's %-redirect
-        urllib.request.urlopen(served_archive + "/-/page-image/..%2F..%2Fetc%2Fpasswd")
-    assert err.value.code == 404
+def test_unknown_entry_and_page_are_404(sample_site: Site) -> None:
+    assert sample_site.fetch("/-/entry/nope:999")[0] == 404
+    assert sample_site.fetch("/-/matter/nope:999")[0] == 404
+    assert sample_site.fetch("/-/page-image/nope/1")[0] == 404
+    # following Datasette's %-redirect
+    status, _, _ = sample_site.fetch("/-/page-image/..%2F..%2Fetc%2Fpasswd", follow_redirects=True)
+    assert status == 404
 
 
 def test_image_route_never_serves_outside_the_images_folder(
@@ -234,127 +214,32 @@ def test_image_route_never_serves_outside_the_images_folder(
         conn.execute("update pages set image = ? where page_id = ?", [bad, pid])
     conn.commit()
     conn.close()
-    with serve(archive_copy) as base:
+    with site(archive_copy) as s:
         for pid in pids:
             for route in ("/-/page-image/", "/-/page-thumb/"):
-                status, _, body = fetch(base + route + urllib.parse.quote(pid))
+                status, _, body = s.fetch(route + urllib.parse.quote(pid))
                 assert status == 404, (pid, route)
                 assert b"not yours" not in body and b"SQLite" not in body
 
 
 # -- a small synthetic archive: facets and canned queries ----------------------------------------
 
-BOOKS = [
-    # book, cadre, township, village
-    ("b-zhang", "张伟", "石桥镇", "河湾村"),
-    ("b-li", "李明", "石桥镇", "杨树沟村"),
-    ("b-wang", "王芳", "东关镇", "东关村"),
-]
-# (book, seq, date, category code, status, follow_up_of, text)
-ENTRIES = [
-    ("b-zhang", 1, "2024-03-04", 5, "recorded", None, "河湾村村民反映饮水难，自来水管老化。"),
-    ("b-zhang", 2, "2024-03-13", 4, "in_progress", None, "两户因宅基地边界发生纠纷，已调解。"),
-    (
-        "b-zhang",
-        3,
-        "2024-03-20",
-        5,
-        "resolved",
-        ("b-zhang", 1),
-        "回访：自来水管已更换，饮水难解决。",
-    ),
-    ("b-zhang", 4, "2024-03-27", 7, "recorded", None, "村道垃圾堆放，准备组织清理。"),
-    ("b-li", 1, "2024-03-05", 4, "escalated", None, "杨树沟村土地承包纠纷，已上报镇政府。"),
-    ("b-li", 2, "2024-03-12", 5, "recorded", None, "低保户住房漏雨，申请危房改造。"),
-    ("b-li", 3, "2024-03-28", 5, "explained", ("b-li", 2), "危房改造名额已满，已向村民解释。"),
-    ("b-wang", 1, "2024-03-06", 1, "recorded", None, "合作社帮助农民增收，种植土地承包地。"),
-]
-CATEGORY_NAMES = {1: "农村经济发展", 4: "农村矛盾纠纷", 5: "群众关注的热点难点", 7: "村容村貌整治"}
-STATUS_NAMES = {
-    "recorded": "已记录",
-    "in_progress": "办理中",
-    "escalated": "已上报",
-    "resolved": "已解决",
-    "explained": "已解释",
-}
-WEEK_START, WEEK_END = dt.date(2024, 3, 4), dt.date(2024, 3, 31)  # ISO weeks 10–13
-
-
-def build_small_archive(root: Path) -> Path:
-    """An archive written directly with sqlite-utils (no OCR): 3 cadres, 4 weeks."""
-    a = Archive(root, create=True)
-    db = a.db
-    with db.conn:
-        for book, cadre, town, village in BOOKS:
-            db["books"].insert(
-                {
-                    "book_id": book,
-                    "cadre": cadre,
-                    "township": town,
-                    "village": village,
-                    "source": book,
-                    "created_at": now(),
-                }
-            )
-        meta = {b[0]: b for b in BOOKS}
-        rows = []
-        for book, seq, date, code, status, parent, text in ENTRIES:
-            eid = f"{book}:{seq:03d}"
-            rows.append(
-                {
-                    "entry_id": eid,
-                    "book_id": book,
-                    "seq": seq,
-                    "page_start": 1,
-                    "page_end": 1,
-                    "date": date,
-                    "date_inferred": 0,
-                    "month": date[:7],
-                    "category_code": code,
-                    "category": CATEGORY_NAMES[code],
-                    "category_score": 1.0,
-                    "category_evidence": "[]",
-                    "category_confirmed": 0,
-                    "status_code": status,
-                    "status": STATUS_NAMES[status],
-                    "status_confirmed": 0,
-                    "follow_up_of": f"{parent[0]}:{parent[1]:03d}" if parent else None,
-                    "matter_id": f"{parent[0]}:{parent[1]:03d}" if parent else eid,
-                    "text": text,
-                    "fields": "{}",
-                    "line_ids": "[]",
-                    "cadre": meta[book][1],
-                    "township": meta[book][2],
-                    "village": meta[book][3],
-                    "classifier": "test",
-                }
-            )
-        db["entries"].insert_all(rows)
-        for r in db.query("select rowid, text from entries"):
-            db.execute(
-                "insert into entries_fts(rowid, bigrams) values (?, ?)",
-                [r["rowid"], bigrams(r["text"])],
-            )
-        keywords.refresh_keywords(a, [b[0] for b in BOOKS])
-    a.close()
-    return root
-
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Path]]:
     root = build_small_archive(tmp_path_factory.mktemp("small") / "archive")
-    with serve(root) as base:
-        yield base, root / "archive.db"
+    with site(root) as s:
+        yield s, root / "archive.db"
 
 
-def canned(base: str, name: str, **params: str) -> list[dict]:
-    return get_json(f"{base}/archive/{name}.json?" + q({**params, "_shape": "array"}))
+def canned(s: Site, name: str, **params: str) -> list[dict]:
+    return s.get_json(f"/archive/{name}.json?" + q({**params, "_shape": "array"}))
 
 
 def test_facets_count_what_the_data_holds(small) -> None:
-    base, _db = small
-    res = get_json(
-        f"{base}/archive/entries.json?"
+    s, _db = small
+    res = s.get_json(
+        "/archive/entries.json?"
         + q([("township", "石桥镇"), ("_facet", "category"), ("_facet", "status")])
     )
     rows = [e for e in ENTRIES if {b[0]: b[2] for b in BOOKS}[e[0]] == "石桥镇"]
@@ -366,8 +251,8 @@ def test_facets_count_what_the_data_holds(small) -> None:
 
 
 def test_default_facets_are_configured(small) -> None:
-    base, _ = small
-    res = get_json(f"{base}/archive/entries.json")
+    s, _ = small
+    res = s.get_json("/archive/entries.json")
     assert set(res["facet_results"]) == {
         "township",
         "village",
@@ -376,7 +261,7 @@ def test_default_facets_are_configured(small) -> None:
         "status",
         "month",
     }
-    assert get_json(f"{base}/-/settings.json")["suggest_facets"] is False
+    assert s.get_json("/-/settings.json")["suggest_facets"] is False
 
 
 def _iso(d: dt.date) -> str:
@@ -391,9 +276,9 @@ def expected_missing_weeks() -> set[tuple[str, str]]:
 
 
 def test_cadre_missing_weeks_lists_every_week_below_one_entry(small) -> None:
-    base, _ = small
+    s, _ = small
     rows = canned(
-        base,
+        s,
         "cadre_missing_weeks",
         起始日期=WEEK_START.isoformat(),
         截止日期=WEEK_END.isoformat(),
@@ -407,9 +292,9 @@ def test_cadre_missing_weeks_lists_every_week_below_one_entry(small) -> None:
 
 
 def test_cadre_weekly_counts_match_the_entries(small) -> None:
-    base, _ = small
+    s, _ = small
     rows = canned(
-        base,
+        s,
         "cadre_weekly_counts",
         起始日期=WEEK_START.isoformat(),
         截止日期=WEEK_END.isoformat(),
@@ -426,18 +311,18 @@ def test_cadre_weekly_counts_match_the_entries(small) -> None:
 
 
 def test_open_matters_older_than_n_days(small) -> None:
-    base, _ = small
-    rows = canned(base, "open_matters", 天数="20", 截至日期="2024-03-31", 乡镇="")
+    s, _ = small
+    rows = canned(s, "open_matters", 天数="20", 截至日期="2024-03-31", 乡镇="")
     # open = latest entry of the chain not resolved/explained; first recorded ≥ 20 days before
     assert [r["事项编号"] for r in rows] == ["b-li:001", "b-wang:001"]
-    rows = canned(base, "open_matters", 天数="5", 截至日期="2024-03-31", 乡镇="石桥镇")
+    rows = canned(s, "open_matters", 天数="5", 截至日期="2024-03-31", 乡镇="石桥镇")
     assert [r["事项编号"] for r in rows] == ["b-li:001", "b-zhang:002"]
     assert rows[1]["已过天数"] == 18
 
 
 def test_escalated_matters(small) -> None:
-    base, _ = small
-    rows = canned(base, "escalated_matters", 乡镇="")
+    s, _ = small
+    rows = canned(s, "escalated_matters", 乡镇="")
     assert [(r["事项编号"], r["当前状态"], r["办结"]) for r in rows] == [
         ("b-li:001", "已上报", "未办结")
     ]
@@ -457,8 +342,8 @@ def test_matters_view_follows_the_latest_status(small) -> None:
 
 
 def test_matters_by_category_and_village(small) -> None:
-    base, _ = small
-    rows = canned(base, "matters_by_category_village", 乡镇="", 起始月份="", 截止月份="")
+    s, _ = small
+    rows = canned(s, "matters_by_category_village", 乡镇="", 起始月份="", 截止月份="")
     got = {(r["村"], r["类别"]): (r["事项数"], r["未办结"]) for r in rows}
     assert got == {
         ("河湾村", "群众关注的热点难点"): (1, 0),
@@ -471,23 +356,23 @@ def test_matters_by_category_and_village(small) -> None:
 
 
 def test_hot_topics_count_keywords_by_month_and_township(small) -> None:
-    base, _ = small
-    rows = canned(base, "hot_topics", 月份="2024-03", 乡镇="石桥镇")
+    s, _ = small
+    rows = canned(s, "hot_topics", 月份="2024-03", 乡镇="石桥镇")
     counts = {r["关键词"]: r["出现次数"] for r in rows}
     # 饮水难 occurs in two entries of 张伟's notebook; 土地承包 in 李明's and in 东关镇
     assert counts.get("饮水难") == 2
     assert counts.get("危房改造") == 2
-    rows_all = canned(base, "hot_topics", 月份="", 乡镇="")
+    rows_all = canned(s, "hot_topics", 月份="", 乡镇="")
     assert {r["关键词"]: r["出现次数"] for r in rows_all}.get("土地承包") == 2
-    by_town = canned(base, "hot_topics_by_township", 月份="2024-03")
+    by_town = canned(s, "hot_topics_by_township", 月份="2024-03")
     assert {r["乡镇"] for r in by_town} == {"石桥镇", "东关镇"}
     assert all(1 <= r["名次"] <= 5 for r in by_town)
 
 
 def test_canned_query_pages_render_in_chinese(small) -> None:
-    base, _ = small
-    status, _, body = fetch(
-        f"{base}/archive/open_matters?" + q({"天数": "1", "截至日期": "2024-03-31", "乡镇": ""})
+    s, _ = small
+    status, _, body = s.fetch(
+        "/archive/open_matters?" + q({"天数": "1", "截至日期": "2024-03-31", "乡镇": ""})
     )
     html = body.decode("utf-8")
     assert status == 200 and "超期未办结事项" in html

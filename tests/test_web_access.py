@@ -1,54 +1,37 @@
 """Anonymous, inspector and reviewer each get exactly their permissions on every route,
-plugin routes included (``minqing serve`` with users, as a subprocess)."""
+plugin routes included (minqing's Datasette with users, in process; ``test_serve.py``
+checks that ``minqing serve`` with users may listen on a public address)."""
 
 from __future__ import annotations
 
-import http.cookiejar
 import re
+import shutil
 import sqlite3
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from minqing.archive.store import Archive
-from minqing.web import access
 
+from minqing.archive.store import Archive
 from minqing.paths import datasette_dir
 from minqing.web import access
-from tests.conftest import run_minqing
-from tests.test_web import serve
+from tests._helpers import Site, run_cli
 
 PASSWORDS = {"wang": "inspect-pass-1", "li": "review-pass-1"}
 REVIEW_PLUGIN = (datasette_dir() / "plugins" / "minqing_review.py").exists()
 
 
 class Client:
-    """A cookie-keeping HTTP client that does not follow redirects."""
+    """A visitor with its own cookies; redirects are not followed."""
 
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *a, **k):  # type: ignore[no-untyped-def]
-                return None
-
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
-        )
+    def __init__(self, site: Site) -> None:
+        self.site = site.session()
 
     def request(self, path: str, data: dict | None = None) -> tuple[int, dict, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self.base + path, data=body)
-        try:
-            with self.opener.open(req, timeout=30) as resp:
-                return resp.status, dict(resp.headers), resp.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
+        resp = self.site.request("POST" if data is not None else "GET", path, data=data)
+        return resp.status_code, _headers(resp), resp.content.decode("utf-8", "replace")
 
     def login(self, name: str, password: str) -> int:
         status, _, html = self.request("/-/login")
@@ -60,18 +43,26 @@ class Client:
         return status
 
 
-@pytest.fixture(scope="module")
-def users_server(sample_archive: Path, tmp_path_factory) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
-    import shutil
+def _headers(resp) -> dict:  # type: ignore[no-untyped-def]
+    """The response headers as ``dict(http.client.HTTPMessage)`` gives them."""
+    return {k.title(): v for k, v in resp.headers.items()}
 
-    root = tmp_path_factory.mktemp("users") / "archive"
+
+def users_archive(sample_archive: Path, root: Path) -> Path:
+    """A copy of the sample archive with an inspector and a reviewer."""
     shutil.copytree(sample_archive, root)
     with Archive(root, write=True) as a:
         access.add_user(a.db, "wang", "inspector", PASSWORDS["wang"])
         access.add_user(a.db, "li", "reviewer", PASSWORDS["li"])
-    # with users configured the server may listen on a public address
-    with serve(root, "--host", "0.0.0.0") as base:
-        yield base, root
+    return root
+
+
+@pytest.fixture(scope="module")
+def users_server(sample_archive: Path, tmp_path_factory) -> Iterator[tuple[Site, Path]]:  # type: ignore[no-untyped-def]
+    root = users_archive(sample_archive, tmp_path_factory.mktemp("users") / "archive")
+    site = Site(root)
+    yield site, root
+    site.close()
 
 
 def _ids(root: Path) -> tuple[str, str, str]:
@@ -121,8 +112,8 @@ LEVEL = {"anonymous": 0, "inspector": 1, "reviewer": 2, "root": 3}
 
 @pytest.mark.parametrize("who", ["anonymous", "wang", "li"])
 def test_each_role_gets_exactly_its_routes(users_server, who: str) -> None:
-    base, root = users_server
-    client = Client(base)
+    site, root = users_server
+    client = Client(site)
     role = "anonymous"
     if who != "anonymous":
         assert client.login(who, PASSWORDS[who]) == 302
@@ -144,21 +135,21 @@ def test_each_role_gets_exactly_its_routes(users_server, who: str) -> None:
 
 
 def test_login_page_is_open_and_in_chinese(users_server) -> None:
-    base, _ = users_server
-    status, _, html = Client(base).request("/-/login")
+    site, _ = users_server
+    status, _, html = Client(site).request("/-/login")
     assert status == 200 and "用户名" in html and "密码" in html
 
 
 def test_wrong_password_is_refused(users_server) -> None:
-    base, _ = users_server
-    client = Client(base)
+    site, _ = users_server
+    client = Client(site)
     assert client.login("wang", "not-the-password") == 401
     assert client.request("/archive/entries")[0] == 302
 
 
 def test_password_hashes_are_unreadable_even_through_sql(users_server) -> None:
-    base, _ = users_server
-    client = Client(base)
+    site, _ = users_server
+    client = Client(site)
     assert client.login("li", PASSWORDS["li"]) == 302
     status, _, body = client.request(
         "/archive.json?_shape=array&sql="
@@ -173,10 +164,10 @@ def test_password_hashes_are_unreadable_even_through_sql(users_server) -> None:
 
 
 def test_entry_page_offers_review_only_to_reviewers(users_server) -> None:
-    base, root = users_server
+    site, root = users_server
     entry, _, _ = _ids(root)
     path = f"/-/entry/{urllib.parse.quote(entry)}"
-    inspector, reviewer = Client(base), Client(base)
+    inspector, reviewer = Client(site), Client(site)
     inspector.login("wang", PASSWORDS["wang"])
     reviewer.login("li", PASSWORDS["li"])
     assert "校对此条目" not in inspector.request(path)[2]
@@ -184,8 +175,8 @@ def test_entry_page_offers_review_only_to_reviewers(users_server) -> None:
 
 
 def test_logout_and_user_removal_end_the_session(users_server, tmp_path: Path) -> None:
-    base, root = users_server
-    client = Client(base)
+    site, root = users_server
+    client = Client(site)
     assert client.login("wang", PASSWORDS["wang"]) == 302
     assert client.request("/archive/entries")[0] == 200
     _, _, html = client.request("/-/logout")
@@ -195,18 +186,18 @@ def test_logout_and_user_removal_end_the_session(users_server, tmp_path: Path) -
     # a user removed while logged in is out at once (the users check is cached ≤ 1 s)
     pw = tmp_path / "pw"
     pw.write_text("temporary-pass\n", encoding="utf-8")
-    run_minqing("users", "add", "tmp", "--password-file", str(pw), "--archive", str(root))
-    other = Client(base)
+    run_cli("users", "add", "tmp", "--password-file", str(pw), "--archive", str(root))
+    other = Client(site)
     assert other.login("tmp", "temporary-pass") == 302
     assert other.request("/archive/entries")[0] == 200
-    run_minqing("users", "remove", "tmp", "--archive", str(root))
+    run_cli("users", "remove", "tmp", "--archive", str(root))
     time.sleep(1.1)
     assert other.request("/archive/entries")[0] == 302
 
 
 def test_login_redirect_stays_on_this_site(users_server) -> None:
-    base, _ = users_server
-    client = Client(base)
+    site, _ = users_server
+    client = Client(site)
     _, _, html = client.request("/-/login?next=//evil.example/")
     token = re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)
     status, headers, _ = client.request(
@@ -221,8 +212,8 @@ def test_login_redirect_stays_on_this_site(users_server) -> None:
     assert status == 302 and headers["Location"] == "/"
 
 
-def test_without_users_the_local_user_needs_no_login(served_archive: str) -> None:
-    client = Client(served_archive)
+def test_without_users_the_local_user_needs_no_login(sample_site: Site) -> None:
+    client = Client(sample_site)
     assert client.request("/archive/entries")[0] == 200
     assert client.request("/-/search?q=" + urllib.parse.quote("低保"))[0] == 200
     if REVIEW_PLUGIN:  # the person at the keyboard may review a local archive

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web import ENTRIES, build_small_archive, fetch, get_json, serve
+from tests._helpers import http_fetch as fetch
+from tests._helpers import http_get_json as get_json
+from tests._helpers import serve
+from tests._small_archive import ENTRIES, build_small_archive
 
 REPO = Path(__file__).resolve().parents[1]
 FACETS = {"township", "village", "cadre", "category", "status", "month"}

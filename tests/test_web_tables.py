@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from minqing.web import presentation
-from tests.test_web import ENTRIES, build_small_archive
+from tests._small_archive import ENTRIES, build_small_archive
 
 COMPACT_HEADERS = ["条目", "日期", "乡镇", "村", "干部", "类别", "状态", "正文摘要", "页"]
 FACET_LABELS = {

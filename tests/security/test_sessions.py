@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from minqing.web import access
 
+from minqing.web import access
 from tests.conftest import launch_chromium, needs_chromium, run_minqing
 from tests.security.conftest import USERS, Client, first_line, line_text
 

@@ -1,4 +1,5 @@
-"""Data for the compiled-volume tests (no tests here): a small, realistic archive (no OCR).
+"""Data for the compiled-volume tests (not collected: no tests here): a small, realistic
+archive (no OCR involved).
 
 Three villages in two townships, four cadres, follow-up chains that cross the
 period's boundaries, every status, a corrected line, an undated entry, and page
