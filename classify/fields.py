@@ -1,7 +1,8 @@
 """Labelled fields: the labels cadres write (时间：/地点：/走访对象：…) and printed forms.
 
 A label maps to one of the field keys of :attr:`classify.types.Entry.fields`
-(``place, people, problem, analysis, measures, result``) or to ``time`` (the entry's
+(``place, people, problem, analysis, measures, result``, and ``recorder``: the name in
+a 记录人 cell or line) or to ``time`` (the entry's
 date, which is not kept as a field).
 """
 
@@ -11,7 +12,7 @@ import re
 
 from minqing.classify.dates import normalise
 
-FIELD_KEYS = ("place", "people", "problem", "analysis", "measures", "result")
+FIELD_KEYS = ("place", "people", "problem", "analysis", "measures", "result", "recorder")
 
 #: label text -> field key ("time" for the date); longest labels are tried first
 LABELS: dict[str, str] = {
@@ -54,18 +55,29 @@ LABELS: dict[str, str] = {
     "反馈情况": "result",
     "回访情况": "result",
     "反馈结果": "result",
+    # who wrote the record (a form's 记录人 cell): the cadre, when no manifest names one
+    "记录人": "recorder",
+    "记录员": "recorder",
+    "填表人": "recorder",
 }
 
 #: the order fields normally come in; a label that goes back in this order starts a new record
-ORDER = {"time": 0, "place": 1, "people": 2, "problem": 3, "analysis": 4, "measures": 5, "result": 6}
+ORDER = {
+    "time": 0,
+    "place": 1,
+    "people": 2,
+    "problem": 3,
+    "analysis": 4,
+    "measures": 5,
+    "result": 6,
+    "recorder": 7,
+}
 
 _LABEL_ALT = "|".join(sorted((re.escape(k) for k in LABELS), key=len, reverse=True))
 #: a handwritten label: the label, then a colon, then the value
 _LABELLED_RE = re.compile(r"^\s*(?P<label>" + _LABEL_ALT + r")\s*[:：]\s*(?P<value>.*)$")
 #: a printed form label: the label alone (maybe with a colon), or followed by a space
-_PRINTED_RE = re.compile(
-    r"^\s*(?P<label>" + _LABEL_ALT + r")\s*(?:[:：]\s*|\s+|$)(?P<value>.*)$"
-)
+_PRINTED_RE = re.compile(r"^\s*(?P<label>" + _LABEL_ALT + r")\s*(?:[:：]\s*|\s+|$)(?P<value>.*)$")
 
 
 def label_of(text: str, *, printed: bool = False) -> tuple[str, str] | None:
@@ -86,8 +98,6 @@ def is_form_page(texts: list[str]) -> bool:
     keys = set()
     for t in texts:
         lab = label_of(t, printed=True)
-        if lab is not None and not _LABELLED_RE.match(normalise(t)):
-            keys.add(lab[0])
-        elif lab is not None and lab[1] == "":
+        if lab is not None and not _LABELLED_RE.match(normalise(t)) or lab is not None and lab[1] == "":
             keys.add(lab[0])
     return len(keys) >= 3

@@ -120,10 +120,19 @@ def _assign_form_fields(page: list[BookLine], draft: _Draft) -> None:
         if have_boxes and ln.box is not None:
             cy = (ln.box[1] + ln.box[3]) / 2
             tol = 0.25 * (ln.box[3] - ln.box[1])
-            # the label band holding the line: the lowest label whose top is above it
-            for i, (lab_ln, _, _) in enumerate(labels):
-                if lab_ln.box is not None and lab_ln.box[1] <= cy + tol:
-                    best = i
+            # the label band holding the line: the lowest labels whose top is above it;
+            # of several labels side by side in that band (时间|…|地点|…), the nearest
+            # one to the line's left
+            above = [i for i, (lab_ln, _, _) in enumerate(labels) if lab_ln.box[1] <= cy + tol]
+            if above:
+                top = max(labels[i][0].box[1] for i in above)
+                band = [i for i in above if labels[i][0].box[1] >= top - 2 * tol]
+                left = [i for i in band if labels[i][0].box[0] <= ln.box[0]]
+                best = (
+                    max(left, key=lambda i: labels[i][0].box[0])
+                    if left
+                    else min(band, key=lambda i: labels[i][0].box[0])
+                )
         else:
             for i, (lab_ln, _, _) in enumerate(labels):
                 if lab_ln.line_no < ln.line_no:
@@ -206,9 +215,7 @@ def segment_book(
             rel = None
             if not start and m is None:
                 rel = relative_offset(text)
-                if rel is not None and cur is not None and ended and (gap or height == 0):
-                    start = True
-                elif rel is not None and cur is None:
+                if rel is not None and cur is not None and ended and (gap or height == 0) or rel is not None and cur is None:
                     start = True
             if start or cur is None:
                 cur = _Draft(date_match=m, relative=rel)
@@ -269,7 +276,9 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
         text = _WS.sub("", "".join(ln.text for ln in d.lines))
         code, score, evidence = classify_category(text, model=model)
         fields = tuple(
-            (k, _WS.sub("", "".join(d.fields[k]))) for k in FIELD_KEYS if "".join(d.fields.get(k, []))
+            (k, _WS.sub("", "".join(d.fields[k])))
+            for k in FIELD_KEYS
+            if "".join(d.fields.get(k, []))
         )
         entries.append(
             Entry(
