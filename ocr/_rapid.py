@@ -17,7 +17,7 @@ from minqing.ocr.base import OcrEngine, format_engine_id
 from minqing.ocr.errors import EngineUnavailableError
 from minqing.ocr.forms import find_cells, order_by_cells, vertical_strip
 from minqing.ocr.normalize import normalize_text
-from minqing.ocr.order import reading_order
+from minqing.ocr.order import estimate_skew, reading_order
 from minqing.ocr.types import Line
 from minqing.paths import rapidocr_models_dir
 
@@ -170,7 +170,8 @@ class RapidOcrEngine(OcrEngine):
     ) -> list[Line]:
         """Lines of a form page, cell by cell; a vertical label cell as one line."""
         lines = []
-        for fl in order_by_cells(list(boxes), cells, reading_order):
+        skew = estimate_skew(list(boxes))
+        for fl in order_by_cells(list(boxes), cells, reading_order, skew):
             if fl.index is not None:
                 d = decoded[fl.index]
             else:

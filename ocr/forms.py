@@ -22,6 +22,7 @@ Here the grid is found from the page itself, never from a known layout:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -104,17 +105,32 @@ def find_cells(image: np.ndarray) -> list[Cell]:
     return cells
 
 
-def cell_rows(cells: Sequence[Cell]) -> list[Cell]:
-    """Cells in reading order: by rows (top edges), left to right within a row."""
-    tol = 0.3 * float(np.median([c.h for c in cells])) if cells else 0.0
-    tol = min(tol, 15.0)
-    rest = sorted(cells, key=lambda c: (c.y0, c.x0))
+def cell_rows(cells: Sequence[Cell], skew_deg: float = 0.0) -> list[Cell]:
+    """Cells in reading order: by rows (top edges), left to right within a row.
+
+    ``skew_deg``: the page's text angle (:func:`minqing.ocr.order.estimate_skew`); the
+    cells' top edges are compared after turning it away, so that on a tilted page the
+    cells of one row stay one row.
+    """
+    if not cells:
+        return []
+    theta = math.radians(skew_deg)
+    sin, cos = math.sin(theta), math.cos(theta)
+
+    def top(c: Cell) -> float:
+        cx = (c.x0 + c.x1) / 2
+        # the middle of the (tilted) top edge, then rotated by -theta
+        y = c.y0 + abs(sin) * c.w / 2
+        return -cx * sin + y * cos
+
+    tol = min(0.3 * float(np.median([c.h for c in cells])), 15.0)
+    rest = sorted(cells, key=lambda c: (top(c), c.x0))
     out: list[Cell] = []
     while rest:
-        top = rest[0].y0
-        row = [c for c in rest if c.y0 <= top + tol]
+        t0 = top(rest[0])
+        row = [c for c in rest if top(c) <= t0 + tol]
         out.extend(sorted(row, key=lambda c: c.x0))
-        rest = [c for c in rest if c.y0 > top + tol]
+        rest = [c for c in rest if top(c) > t0 + tol]
     return out
 
 
@@ -144,13 +160,14 @@ def order_by_cells(
     boxes: Sequence[np.ndarray],
     cells: Sequence[Cell],
     order_within: Callable[[list[np.ndarray]], list[int]],
+    skew_deg: float = 0.0,
 ) -> list[FormLine]:
     """Detected ``boxes`` (4-point arrays) grouped and ordered by the form's cells.
 
     ``order_within(boxes) -> indices`` orders the boxes of one cell (and those outside the
     table). Vertical label cells come back as one :class:`FormLine` with ``members``.
     """
-    cells = cell_rows(cells)
+    cells = cell_rows(cells, skew_deg)
     tx0, tx1 = min(c.x0 for c in cells), max(c.x1 for c in cells)
     ty0, ty1 = min(c.y0 for c in cells), max(c.y1 for c in cells)
     inside: dict[int, list[int]] = {k: [] for k in range(len(cells))}

@@ -417,3 +417,61 @@ def find_handright() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("handright") is not None
+
+
+def phone_photo(
+    image: np.ndarray,
+    *,
+    curl: float = 0.03,
+    shadow: float = 0.45,
+    tilt: float = 0.04,
+    seed: int = 0,
+) -> np.ndarray:
+    """A page as a phone photographs it: curled, shadowed, on a table, in perspective.
+
+    Args:
+        curl: the page bends up towards its right edge (as a notebook page near the
+            spine does): text lines curve by up to this fraction of the page height.
+        shadow: how dark the shadow across one side gets (0: none, 0.5: half the light).
+        tilt: perspective distortion of the page quad, as a fraction of its size.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # curl: a vertical displacement growing towards one edge, bowing lines into arcs
+    side = rng.choice((-1.0, 1.0))
+    u = xx / w if side > 0 else 1.0 - xx / w
+    bend = curl * h * (u**2.2) * (0.6 + 0.4 * np.cos((yy / h - 0.5) * math.pi))
+    bend += curl * h * 0.35 * np.sin(math.pi * xx / w) * rng.uniform(-1, 1)
+    # the page also narrows where it curls away (foreshortening)
+    mx = xx - side * 0.04 * curl / 0.03 * w * (u**3) * 0.5
+    page = cv2.remap(
+        image,
+        mx.astype(np.float32),
+        (yy - bend).astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(70, 60, 50),
+    )
+    if shadow:
+        # a soft shadow from one corner (a hand or a phone) and a darker curl side
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = math.hypot(w, h) * rng.uniform(0.35, 0.55)
+        d = np.hypot(xx - cx, yy - cy) / r
+        shade = 1.0 - shadow * np.clip(1.2 - d, 0, 1) ** 1.5
+        shade *= 1.0 - 0.5 * shadow * u**2
+        page = (page.astype(np.float32) * shade[..., None]).clip(0, 255).astype(np.uint8)
+    # on a table, with perspective
+    H, W = int(h * 1.25), int(w * 1.3)
+    ox, oy = (W - w) // 2, (H - h) // 2
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + np.float32([ox, oy]) + rng.uniform(-tilt, tilt, (4, 2)).astype(np.float32) * [w, h]
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    table = np.empty((H, W, 3), np.uint8)
+    table[:] = (60, 55, 50)
+    out = cv2.warpPerspective(page, m, (W, H), dst=table, borderMode=cv2.BORDER_TRANSPARENT)
+    out = cv2.GaussianBlur(out, (0, 0), 0.8)
+    noise = rng.normal(0, 3, out.shape)
+    return np.ascontiguousarray((out.astype(np.float32) + noise).clip(0, 255).astype(np.uint8))
