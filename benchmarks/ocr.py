@@ -241,6 +241,8 @@ CONFIGS = {
     "stage (default)": lambda: Stage(),
     # issue 14: the default without the form cell reading (forms=False)
     "stage: -forms": lambda: Stage(forms=False),
+    # issue 14: test-time variants of low-confidence line crops
+    "stage: +tta": lambda: Stage(tta=True),
     # detection resize (det_max_side, default 1120): the old default, and the other sizes
     # tried (--configs "stage (default),stage: det max 960,...")
     "stage: det 736 min (old)": lambda: Stage(det_max_side=None),

@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     # pre-printed forms: find the ruled cells, read cell by cell, a vertical label cell
     # (反/映/问/题 one character per row) as one label line (minqing.ocr.forms)
     "forms": True,
+    # test-time variants of low-confidence line crops (contrast stretched, paper margin,
+    # stretched 1.2x wide), the surest reading kept (issue 14; measured in
+    # benchmarks/README.md, off unless it helps real handwriting)
+    "tta": False,
 }
 
 #: rapidocr's own detection resize (Det.limit_type, Det.limit_side_len)
@@ -149,6 +153,17 @@ class RapidOcrEngine(OcrEngine):
                 for i, d in zip(weak, self.read_crops(wide), strict=True):
                     if d.confidence > decoded[i].confidence and d.text.strip():
                         decoded[i] = d
+
+        if self.options["tta"]:
+            weak = [i for i, d in enumerate(decoded) if d.confidence < RESCUE_BELOW]
+            if weak:
+                variants = [v for i in weak for v in crop_variants(crops[i])]
+                reads = self.read_crops(variants)
+                per = len(variants) // len(weak)
+                for k, i in enumerate(weak):
+                    for d in reads[k * per : (k + 1) * per]:
+                        if d.confidence > decoded[i].confidence and d.text.strip():
+                            decoded[i] = d
 
         h, w = image.shape[:2]
         out_boxes = boxes.astype(np.float64) - off
@@ -350,6 +365,20 @@ def make_line(d: Decoded, box: np.ndarray) -> Line:
     return Line(
         text=text, box=tuple(map(tuple, box)), confidence=conf, raw_text=raw, char_confidences=confs
     )
+
+
+def crop_variants(crop: np.ndarray) -> list[np.ndarray]:
+    """Test-time variants of a line crop: contrast stretched, with a paper margin, wider."""
+    import cv2
+
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    lo, hi = np.percentile(grey, [2, 98])
+    scale = 255.0 / max(float(hi - lo), 1.0)
+    stretched = ((crop.astype(np.float32) - lo) * scale).clip(0, 255).astype(np.uint8)
+    h, w = crop.shape[:2]
+    padded, _ = pad_with_paper(crop, max(2, h // 6))
+    wide = cv2.resize(crop, (max(1, int(w * 1.2)), h), interpolation=cv2.INTER_CUBIC)
+    return [stretched, padded, wide]
 
 
 def _grow(pts: np.ndarray, px: int, shape: tuple[int, ...]) -> np.ndarray:
