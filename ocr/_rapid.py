@@ -15,7 +15,7 @@ import numpy as np
 from minqing.ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
 from minqing.ocr.base import OcrEngine, format_engine_id
 from minqing.ocr.errors import EngineUnavailableError
-from minqing.ocr.forms import find_cells, order_by_cells, vertical_strip
+from minqing.ocr.forms import cells_hold_text, find_cells, order_by_cells, vertical_strip
 from minqing.ocr.normalize import normalize_text
 from minqing.ocr.order import estimate_skew, reading_order
 from minqing.ocr.types import Line
@@ -170,7 +170,7 @@ class RapidOcrEngine(OcrEngine):
         out_boxes[..., 0] = out_boxes[..., 0].clip(0, w)
         out_boxes[..., 1] = out_boxes[..., 1].clip(0, h)
         cells = find_cells(image) if self.options["forms"] and not is_line_crop(image) else []
-        if cells:
+        if cells and cells_hold_text(cells, list(out_boxes)):
             return self._form_lines(image, out_boxes, decoded, cells)
         lines = []
         for i in reading_order(list(out_boxes)):

@@ -11,6 +11,8 @@ Here the grid is found from the page itself, never from a known layout:
 1. :func:`find_cells`: ruling lines by morphology (openings with long horizontal and
    vertical kernels on the binarised page), then the cells are the connected regions
    that the ruling encloses (not connected to the page border, nearly rectangular).
+   :func:`cells_hold_text` then checks that the text lies inside the cells (not so on
+   grid paper, whose lines cross many squares, nor where part of the grid went unfound).
 2. :func:`order_by_cells`: every detected line goes to the cell holding its centre; cells
    are read row by row (a cell starts a row when its top is below the previous row's),
    left to right; lines inside a cell in their own reading order; lines outside the table
@@ -103,6 +105,32 @@ def find_cells(image: np.ndarray) -> list[Cell]:
     if len(cells) < MIN_CELLS:
         return []
     return cells
+
+
+def cells_hold_text(cells: Sequence[Cell], boxes: Sequence[np.ndarray]) -> bool:
+    """Whether the text boxes sit inside the cells, as on a form.
+
+    Of the boxes whose centre lies level with the table (beside it too: text right of the
+    found cells means part of the grid went unfound), at least 80% must lie in a cell that
+    they fit (no wider or taller than it, give or take a little). Not so on
+    grid paper (one character per square, each line crossing many), nor when part of the
+    grid went unfound (text between the found cells): those are read as plain pages.
+    """
+    if not cells or not len(boxes):
+        return False
+    ty0, ty1 = min(c.y0 for c in cells), max(c.y1 for c in cells)
+    inside = fit = 0
+    for b in boxes:
+        cx, cy = float(b[:, 0].mean()), float(b[:, 1].mean())
+        if not ty0 <= cy <= ty1:  # above or below the table: a title, a page number
+            continue
+        inside += 1
+        c = next((c for c in cells if c.holds(cx, cy)), None)
+        bw = float(b[:, 0].max() - b[:, 0].min())
+        bh = float(b[:, 1].max() - b[:, 1].min())
+        if c is not None and bw <= 1.1 * c.w + 6 and bh <= 1.2 * c.h + 6:
+            fit += 1
+    return inside > 0 and fit >= 0.8 * inside
 
 
 def cell_rows(cells: Sequence[Cell], skew_deg: float = 0.0) -> list[Cell]:
