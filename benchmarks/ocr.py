@@ -49,7 +49,9 @@ from minqing.ocr.testing import (
     cer,
     degrade,
     find_cjk_font,
+    phone_photo,
     render_form,
+    render_grid_form,
     render_page,
 )
 
@@ -101,7 +103,13 @@ def generated(quick: bool) -> dict[str, list[tuple[np.ndarray, list[str]]]]:
     body = [
         DIARY_LINES[i % len(DIARY_LINES) : i % len(DIARY_LINES) + 7] for i in range(0, 12 * n, 3)
     ][:n]
-    sets: dict[str, list] = {"gen-normal": [], "gen-hard": [], "gen-form": []}
+    sets: dict[str, list] = {
+        "gen-normal": [],
+        "gen-hard": [],
+        "gen-form": [],
+        "gen-form-vertical": [],
+        "gen-phone-curl": [],
+    }
     for i, lines in enumerate(body):
         lines = list(lines)
         sets["gen-normal"].append(
@@ -129,7 +137,67 @@ def generated(quick: bool) -> dict[str, list[tuple[np.ndarray, list[str]]]]:
             cells,
         )
     )
+    # issue 14: a form with vertical label cells, of layouts (seeds) used nowhere else
+    for seed in (101, 102)[: 1 if quick else 2]:
+        img, truth = render_grid_form(seed=seed)
+        sets["gen-form-vertical"].append((img, ["民情日记", truth["text"]]))
+    # issue 14: curled, shadowed phone photos, normalised by ingest as the pipeline does
+    for i, (page, curl, lines) in enumerate(phone_pages(n)):
+        photo = phone_photo(page, curl=curl, seed=i)
+        sets["gen-phone-curl"].append((normalised(photo), lines))
     return sets
+
+
+def phone_pages(n: int) -> list[tuple[np.ndarray, float, list[str]]]:
+    """``n`` long ruled pages (16 lines) and the curl each is photographed with."""
+    out = []
+    for i in range(n):
+        lines = [DIARY_LINES[(i * 5 + k) % len(DIARY_LINES)] for k in range(16)]
+        page = render_page(lines, messy=True, seed=200 + i, font_size=38, ruled=True)
+        out.append((page, (0.06, 0.12)[i % 2], lines))
+    return out
+
+
+def normalised(image: np.ndarray) -> np.ndarray:
+    from minqing.ingest.normalise import normalise
+
+    return normalise(image)[0].image
+
+
+def _deskewed(img: np.ndarray) -> np.ndarray:
+    from minqing.ingest import normalise as nm
+
+    angle, _ = nm.estimate_skew(img)
+    return nm.rotate_bound(img, angle) if abs(angle) >= 0.1 else img
+
+
+def phone_steps(n: int) -> None:
+    """CER of the default stage on curled phone photos after each normalisation step."""
+    from minqing.ingest import normalise as nm
+
+    eng = Stage()
+    names = ("photo", "+quad", "+light", "+deskew (no dewarp)", "+dewarp", "+dewarp+deskew")
+    steps: dict[str, list] = {k: [] for k in names}
+    for i, (page, curl, lines) in enumerate(phone_pages(n)):
+        img = phone_photo(page, curl=curl, seed=i)
+        steps["photo"].append((img, lines))
+        quad = nm.find_page(img)
+        if quad is not None:
+            img, _ = nm.crop_to_page(img, quad)
+        steps["+quad"].append((img, lines))
+        flat = nm.flatten_light(img)
+        img = img if flat is None else flat
+        steps["+light"].append((img, lines))
+        steps["+deskew (no dewarp)"].append((_deskewed(img), lines))
+        straight = nm.dewarp_lines(img)
+        img = img if straight is None else straight
+        steps["+dewarp"].append((img, lines))
+        steps["+dewarp+deskew"].append((_deskewed(img), lines))
+    print("\n| step (cumulative) | " + " | ".join(steps) + " |")
+    print("|---|" + "---|" * len(steps))
+    row = [f"{run_set(eng, items)['cer']:.2%}" for items in steps.values()]
+    print(f"| gen-phone-curl ({n} img), stage (default) | " + " | ".join(row) + " |")
+    print("(normalise() runs quad, light, dewarp, deskew: the last column)")
 
 
 # -- engines: name -> callable(image) -> (list of (text, confidence), seconds) ---------------
@@ -171,6 +239,10 @@ CONFIGS = {
     "stage: pad+order+t2s": lambda: Stage(lm=False, rescue=False),
     "stage: +rescue": lambda: Stage(lm=False, rescue=True),
     "stage (default)": lambda: Stage(),
+    # issue 14: the default without the form cell reading (forms=False)
+    "stage: -forms": lambda: Stage(forms=False),
+    # issue 14: test-time variants of low-confidence line crops
+    "stage: +tta": lambda: Stage(tta=True),
     # detection resize (det_max_side, default 1120): the old default, and the other sizes
     # tried (--configs "stage (default),stage: det max 960,...")
     "stage: det 736 min (old)": lambda: Stage(det_max_side=None),
@@ -304,12 +376,18 @@ def main() -> None:
     ap.add_argument(
         "--sweep-alpha", action="store_true", help="LM weight sweep on generated pages only"
     )
+    ap.add_argument(
+        "--phone-steps", type=int, metavar="N", help="only CER per normalisation step, N photos"
+    )
     args = ap.parse_args()
     global THREADS
     THREADS = args.threads
 
     print(f"# machine: {machine()}")
     print(f"# command: {command_line()}")
+    if args.phone_steps:
+        phone_steps(args.phone_steps)
+        return
     t0 = time.perf_counter()
     sets: dict[str, list] = {}
     if s := load_samples():

@@ -1,7 +1,8 @@
 """Labelled fields: the labels cadres write (时间：/地点：/走访对象：…) and printed forms.
 
 A label maps to one of the field keys of :attr:`classify.types.Entry.fields`
-(``place, people, problem, analysis, measures, result``) or to ``time`` (the entry's
+(``place, people, problem, analysis, measures, result``, and ``recorder``: the name in
+a 记录人 cell or line) or to ``time`` (the entry's
 date, which is not kept as a field).
 """
 
@@ -11,7 +12,7 @@ import re
 
 from minqing.classify.dates import normalise
 
-FIELD_KEYS = ("place", "people", "problem", "analysis", "measures", "result")
+FIELD_KEYS = ("place", "people", "problem", "analysis", "measures", "result", "recorder")
 
 #: label text -> field key ("time" for the date); longest labels are tried first
 LABELS: dict[str, str] = {
@@ -54,6 +55,10 @@ LABELS: dict[str, str] = {
     "反馈情况": "result",
     "回访情况": "result",
     "反馈结果": "result",
+    # who wrote the record (a form's 记录人 cell): the cadre, when no manifest names one
+    "记录人": "recorder",
+    "记录员": "recorder",
+    "填表人": "recorder",
 }
 
 #: the order fields normally come in; a label that goes back in this order starts a new record
@@ -65,6 +70,7 @@ ORDER = {
     "analysis": 4,
     "measures": 5,
     "result": 6,
+    "recorder": 7,
 }
 
 _LABEL_ALT = "|".join(sorted((re.escape(k) for k in LABELS), key=len, reverse=True))

@@ -207,16 +207,26 @@ def _assign_form_fields(page: list[BookLine], draft: _Draft) -> None:
     values: dict[int, list[str]] = {
         i: [_original(ln.text, v)] if v else [] for i, (ln, _, v) in enumerate(labels)
     }
-    have_boxes = all(ln.box is not None for ln, _, _ in labels)
+    lb = [lab_ln.box for lab_ln, _, _ in labels if lab_ln.box is not None]
+    have_boxes = len(lb) == len(labels)
     for ln in others:
         best = None
         if have_boxes and ln.box is not None:
             cy = (ln.box[1] + ln.box[3]) / 2
             tol = 0.25 * (ln.box[3] - ln.box[1])
-            # the label band holding the line: the lowest label whose top is above it
-            for i, (lab_ln, _, _) in enumerate(labels):
-                if lab_ln.box is not None and lab_ln.box[1] <= cy + tol:
-                    best = i
+            # the label band holding the line: the lowest labels whose top is above it;
+            # of several labels side by side in that band (时间|…|地点|…), the nearest
+            # one to the line's left
+            above = [i for i, box in enumerate(lb) if box[1] <= cy + tol]
+            if above:
+                top = max(lb[i][1] for i in above)
+                band = [i for i in above if lb[i][1] >= top - 2 * tol]
+                left = [i for i in band if lb[i][0] <= ln.box[0]]
+                best = (
+                    max(left, key=lambda i: lb[i][0])
+                    if left
+                    else min(band, key=lambda i: lb[i][0])
+                )
         else:
             for i, (lab_ln, _, _) in enumerate(labels):
                 if lab_ln.line_no < ln.line_no:

@@ -490,6 +490,154 @@ def _flatten_light(image: np.ndarray, view: _View, min_ratio: float = 0.85) -> n
     )
 
 
+# ------------------------------------------------------------- dewarping ----
+
+#: dewarp only when three text lines bow by more than this fraction of the line pitch
+DEWARP_MIN_BOW = 0.2
+
+
+def _text_line_curves(view: _View) -> list[tuple[np.ndarray, float, float, float]]:
+    """The centre curve of each long text line of the analysis copy.
+
+    Characters are smeared together along the line (a horizontal dilation); the
+    components are pieces of lines; pieces side by side at the same height (a line
+    broken at a wide gap) are joined; each line's centre row per column is fitted with
+    a cubic. Returns ``(polynomial coefficients in x/width, x0, x1, target y)`` per line
+    at least 40% of the width long, the target being the curve's height at the middle
+    of its extent.
+    """
+    text = view.text
+    w = text.shape[1]
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (max(5, w // 30), 1))
+    smear = cv2.morphologyEx(cv2.dilate(text, k), cv2.MORPH_OPEN, k)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(smear, connectivity=8)
+    pieces = []
+    for i in range(1, n):
+        x, y, cw, ch, _ = (int(v) for v in stats[i])
+        if cw < 0.08 * w or ch < 3:
+            continue
+        sub = (lab[y : y + ch, x : x + cw] == i) & (text[y : y + ch, x : x + cw] > 0)
+        cols = np.nonzero(sub.any(axis=0))[0]
+        if cols.size < 4:
+            continue
+        weight = sub[:, cols].astype(np.float64)
+        rows = np.arange(ch, dtype=np.float64)[:, None]
+        centre = (rows * weight).sum(axis=0) / weight.sum(axis=0) + y
+        pieces.append([x, y, x + cw, y + ch, (cols + x).astype(np.float64), centre])
+    if len(pieces) < 3:
+        return []
+    line_h = float(np.median([p[3] - p[1] for p in pieces]))
+    pieces = [p for p in pieces if p[3] - p[1] <= 2.5 * line_h]
+    # join pieces of one line: near in height where they meet, apart in x
+    pieces.sort(key=lambda p: p[0])
+    lines: list[list] = []
+    for p in pieces:
+        best, best_d = None, 0.5 * line_h
+        for ln in lines:
+            if p[0] < ln[2] - 0.02 * w:  # overlaps it in x: another line
+                continue
+            d = abs(float(np.median(p[5][:5])) - float(np.median(ln[5][-5:])))
+            if d < best_d and p[0] - ln[2] < 0.25 * w:
+                best, best_d = ln, d
+        if best is None:
+            lines.append(list(p))
+        else:
+            best[2] = p[2]
+            best[4] = np.concatenate([best[4], p[4]])
+            best[5] = np.concatenate([best[5], p[5]])
+    out = []
+    for x0, _, x1, _, xs, centre in lines:
+        if x1 - x0 < 0.4 * w:
+            continue
+        xs = xs / w
+        coef = np.polyfit(xs, centre, 3)
+        resid = centre - np.polyval(coef, xs)
+        keep = np.abs(resid) <= 2.5 * max(float(np.std(resid)), 0.5)
+        coef = np.polyfit(xs[keep], centre[keep], 3)
+        a, b = float(xs.min()), float(xs.max())
+        out.append((coef, a, b, float(np.polyval(coef, (a + b) / 2))))
+    return out
+
+
+def _line_pitch(curves: list) -> float:
+    t = np.sort([c[3] for c in curves])
+    d = np.diff(t)
+    d = d[d > 0]
+    return float(np.median(d)) if d.size else 0.0
+
+
+def dewarp_lines(image: np.ndarray) -> np.ndarray | None:
+    """Straighten bowed text lines (a curled page): None when the lines are straight."""
+    return _dewarp_lines(image, _View(image))
+
+
+def _dewarp_lines(image: np.ndarray, view: _View) -> np.ndarray | None:
+    """:func:`dewarp_lines` measured on ``view``.
+
+    Each text line's centre curve is fitted (:func:`_text_line_curves`); at every column
+    the vertical offset of each line from its target height is interpolated between the
+    lines (held constant above the first and below the last), giving a smooth
+    displacement field that is applied at full resolution by one remap.
+    """
+    curves = _text_line_curves(view)
+    if len(curves) < 3:
+        return None
+    # one curve per line: of two at the same height (a piece left unjoined), the longer
+    curves.sort(key=lambda c: c[2] - c[1], reverse=True)
+    kept: list = []
+    for c in curves:
+        if all(abs(c[3] - k[3]) > 0.4 * _line_pitch(curves) for k in kept):
+            kept.append(c)
+    curves = sorted(kept, key=lambda c: c[3])
+    if len(curves) < 3:
+        return None
+    targets = np.array([c[3] for c in curves])
+    pitch = float(np.median(np.diff(targets))) if len(targets) > 1 else 0.0
+    if pitch <= 0:
+        return None
+    sh, sw = view.grey.shape
+    gx = np.linspace(0, 1, max(8, sw // 8))
+    offs = np.empty((len(curves), gx.size))
+    for k, (coef, x0, x1, t) in enumerate(curves):
+        offs[k] = np.polyval(coef, np.clip(gx, x0, x1)) - t
+    if len(curves) >= 3:
+        # a line whose fit strays from both neighbours (two lines merged, a stain) takes
+        # their median: the page bends smoothly from line to line
+        med = offs.copy()
+        for k in range(len(curves)):
+            lo, hi = max(0, k - 1), min(len(curves), k + 2)
+            med[k] = np.median(offs[lo:hi], axis=0)
+        stray = np.abs(offs - med).max(axis=1) > 0.3 * pitch
+        offs[stray] = med[stray]
+    # how much the lines bow: what is left after one slope shared by all lines (a
+    # tilted but flat page is deskewed, not dewarped); each line keeps its own offset
+    slopes, spans = [], []
+    for k, (_, x0, x1, _) in enumerate(curves):
+        inside = (gx >= x0) & (gx <= x1)
+        if inside.sum() >= 4:
+            slopes.append(float(np.polyfit(gx[inside], offs[k, inside], 1)[0]))
+            spans.append((k, inside))
+    slope = float(np.median(slopes)) if slopes else 0.0
+    bow = []
+    for k, inside in spans:
+        rest = offs[k, inside] - slope * gx[inside]
+        bow.append(float(np.abs(rest - np.median(rest)).max()))
+    # the third most bowed line: a curl bends some lines (near the spine), not all, and
+    # one or two odd fits (a stain, a doodle) must not trigger a warp
+    if len(bow) < 3 or sorted(bow)[-3] < DEWARP_MIN_BOW * pitch:
+        return None
+    gy = np.arange(sh, dtype=np.float64)
+    field = np.empty((sh, gx.size), np.float32)
+    for j in range(gx.size):
+        src = gy + np.interp(gy, targets, offs[:, j])
+        # never fold the page: the source rows must run downwards
+        field[:, j] = np.maximum.accumulate(src) - gy
+    h, w = image.shape[:2]
+    dy = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR) / view.scale
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(image, xx, yy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 # ---------------------------------------------------------- orientation ----
 
 
@@ -707,7 +855,8 @@ def normalise(image: np.ndarray, text_layer: bool = False) -> list[Normalised]:
     """Normalise one raw page image into one page (or two, left then right, for a spread).
 
     Steps: find the page against the background and warp/crop it; even out the
-    light; turn a page lying on its side; level the lines; split a spread at the
+    light; straighten the text lines of a curled page (:func:`dewarp_lines`); turn a
+    page lying on its side; level the lines; split a spread at the
     gutter; turn an upside-down page. Pages that carry a PDF text layer are
     returned untouched, so the text boxes stay valid. Every decision is taken on
     the analysis copy (:class:`_View`); a clean flat scan is never copied at full
@@ -729,6 +878,13 @@ def normalise(image: np.ndarray, text_layer: bool = False) -> list[Normalised]:
         transforms.append("flatten_light")
         view = _View(img)
     turned = _is_quarter_turned(view)
+    # a curled page: straighten its text lines before levelling them (bowed lines
+    # mislead the deskew); a page lying on its side has no horizontal lines to follow
+    straight = None if turned else _dewarp_lines(img, view)
+    if straight is not None:
+        img = straight
+        transforms.append("dewarp")
+        view = _View(img)
     angle, residual = _deskew_angle(view, turned)
     if turned:
         img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)

@@ -15,8 +15,9 @@ import numpy as np
 from minqing.ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
 from minqing.ocr.base import OcrEngine, format_engine_id
 from minqing.ocr.errors import EngineUnavailableError
+from minqing.ocr.forms import cells_hold_text, find_cells, order_by_cells, vertical_strip
 from minqing.ocr.normalize import normalize_text
-from minqing.ocr.order import reading_order
+from minqing.ocr.order import estimate_skew, reading_order
 from minqing.ocr.types import Line
 from minqing.paths import rapidocr_models_dir
 
@@ -46,6 +47,13 @@ DEFAULTS: dict[str, Any] = {
     # 1120: the smallest of 960/1120/1280 that read samples/ + generated pages exactly
     # as None does (benchmarks/ocr.py), 1.25 -> 0.75 s per 1200x1700 sample page
     "det_max_side": 1120,
+    # pre-printed forms: find the ruled cells, read cell by cell, a vertical label cell
+    # (反/映/问/题 one character per row) as one label line (minqing.ocr.forms)
+    "forms": True,
+    # test-time variants of low-confidence line crops (contrast stretched, paper margin,
+    # stretched 1.2x wide), the surest reading kept (issue 14; measured in
+    # benchmarks/README.md, off unless it helps real handwriting)
+    "tta": False,
 }
 
 #: rapidocr's own detection resize (Det.limit_type, Det.limit_side_len)
@@ -149,16 +157,57 @@ class RapidOcrEngine(OcrEngine):
                     if d.confidence > decoded[i].confidence and d.text.strip():
                         decoded[i] = d
 
+        if self.options["tta"]:
+            weak = [i for i, d in enumerate(decoded) if d.confidence < RESCUE_BELOW]
+            if weak:
+                variants = [v for i in weak for v in crop_variants(crops[i])]
+                reads = self.read_crops(variants)
+                per = len(variants) // len(weak)
+                for k, i in enumerate(weak):
+                    for d in reads[k * per : (k + 1) * per]:
+                        if d.confidence > decoded[i].confidence and d.text.strip():
+                            decoded[i] = d
+
         h, w = image.shape[:2]
         out_boxes = boxes.astype(np.float64) - off
         out_boxes[..., 0] = out_boxes[..., 0].clip(0, w)
         out_boxes[..., 1] = out_boxes[..., 1].clip(0, h)
+        cells = find_cells(image) if self.options["forms"] and not is_line_crop(image) else []
+        if cells and cells_hold_text(cells, list(out_boxes)):
+            return self._form_lines(image, out_boxes, decoded, cells)
         lines = []
         for i in reading_order(list(out_boxes)):
             d = decoded[i]
             if d.confidence < TEXT_SCORE or not d.text.strip():
                 continue
             lines.append(make_line(d, out_boxes[i]))
+        return lines
+
+    def _form_lines(
+        self, image: np.ndarray, boxes: np.ndarray, decoded: list[Decoded], cells: list
+    ) -> list[Line]:
+        """Lines of a form page, cell by cell; a vertical label cell as one line."""
+        lines = []
+        skew = estimate_skew(list(boxes))
+        for fl in order_by_cells(list(boxes), cells, reading_order, skew):
+            if fl.index is not None:
+                d = decoded[fl.index]
+            else:
+                parts = [decoded[i] for i in fl.members if decoded[i].text.strip()]
+                d = Decoded(
+                    "".join(p.text.strip() for p in parts),
+                    tuple(c for p in parts for c in p.char_confidences),
+                    (),
+                )
+                pts = np.concatenate([boxes[i] for i in fl.members])
+                strip = vertical_strip(image, _grow(pts, 4, image.shape))
+                if strip is not None:
+                    again = self.read_crops([strip])[0]
+                    if again.text.strip() and again.confidence > d.confidence:
+                        d = again
+            if d.confidence < TEXT_SCORE or not d.text.strip():
+                continue
+            lines.append(make_line(d, fl.box))
         return lines
 
     def _detect(self, img: np.ndarray, *, line: bool):
@@ -319,6 +368,29 @@ def make_line(d: Decoded, box: np.ndarray) -> Line:
     return Line(
         text=text, box=tuple(map(tuple, box)), confidence=conf, raw_text=raw, char_confidences=confs
     )
+
+
+def crop_variants(crop: np.ndarray) -> list[np.ndarray]:
+    """Test-time variants of a line crop: contrast stretched, with a paper margin, wider."""
+    import cv2
+
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    lo, hi = np.percentile(grey, [2, 98])
+    scale = 255.0 / max(float(hi - lo), 1.0)
+    stretched = ((crop.astype(np.float32) - lo) * scale).clip(0, 255).astype(np.uint8)
+    h, w = crop.shape[:2]
+    padded, _ = pad_with_paper(crop, max(2, h // 6))
+    wide = cv2.resize(crop, (max(1, int(w * 1.2)), h), interpolation=cv2.INTER_CUBIC)
+    return [stretched, padded, wide]
+
+
+def _grow(pts: np.ndarray, px: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The axis-aligned box around ``pts``, grown by ``px`` and clipped to the image."""
+    x0, y0 = pts.min(axis=0) - px
+    x1, y1 = pts.max(axis=0) + px
+    x0, x1 = max(0.0, x0), min(float(shape[1]), x1)
+    y0, y1 = max(0.0, y0), min(float(shape[0]), y1)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
 
 
 def _expand(box: np.ndarray, shape: tuple[int, ...], frac: float = 0.25) -> np.ndarray:

@@ -20,7 +20,7 @@ from minqing.ocr.types import PageText
 #: Version of our own processing around the engines (reading order, normalisation,
 #: re-recognition, decoding). Bump it whenever our output for the same engine output
 #: may change: it is part of every engine_id and so of the OCR cache key.
-STAGE_VERSION = "3"
+STAGE_VERSION = "4"
 
 
 class OcrEngine(abc.ABC):

@@ -118,14 +118,14 @@ def render_page(
     return _to_bgr(img)
 
 
-def _draw_messy(img, text, xy, font, seed):
+def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55)):
     """Draw ``text`` with handright's per-character jitter (falls back to plain text)."""
     from PIL import Image, ImageDraw
 
     try:
         from handright import Template, handwrite
     except ImportError:
-        ImageDraw.Draw(img).text(xy, text, font=font, fill=(40, 40, 60))
+        ImageDraw.Draw(img).text(xy, text, font=font, fill=ink)
         return
     size = font.size
     w = int(size * (len(text) + 2) * 1.1)
@@ -135,7 +135,7 @@ def _draw_messy(img, text, xy, font, seed):
         background=bg,
         font=font,
         line_spacing=int(size * 1.5),
-        fill=(30, 30, 55),
+        fill=ink,
         left_margin=5,
         top_margin=int(size * 0.2),
         right_margin=5,
@@ -150,7 +150,7 @@ def _draw_messy(img, text, xy, font, seed):
     )
     page = next(iter(handwrite(text, tpl, seed=seed)))
     mask = page.convert("L").point(lambda v: 255 - v)
-    img.paste(Image.new("RGB", page.size, (30, 30, 55)), xy, mask)
+    img.paste(Image.new("RGB", page.size, ink), xy, mask)
 
 
 def render_form(
@@ -241,3 +241,237 @@ def cer(hyp: str, ref: str) -> float:
     from rapidfuzz.distance import Levenshtein
 
     return Levenshtein.distance(hyp, ref) / len(ref)
+
+
+#: printed fonts for the labels of generated forms (the first that exists)
+PRINT_FONT_CANDIDATES = (
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 0),
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", 2),
+)
+
+#: (label, handwritten lines) of a grid form: what each cell holds
+GRID_FORM_VALUES: dict[str, tuple[str, ...]] = {
+    "时间": ("三月五日",),
+    "地点": ("杨树沟村",),
+    "走访对象": ("张大爷一家",),
+    "反映问题": ("自家饮水井水量不足", "夏天经常断水", "全组八户都有困难"),
+    "原因分析": ("井太浅水源不足", "管道老化漏水"),
+    "处理意见": ("联系乡水利站勘察", "争取安全饮水项目"),
+    "记录人": ("李建国",),
+    "日期": ("三月十二日",),
+}
+
+
+def _print_font(size: int):
+    from PIL import ImageFont
+
+    for path, index in PRINT_FONT_CANDIDATES:
+        if Path(path).is_file():
+            return ImageFont.truetype(path, size, index=index)
+    return _font(size)
+
+
+def render_grid_form(
+    values: dict[str, tuple[str, ...]] | None = None,
+    *,
+    seed: int = 0,
+    vertical: tuple[str, ...] = ("反映问题", "原因分析", "处理意见"),
+) -> tuple[np.ndarray, dict]:
+    """A pre-printed form with ruled cells, some label cells written vertically.
+
+    The layout (column widths, row heights, fonts, which pairs share a row) is drawn from
+    ``seed``, so that a reader cannot have been shown it. Rows: 时间|v|地点|v, 走访对象|v,
+    then one row per label of ``vertical`` (a narrow cell holding the label one character
+    per row, a wide cell with several handwritten lines), then 记录人|v|日期|v.
+
+    Returns:
+        ``(BGR image, truth)``: truth holds ``text`` (labels and handwriting in reading
+        order, no whitespace), ``fields`` (label -> handwriting) and ``labels``.
+    """
+    from PIL import Image, ImageDraw
+
+    values = dict(GRID_FORM_VALUES if values is None else values)
+    rng = random.Random(seed)
+    hand = _font(rng.randint(38, 44))
+    lab_px = rng.randint(28, 34)
+    lab_font = _print_font(lab_px)
+    width = rng.randint(1150, 1300)
+    x0, x1 = rng.randint(50, 90), width - rng.randint(50, 90)
+    top = rng.randint(150, 220)
+    vcol = rng.randint(int(lab_px * 2.0), int(lab_px * 3.2))  # the vertical-label column
+    hlab = int(lab_px * rng.uniform(4.6, 5.4))  # a horizontal label cell
+    pitch = int(hand.size * rng.uniform(1.55, 1.8))
+    small_row = int(pitch * rng.uniform(1.25, 1.5))
+    ink = rng.choice(((30, 30, 90), (25, 25, 30), (20, 40, 110)))
+    rule = rng.choice(((60, 60, 60), (130, 50, 50), (40, 70, 120)))
+    rows: list[list[tuple[str, int]]] = []  # per row: (label, cell width) ... values follow
+    heights = []
+    y_end = top
+    # the layout: (kind, items); kind "pairs": label/value cells across; "vertical"
+    layout: list[tuple[str, tuple[str, ...]]] = [
+        ("pairs", ("时间", "地点")),
+        ("pairs", ("走访对象",)),
+        *[("vertical", (lab,)) for lab in vertical],
+        ("pairs", ("记录人", "日期")),
+    ]
+    paper = (250, 249, 244)
+    height = (
+        top
+        + 2 * small_row
+        + sum(
+            max(len(lab) * int(lab_px * 1.5) + 30, len(values.get(lab, ())) * pitch + 30)
+            for lab in vertical
+        )
+        + 2 * small_row
+        + 200
+    )
+    img = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(img)
+    title = "民情日记"
+    tf = _print_font(44)
+    draw.text(((width - draw.textlength(title, font=tf)) / 2, top - 100), title, font=tf, fill=rule)
+    truth_text: list[str] = []
+    fields: dict[str, str] = {}
+    hand_items: list[tuple[str, int, int, int]] = []  # text, x, y, seed
+    y = top
+    for kind, labels in layout:
+        if kind == "pairs":
+            h = small_row
+            cells = []
+            span = (x1 - x0) // len(labels)
+            for k, lab in enumerate(labels):
+                cx = x0 + k * span
+                cells.append((cx, cx + hlab, lab, True))
+                cells.append(
+                    (cx + hlab, x0 + (k + 1) * span if k + 1 < len(labels) else x1, lab, False)
+                )
+            for cx0, cx1, lab, is_label in cells:
+                draw.rectangle([cx0, y, cx1, y + h], outline=rule, width=2)
+                if is_label:
+                    lw = draw.textlength(lab, font=lab_font)
+                    draw.text(
+                        (cx0 + (cx1 - cx0 - lw) / 2, y + (h - lab_px) / 2 - lab_px * 0.1),
+                        lab,
+                        font=lab_font,
+                        fill=(20, 20, 20),
+                    )
+                    truth_text.append(lab)
+                else:
+                    vals = values.get(lab, ())
+                    for j, v in enumerate(vals):
+                        hand_items.append(
+                            (
+                                v,
+                                cx0 + rng.randint(15, 30),
+                                y + int((h - hand.size) / 2 - 0.3 * hand.size),
+                                seed * 31 + len(hand_items),
+                            )
+                        )
+                    truth_text.extend(vals)
+                    fields[lab] = "".join(vals)
+        else:
+            lab = labels[0]
+            vals = values.get(lab, ())
+            step = int(lab_px * 1.5)
+            h = max(len(lab) * step + 30, len(vals) * pitch + 30)
+            draw.rectangle([x0, y, x0 + vcol, y + h], outline=rule, width=2)
+            draw.rectangle([x0 + vcol, y, x1, y + h], outline=rule, width=2)
+            cy0 = y + (h - len(lab) * step) / 2
+            for k, ch in enumerate(lab):
+                cw = draw.textlength(ch, font=lab_font)
+                draw.text(
+                    (x0 + (vcol - cw) / 2, cy0 + k * step), ch, font=lab_font, fill=(20, 20, 20)
+                )
+            truth_text.append(lab)
+            for j, v in enumerate(vals):
+                hand_items.append(
+                    (
+                        v,
+                        x0 + vcol + rng.randint(15, 35),
+                        y + 14 + j * pitch - int(0.2 * hand.size),
+                        seed * 31 + len(hand_items),
+                    )
+                )
+            truth_text.extend(vals)
+            fields[lab] = "".join(vals)
+        heights.append(h)
+        y += h
+    del rows, heights, y_end
+    for text, hx, hy, s in hand_items:
+        if find_handright():
+            _draw_messy(img, text, (hx, hy), hand, s, ink=ink)
+        else:
+            draw.text((hx, hy), text, font=hand, fill=ink)
+    img = img.crop((0, 0, width, min(height, y + 120)))
+    truth = {
+        "text": "".join(truth_text).replace(" ", ""),
+        "fields": fields,
+        "labels": [lab for _, labs in layout for lab in labs],
+    }
+    return _to_bgr(img), truth
+
+
+def find_handright() -> bool:
+    """Whether ``handright`` (dev extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("handright") is not None
+
+
+def phone_photo(
+    image: np.ndarray,
+    *,
+    curl: float = 0.03,
+    shadow: float = 0.45,
+    tilt: float = 0.04,
+    seed: int = 0,
+) -> np.ndarray:
+    """A page as a phone photographs it: curled, shadowed, on a table, in perspective.
+
+    Args:
+        curl: the page bends up towards its right edge (as a notebook page near the
+            spine does): text lines curve by up to this fraction of the page height.
+        shadow: how dark the shadow across one side gets (0: none, 0.5: half the light).
+        tilt: perspective distortion of the page quad, as a fraction of its size.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # curl: a vertical displacement growing towards one edge, bowing lines into arcs
+    side = rng.choice((-1.0, 1.0))
+    u = xx / w if side > 0 else 1.0 - xx / w
+    bend = curl * h * (u**2.2) * (0.6 + 0.4 * np.cos((yy / h - 0.5) * math.pi))
+    bend += curl * h * 0.35 * np.sin(math.pi * xx / w) * rng.uniform(-1, 1)
+    # the page also narrows where it curls away (foreshortening)
+    mx = xx - side * 0.04 * curl / 0.03 * w * (u**3) * 0.5
+    page = cv2.remap(
+        image,
+        mx.astype(np.float32),
+        (yy - bend).astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(70, 60, 50),
+    )
+    if shadow:
+        # a soft shadow from one corner (a hand or a phone) and a darker curl side
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = math.hypot(w, h) * rng.uniform(0.35, 0.55)
+        d = np.hypot(xx - cx, yy - cy) / r
+        shade = 1.0 - shadow * np.clip(1.2 - d, 0, 1) ** 1.5
+        shade *= 1.0 - 0.5 * shadow * u**2
+        page = (page.astype(np.float32) * shade[..., None]).clip(0, 255).astype(np.uint8)
+    # on a table, with perspective
+    H, W = int(h * 1.25), int(w * 1.3)
+    ox, oy = (W - w) // 2, (H - h) // 2
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    dst = src + np.array([ox, oy], np.float32) + rng.uniform(-tilt, tilt, (4, 2)).astype(np.float32) * [w, h]
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    table = np.empty((H, W, 3), np.uint8)
+    table[:] = (60, 55, 50)
+    out = cv2.warpPerspective(page, m, (W, H), dst=table, borderMode=cv2.BORDER_TRANSPARENT)
+    out = cv2.GaussianBlur(out, (0, 0), 0.8)
+    noise = rng.normal(0, 3, out.shape)
+    return np.ascontiguousarray((out.astype(np.float32) + noise).clip(0, 255).astype(np.uint8))

@@ -509,3 +509,31 @@ def test_real_command_in_a_subprocess(arch_dir: Path, tmp_path: Path) -> None:
     status_rows = _table(d, "表3　事项办理情况（截至2024年12月31日）")
     assert {r[0]: r[1] for r in status_rows}["已解决"] != "0"
     assert {r[0]: r[1] for r in status_rows}["办理中"] == "0"
+
+
+def test_recorder_cell_names_the_cadre_when_no_manifest_does(tmp_path: Path) -> None:
+    """Issue 14: the name in a form's 记录人 cell stands in for a missing cadre, marked as
+    read from the page; a cadre the manifest names still wins."""
+    a = build_archive(tmp_path / "a", images=False)
+    a.db.execute("update books set cadre = null, post = null where book_id = 'LXY-2024'")
+    a.db.execute("update entries set cadre = null where book_id = 'LXY-2024'")
+    for seq in (1, 2):
+        row = a.db.execute(
+            "select fields from entries where entry_id = ?", [eid("LXY-2024", seq)]
+        ).fetchone()
+        fields = {**json.loads(row[0]), "recorder": "李建国"}
+        a.db.execute(
+            "update entries set fields = ? where entry_id = ?",
+            [json.dumps(fields, ensure_ascii=False), eid("LXY-2024", seq)],
+        )
+    a.db.execute(
+        "update entries set fields = ? where entry_id = ?",
+        [json.dumps({"recorder": "某某"}, ensure_ascii=False), eid("ZJG-2024", 1)],
+    )
+    a.db.conn.commit()
+    compile_volume(a, tmp_path / "v.docx", **Q3)
+    a.close()
+    body = "\n".join(texts(tmp_path / "v.docx"))
+    assert f"李建国{compile_mod.FROM_PAGE}" in body
+    assert "某某" not in body  # the manifest's cadre outranks the page
+    assert "张建国" in body

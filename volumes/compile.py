@@ -73,6 +73,8 @@ FIELD_LABELS = (
 NO_TOWNSHIP = "（未注明乡镇）"
 NO_VILLAGE = "（未注明村）"
 NO_CADRE = "（未注明）"
+#: after a name read from the page's 记录人 cell (no manifest named the cadre)
+FROM_PAGE = "（据原件记录人栏）"
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -932,7 +934,8 @@ class _Writer:
                     self._source(f)
 
     def _cadre(self, e: _Entry) -> str:
-        name = e.cadre or NO_CADRE
+        recorder = (e.fields.get("recorder") or "").strip()
+        name = e.cadre or (f"{recorder}{FROM_PAGE}" if recorder else NO_CADRE)
         post = (self._books.get(e.book_id) or {}).get("post")
         return f"{name}（{post}）" if post else name
 
