@@ -31,7 +31,13 @@ from minqing.archive.schema import (
     line_id,
     page_id,
 )
-from minqing.archive.search import bigrams
+from minqing.archive.search import (
+    accepted_alternates,
+    alt_bigrams,
+    bigrams,
+    joined_alternates,
+    stored_alternates,
+)
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES, BookLine, Entry, Link
 from minqing.ocr.types import Line, PageText
@@ -155,6 +161,7 @@ def page_text_to_json(page_text: PageText) -> str:
                     "box": [list(p) for p in ln.box],
                     "confidence": ln.confidence,
                     "char_confidences": list(ln.char_confidences),
+                    "alternates": [[i, a, list(p)] for i, a, p in ln.alternates],
                 }
                 for ln in page_text.lines
             ],
@@ -174,6 +181,7 @@ def page_text_from_json(data: str) -> PageText:
                 box=tuple(tuple(p) for p in ln["box"]),
                 confidence=ln["confidence"],
                 char_confidences=tuple(ln.get("char_confidences", ())),
+                alternates=tuple((i, a, tuple(p)) for i, a, p in ln.get("alternates", ())),
             )
             for ln in obj["lines"]
         ),
@@ -351,6 +359,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
                 "corrected": 0,
                 "corrected_text": None,
                 "entry_id": None,
+                "alternates": stored_alternates(ln.text, ln.alternates, ln.char_confidences),
             }
         )
     for old in corrected:
@@ -361,7 +370,10 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
         best = rows[n] if n is not None else None
         if best is not None and not best["corrected"]:
             best.update(
-                text=old["corrected_text"], corrected=1, corrected_text=old["corrected_text"]
+                text=old["corrected_text"],
+                corrected=1,
+                corrected_text=old["corrected_text"],
+                alternates=None,  # the machine's doubts are not a person's text's
             )
         else:
             rows.append(
@@ -372,15 +384,15 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
                     "page_no": rec.page_no,
                     "line_no": len(rows),
                     "machine_text": "",
+                    "alternates": None,
                 }
             )
     if rows:
         archive.db[LINES].insert_all(rows, pk="line_id", alter=True)
-        for r in archive.db.query(f"select rowid, text from {LINES} where page_id = ?", [pid]):
-            archive.db.execute(
-                f"insert into {LINES_FTS}(rowid, bigrams) values (?, ?)",
-                [r["rowid"], bigrams(r["text"])],
-            )
+        for r in archive.db.query(
+            f"select rowid, text, alternates from {LINES} where page_id = ?", [pid]
+        ):
+            _index_line_row(archive, r)
 
 
 def source_file_pages(archive: Archive, book_id: str, path: str) -> list[dict[str, Any]]:
@@ -535,10 +547,73 @@ def write_entries(
             archive.db.execute(
                 f"update {LINES} set entry_id = ? where line_id = ?", [r["entry_id"], lid]
             )
-    for r in archive.db.query(f"select rowid, text from {ENTRIES} where book_id = ?", [book_id]):
+    index_entries(archive, [r["entry_id"] for r in rows])
+
+
+# -- the search index -----------------------------------------------------------------------
+
+
+def _index_line_row(archive: Archive, r: dict[str, Any]) -> None:
+    text = r["text"] or ""
+    archive.db.execute(f"delete from {LINES_FTS} where rowid = ?", [r["rowid"]])
+    archive.db.execute(
+        f"insert into {LINES_FTS}(rowid, bigrams, alt) values (?, ?, ?)",
+        [r["rowid"], bigrams(text), alt_bigrams(text, accepted_alternates(r["alternates"]))],
+    )
+
+
+def index_line(archive: Archive, line_id: str) -> None:
+    """(Re)write a line's search row from its text and alternates (none once corrected)."""
+    for r in archive.db.query(
+        f"select rowid, text, alternates from {LINES} where line_id = ?", [line_id]
+    ):
+        _index_line_row(archive, r)
+
+
+def index_entries(archive: Archive, entry_ids: Iterable[str]) -> None:
+    """(Re)compute ``entries.alternates`` from the entries' lines and rewrite their search rows.
+
+    An entry's alternates are those of its lines (in its line order; a corrected line has
+    none), placed at their positions in the entry text: the words they spell across the
+    join of two lines are indexed too (issue 17).
+    """
+    for eid in entry_ids:
+        row = next(
+            archive.db.query(
+                f"select rowid, text, line_ids from {ENTRIES} where entry_id = ?", [eid]
+            ),
+            None,
+        )
+        if row is None:
+            continue
+        text = row["text"] or ""
+        ids = json.loads(row["line_ids"] or "[]")
+        lines = (
+            {
+                r["line_id"]: r
+                for r in archive.db.query(
+                    f"select line_id, text, alternates from {LINES} "
+                    f"where line_id in ({','.join('?' * len(ids))})",
+                    ids,
+                )
+            }
+            if ids
+            else {}
+        )
+        parts = [
+            (lines[i]["text"] or "", accepted_alternates(lines[i]["alternates"]))
+            for i in ids
+            if i in lines
+        ]
+        alts = joined_alternates(parts, text)
         archive.db.execute(
-            f"insert into {ENTRIES_FTS}(rowid, bigrams) values (?, ?)",
-            [r["rowid"], bigrams(r["text"])],
+            f"update {ENTRIES} set alternates = ? where rowid = ?",
+            [json.dumps(alts, ensure_ascii=False) if alts else None, row["rowid"]],
+        )
+        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [row["rowid"]])
+        archive.db.execute(
+            f"insert into {ENTRIES_FTS}(rowid, bigrams, alt) values (?, ?, ?)",
+            [row["rowid"], bigrams(text), alt_bigrams(text, alts)],
         )
 
 

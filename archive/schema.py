@@ -409,6 +409,40 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m002_search_alternates(db: sqlite_utils.Database) -> None:
+    """Search alternates (issue 17): `alternates` columns, an `alt` FTS column, a trigger.
+
+    `lines.alternates` and `entries.alternates`; both FTS tables rebuilt with a second
+    column `alt`; a corrected line drops its alternates (trigger).
+    """
+    for table in (LINES, ENTRIES):
+        if "alternates" not in db[table].columns_dict:
+            db[table].add_column("alternates", str)
+    # FTS5 tables cannot gain a column: rebuild them with the read text's bigrams (rowids
+    # kept); the alternates fill in as pages are (re-)OCR'd by an engine that stores them
+    from minqing.archive.search import bigrams
+
+    for fts, table in ((ENTRIES_FTS, ENTRIES), (LINES_FTS, LINES)):
+        cols = [r[1] for r in db.execute(f"select * from pragma_table_info('{fts}')").fetchall()]
+        if "alt" in cols:
+            continue
+        db.execute(f"DROP TABLE IF EXISTS {fts}")
+        db.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5(bigrams, alt)")
+        rows = db.execute(f"select rowid, text from {table}").fetchall()
+        db.conn.executemany(
+            f"insert into {fts}(rowid, bigrams) values (?, ?)",
+            ((rowid, bigrams(text or "")) for rowid, text in rows),
+        )
+    # a line whose text a person set keeps no machine alternates, whoever writes it
+    db.execute(
+        f"""CREATE TRIGGER IF NOT EXISTS {LINES}_corrected_drop_alternates
+        AFTER UPDATE OF text, corrected ON {LINES}
+        WHEN new.corrected = 1 AND new.alternates IS NOT NULL
+        BEGIN UPDATE {LINES} SET alternates = NULL WHERE rowid = new.rowid; END"""
+    )
+
+
 #: What this code's schema is: the number of migrations it knows.
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
@@ -498,9 +532,11 @@ TABLE_DOCS: dict[str, str] = {
     SAMPLES: "spot-check samples: scope, seed, mode (`blind`/`verify`), threshold, plan",
     ITEMS: "the lines of each spot-check sample, the text shown, the reviewer's "
     "transcription and the errors counted",
-    ENTRIES_FTS: "FTS5 over character bigrams of the entry text (rowid = `entries.rowid`), "
-    "see `archive/search.py`",
-    LINES_FTS: "FTS5 over character bigrams of the line text (rowid = `lines.rowid`)",
+    ENTRIES_FTS: "FTS5 over character bigrams of the entry text (`bigrams`) and of windows "
+    "spelt with the recogniser's alternates (`alt`) (rowid = `entries.rowid`), see "
+    "`archive/search.py`",
+    LINES_FTS: "FTS5 over character bigrams of the line text (`bigrams`) and its alternates "
+    "(`alt`) (rowid = `lines.rowid`)",
     MATTERS: "one row per matter: a root entry and its follow-up chain (see below)",
     "_sqlite_migrations": "the migrations applied to this archive (set `minqing`), in order",
 }
@@ -522,6 +558,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "raw_text": "engine text before normalisation",
         "box": "JSON polygon; `x0..y1` its bounding box in the normalised image's pixels",
         "corrected": "1 when a reviewer corrected it",
+        "alternates": "JSON `[[index, p_read, chars, [p, ...]], ...]`: the next likeliest "
+        "characters where the recogniser was unsure; NULL once corrected",
     },
     ENTRIES: {
         "date": "ISO date or NULL",
@@ -538,6 +576,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "layout": "`narrative`, `labelled` or `form`",
         "date_flags": "JSON list: `weekday_mismatch`, `year_repaired`, `relative:次日` …",
         "date_confirmed": "1 when a reviewer set the date",
+        "alternates": "JSON `{index in text: characters}`: the alternates its lines' unsure "
+        "characters add to search (`archive/search.py`)",
     },
     LINKS: {"evidence": "JSON list", "confirmed": "1 when a reviewer confirmed the link"},
     CORRECTIONS: {"target": "table name", "old": "value before", "new": "value after"},
