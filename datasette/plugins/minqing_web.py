@@ -25,8 +25,8 @@ from pathlib import Path
 
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
-from minqing.web import presentation
 
+from minqing.web import presentation
 from datasette import Forbidden, NotFound, hookimpl
 
 DB = "archive"
@@ -380,22 +380,18 @@ def extra_template_vars(database, table, request, datasette):  # type: ignore[no
             "mq_exact": exact,
             "mq_maybe_label": presentation.MAYBE_LABEL,
             "mq_exact_url": "?" + urllib.parse.urlencode([*_pairs(request), (EXACT_ONLY, "1")]),
-            "mq_all_url": "?" + urllib.parse.urlencode(
-                [(k, v) for k, v in _pairs(request) if k != EXACT_ONLY]
-            ),
+            "mq_all_url": "?"
+            + urllib.parse.urlencode([(k, v) for k, v in _pairs(request) if k != EXACT_ONLY]),
         }
         if exact:
             return out
-        found = await datasette.get_database(DB).execute_fn(
-            lambda conn: presentation.search_all(conn, q, limit=0, lines=False)
-        )
-        maybe = await datasette.get_database(DB).execute_fn(
+        maybe, count = await datasette.get_database(DB).execute_fn(
             lambda conn: presentation.maybe_entries(conn, q, limit=MAYBE_SHOWN)
         )
         for r in maybe:
             r["url"] = entry_url(r["entry_id"], q)
             r["snippet"] = Markup(r["snippet"])
-        out.update(mq_maybe=maybe, mq_maybe_count=found["entry_maybe_count"])
+        out.update(mq_maybe=maybe, mq_maybe_count=count)
         return out
 
     return inner

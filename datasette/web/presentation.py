@@ -360,7 +360,7 @@ def entry_view(
     alts = {} if exact else row_alternates(ENTRIES, e.get("alternates"))
     spans = find_spans(text, alts, words) if words else []
     exact_spans = [sp for sp in spans if not sp[2]]
-    maybe = bool(words) and not all(
+    maybe = any(sp[2] for sp in spans) and not all(
         any(
             _match_form("".join(ch for ch in text[s:t] if not ch.isspace())) == w.lower()
             for s, t, _ in exact_spans
@@ -473,7 +473,6 @@ def search_all(
     limit: int = 20,
     *,
     exact: bool = False,
-    lines: bool = True,
 ) -> dict[str, Any]:
     """Search entries and lines at once with the bigram index.
 
@@ -481,7 +480,6 @@ def search_all(
     first, then, unless ``exact``, the hits only the recogniser's alternates explain,
     each with ``maybe`` and ``snippet``), ``entry_count`` / ``line_count`` (all exact
     hits) and ``entry_maybe_count`` / ``line_maybe_count`` (all alternate-only hits).
-    ``lines=False`` leaves the lines out.
     """
     out: dict[str, Any] = {
         "q": q or "",
@@ -510,8 +508,6 @@ def search_all(
         out["entries"].append(
             {**h.row, "maybe": h.alternate, "snippet": spans_snippet_html(h.text, h.spans)}
         )
-    if not lines:
-        return out
     res = search(
         conn,
         q,
@@ -529,12 +525,14 @@ def search_all(
     return out
 
 
-def maybe_entries(conn: sqlite3.Connection, q: str | None, limit: int = 50) -> list[dict]:
+def maybe_entries(
+    conn: sqlite3.Connection, q: str | None, limit: int = 50
+) -> tuple[list[dict], int]:
     """The first ``limit`` entries (newest first) that hold the query words only through
-    the recogniser's alternates, each with its ``snippet``: what the entries table page
-    lists after its exact hits."""
+    the recogniser's alternates, each with its ``snippet``, and how many there are: what
+    the entries table page lists after its exact hits."""
     if not query_words(q):
-        return []
+        return [], 0
     res = search(
         conn,
         q,
@@ -545,11 +543,12 @@ def maybe_entries(conn: sqlite3.Connection, q: str | None, limit: int = 50) -> l
         limit=limit,
         exact_limit=0,
     )
-    return [
+    hits = [
         {**h.row, "maybe": True, "snippet": spans_snippet_html(h.text, h.spans)}
         for h in res.hits
         if h.alternate
     ]
+    return hits, res.alternate_count
 
 
 # -- page images -----------------------------------------------------------------------------------
