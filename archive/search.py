@@ -110,6 +110,8 @@ ALT_WINDOW = 3
 ALT_BREAK = "0zq0"
 
 Alternates = dict[int, str]
+#: above this many exact hits, :func:`search` lists them by walking the date index
+WALK_ABOVE = 2000
 
 
 def stored_alternates(
@@ -327,10 +329,13 @@ def search(
         f"select count(*) from {fts} where {fts} match ?", [m_exact]
     ).fetchone()[0]
     hits: list[Hit] = []
+    # many hits, newest first: walk the date index and stop after a page of hits (``+``
+    # keeps SQLite from fetching every hit by rowid to sort them; see minqing_web.py)
+    walk = "+" if exact_count > WALK_ABOVE and order_by.startswith("t.date") else ""
     rows = _rows(
         conn,
         f"select {columns}, t.text as _text, t.alternates as _alts from {table} t "
-        f"where t.rowid in (select rowid from {fts} where {fts} match ?) "
+        f"where {walk}t.rowid in (select rowid from {fts} where {fts} match ?) "
         f"order by {order_by} limit ?",
         [m_exact, limit if exact_limit is None else min(limit, exact_limit)],
     )
