@@ -19,9 +19,11 @@ from minqing.archive.schema import (
     BOOKS,
     CORRECTIONS,
     ENTRIES,
+    ENTRIES_ALT_FTS,
     ENTRIES_FTS,
     FILES,
     LINES,
+    LINES_ALT_FTS,
     LINES_FTS,
     LINKS,
     OCR_CACHE,
@@ -337,6 +339,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
     archive.db.execute(f"delete from {LINES} where page_id = ?", [pid])
     for rowid in old_rowids:
         archive.db.execute(f"delete from {LINES_FTS} where rowid = ?", [rowid])
+        archive.db.execute(f"delete from {LINES_ALT_FTS} where rowid = ?", [rowid])
     rows = []
     for n, ln in enumerate(rec.page_text.lines):
         x0, y0, x1, y1 = ln.bbox
@@ -486,8 +489,7 @@ def write_entries(
         r["rowid"]
         for r in archive.db.query(f"select rowid from {ENTRIES} where book_id = ?", [book_id])
     ]
-    for rowid in old_rowids:
-        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [rowid])
+    unindex_entries(archive, old_rowids)
     archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
     archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
     rows = []
@@ -555,11 +557,27 @@ def write_entries(
 
 def _index_line_row(archive: Archive, r: dict[str, Any]) -> None:
     text = r["text"] or ""
-    archive.db.execute(f"delete from {LINES_FTS} where rowid = ?", [r["rowid"]])
-    archive.db.execute(
-        f"insert into {LINES_FTS}(rowid, bigrams, alt) values (?, ?, ?)",
-        [r["rowid"], bigrams(text), alt_bigrams(text, accepted_alternates(r["alternates"]))],
+    _put_fts(
+        archive, LINES_FTS, LINES_ALT_FTS, r["rowid"], text, accepted_alternates(r["alternates"])
     )
+
+
+def _put_fts(
+    archive: Archive, fts: str, alt_fts: str, rowid: int, text: str, alts: dict[int, str]
+) -> None:
+    archive.db.execute(f"delete from {fts} where rowid = ?", [rowid])
+    archive.db.execute(f"delete from {alt_fts} where rowid = ?", [rowid])
+    archive.db.execute(f"insert into {fts}(rowid, bigrams) values (?, ?)", [rowid, bigrams(text)])
+    alt = alt_bigrams(text, alts)
+    if alt:
+        archive.db.execute(f"insert into {alt_fts}(rowid, alt) values (?, ?)", [rowid, alt])
+
+
+def unindex_entries(archive: Archive, rowids: Iterable[int]) -> None:
+    """Remove entries' search rows (before the entries are deleted or rewritten)."""
+    for rowid in rowids:
+        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [rowid])
+        archive.db.execute(f"delete from {ENTRIES_ALT_FTS} where rowid = ?", [rowid])
 
 
 def index_line(archive: Archive, line_id: str) -> None:
@@ -610,11 +628,7 @@ def index_entries(archive: Archive, entry_ids: Iterable[str]) -> None:
             f"update {ENTRIES} set alternates = ? where rowid = ?",
             [json.dumps(alts, ensure_ascii=False) if alts else None, row["rowid"]],
         )
-        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [row["rowid"]])
-        archive.db.execute(
-            f"insert into {ENTRIES_FTS}(rowid, bigrams, alt) values (?, ?, ?)",
-            [row["rowid"], bigrams(text), alt_bigrams(text, alts)],
-        )
+        _put_fts(archive, ENTRIES_FTS, ENTRIES_ALT_FTS, row["rowid"], text, alts)
 
 
 def count_entries(archive: Archive) -> int:

@@ -47,6 +47,9 @@ CORRECTIONS = "corrections"
 RUNS = "runs"
 ENTRIES_FTS = "entries_fts"
 LINES_FTS = "lines_fts"
+#: the bigrams the recogniser's alternates spell (issue 17), rowids as in the tables above
+ENTRIES_ALT_FTS = "entries_alt_fts"
+LINES_ALT_FTS = "lines_alt_fts"
 USERS = "users"
 KEYWORDS = "keywords"
 MATTERS = "matters"
@@ -411,29 +414,18 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 @migration
 def m002_search_alternates(db: sqlite_utils.Database) -> None:
-    """Search alternates (issue 17): `alternates` columns, an `alt` FTS column, a trigger.
+    """Search alternates (issue 17): `alternates` columns, two FTS tables, a trigger.
 
-    `lines.alternates` and `entries.alternates`; both FTS tables rebuilt with a second
-    column `alt`; a corrected line drops its alternates (trigger).
+    `lines.alternates` and `entries.alternates`; `entries_alt_fts` and `lines_alt_fts`
+    index the bigrams alternates spell (their own tables: an FTS5 column filter reads the
+    whole token list, a table of its own only the few rows with alternates); a corrected
+    line drops its alternates (trigger).
     """
     for table in (LINES, ENTRIES):
         if "alternates" not in db[table].columns_dict:
             db[table].add_column("alternates", str)
-    # FTS5 tables cannot gain a column: rebuild them with the read text's bigrams (rowids
-    # kept); the alternates fill in as pages are (re-)OCR'd by an engine that stores them
-    from minqing.archive.search import bigrams
-
-    for fts, table in ((ENTRIES_FTS, ENTRIES), (LINES_FTS, LINES)):
-        cols = [r[1] for r in db.execute(f"select * from pragma_table_info('{fts}')").fetchall()]
-        if "alt" in cols:
-            continue
-        db.execute(f"DROP TABLE IF EXISTS {fts}")
-        db.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5(bigrams, alt)")
-        rows = db.execute(f"select rowid, text from {table}").fetchall()
-        db.conn.executemany(
-            f"insert into {fts}(rowid, bigrams) values (?, ?)",
-            ((rowid, bigrams(text or "")) for rowid, text in rows),
-        )
+    for fts in (ENTRIES_ALT_FTS, LINES_ALT_FTS):
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(alt)")
     # a line whose text a person set keeps no machine alternates, whoever writes it
     db.execute(
         f"""CREATE TRIGGER IF NOT EXISTS {LINES}_corrected_drop_alternates
@@ -532,11 +524,12 @@ TABLE_DOCS: dict[str, str] = {
     SAMPLES: "spot-check samples: scope, seed, mode (`blind`/`verify`), threshold, plan",
     ITEMS: "the lines of each spot-check sample, the text shown, the reviewer's "
     "transcription and the errors counted",
-    ENTRIES_FTS: "FTS5 over character bigrams of the entry text (`bigrams`) and of windows "
-    "spelt with the recogniser's alternates (`alt`) (rowid = `entries.rowid`), see "
-    "`archive/search.py`",
-    LINES_FTS: "FTS5 over character bigrams of the line text (`bigrams`) and its alternates "
-    "(`alt`) (rowid = `lines.rowid`)",
+    ENTRIES_FTS: "FTS5 over character bigrams of the entry text (rowid = `entries.rowid`), "
+    "see `archive/search.py`",
+    LINES_FTS: "FTS5 over character bigrams of the line text (rowid = `lines.rowid`)",
+    ENTRIES_ALT_FTS: "FTS5 over the bigrams of short windows of the entry text spelt with "
+    "the recogniser's alternates (rowid = `entries.rowid`; only entries that have some)",
+    LINES_ALT_FTS: "the same for lines (rowid = `lines.rowid`)",
     MATTERS: "one row per matter: a root entry and its follow-up chain (see below)",
     "_sqlite_migrations": "the migrations applied to this archive (set `minqing`), in order",
 }
@@ -652,7 +645,7 @@ def markdown() -> str:
     ).fetchall()
     shadow = {
         f"{fts}_{s}"
-        for fts in (ENTRIES_FTS, LINES_FTS)
+        for fts in (ENTRIES_FTS, LINES_FTS, ENTRIES_ALT_FTS, LINES_ALT_FTS)
         for s in ("data", "idx", "content", "docsize", "config")
     }
     tables = [n for t, n, _, sql in objects if t == "table" and n not in shadow]

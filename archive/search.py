@@ -13,14 +13,16 @@ matches exactly where the word occurs as a substring of the indexed text.
 
 Alternates (issue 17). For characters the recogniser was unsure of, the OCR stage keeps
 the next likeliest characters (``ocr.types.Line.alternates``); the archive stores them
-(``lines.alternates``) and indexes, in a second FTS5 column ``alt``, the bigrams of short
-windows of the read text with an alternate put in place of the read character. So a search
+(``lines.alternates``) and indexes, in a second FTS5 table (``<table>_alt_fts``), the
+bigrams of short windows of the read text with an alternate put in place of the read
+character. So a search
 for 饮水 also finds a line read as 饺水 whose second choice for 饺 was 饮. A window spans
 :data:`ALT_WINDOW` characters either side of the substituted one (words of up to
 ``ALT_WINDOW + 1`` characters through it match), windows are kept apart by the token
 :data:`ALT_BREAK` so that no phrase runs from one into the next. :func:`fts_query` matches
-the read text only (``bigrams`` column: exact); ``fts_query(q, alternates=True)`` both
-columns. :func:`search` ranks exact hits first, then the hits only alternates explain.
+the read text (exact; Datasette's search box); :func:`search` ranks exact hits first, then
+the hits only alternates explain. The alternates have a table of their own, not a column:
+an FTS5 column filter still reads every row of a token, a small table only its few rows.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 # CJK unified ideographs (+ extension A, compatibility) and the 〇 used in dates.
 _CJK = r"\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"([{_CJK}]+)|([0-9A-Za-z]+)")
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+_ALNUM_CHAR = re.compile(r"[0-9A-Za-z]")
 
 
 def _normalise(text: str) -> str:
@@ -64,19 +68,8 @@ def bigrams(text: str) -> str:
     return " ".join(out)
 
 
-def fts_query(query: str | None, *, alternates: bool = False) -> str:
-    """Turn a user's search text into an FTS5 MATCH expression over :func:`bigrams`.
-
-    Every whitespace-separated word must occur (AND); inside a word, CJK runs become
-    phrases of consecutive bigrams, so 土地承包 matches only the substring 土地承包.
-    A single CJK character becomes a prefix query. Returns an expression that
-    matches nothing (``""``-phrase) when the query holds no searchable characters.
-
-    Each phrase is limited to the read text (column ``bigrams``) unless ``alternates``:
-    then a phrase may also match in the ``alt`` column (a word the recogniser's second
-    choices spell). Tables with the one column ``bigrams`` take either form.
-    """
-    col = "" if alternates else "bigrams : "
+def _phrases(query: str | None) -> list[str]:
+    """One FTS5 phrase per query word (see :func:`fts_query`)."""
     parts: list[str] = []
     for word in unicodedata.normalize("NFKC", query or "").split():
         tokens: list[str] = []
@@ -88,9 +81,21 @@ def fts_query(query: str | None, *, alternates: bool = False) -> str:
         if not tokens:
             continue
         if len(tokens) == 1 and len(tokens[0]) == 1 and re.match(rf"[{_CJK}]", tokens[0]):
-            parts.append(f'{col}"{tokens[0]}" *')
+            parts.append(f'"{tokens[0]}" *')
         else:
-            parts.append(col + '"' + " ".join(tokens) + '"')
+            parts.append('"' + " ".join(tokens) + '"')
+    return parts
+
+
+def fts_query(query: str | None) -> str:
+    """Turn a user's search text into an FTS5 MATCH expression over :func:`bigrams`.
+
+    Every whitespace-separated word must occur (AND); inside a word, CJK runs become
+    phrases of consecutive bigrams, so 土地承包 matches only the substring 土地承包.
+    A single CJK character becomes a prefix query. Returns an expression that
+    matches nothing (``""``-phrase) when the query holds no searchable characters.
+    """
+    parts = _phrases(query)
     return " AND ".join(parts) if parts else '""'
 
 
@@ -186,19 +191,55 @@ def joined_alternates(parts: Sequence[tuple[str, Alternates]], text: str) -> Alt
     return {i: parts[p][1][k] for i, (p, k) in where.items() if k in parts[p][1]}
 
 
+#: prefix of the tokens of a window that the read text alone spells (see :func:`alt_bigrams`)
+READ_MARK = "q"
+
+
+def _window_tokens(chars: Sequence[str], subs: Container[int]) -> list[str]:
+    """Bigram tokens of ``chars`` (CJK runs; ASCII runs as words); a token that touches no
+    position in ``subs`` is marked :data:`READ_MARK`."""
+    tokens: list[str] = []
+    n = 0
+    while n < len(chars):
+        ch = chars[n]
+        if _CJK_CHAR.match(ch):
+            m = n
+            while m + 1 < len(chars) and _CJK_CHAR.match(chars[m + 1]):
+                m += 1
+            if m == n:
+                tokens.append(ch if n in subs else READ_MARK + ch)
+            for k in range(n, m):
+                bigram = chars[k] + chars[k + 1]
+                tokens.append(bigram if k in subs or k + 1 in subs else READ_MARK + bigram)
+            n = m + 1
+        elif _ALNUM_CHAR.match(ch):
+            m = n
+            while m + 1 < len(chars) and _ALNUM_CHAR.match(chars[m + 1]):
+                m += 1
+            word = "".join(chars[n : m + 1]).lower()
+            touched = any(k in subs for k in range(n, m + 1))
+            tokens.append(word if touched else READ_MARK + word)
+            n = m + 1
+        else:
+            n += 1
+    return tokens
+
+
 def alt_bigrams(text: str, alts: Alternates, *, window: int = ALT_WINDOW) -> str | None:
-    """The ``alt`` column for ``text``: windows around unsure characters with alternates in.
+    """The alternates' search text for ``text``: windows around unsure characters.
 
     For every unsure position and alternate, the bigrams of ``window`` characters either
     side with the alternate in place; for two unsure positions within ``window`` of each
-    other, also every pair of their alternates together. Windows are separated by
-    :data:`ALT_BREAK`. None when there is nothing to index.
+    other, also every pair of their alternates together. A bigram the read text alone
+    spells is marked (``q水难``), so that a query's phrase only matches here through an
+    alternate (:func:`alt_phrases`) and the table stays small to search. Windows are
+    separated by :data:`ALT_BREAK`. None when there is nothing to index.
     """
     if not alts:
         return None
     # positions in the whitespace-free text, as the bigram index sees it
     keep = [k for k, ch in enumerate(text) if not ch.isspace()]
-    chars = [text[k] for k in keep]
+    chars = [_fold_keep(text[k]) for k in keep]
     where = {k: n for n, k in enumerate(keep)}
     unsure = sorted((where[k], a) for k, a in alts.items() if k in where)
     windows: list[str] = []
@@ -207,11 +248,8 @@ def alt_bigrams(text: str, alts: Alternates, *, window: int = ALT_WINDOW) -> str
     def add(subs: dict[int, str]) -> None:
         lo = max(0, min(subs) - window)
         hi = min(len(chars), max(subs) + window + 1)
-        seg = "".join(subs.get(n, chars[n]) for n in range(lo, hi))
-        tokens = []
-        for cjk, word in _TOKEN_RE.findall(unicodedata.normalize("NFKC", seg)):
-            tokens.extend(_run_tokens(cjk, with_tail=False) if cjk else [word.lower()])
-        t = " ".join(tokens)
+        seg = [_fold_keep(subs[n]) if n in subs else chars[n] for n in range(lo, hi)]
+        t = " ".join(_window_tokens(seg, {n - lo for n in subs}))
         if t and t not in seen:
             seen.add(t)
             windows.append(t)
@@ -226,6 +264,34 @@ def alt_bigrams(text: str, alts: Alternates, *, window: int = ALT_WINDOW) -> str
                 for b in alts_j:
                     add({i: a, j: b})
     return f" {ALT_BREAK} ".join(windows) or None
+
+
+def alt_phrases(query: str | None) -> list[str]:
+    """For each query word, the MATCH expression of the alternates' table that finds it
+    spelt with one or two alternates: one phrase per choice of the characters that came
+    from alternates (the others' bigrams marked as in :func:`alt_bigrams`), ORed."""
+    out = []
+    for word in query_words(query):
+        chars = [_fold_keep(c) for c in word]
+        if len(chars) == 1:
+            out.append(f'"{chars[0].lower()}" *' if _CJK_CHAR.match(chars[0]) else f'"{chars[0]}"')
+            continue
+        n = len(chars)
+        choices = [{i} for i in range(n)] + [
+            {i, j} for i in range(n) for j in range(i + 1, n) if j - i <= ALT_WINDOW
+        ]
+        phrases = []
+        for subs in choices:
+            p = '"' + " ".join(_window_tokens(chars, subs)) + '"'
+            if p not in phrases:
+                phrases.append(p)
+        out.append("(" + " OR ".join(phrases) + ")")
+    return out
+
+
+def _fold_keep(ch: str) -> str:
+    f = unicodedata.normalize("NFKC", ch)
+    return f if len(f) == 1 else ch
 
 
 Span = tuple[int, int, tuple[tuple[int, str], ...]]
@@ -324,7 +390,6 @@ def search(
     if not words:
         return Result([], 0, 0)
     m_exact = fts_query(q)
-    m_any = fts_query(q, alternates=True)
     exact_count = conn.execute(
         f"select count(*) from {fts} where {fts} match ?", [m_exact]
     ).fetchone()[0]
@@ -343,22 +408,45 @@ def search(
         hits.append(_hit(r, words, alternate=False, table=table))
     alternate_count = 0
     if not exact:
-        alternate_count = conn.execute(
-            f"select count(*) from {fts} where {fts} match ? and rowid not in "
-            f"(select rowid from {fts} where {fts} match ?)",
-            [m_any, m_exact],
-        ).fetchone()[0]
+        alt_ids = _alternate_ids(conn, fts, f"{table}_alt_fts", q)
+        alternate_count = len(alt_ids)
         room = limit - len(hits)
-        if room > 0 and alternate_count:
+        if room > 0 and alt_ids:
             rows = _rows(
                 conn,
                 f"select {columns}, t.text as _text, t.alternates as _alts from {table} t "
-                f"where t.rowid in (select rowid from {fts} where {fts} match ? and rowid not in "
-                f"(select rowid from {fts} where {fts} match ?)) order by {order_by} limit ?",
-                [m_any, m_exact, room],
+                f"where t.rowid in (select value from json_each(?)) order by {order_by} limit ?",
+                [json.dumps(alt_ids), room],
             )
             hits.extend(_hit(r, words, alternate=True, table=table) for r in rows)
     return Result(hits, exact_count, alternate_count)
+
+
+def _alternate_ids(conn: sqlite3.Connection, fts: str, alt_fts: str, q: str | None) -> list[int]:
+    """Rowids that hold every word, some only through alternates (not exact hits).
+
+    Candidates are the rows whose alternates spell some word (:func:`alt_phrases`: only
+    through an alternate, so they are few); each word is then looked up among them.
+    """
+    exact_phrases = [fts_query(w) for w in query_words(q)]
+    through_alt = alt_phrases(q)
+    cands: set[int] = set()
+    for p in through_alt:
+        cands.update(
+            r[0] for r in conn.execute(f"select rowid from {alt_fts} where {alt_fts} match ?", [p])
+        )
+    if not cands:
+        return []
+    ids = json.dumps(sorted(cands))
+    sql = "select rowid from {t} where {t} match ? and rowid in (select value from json_each(?))"
+    exact_all = set(cands)
+    ok = set(cands)
+    for pe, pa in zip(exact_phrases, through_alt, strict=True):
+        in_exact = {r[0] for r in conn.execute(sql.format(t=fts), [pe, ids])}
+        in_alt = {r[0] for r in conn.execute(sql.format(t=alt_fts), [pa, ids])}
+        ok &= in_exact | in_alt
+        exact_all &= in_exact
+    return sorted(ok - exact_all)
 
 
 def row_alternates(table: str, stored: str | None) -> Alternates:

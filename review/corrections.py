@@ -48,7 +48,6 @@ from minqing.archive.schema import (
     CORRECTIONS,
     DECISIONS,
     ENTRIES,
-    ENTRIES_FTS,
     LINES,
     LINKS,
     PAGES,
@@ -740,8 +739,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
     # old entry id → new entry id: the group holding the old entry's first line
     line_to_new = {lid: r["entry_id"] for r in new_rows for lid in json.loads(r["line_ids"])}
     id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "", None) for r in old}
-    for r in old:
-        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [r["rowid"]])
+    records.unindex_entries(archive, [r["rowid"] for r in old])
     archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
     archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
     archive.db[ENTRIES].insert_all(new_rows, pk="entry_id", alter=True)
