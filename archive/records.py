@@ -19,9 +19,11 @@ from minqing.archive.schema import (
     BOOKS,
     CORRECTIONS,
     ENTRIES,
+    ENTRIES_ALT_FTS,
     ENTRIES_FTS,
     FILES,
     LINES,
+    LINES_ALT_FTS,
     LINES_FTS,
     LINKS,
     OCR_CACHE,
@@ -31,7 +33,13 @@ from minqing.archive.schema import (
     line_id,
     page_id,
 )
-from minqing.archive.search import bigrams
+from minqing.archive.search import (
+    accepted_alternates,
+    alt_bigrams,
+    bigrams,
+    joined_alternates,
+    stored_alternates,
+)
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES, BookLine, Entry, Link
 from minqing.ocr.types import Line, PageText
@@ -155,6 +163,7 @@ def page_text_to_json(page_text: PageText) -> str:
                     "box": [list(p) for p in ln.box],
                     "confidence": ln.confidence,
                     "char_confidences": list(ln.char_confidences),
+                    "alternates": [[i, a, list(p)] for i, a, p in ln.alternates],
                 }
                 for ln in page_text.lines
             ],
@@ -174,6 +183,7 @@ def page_text_from_json(data: str) -> PageText:
                 box=tuple(tuple(p) for p in ln["box"]),
                 confidence=ln["confidence"],
                 char_confidences=tuple(ln.get("char_confidences", ())),
+                alternates=tuple((i, a, tuple(p)) for i, a, p in ln.get("alternates", ())),
             )
             for ln in obj["lines"]
         ),
@@ -329,6 +339,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
     archive.db.execute(f"delete from {LINES} where page_id = ?", [pid])
     for rowid in old_rowids:
         archive.db.execute(f"delete from {LINES_FTS} where rowid = ?", [rowid])
+        archive.db.execute(f"delete from {LINES_ALT_FTS} where rowid = ?", [rowid])
     rows: list[dict[str, Any]] = []
     for n, ln in enumerate(rec.page_text.lines):
         x0, y0, x1, y1 = ln.bbox
@@ -351,6 +362,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
                 "corrected": 0,
                 "corrected_text": None,
                 "entry_id": None,
+                "alternates": stored_alternates(ln.text, ln.alternates, ln.char_confidences),
             }
         )
     for old in corrected:
@@ -361,7 +373,10 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
         best = rows[target] if target is not None else None
         if best is not None and not best["corrected"]:
             best.update(
-                text=old["corrected_text"], corrected=1, corrected_text=old["corrected_text"]
+                text=old["corrected_text"],
+                corrected=1,
+                corrected_text=old["corrected_text"],
+                alternates=None,  # the machine's doubts are not a person's text's
             )
         else:
             rows.append(
@@ -372,15 +387,15 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
                     "page_no": rec.page_no,
                     "line_no": len(rows),
                     "machine_text": "",
+                    "alternates": None,
                 }
             )
     if rows:
         archive.db.table(LINES).insert_all(rows, pk="line_id", alter=True)
-        for r in archive.db.query(f"select rowid, text from {LINES} where page_id = ?", [pid]):
-            archive.db.execute(
-                f"insert into {LINES_FTS}(rowid, bigrams) values (?, ?)",
-                [r["rowid"], bigrams(r["text"])],
-            )
+        for r in archive.db.query(
+            f"select rowid, text, alternates from {LINES} where page_id = ?", [pid]
+        ):
+            _index_line_row(archive, r)
 
 
 def source_file_pages(archive: Archive, book_id: str, path: str) -> list[dict[str, Any]]:
@@ -474,8 +489,7 @@ def write_entries(
         r["rowid"]
         for r in archive.db.query(f"select rowid from {ENTRIES} where book_id = ?", [book_id])
     ]
-    for rowid in old_rowids:
-        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [rowid])
+    unindex_entries(archive, old_rowids)
     archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
     archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
     rows: list[dict[str, Any]] = []
@@ -542,11 +556,86 @@ def write_entries(
             archive.db.execute(
                 f"update {LINES} set entry_id = ? where line_id = ?", [r["entry_id"], lid]
             )
-    for r in archive.db.query(f"select rowid, text from {ENTRIES} where book_id = ?", [book_id]):
-        archive.db.execute(
-            f"insert into {ENTRIES_FTS}(rowid, bigrams) values (?, ?)",
-            [r["rowid"], bigrams(r["text"])],
+    index_entries(archive, [r["entry_id"] for r in rows])
+
+
+# -- the search index -----------------------------------------------------------------------
+
+
+def _index_line_row(archive: Archive, r: dict[str, Any]) -> None:
+    text = r["text"] or ""
+    _put_fts(
+        archive, LINES_FTS, LINES_ALT_FTS, r["rowid"], text, accepted_alternates(r["alternates"])
+    )
+
+
+def _put_fts(
+    archive: Archive, fts: str, alt_fts: str, rowid: int, text: str, alts: dict[int, str]
+) -> None:
+    archive.db.execute(f"delete from {fts} where rowid = ?", [rowid])
+    archive.db.execute(f"delete from {alt_fts} where rowid = ?", [rowid])
+    archive.db.execute(f"insert into {fts}(rowid, bigrams) values (?, ?)", [rowid, bigrams(text)])
+    alt = alt_bigrams(text, alts)
+    if alt:
+        archive.db.execute(f"insert into {alt_fts}(rowid, alt) values (?, ?)", [rowid, alt])
+
+
+def unindex_entries(archive: Archive, rowids: Iterable[int]) -> None:
+    """Remove entries' search rows (before the entries are deleted or rewritten)."""
+    for rowid in rowids:
+        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [rowid])
+        archive.db.execute(f"delete from {ENTRIES_ALT_FTS} where rowid = ?", [rowid])
+
+
+def index_line(archive: Archive, line_id: str) -> None:
+    """(Re)write a line's search row from its text and alternates (none once corrected)."""
+    for r in archive.db.query(
+        f"select rowid, text, alternates from {LINES} where line_id = ?", [line_id]
+    ):
+        _index_line_row(archive, r)
+
+
+def index_entries(archive: Archive, entry_ids: Iterable[str]) -> None:
+    """(Re)compute ``entries.alternates`` from the entries' lines and rewrite their search rows.
+
+    An entry's alternates are those of its lines (in its line order; a corrected line has
+    none), placed at their positions in the entry text: the words they spell across the
+    join of two lines are indexed too (issue 17).
+    """
+    for eid in entry_ids:
+        row = next(
+            archive.db.query(
+                f"select rowid, text, line_ids from {ENTRIES} where entry_id = ?", [eid]
+            ),
+            None,
         )
+        if row is None:
+            continue
+        text = row["text"] or ""
+        ids = json.loads(row["line_ids"] or "[]")
+        lines = (
+            {
+                r["line_id"]: r
+                for r in archive.db.query(
+                    f"select line_id, text, alternates from {LINES} "
+                    f"where line_id in ({','.join('?' * len(ids))})",
+                    ids,
+                )
+            }
+            if ids
+            else {}
+        )
+        parts = [
+            (lines[i]["text"] or "", accepted_alternates(lines[i]["alternates"]))
+            for i in ids
+            if i in lines
+        ]
+        alts = joined_alternates(parts, text)
+        archive.db.execute(
+            f"update {ENTRIES} set alternates = ? where rowid = ?",
+            [json.dumps(alts, ensure_ascii=False) if alts else None, row["rowid"]],
+        )
+        _put_fts(archive, ENTRIES_FTS, ENTRIES_ALT_FTS, row["rowid"], text, alts)
 
 
 def count_entries(archive: Archive) -> int:

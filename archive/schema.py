@@ -48,6 +48,9 @@ CORRECTIONS = "corrections"
 RUNS = "runs"
 ENTRIES_FTS = "entries_fts"
 LINES_FTS = "lines_fts"
+#: the bigrams the recogniser's alternates spell (issue 17), rowids as in the tables above
+ENTRIES_ALT_FTS = "entries_alt_fts"
+LINES_ALT_FTS = "lines_alt_fts"
 USERS = "users"
 KEYWORDS = "keywords"
 MATTERS = "matters"
@@ -460,6 +463,29 @@ def m003_entry_date_kinds(db: sqlite_utils.Database) -> None:
             entries.add_column(name, kind)
 
 
+@migration
+def m004_search_alternates(db: sqlite_utils.Database) -> None:
+    """Search alternates (issue 17): `alternates` columns, two FTS tables, a trigger.
+
+    `lines.alternates` and `entries.alternates`; `entries_alt_fts` and `lines_alt_fts`
+    index the bigrams alternates spell (their own tables: an FTS5 column filter reads the
+    whole token list, a table of its own only the few rows with alternates); a corrected
+    line drops its alternates (trigger).
+    """
+    for table in (LINES, ENTRIES):
+        if "alternates" not in db.table(table).columns_dict:
+            db.table(table).add_column("alternates", str)
+    for fts in (ENTRIES_ALT_FTS, LINES_ALT_FTS):
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(alt)")
+    # a line whose text a person set keeps no machine alternates, whoever writes it
+    db.execute(
+        f"""CREATE TRIGGER IF NOT EXISTS {LINES}_corrected_drop_alternates
+        AFTER UPDATE OF text, corrected ON {LINES}
+        WHEN new.corrected = 1 AND new.alternates IS NOT NULL
+        BEGIN UPDATE {LINES} SET alternates = NULL WHERE rowid = new.rowid; END"""
+    )
+
+
 #: What this code's schema is: the number of migrations it knows.
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
@@ -552,6 +578,9 @@ TABLE_DOCS: dict[str, str] = {
     ENTRIES_FTS: "FTS5 over character bigrams of the entry text (rowid = `entries.rowid`), "
     "see `archive/search.py`",
     LINES_FTS: "FTS5 over character bigrams of the line text (rowid = `lines.rowid`)",
+    ENTRIES_ALT_FTS: "FTS5 over the bigrams of short windows of the entry text spelt with "
+    "the recogniser's alternates (rowid = `entries.rowid`; only entries that have some)",
+    LINES_ALT_FTS: "the same for lines (rowid = `lines.rowid`)",
     MATTERS: "one row per matter: a root entry and its follow-up chain (see below)",
     "_sqlite_migrations": "the migrations applied to this archive (set `minqing`), in order",
 }
@@ -573,6 +602,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "raw_text": "engine text before normalisation",
         "box": "JSON polygon; `x0..y1` its bounding box in the normalised image's pixels",
         "corrected": "1 when a reviewer corrected it",
+        "alternates": "JSON `[[index, p_read, chars, [p, ...]], ...]`: the next likeliest "
+        "characters where the recogniser was unsure; NULL once corrected",
     },
     ENTRIES: {
         "date": "ISO date or NULL",
@@ -594,6 +625,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "later_notes": "JSON list of 补记 later notes (their own dates; not the entry's date)",
         "body_dates": "JSON list of dates mentioned in the body: [kind, ISO date]",
         "date_confirmed": "1 when a reviewer set the date",
+        "alternates": "JSON `{index in text: characters}`: the alternates its lines' unsure "
+        "characters add to search (`archive/search.py`)",
     },
     LINKS: {"evidence": "JSON list", "confirmed": "1 when a reviewer confirmed the link"},
     CORRECTIONS: {"target": "table name", "old": "value before", "new": "value after"},
@@ -701,7 +734,7 @@ def markdown() -> str:
     ).fetchall()
     shadow = {
         f"{fts}_{s}"
-        for fts in (ENTRIES_FTS, LINES_FTS)
+        for fts in (ENTRIES_FTS, LINES_FTS, ENTRIES_ALT_FTS, LINES_ALT_FTS)
         for s in ("data", "idx", "content", "docsize", "config")
     }
     tables = [n for t, n, _, sql in objects if t == "table" and n not in shadow]

@@ -33,11 +33,17 @@ def _lse(a: float, b: float) -> float:
 
 @dataclass(frozen=True)
 class Decoded:
-    """One decoded line: text, per-character confidences and emission timesteps."""
+    """One decoded line: text, per-character confidences and emission timesteps.
+
+    ``alternates`` (issue 17): for each character the model was unsure of (confidence
+    below :data:`ALT_STORE_BELOW`), ``(index, characters, probabilities)`` of the next
+    likeliest characters, likeliest first; see :func:`with_alternates`.
+    """
 
     text: str
     char_confidences: tuple[float, ...]
     steps: tuple[int, ...]
+    alternates: tuple[tuple[int, str, tuple[float, ...]], ...] = ()
 
     @property
     def confidence(self) -> float:
@@ -45,6 +51,44 @@ class Decoded:
         if not self.char_confidences:
             return 0.0
         return float(np.mean(self.char_confidences))
+
+
+#: characters read with a confidence below this keep their next likeliest characters
+#: (issue 17). Deliberately wide: the search index applies its own, calibrated threshold
+#: (``archive/search.py`` ALT_BELOW), so that calibrating it never needs a re-OCR.
+ALT_STORE_BELOW = 0.98
+#: at most this many alternates per character, each with at least this probability
+ALT_MAX = 3
+ALT_MIN_PROB = 0.005
+
+
+def with_alternates(d: Decoded, probs: np.ndarray, chars: list[str]) -> Decoded:
+    """``d`` with the next likeliest characters of each unsure character.
+
+    A character's candidates are the peak probabilities of every character over the
+    steps where it was emitted (its step and the two after, where CTC spreads a glyph),
+    the CTC blank and the character read excluded. The decoders already look at these
+    top-k characters (the LM's candidates); this keeps them for the search index.
+    """
+    if not d.steps or len(d.steps) != len(d.text):
+        return d
+    out = []
+    n_cols = probs.shape[1]
+    k = min(ALT_MAX + 1, n_cols - 1)
+    for i, (t, conf) in enumerate(zip(d.steps, d.char_confidences, strict=True)):
+        if conf >= ALT_STORE_BELOW:
+            continue
+        peak = probs[t : t + 3, 1:].max(axis=0)
+        top = np.argpartition(peak, -k)[-k:]
+        top = top[np.argsort(-peak[top])]
+        alts = [
+            (chars[c + 1], float(peak[c]))
+            for c in top
+            if peak[c] >= ALT_MIN_PROB and chars[c + 1] != d.text[i]
+        ][:ALT_MAX]
+        if alts:
+            out.append((i, "".join(a for a, _ in alts), tuple(round(p, 4) for _, p in alts)))
+    return Decoded(d.text, d.char_confidences, d.steps, tuple(out))
 
 
 def greedy_decode(probs: np.ndarray, chars: list[str]) -> Decoded:

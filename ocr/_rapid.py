@@ -11,14 +11,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from minqing.ocr._ctc import Decoded, beam_decode, greedy_decode, is_uncertain, substitute_decode
+from minqing.ocr._ctc import (
+    Decoded,
+    beam_decode,
+    greedy_decode,
+    is_uncertain,
+    substitute_decode,
+    with_alternates,
+)
 from minqing.ocr.base import OcrEngine, format_engine_id
 from minqing.ocr.errors import EngineUnavailableError
 from minqing.ocr.forms import cells_hold_text, find_cells, order_by_cells, vertical_strip
-from minqing.ocr.normalize import normalize_text
+from minqing.ocr.normalize import normalize_text, to_simplified
 from minqing.ocr.order import estimate_skew, reading_order
 from minqing.ocr.types import Line
+
 from minqing.paths import rapidocr_models_dir
 
 if TYPE_CHECKING:  # loaded on first use
@@ -271,7 +278,7 @@ class RapidOcrEngine(OcrEngine):
                 )
             else:
                 d = substitute_decode(probs, self._chars, self.lm, alpha=alpha)
-        return d
+        return with_alternates(d, probs, self._chars)
 
 
 def check_options(params: dict[str, Any]) -> dict[str, Any]:
@@ -361,12 +368,28 @@ def make_line(d: Decoded, box: np.ndarray) -> Line:
     raw = d.text
     text = normalize_text(raw)
     confs = d.char_confidences
+    lead = 0
     if len(text) != len(raw):  # strip() removed spaces at the ends: realign
         lead = len(raw) - len(raw.lstrip())
         confs = confs[lead : lead + len(text)]
+    alternates = []
+    for i, alts, probs in d.alternates:
+        j = i - lead
+        if not 0 <= j < len(text):
+            continue
+        # alternates in the form the text is stored in (simplified), the read one dropped
+        kept = [(a, p) for a, p in zip(to_simplified(alts), probs, strict=False) if a != text[j]]
+        kept = [(a, p) for n, (a, p) in enumerate(kept) if a not in [b for b, _ in kept[:n]]]
+        if kept:
+            alternates.append((j, "".join(a for a, _ in kept), tuple(p for _, p in kept)))
     conf = float(min(max(d.confidence, 0.0), 1.0))
     return Line(
-        text=text, box=tuple(map(tuple, box)), confidence=conf, raw_text=raw, char_confidences=confs
+        text=text,
+        box=tuple(map(tuple, box)),
+        confidence=conf,
+        raw_text=raw,
+        char_confidences=confs,
+        alternates=tuple(alternates),
     )
 
 

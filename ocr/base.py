@@ -13,13 +13,15 @@ import time
 from typing import Any
 
 import numpy as np
-
 from minqing.ocr.errors import OcrError
 from minqing.ocr.types import PageText
 
 #: Version of our own processing around the engines (reading order, normalisation,
 #: re-recognition, decoding). Bump it whenever our output for the same engine output
 #: may change: it is part of every engine_id and so of the OCR cache key.
+#: 4 (issues 14, 17): form pages read cell by cell, curled photos dewarped; lines carry
+#: the next likeliest characters of unsure characters (``Line.alternates``), which cached
+#: results of version 3 lack: they are re-read.
 STAGE_VERSION = "4"
 
 

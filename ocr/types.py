@@ -26,6 +26,9 @@ class Line:
         raw_text: the engine's text before normalisation (same as ``text`` when no
             normalisation applied).
         char_confidences: per-character confidences where the engine gives them.
+        alternates: for characters the engine was unsure of, ``(index in text,
+            next likeliest characters, their probabilities)``, likeliest first (issue 17:
+            search finds what was written, not only what was read).
     """
 
     text: str
@@ -33,6 +36,7 @@ class Line:
     confidence: float
     raw_text: str = ""
     char_confidences: tuple[float, ...] = field(default=(), compare=False)
+    alternates: tuple[tuple[int, str, tuple[float, ...]], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -50,6 +54,16 @@ class Line:
         if not self.raw_text:
             object.__setattr__(self, "raw_text", self.text)
         object.__setattr__(self, "char_confidences", tuple(float(c) for c in self.char_confidences))
+        alts = []
+        for i, chars, probs in self.alternates:
+            i, probs = int(i), tuple(float(p) for p in probs)
+            if not 0 <= i < len(self.text) or not chars or len(probs) != len(chars):
+                raise ValueError(
+                    f"Line.alternates entry ({i}, {chars!r}, {probs}) does not fit the text "
+                    f"{self.text!r}: index in range, one probability per character"
+                )
+            alts.append((i, str(chars), probs))
+        object.__setattr__(self, "alternates", tuple(alts))
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:

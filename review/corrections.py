@@ -48,13 +48,10 @@ from minqing.archive.schema import (
     CORRECTIONS,
     DECISIONS,
     ENTRIES,
-    ENTRIES_FTS,
     LINES,
-    LINES_FTS,
     LINKS,
     PAGES,
 )
-from minqing.archive.search import bigrams
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 
@@ -138,13 +135,6 @@ def _check(archive: Archive, what: str, expected: Any, current: Any) -> None:
 def _entry_text(lines: Iterable[str]) -> str:
     # the project's convention: lines joined without separator, whitespace removed
     return _WS.sub("", "".join(t or "" for t in lines))
-
-
-def _set_fts(archive: Archive, table: str, rowid: int, text: str) -> None:
-    archive.db.execute(f"delete from {table} where rowid = ?", [rowid])
-    archive.db.execute(
-        f"insert into {table}(rowid, bigrams) values (?, ?)", [rowid, bigrams(text or "")]
-    )
 
 
 @dataclass(frozen=True)
@@ -290,7 +280,8 @@ def _apply_line_text(archive: Archive, row: dict[str, Any], new: str) -> None:
         f"update {LINES} set text = ?, corrected = 1, corrected_text = ? where line_id = ?",
         [new, new, row["line_id"]],
     )
-    _set_fts(archive, LINES_FTS, row["rowid"], new)
+    # the archive drops a corrected line's alternates (a trigger) and reindexes it without
+    records.index_line(archive, row["line_id"])
     if row["entry_id"]:
         refresh_entry(archive, row["entry_id"])
 
@@ -324,7 +315,7 @@ def refresh_entry(archive: Archive, eid: str) -> None:
         st = detect_status(text)
         upd.update(status_code=st, status=STATUSES[st])
     archive.db.table(ENTRIES).update(eid, upd)
-    _set_fts(archive, ENTRIES_FTS, row["rowid"], text)
+    records.index_entries(archive, [eid])
 
 
 # -- entry values --------------------------------------------------------------------------
@@ -751,9 +742,8 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
         new_rows.append(row)
     # old entry id → new entry id: the group holding the old entry's first line
     line_to_new = {lid: r["entry_id"] for r in new_rows for lid in json.loads(r["line_ids"])}
-    id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "") for r in old}
-    for r in old:
-        archive.db.execute(f"delete from {ENTRIES_FTS} where rowid = ?", [r["rowid"]])
+    id_map = {r["entry_id"]: line_to_new.get(_first_line(r) or "", None) for r in old}
+    records.unindex_entries(archive, [r["rowid"] for r in old])
     archive.db.execute(f"delete from {ENTRIES} where book_id = ?", [book_id])
     archive.db.execute(f"update {LINES} set entry_id = null where book_id = ?", [book_id])
     archive.db.table(ENTRIES).insert_all(new_rows, pk="entry_id", alter=True)
@@ -762,8 +752,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
         archive.db.execute(
             f"update {LINES} set entry_id = ? where line_id in ({','.join('?' * len(ids))})", [r["entry_id"], *ids]
         )
-    for r in archive.db.query(f"select rowid, text from {ENTRIES} where book_id = ?", [book_id]):
-        archive.db.execute(f"insert into {ENTRIES_FTS}(rowid, bigrams) values (?, ?)", [r["rowid"], bigrams(r["text"])])
+    records.index_entries(archive, [r["entry_id"] for r in new_rows])
     _remap_links(archive, book_id, id_map)
     records.refresh_matters(archive)
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from pathlib import Path
-from typing import Any
 
 from datasette.utils.asgi import Response
 from minqing.archive.errors import BadCorrectionError

@@ -80,8 +80,9 @@ async def entry_page(datasette, request):
     await _check(datasette, request, "entries")
     entry_id = urllib.parse.unquote(request.url_vars["entry_id"])
     q = request.args.get("q") or None
+    exact = request.args.get("exact") not in (None, "", "0")
     view = await datasette.get_database(DB).execute_fn(
-        lambda conn: presentation.entry_view(conn, entry_id, q)
+        lambda conn: presentation.entry_view(conn, entry_id, q, exact=exact)
     )
     if view is None:
         raise NotFound(f"没有条目 {entry_id}")
@@ -148,8 +149,9 @@ async def search_page(datasette, request):
     await _check(datasette, request, "entries")
     await _check(datasette, request, "lines")
     q = request.args.get("q", "")
+    exact = request.args.get("exact") not in (None, "", "0")
     result = await datasette.get_database(DB).execute_fn(
-        lambda conn: presentation.search_all(conn, q, limit=50)
+        lambda conn: presentation.search_all(conn, q, limit=50, exact=exact)
     )
     for r in result["entries"]:
         r["url"] = entry_url(r["entry_id"], q)
@@ -163,6 +165,8 @@ async def search_page(datasette, request):
             r["snippet"] = str(r["snippet"])
         return Response.json(result)
     result["entries_search_url"] = "/archive/entries?" + urllib.parse.urlencode({"_search": q})
+    result["exact_url"] = "/-/search?" + urllib.parse.urlencode({"q": q, "exact": "1"})
+    result["all_url"] = "/-/search?" + urllib.parse.urlencode({"q": q})
     result["lines_search_url"] = "/archive/lines?" + urllib.parse.urlencode({"_search": q})
     return Response.html(
         await datasette.render_template("minqing_search_all.html", result, request=request)
@@ -350,11 +354,55 @@ def asgi_wrapper(datasette):
     return wrap
 
 
+#: the table page's switch for exact matches only (issue 17)
+EXACT_ONLY = "_mq_exact"
+#: alternate-only hits the entries table page lists after its exact hits
+MAYBE_SHOWN = 50
+
+
 @hookimpl
-def extra_template_vars(template, database, table):
-    if database == DB and table == "entries":
-        return {"mq_search_scale": _SCALE.get()}
-    return {}
+def extra_template_vars(database, table, request, datasette):
+    if database != DB or table != "entries":
+        return {}
+    scale = _SCALE.get()
+    q = None
+    if request is not None:
+        q = request.args.get("_search") or request.args.get(DATE_SEARCH)
+    if not q:
+        return {"mq_search_scale": scale}
+
+    async def inner():
+        # the table lists the exact hits (escape_fts matches the read text); the hits only
+        # the recogniser's alternates explain follow them, marked 可能的匹配
+        exact = request.args.get(EXACT_ONLY) not in (None, "", "0")
+        out = {
+            "mq_search_scale": scale,
+            "mq_exact": exact,
+            "mq_maybe_label": presentation.MAYBE_LABEL,
+            "mq_exact_url": "?" + urllib.parse.urlencode([*_pairs(request), (EXACT_ONLY, "1")]),
+            "mq_all_url": "?"
+            + urllib.parse.urlencode([(k, v) for k, v in _pairs(request) if k != EXACT_ONLY]),
+        }
+        if exact:
+            return out
+        maybe, count = await datasette.get_database(DB).execute_fn(
+            lambda conn: presentation.maybe_entries(conn, q, limit=MAYBE_SHOWN)
+        )
+        for r in maybe:
+            r["url"] = entry_url(r["entry_id"], q)
+            r["snippet"] = Markup(r["snippet"])
+        out.update(mq_maybe=maybe, mq_maybe_count=count)
+        return out
+
+    return inner
+
+
+def _pairs(request) -> list[tuple[str, str]]:
+    return [
+        (k, v)
+        for k, v in urllib.parse.parse_qsl(request.query_string, keep_blank_values=True)
+        if k not in ("_next", AUTO)
+    ]
 
 
 @hookimpl

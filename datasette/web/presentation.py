@@ -19,8 +19,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from minqing.archive.schema import ENTRIES, ENTRIES_FTS, LINES, LINES_FTS, PAGES
-from minqing.archive.search import fts_query
+from minqing.archive.schema import ENTRIES, LINES, PAGES
+from minqing.archive.search import (
+    Span,
+    find_spans,
+    part_positions,
+    row_alternates,
+    search,
+)
+from minqing.archive.search import (
+    query_words as _query_words,
+)
 from minqing.archive.store import is_read_only
 
 #: Folder (relative to the archive folder) that holds every page image.
@@ -41,12 +50,7 @@ def query_words(q: str | None) -> list[str]:
     Characters the index ignores (punctuation, FTS syntax) are dropped from each word;
     each remaining run is a word that must occur as a substring.
     """
-    words: list[str] = []
-    for raw in unicodedata.normalize("NFKC", q or "").split():
-        for run in re.findall(rf"[{_CJK}]+|[0-9A-Za-z]+", raw):
-            if run.lower() not in (w.lower() for w in words):
-                words.append(run)
-    return words
+    return _query_words(q)
 
 
 def _norm(text: str | None) -> str:
@@ -123,6 +127,60 @@ def snippet_html(text: str | None, q: str | None, width: int = 36) -> str:
     start = max(0, min(start, end - 2 * width))
     return (
         ("…" if start > 0 else "") + _marked(t, spans, start, end) + ("…" if end < len(t) else "")
+    )
+
+
+#: what a hit found only through the recogniser's alternates is called (issue 17)
+MAYBE_LABEL = "可能的匹配"
+
+
+def _spans_marked(text: str, spans: Sequence[Span], start: int, end: int) -> str:
+    """``text[start:end]`` escaped; exact spans in ``<mark>``, spans read through alternates
+    in ``<mark class="mq-maybe">`` with each alternate shown after the character read."""
+    merged: list[list[Any]] = []
+    for s, e, used in sorted(spans):
+        if merged and s < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+            merged[-1][2].update(dict(used))
+        else:
+            merged.append([s, e, dict(used)])
+    out, pos = [], start
+    for s, e, used in merged:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(html.escape(text[pos:s]))
+        inner = []
+        for k in range(s, e):
+            ch = html.escape(text[k])
+            if k in used:
+                alt = html.escape(used[k])
+                inner.append(
+                    f'<span class="mq-alt" title="识别为“{ch}”，可能是“{alt}”">'
+                    f"{ch}<sup>{alt}</sup></span>"
+                )
+            else:
+                inner.append(ch)
+        css = ' class="mq-maybe"' if used else ""
+        out.append(f"<mark{css}>{''.join(inner)}</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end]))
+    return "".join(out)
+
+
+def spans_snippet_html(text: str, spans: Sequence[Span], width: int = 36) -> str:
+    """Like :func:`snippet_html`, around the first of ``spans`` (see :func:`_spans_marked`)."""
+    if not spans:
+        end = min(len(text), 2 * width)
+        return html.escape(text[:end]) + ("…" if end < len(text) else "")
+    first = min(s for s, _, _ in spans)
+    start = max(0, first - width // 2)
+    end = min(len(text), start + 2 * width)
+    start = max(0, min(start, end - 2 * width))
+    return (
+        ("…" if start > 0 else "")
+        + _spans_marked(text, spans, start, end)
+        + ("…" if end < len(text) else "")
     )
 
 
@@ -274,13 +332,18 @@ def _chain(conn: sqlite3.Connection, matter_id: str) -> list[dict[str, Any]]:
     )
 
 
-def entry_view(conn: sqlite3.Connection, entry_id: str, q: str | None = None) -> dict | None:
+def entry_view(
+    conn: sqlite3.Connection, entry_id: str, q: str | None = None, *, exact: bool = False
+) -> dict | None:
     """Everything the entry page shows, or None when there is no such entry.
 
     Keys: ``entry`` (the row), ``fields`` (list of (label, value)), ``evidence``,
     ``text_html`` (hits marked), ``chain`` (the matter's entries in date order, each
     with ``current``), ``matter`` (the matters-view row), ``pages`` (each page of
-    the entry with its image path, size and lines: ``in_entry`` and ``hit`` flags).
+    the entry with its image path, size and lines: ``in_entry`` and ``hit`` flags,
+    ``maybe`` when the line holds a word only its alternates spell, and ``marks``: the
+    character boxes of the hits, ``alt`` for a character read otherwise), ``maybe``
+    (the text holds a query word only through alternates: a possible match).
     """
     rows = _rows(conn, f"select * from {ENTRIES} where entry_id = ?", [entry_id])
     if not rows:
@@ -293,10 +356,42 @@ def entry_view(conn: sqlite3.Connection, entry_id: str, q: str | None = None) ->
         c["current"] = c["entry_id"] == entry_id
         c["snippet"] = snippet_html(c["text"], None, 30)
     matter = _rows(conn, "select * from matters where matter_id = ?", [e.get("matter_id")])
+    words = query_words(q)
+    text = _norm(e.get("text"))
+    alts = {} if exact else row_alternates(ENTRIES, e.get("alternates"))
+    spans = find_spans(text, alts, words) if words else []
+    exact_spans = [sp for sp in spans if not sp[2]]
+    maybe = any(sp[2] for sp in spans) and not all(
+        any(
+            _match_form("".join(ch for ch in text[s:t] if not ch.isspace())) == w.lower()
+            for s, t, _ in exact_spans
+        )
+        for w in words
+    )
+    # each character of the entry text -> (line, index in line), for the image marks
+    entry_lines = (
+        _rows(
+            conn,
+            f"select line_id, text from {LINES} where line_id in ({','.join('?' * len(line_ids))})",
+            list(line_ids),
+        )
+        if line_ids
+        else []
+    )
+    order = {lid: n for n, lid in enumerate(_json(e.get("line_ids"), []))}
+    entry_lines.sort(key=lambda r: order.get(r["line_id"], 0))
+    where = part_positions([r["text"] or "" for r in entry_lines], text)
+    marks: dict[str, dict[int, str | None]] = {}
+    for s, t, used in spans:
+        used_at = dict(used)
+        for k in range(s, t):
+            if k in where:
+                p, i = where[k]
+                marks.setdefault(entry_lines[p]["line_id"], {})[i] = used_at.get(k)
     pages = []
     first, last = e.get("page_start"), e.get("page_end") or e.get("page_start")
     if first is not None:
-        for p in _rows(
+        for pg in _rows(
             conn,
             f"select page_id, page_no, image, width, height, needs_rescan, quality_flags "
             f"from {PAGES} where book_id = ? and page_no between ? and ? order by page_no",
@@ -306,7 +401,7 @@ def entry_view(conn: sqlite3.Connection, entry_id: str, q: str | None = None) ->
                 conn,
                 f"select line_id, line_no, text, x0, y0, x1, y1, confidence, corrected "
                 f"from {LINES} where page_id = ? order by line_no",
-                [p["page_id"]],
+                [pg["page_id"]],
             )
             in_entry = [ln["line_id"] in line_ids for ln in lines]
             # hits only count inside the entry's own lines
@@ -314,21 +409,49 @@ def entry_view(conn: sqlite3.Connection, entry_id: str, q: str | None = None) ->
             hits = {own[i] for i in hit_lines([lines[i]["text"] for i in own], q)} if q else set()
             for i, ln in enumerate(lines):
                 ln["in_entry"] = in_entry[i]
-                ln["hit"] = i in hits
                 ln["has_box"] = None not in (ln["x0"], ln["y0"], ln["x1"], ln["y1"])
-            p["lines"] = lines
-            p["hits"] = sum(1 for ln in lines if ln["hit"])
-            pages.append(p)
+                line_marks = marks.get(ln["line_id"], {})
+                ln["hit"] = i in hits or bool(line_marks)
+                ln["maybe"] = any(v is not None for v in line_marks.values())
+                ln["marks"] = _char_boxes(ln, line_marks) if ln["has_box"] else []
+            pg["lines"] = lines
+            pg["hits"] = sum(1 for ln in lines if ln["hit"])
+            pages.append(pg)
     return {
         "entry": e,
         "fields": [(FIELD_LABELS.get(k, k), v) for k, v in fields.items() if v],
         "evidence": _json(e.get("category_evidence"), []),
-        "text_html": highlight_html(e.get("text"), q),
+        "text_html": _spans_marked(text, spans, 0, len(text)) if words else html.escape(text),
+        "maybe": maybe,
+        "maybe_label": MAYBE_LABEL,
+        "exact": exact,
         "chain": chain,
         "matter": matter[0] if matter else None,
         "pages": pages,
         "q": q or "",
     }
+
+
+def _char_boxes(ln: dict[str, Any], marks: dict[int, str | None]) -> list[dict[str, Any]]:
+    """Boxes of the marked characters of a line: its box cut into equal character cells
+    (handwriting has no character boxes; a line's characters share its width)."""
+    text = ln["text"] or ""
+    if not marks or not text:
+        return []
+    w = (ln["x1"] - ln["x0"]) / len(text)
+    out = []
+    for i in sorted(marks):
+        out.append(
+            {
+                "x": round(ln["x0"] + i * w, 1),
+                "y": ln["y0"],
+                "w": round(w, 1),
+                "h": ln["y1"] - ln["y0"],
+                "alt": marks[i],
+                "char": text[i],
+            }
+        )
+    return out
 
 
 def matter_view(conn: sqlite3.Connection, matter_id: str) -> dict | None:
@@ -345,49 +468,88 @@ def matter_view(conn: sqlite3.Connection, matter_id: str) -> dict | None:
 # -- search-all ----------------------------------------------------------------------------------
 
 
-def search_all(conn: sqlite3.Connection, q: str | None, limit: int = 20) -> dict[str, Any]:
+def search_all(
+    conn: sqlite3.Connection,
+    q: str | None,
+    limit: int = 20,
+    *,
+    exact: bool = False,
+) -> dict[str, Any]:
     """Search entries and lines at once with the bigram index.
 
-    Returns ``entries`` / ``lines`` (the first ``limit`` hits, newest first, each with
-    ``snippet``) and ``entry_count`` / ``line_count`` (all hits).
+    Returns ``entries`` / ``lines`` (the first ``limit`` hits: exact hits first, newest
+    first, then, unless ``exact``, the hits only the recogniser's alternates explain,
+    each with ``maybe`` and ``snippet``), ``entry_count`` / ``line_count`` (all exact
+    hits) and ``entry_maybe_count`` / ``line_maybe_count`` (all alternate-only hits).
     """
     out: dict[str, Any] = {
         "q": q or "",
+        "exact": exact,
+        "maybe_label": MAYBE_LABEL,
         "entries": [],
         "lines": [],
         "entry_count": 0,
         "line_count": 0,
+        "entry_maybe_count": 0,
+        "line_maybe_count": 0,
     }
     if not query_words(q):
         return out
-    match = fts_query(q)
-    out["entry_count"] = conn.execute(
-        f"select count(*) from {ENTRIES_FTS} where {ENTRIES_FTS} match ?", [match]
-    ).fetchone()[0]
-    out["entries"] = _rows(
+    res = search(
         conn,
-        f"select e.entry_id, e.date, e.township, e.village, e.cadre, e.category, e.status, "
-        f"e.text from {ENTRIES} e where e.rowid in "
-        f"(select rowid from {ENTRIES_FTS} where {ENTRIES_FTS} match ?) "
-        "order by e.date desc, e.entry_id limit ?",
-        [match, limit],
+        q,
+        table=ENTRIES,
+        columns="t.entry_id, t.date, t.township, t.village, t.cadre, t.category, t.status",
+        order_by="t.date desc, t.entry_id",
+        exact=exact,
+        limit=limit,
     )
-    for r in out["entries"]:
-        r["snippet"] = snippet_html(r.pop("text"), q)
-    out["line_count"] = conn.execute(
-        f"select count(*) from {LINES_FTS} where {LINES_FTS} match ?", [match]
-    ).fetchone()[0]
-    out["lines"] = _rows(
+    out["entry_count"], out["entry_maybe_count"] = res.exact_count, res.alternate_count
+    for h in res.hits:
+        out["entries"].append(
+            {**h.row, "maybe": h.alternate, "snippet": spans_snippet_html(h.text, h.spans)}
+        )
+    res = search(
         conn,
-        f"select l.line_id, l.page_id, l.book_id, l.page_no, l.entry_id, l.text, l.confidence "
-        f"from {LINES} l where l.rowid in "
-        f"(select rowid from {LINES_FTS} where {LINES_FTS} match ?) "
-        "order by l.book_id, l.page_no, l.line_no limit ?",
-        [match, limit],
+        q,
+        table=LINES,
+        columns="t.line_id, t.page_id, t.book_id, t.page_no, t.entry_id, t.confidence",
+        order_by="t.book_id, t.page_no, t.line_no",
+        exact=exact,
+        limit=limit,
     )
-    for r in out["lines"]:
-        r["snippet"] = snippet_html(r.pop("text"), q)
+    out["line_count"], out["line_maybe_count"] = res.exact_count, res.alternate_count
+    for h in res.hits:
+        out["lines"].append(
+            {**h.row, "maybe": h.alternate, "snippet": spans_snippet_html(h.text, h.spans)}
+        )
     return out
+
+
+def maybe_entries(
+    conn: sqlite3.Connection, q: str | None, limit: int = 50
+) -> tuple[list[dict], int]:
+    """The first ``limit`` entries (newest first) that hold the query words only through
+    the recogniser's alternates, each with its ``snippet``, and how many there are: what
+    the entries table page lists after its exact hits."""
+    if not query_words(q):
+        return [], 0
+    res = search(
+        conn,
+        q,
+        table=ENTRIES,
+        columns="t.entry_id, t.date, t.township, t.village, t.cadre, t.category, t.status, "
+        "t.status_code, t.book_id, t.page_start, t.page_end",
+        order_by="t.date desc, t.entry_id",
+        limit=limit,
+        exact_limit=0,
+    )
+    hits = [
+        {**h.row, "maybe": True, "snippet": spans_snippet_html(h.text, h.spans)}
+        for h in res.hits
+        if h.alternate
+    ]
+    return hits, res.alternate_count
 
 
 # -- page images -----------------------------------------------------------------------------------
