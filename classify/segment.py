@@ -29,7 +29,7 @@ from minqing.classify.dates import (
     repair_date,
 )
 from minqing.classify.fields import FIELD_KEYS, ORDER, is_form_page, label_of
-from minqing.classify.status import detect_status
+from minqing.classify.status import classify_status
 from minqing.classify.types import BookLine, Entry
 
 _HEADER_RE = re.compile(
@@ -143,6 +143,7 @@ def segment_book(
     *,
     year_hint: int | None = None,
     model=None,
+    status_model=None,
 ) -> list[Entry]:
     """Split a book's lines (reading order across pages) into single-matter entries.
 
@@ -151,7 +152,8 @@ def segment_book(
         year_hint: the year for dates written without one, until a dated entry gives
             a year (e.g. the year on the notebook's cover or in the manifest).
         model: an optional trained category model (:func:`train_category_model`),
-            combined with the lexicon.
+            combined with the lexicon (None: the shipped one; False: the lexicon alone).
+        status_model: an optional status model (``minqing retrain``); None: the shipped one.
 
     Returns:
         The entries, ``seq`` from 1, each with its date (read, repaired or inferred),
@@ -228,10 +230,10 @@ def segment_book(
                     cur.fields.setdefault(key, []).append(_original(ln.text, value))
             elif cur.labels_seen and cur.labels_seen[-1] != "time":
                 cur.fields.setdefault(cur.labels_seen[-1], []).append(ln.text.strip())
-    return _finish(drafts, year_hint, model)
+    return _finish(drafts, year_hint, model, status_model)
 
 
-def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
+def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=None) -> list[Entry]:
     dates: list[dt.date | None] = []
     inferred: list[bool] = []
     flags: list[tuple[str, ...]] = []
@@ -283,7 +285,7 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
                 category_code=code,
                 category_score=score,
                 category_evidence=evidence,
-                status=detect_status(text),
+                status=classify_status(text, model=status_model)[0],
                 fields=fields,
                 layout=d.layout,
                 date_flags=flags[i],

@@ -303,6 +303,7 @@ def run_ingest(
     except ValueError as exc:
         raise EngineConfigError(f"engine {engine_name!r}: {exc} (check --engine-option)") from exc
     model = category_model(archive)
+    smodel = status_model(archive)
     total_files = sum(len(b.files) for b in books)
     progress("files", total_files, "")
     pool = None
@@ -319,7 +320,9 @@ def run_ingest(
                 archive, book.book_id, str(book.origin), (manifest or {}).get(book.book_id)
             )
             archive.db.conn.commit()
-            if _ingest_book(book, archive, engine, engine_id, pool, summary, progress, model):
+            if _ingest_book(
+                book, archive, engine, engine_id, pool, summary, progress, model, smodel
+            ):
                 touched.append(book.book_id)
     finally:
         if pool is not None:
@@ -349,6 +352,7 @@ def _ingest_book(
     summary: IngestSummary,
     progress: ProgressFn,
     model: Any = None,
+    smodel: Any = None,
 ) -> bool:
     results: dict[str, FileResult] = {}
     todo: list[SourceFile] = []
@@ -473,6 +477,7 @@ def _ingest_book(
             records.book_lines(archive, book.book_id),
             year_hint=_year_hint(archive, book.book_id),
             model=model,
+            status_model=smodel,
         )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
         # reviewers' splits, merges, moved lines, dates outrank re-segmentation
@@ -483,6 +488,18 @@ def _ingest_book(
 
 #: where ``minqing retrain`` writes the category model, relative to the archive folder
 MODEL_PATH = Path("models") / "category-model.joblib"
+#: where ``minqing retrain`` writes the status model (issue 13)
+STATUS_MODEL_PATH = Path("models") / "status-model.joblib"
+
+
+def status_model(archive: Archive):  # type: ignore[no-untyped-def]
+    """The archive's adapted status model, or None (the shipped one is used then)."""
+    path = archive.root / STATUS_MODEL_PATH
+    if not path.exists():
+        return None
+    from minqing.classify.model import load_status_model
+
+    return load_status_model(path)
 
 
 def category_model(archive: Archive):  # type: ignore[no-untyped-def]
