@@ -27,7 +27,7 @@ from minqing.classify.model import (
     train_status_model,
 )
 from minqing.classify.segment import segment_book
-from minqing.classify.status import classify_status, detect_status
+from minqing.classify.status import classify_status, cue_status, detect_status
 
 __all__ = [
     "CLASSIFIER_VERSION",
@@ -39,6 +39,7 @@ __all__ = [
     "cross_validate_category",
     "default_category_model",
     "default_status_model",
+    "cue_status",
     "detect_status",
     "inherit_categories",
     "link_entries",
