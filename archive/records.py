@@ -467,6 +467,35 @@ def write_links(archive: Archive, book_ids: Iterable[str], links: Sequence[Link]
     refresh_matters(archive)
 
 
+#: suggested follow-up links (issue 13): below the linker's threshold, for review only;
+#: never in ``links``, never exported as ``follow_up_of``
+LINK_SUGGESTIONS = "link_suggestions"
+
+
+def write_link_suggestions(
+    archive: Archive, book_ids: Iterable[str], suggestions: Sequence[Link]
+) -> None:
+    """Replace the suggested links whose child is in ``book_ids`` (table ``link_suggestions``:
+    child, suggested parent, score, evidence). A child that has a link gets none."""
+    books = set(book_ids)
+    if LINK_SUGGESTIONS in archive.db.table_names():
+        for b in books:
+            archive.db.execute(f"delete from {LINK_SUGGESTIONS} where child like ?", [b + ":%"])
+    linked = {r["child"] for r in archive.db.query(f"select child from {LINKS}")}
+    rows = [
+        {
+            "child": entry_id(*s.child),
+            "parent": entry_id(*s.parent),
+            "score": round(s.score, 4),
+            "evidence": json.dumps(list(s.evidence), ensure_ascii=False),
+        }
+        for s in suggestions
+        if s.child[0] in books and entry_id(*s.child) not in linked
+    ]
+    if rows:
+        archive.db[LINK_SUGGESTIONS].upsert_all(rows, pk=("child", "parent"))
+
+
 def refresh_matters(archive: Archive) -> None:
     """Recompute ``follow_up_of`` and ``matter_id`` of every entry from ``links``.
 

@@ -227,6 +227,7 @@ def link_entries(
     cadres: Mapping[str, str | None] | None = None,
     townships: Mapping[str, str | None] | None = None,
     posts: Mapping[str, str | None] | None = None,
+    suggestions: list[Link] | None = None,
 ) -> list[Link]:
     """Follow-up links ``child → parent`` between the entries of ``books``.
 
@@ -242,6 +243,11 @@ def link_entries(
             book's entries as candidates, the cited day's first (evidence ``diary:…``).
         posts: book id → the cadre's post (``村党支部书记``), whose title (书记, 主任…)
             after the surname also names the cadre.
+        suggestions: a list that receives the *suggested* links: for an entry with a
+            no linked candidate, its best candidate when that scored at
+            least :data:`SUGGEST_SHARE` of the threshold and shares something specific
+            (a day, a person, a rare phrase, a citation); evidence ends with
+            ``suggested``. They are for a reviewer to confirm, never links themselves.
 
     Children are taken in date order, so a candidate's matter (linked so far) and
     whether it is still open (no result yet) are known. The decision, in order:
@@ -323,8 +329,11 @@ def link_entries(
                 scored[pi] = (scored[pi][0] + bonus, [*ev, *scored[pi][1]])
         cross_of = {pi: pi in other for pi in scored}
         if not cues:
-            # with no cue, only a matter still waiting for a result is followed up
-            scored = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)}
+            # with no cue, only a matter still waiting for a result is followed up, and a
+            # look-alike (the same villager or place, another matter: another category, no
+            # shared matter words) is not
+            scored = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)
+                      and not _look_alike(child, ents[pi], sv[1])}  # fmt: skip
         best = _pick(scored, cross_of, threshold)
         why: list[str] = []
         if best is None and cues and not refs:
@@ -357,6 +366,13 @@ def link_entries(
             best = _pick(pool, cross_of, THRESHOLD_RESULT)
             why = ["similar-result"]
         if best is None:
+            if suggestions is not None:
+                sug = _suggest(scored, threshold)
+                if sug is not None:
+                    sc, ev = scored[sug]
+                    suggestions.append(Link(child=keys[ci], parent=keys[sug], score=round(min(1.0, sc), 4),
+                                            evidence=(*[f"cue:{c[:6]}" for c in dict.fromkeys(cues)][:3], *ev,
+                                                      "suggested")))  # fmt: skip
             continue
         pi = best
         score, evidence = scored[pi]
@@ -375,6 +391,28 @@ def link_entries(
         )
     links.sort(key=lambda lk: (book_rank[lk.child[0]], lk.child[1]))
     return links
+
+
+#: without a cue, a candidate of another category needs this similarity or a rare phrase
+SIM_LOOKALIKE = 0.15
+
+
+def _look_alike(child: Entry, parent: Entry, evidence) -> bool:
+    """Names and places in common but another category and no matter words in common."""
+    if child.category_code == parent.category_code:
+        return False
+    return not any(e.startswith(("phrase:", "date:")) for e in evidence) and _sim_of(evidence) < SIM_LOOKALIKE
+
+
+#: a suggested link's candidate scored at least this share of the child's threshold
+SUGGEST_SHARE = 0.5
+_SPECIFIC = ("date:", "person:", "phrase:", "diary:")
+
+
+def _suggest(scored, threshold) -> int | None:
+    pool = [(sv[0], pi) for pi, sv in scored.items()
+            if sv[0] >= SUGGEST_SHARE * threshold and any(e.startswith(_SPECIFIC) for e in sv[1])]  # fmt: skip
+    return max(pool)[1] if pool else None
 
 
 #: score of a continuation link (the first entry of a cadre's next notebook, undated)

@@ -524,20 +524,33 @@ def _year_hint(archive: Archive, book_id: str) -> int | None:
 
 
 def _link(archive: Archive, touched: Iterable[str]) -> None:
-    """Recompute follow-up links for the touched books and the books of their villages,
-    then let linked follow-ups without category words of their own take their
-    matter's category (never a reviewer-confirmed one)."""
-    meta = {r["book_id"]: r for r in archive.db.query("select book_id, village, cadre from books")}
+    """Recompute follow-up links for the touched books and the books of their villages
+    and townships (a cadre may cite another cadre's diary of the township), then let
+    linked follow-ups without category words of their own take their matter's category
+    (never a reviewer-confirmed one)."""
+    meta = {
+        r["book_id"]: r
+        for r in archive.db.query("select book_id, village, cadre, township, post from books")
+    }
     villages = {meta[b]["village"] for b in touched if b in meta and meta[b]["village"]}
-    scope = set(touched) | {b for b, r in meta.items() if r["village"] and r["village"] in villages}
+    towns = {meta[b]["township"] for b in touched if b in meta and meta[b]["township"]}
+    scope = set(touched) | {
+        b
+        for b, r in meta.items()
+        if (r["village"] and r["village"] in villages) or (r["township"] and r["township"] in towns)
+    }
     by_book = {b: _entries_of(archive, b) for b in scope}
     links = classify.link_entries(
         by_book,
         {b: meta.get(b, {}).get("village") for b in scope},
         cadres={b: meta.get(b, {}).get("cadre") for b in scope},
+        townships={b: meta.get(b, {}).get("township") for b in scope},
+        posts={b: meta.get(b, {}).get("post") for b in scope},
+        suggestions=(suggested := []),
     )
     with archive.db.atomic():
         records.write_links(archive, scope, links)
+        records.write_link_suggestions(archive, scope, suggested)
         corrections.reapply_decisions(archive, scope)
         _inherit_categories(archive, scope)
 
