@@ -11,7 +11,6 @@ from minqing.archive.errors import ArchiveError
 from minqing.archive.store import Archive
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
-
 from minqing.pipeline import MODEL_PATH, STATUS_MODEL_PATH  # where the models are written
 
 
