@@ -40,6 +40,10 @@ EXTRA_FIELDS = (
     "cadre",
     "township",
     "village",
+    "date_kind",
+    "shares_heading",
+    "later_notes",
+    "body_dates",
 )
 EXPORT_FIELDS = CONTRACT_FIELDS + EXTRA_FIELDS
 
@@ -74,6 +78,13 @@ def iter_entries(archive: Archive) -> Iterator[dict[str, Any]]:
             "cadre": r["b_cadre"],
             "township": r["b_township"],
             "village": r["b_village"],
+            # issue 18 (absent in archives written before it)
+            "date_kind": r.get("date_kind") or "gregorian",
+            "shares_heading": bool(r.get("shares_heading")),
+            "later_notes": json.loads(r.get("later_notes") or "[]"),
+            "body_dates": [
+                {"kind": k, "date": d} for k, d in json.loads(r.get("body_dates") or "[]")
+            ],
         }
 
 

@@ -404,6 +404,13 @@ def write_entries(
                 "classifier": classifier,
                 "layout": getattr(e, "layout", None),
                 "date_flags": json.dumps(list(getattr(e, "date_flags", ())), ensure_ascii=False),
+                # issue 18: how the date was written, matters sharing a heading, 补记, body dates
+                "date_kind": getattr(e, "date_kind", "gregorian"),
+                "shares_heading": int(getattr(e, "shares_heading", False)),
+                "later_notes": json.dumps(list(getattr(e, "later_notes", ())), ensure_ascii=False),
+                "body_dates": json.dumps(
+                    [list(b) for b in getattr(e, "body_dates", ())], ensure_ascii=False
+                ),
             }
         )
     for old in confirmed:

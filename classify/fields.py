@@ -57,15 +57,21 @@ LABELS: dict[str, str] = {
 }
 
 #: the order fields normally come in; a label that goes back in this order starts a new record
-ORDER = {"time": 0, "place": 1, "people": 2, "problem": 3, "analysis": 4, "measures": 5, "result": 6}
+ORDER = {
+    "time": 0,
+    "place": 1,
+    "people": 2,
+    "problem": 3,
+    "analysis": 4,
+    "measures": 5,
+    "result": 6,
+}
 
 _LABEL_ALT = "|".join(sorted((re.escape(k) for k in LABELS), key=len, reverse=True))
 #: a handwritten label: the label, then a colon, then the value
 _LABELLED_RE = re.compile(r"^\s*(?P<label>" + _LABEL_ALT + r")\s*[:：]\s*(?P<value>.*)$")
 #: a printed form label: the label alone (maybe with a colon), or followed by a space
-_PRINTED_RE = re.compile(
-    r"^\s*(?P<label>" + _LABEL_ALT + r")\s*(?:[:：]\s*|\s+|$)(?P<value>.*)$"
-)
+_PRINTED_RE = re.compile(r"^\s*(?P<label>" + _LABEL_ALT + r")\s*(?:[:：]\s*|\s+|$)(?P<value>.*)$")
 
 
 def label_of(text: str, *, printed: bool = False) -> tuple[str, str] | None:

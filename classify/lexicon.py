@@ -24,7 +24,11 @@ _LOCK = threading.Lock()
 
 def _data_text(name: str) -> str:
     try:
-        return resources.files(__package__ or "minqing.classify").joinpath("data", name).read_text(encoding="utf-8")
+        return (
+            resources.files(__package__ or "minqing.classify")
+            .joinpath("data", name)
+            .read_text(encoding="utf-8")
+        )
     except OSError as e:  # a broken install
         raise ClassifyDataError(
             f"classify/data/{name}", "cannot be read", "reinstall minqing (pip install -e .)"

@@ -46,19 +46,31 @@ _SURNAMES = (
 )
 _KIN = r"(?:大爷|大娘|大妈|大伯|大叔|大婶|大嫂|奶奶|爷爷|老汉|老太|师傅|阿姨|婶子?|叔|伯|嫂|某某|某|家)"
 _NAME_RE = re.compile(
-    r"(?:老|小)[" + _SURNAMES + r"]|[" + _SURNAMES + r"]" + _KIN + r"|[" + _SURNAMES + r"][\u4e00-\u9fff]{1,2}(?=反映|说|家|同志|提出|来|的|户|等|老人)"
+    r"(?:老|小)["
+    + _SURNAMES
+    + r"]|["
+    + _SURNAMES
+    + r"]"
+    + _KIN
+    + r"|["
+    + _SURNAMES
+    + r"][\u4e00-\u9fff]{1,2}(?=反映|说|家|同志|提出|来|的|户|等|老人)"
 )
 #: a full name behind a word for a villager (村民何志强, 低保户周桂芝, 走访对象:黄国庆)
 _ROLE_NAME_RE = re.compile(
     r"(?:村民|农户|户主|老人|低保户|五保户|残疾人|养殖户|种植户|果农|组长|党员|对象[:：]?)"
     r"([" + _SURNAMES + r"][\u4e00-\u9fff]{1,2}?)(?=[等和与及、，,。的家说反来在因想要打到为]|$)"
 )
-_PLACE_RE = re.compile(r"(?:第?[一二三四五六七八九十\d]{1,2}(?:组|社|队))|[\u4e00-\u9fff]{2}(?:村|屯|沟|庄|湾|坪|桥)(?=[^民委里干组部务]|$)")
+_PLACE_RE = re.compile(
+    r"(?:第?[一二三四五六七八九十\d]{1,2}(?:组|社|队))|[\u4e00-\u9fff]{2}(?:村|屯|沟|庄|湾|坪|桥)(?=[^民委里干组部务]|$)"
+)
 _NOT_PLACE = {"我们村", "全村", "本村", "该村", "到村", "回村", "进村", "在村", "他们村", "邻村"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _FUNCTION_CHARS = re.compile(r"[的了看来到在去进回已多云容是和与从把被向边这那]")
 #: cues that name an earlier matter outright; the weak ones (跟进, 了解…情况) also occur in new matters
-_STRONG_CUES = re.compile(r"回访|复查|跟踪|上次|上回|前次|此前|之前|先前|原来反映|回头看|的事[，,]|\d月\d{1,2}日|[月]\S{1,3}日")
+_STRONG_CUES = re.compile(
+    r"回访|复查|跟踪|上次|上回|前次|此前|之前|先前|原来反映|回头看|的事[，,]|\d月\d{1,2}日|[月]\S{1,3}日"
+)
 
 
 def follow_up_cues(text: str) -> list[str]:
@@ -101,7 +113,9 @@ def _body(entry: Entry) -> str:
 def names_and_places(text: str) -> tuple[set[str], set[str]]:
     """People and places named in ``text`` (jieba POS ``nr``/``ns`` and name patterns)."""
     t = normalise(text)
-    people = {m.group(0) for m in _NAME_RE.finditer(t)} | {m.group(1) for m in _ROLE_NAME_RE.finditer(t)}
+    people = {m.group(0) for m in _NAME_RE.finditer(t)} | {
+        m.group(1) for m in _ROLE_NAME_RE.finditer(t)
+    }
     places = {m.group(0) for m in _PLACE_RE.finditer(t)} - _NOT_PLACE
     for word, flag in pos_cut(t):
         if flag.startswith("nr") and len(word) >= 2:
@@ -110,7 +124,9 @@ def names_and_places(text: str) -> tuple[set[str], set[str]]:
             places.add(word)
     places = {p for p in places if not _FUNCTION_CHARS.search(p[:-1]) and not p.startswith("村")}
     # a "name" inside a place name (杨树 in 杨树沟) is not a person
-    people = {p for p in people if not any(p in pl for pl in places) and not _FUNCTION_CHARS.search(p)}
+    people = {
+        p for p in people if not any(p in pl for pl in places) and not _FUNCTION_CHARS.search(p)
+    }
     # a name with a kinship suffix also counts by its surname + suffix only (张大爷 ~ 张大爷家)
     people = {p[:-1] if p.endswith("家") and len(p) > 2 else p for p in people}
     # 志强 inside 何志强 is the same person; 大山 inside 李大山 is not a place
@@ -159,7 +175,9 @@ class _RarePhrases:
     """
 
     def __init__(self, texts: Sequence[str]) -> None:
-        self.texts = ["".join(ch if _CJK.match(ch) else " " for ch in _LABEL_WORDS.sub(" ", t)) for t in texts]
+        self.texts = [
+            "".join(ch if _CJK.match(ch) else " " for ch in _LABEL_WORDS.sub(" ", t)) for t in texts
+        ]
         self.grams = [self._grams(t) for t in self.texts]
         df: Counter = Counter()
         for g in self.grams:
@@ -191,11 +209,15 @@ class _RarePhrases:
         return sorted(dict.fromkeys(out), key=len, reverse=True)
 
 
-_LABEL_WORDS = re.compile(r"(?:走访)?(?:时间|地点|对象)|反映问题|原因分析|解决措施|办理结果|星期[一二三四五六日天]")
+_LABEL_WORDS = re.compile(
+    r"(?:走访)?(?:时间|地点|对象)|反映问题|原因分析|解决措施|办理结果|星期[一二三四五六日天]"
+)
 #: n-grams with these say how a matter stands or join words, not what it is about
 _PHRASE_STOP = re.compile(r"[已了着过正将把被很都也还又再就的地得在是和与及]|上报|联系|反映|解决")
 #: wording that brings up a new matter: such an entry is not a follow-up without a cue
-_NEW_MATTER = re.compile(r"(?<!跟踪)(?<!回访)反映(?!问题[:：]?(?:跟踪|回访|了解))|要求|希望|想要|想申请|请求|投诉|求助|担心|提出")
+_NEW_MATTER = re.compile(
+    r"(?<!跟踪)(?<!回访)反映(?!问题[:：]?(?:跟踪|回访|了解))|要求|希望|想要|想申请|请求|投诉|求助|担心|提出"
+)
 #: rare shared phrases: n-gram size, how many entries may share one, weight per n-gram
 PHRASE_N = 4
 PHRASE_MAX_DF = 3
@@ -341,8 +363,10 @@ def link_entries(
             pool = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)}
             best = _pick(pool, cross_of, THRESHOLD_OPEN_CUED)
             why = ["open-matter"]
-        uncued_result = not cues and child.status != "recorded" and not _NEW_MATTER.search(
-            _LABEL_WORDS.sub("", _body(child))
+        uncued_result = (
+            not cues
+            and child.status != "recorded"
+            and not _NEW_MATTER.search(_LABEL_WORDS.sub("", _body(child)))
         )
         if best is None and uncued_result:
             # no cue, but a result about a villager an open matter named within weeks
@@ -387,7 +411,9 @@ def link_entries(
             ev.append("cross-book")
         parent_of[ci] = pi
         links.append(
-            Link(child=keys[ci], parent=keys[pi], score=round(min(1.0, score), 4), evidence=tuple(ev))
+            Link(
+                child=keys[ci], parent=keys[pi], score=round(min(1.0, score), 4), evidence=tuple(ev)
+            )
         )
     links.sort(key=lambda lk: (book_rank[lk.child[0]], lk.child[1]))
     return links
@@ -520,7 +546,9 @@ def _pick(scored, cross_of, threshold) -> int | None:
     clearly better (:data:`CROSS_BOOK_MARGIN`)."""
     best = None
     for cross in (False, True):
-        pool = [(sv[0], pi) for pi, sv in scored.items() if cross_of[pi] == cross and sv[0] >= threshold]
+        pool = [
+            (sv[0], pi) for pi, sv in scored.items() if cross_of[pi] == cross and sv[0] >= threshold
+        ]
         if not pool:
             continue
         top = max(pool)
@@ -555,6 +583,8 @@ def _open(i: int, ents, parent_of, ci: int) -> bool:
         m for m in _matter_of(i, parent_of)
         if m != ci and (ents[m].date is None or child.date is None or ents[m].date <= child.date)
     ]  # fmt: skip
+    if not members:  # every member dated after the child (a misread date): still open
+        return True
     far = dt.date.min
     latest = max(members, key=lambda m: (ents[m].date or far, m))
     return ents[latest].status not in ("resolved", "explained")
@@ -601,7 +631,9 @@ def _score(ci, pi, ents, info, sim, refs, phrases) -> tuple[float, list[str]]:
         return 0.0, []
     if parent.date is not None:
         for y, m, d in refs:
-            if (m, d) == (parent.date.month, parent.date.day) and (y is None or y == parent.date.year):
+            if (m, d) == (parent.date.month, parent.date.day) and (
+                y is None or y == parent.date.year
+            ):
                 score += 0.45
                 ev.append(f"date:{m}月{d}日")
                 break

@@ -18,15 +18,18 @@ import datetime as dt
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from minqing.classify.category import classify_category
 from minqing.classify.dates import (
+    RELATIVE_DAYS,
     DateMatch,
+    lunar_to_solar,
     normalise,
     parse_date_line,
     relative_offset,
     repair_date,
+    year_from_weekdays,
 )
 from minqing.classify.fields import FIELD_KEYS, ORDER, is_form_page, label_of
 from minqing.classify.status import classify_status
@@ -40,9 +43,76 @@ _HEADER_RE = re.compile(
 _COVER_RE = re.compile(
     r"(?:姓\s*名|单\s*位|职\s*务|所在村|乡\s*镇|编\s*号|起止(?:时间|日期)?|年\s*度|联系电话|记录人"
     r"|驻村|村\s*别|镇\s*别|本册|册\s*号)\s*[:：]"
+    r"|第\s*[一二三四五六七八九十\d]{1,3}\s*[本册]"
 )
+#: a later note (补记): a dated line the cadre added to an old entry; never starts an entry
+_LATER_NOTE_RE = re.compile(r"^(?:上午|下午|晚上|中午)?\s*(?:补记|补充|又记|再记|续记|附记|后记)")
+#: list markers: (family, number) of ①, (2), 3. / 3、, 二是
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_MARK_PAREN = re.compile(r"^\s*[（(]\s*(\d{1,2}|[一二三四五六七八九十])\s*[)）]")
+_MARK_DOT = re.compile(r"^\s*(\d{1,2})\s*[.、．](?!\d)")
+_MARK_SHI = re.compile(r"^\s*([一二三四五六七八九十])\s*是")
+_MARK_BARE = re.compile(
+    r"^\s*([1-9])(?=[\u4e00-\u9fff])(?![组号月年日户人个位天点次家亩元万千百岁队栋间口])"
+)
+#: a visit report's section head (一、基本情况): never starts an entry
+_SECTION_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,2}\s*[、.．]")
+
+
+#: an introduction to several matters under one heading (今天把几件事补上：)
+_INTRO_RE = re.compile(r"[几两三四五六七八九十多]件|一并|集中记|记一下|补上|分别记")
+
+
+def _opens_list(d: _Draft, family: str) -> bool:
+    """Whether a list starting now lists the heading's matters (not a matter's steps).
+
+    ①, (1) and 一是 right under the heading list matters; ``1.`` there more often numbers
+    the points of one matter, so it needs an introduction (今天记几件事：) as the others
+    do after any text.
+    """
+    body = d.lines[d.heading_lines :]
+    if not body:
+        return d.heading_lines > 0 and family != "dot"
+    intro = _WS.sub("", "".join(normalise(ln.text) for ln in body))
+    return len(body) <= 5 and d.date_match is not None and bool(_INTRO_RE.search(intro))
+
+
+def list_marker(text: str) -> tuple[str, int] | None:
+    """``(family, number)`` when a line opens with a list marker (①, (2), 3., 二是)."""
+    t = text.strip()
+    if t and t[0] in _CIRCLED:
+        return "circled", _CIRCLED.index(t[0]) + 1
+    from minqing.classify.dates import cn_number
+
+    for fam, rx in (("paren", _MARK_PAREN), ("dot", _MARK_DOT), ("shi", _MARK_SHI)):
+        m = rx.match(t)
+        if m:
+            n = cn_number(m.group(1))
+            if n:
+                return fam, n
+    m = _MARK_BARE.match(t)
+    if m:  # ① whose circle OCR lost: a bare digit right before the text
+        return "bare", int(m.group(1))
+    return None
+
+
+def _same_list(a: str, b: str) -> bool:
+    return a == b or (a == "bare" and b == "circled") or (a == "circled" and b == "bare")
+
+
 _WS = re.compile(r"\s+")
 _SENTENCE_END = ("。", "！", "？", "!", "?", "…", "”", "）", ")", "；")
+
+
+#: a date run into its entry's first sentence (三月十二日回访，… / 四月二日，…): the date
+#: set off by punctuation, or followed by a visit word
+_RUN_IN_HEAD_RE = re.compile(
+    r"^(?:[,，、:：;；]|(?:上午|下午|晚上)?[,，]?(?:回访|走访|反馈|来访|入户|召开))"
+)
+
+
+def _after_time_of_day(rest: str) -> str:
+    return re.sub(r"^[\s,，、:：]*(?:上午|下午|晚上|中午|早上|傍晚)?[\s,，、:：]*", "", rest)
 
 
 def is_header(text: str) -> bool:
@@ -60,6 +130,13 @@ class _Draft:
     labels_seen: list[str] = field(default_factory=list)
     fields: dict[str, list[str]] = field(default_factory=dict)
     time_value: str = ""
+    #: how the entry got its date: ``heading`` (its own date line), ``shared`` (a matter
+    #: under the heading of the entry before), ``visit`` (a 走访时间 label)
+    start: str = "heading"
+    #: the list of matters under one heading: (family, last number)
+    items: tuple[str, int] | None = None
+    heading_lines: int = 0
+    later_notes: list[str] = field(default_factory=list)
 
 
 def _line_height(lines: Sequence[BookLine]) -> float:
@@ -77,6 +154,16 @@ def _gap_before(lines: Sequence[BookLine], i: int, height: float) -> bool:
     return (b[1] - a[3]) > 1.2 * height
 
 
+def _gap_lines(lines: Sequence[BookLine], i: int, height: float) -> float:
+    """White space above line ``i`` of a page, in line heights (0 at the top of a page)."""
+    if i == 0 or height <= 0:
+        return 0.0
+    a, b = lines[i - 1].box, lines[i].box
+    if a is None or b is None:
+        return 0.0
+    return (b[1] - a[3]) / height
+
+
 def _pages(lines: Sequence[BookLine]) -> list[list[BookLine]]:
     pages: dict[int, list[BookLine]] = {}
     for ln in sorted(lines, key=lambda x: (x.page_no, x.line_no)):
@@ -86,6 +173,12 @@ def _pages(lines: Sequence[BookLine]) -> list[list[BookLine]]:
 
 def _is_cover(page: list[BookLine]) -> bool:
     texts = [normalise(ln.text) for ln in page]
+    if (
+        len(texts) <= 4
+        and any(re.match(r"\s*民情日[记記]", t) for t in texts)
+        and all(len(_WS.sub("", t)) <= 24 for t in texts)
+    ):
+        return True  # a title page: 民情日记 / the village / the cadre
     if any(parse_date_line(t) for t in texts if not _COVER_RE.search(t)):
         return False
     return sum(1 for t in texts if _COVER_RE.search(t)) >= 1 or all(is_header(t) for t in texts)
@@ -144,6 +237,8 @@ def segment_book(
     year_hint: int | None = None,
     model=None,
     status_model=None,
+    boundary="default",
+    trace: list | None = None,
 ) -> list[Entry]:
     """Split a book's lines (reading order across pages) into single-matter entries.
 
@@ -154,11 +249,18 @@ def segment_book(
         model: an optional trained category model (:func:`train_category_model`),
             combined with the lexicon (None: the shipped one; False: the lexicon alone).
         status_model: an optional status model (``minqing retrain``); None: the shipped one.
+        boundary: the learnt boundary model (:mod:`classify.boundary`): ``"default"``
+            (the shipped one), a :class:`BoundaryModel`, or None (rules only).
+        trace: when a list, ``(line_id, features, started)`` of every line is appended
+            (to train the boundary model).
 
     Returns:
         The entries, ``seq`` from 1, each with its date (read, repaired or inferred),
         category, status and labelled fields.
     """
+    from minqing.classify.boundary import THRESHOLD, default_boundary_model, line_features
+
+    bmodel = default_boundary_model() if boundary == "default" else boundary
     drafts: list[_Draft] = []
     cur: _Draft | None = None
     started = False
@@ -167,8 +269,17 @@ def segment_book(
         if not content:
             continue
         if not started and _is_cover(content):
+            # the cover's date range (民情日记（第二本）2024年7月—) gives the year
+            cover_year = re.search(
+                r"((?:19|20)\d\d)\s*年", "".join(normalise(ln.text) for ln in content)
+            )
+            if cover_year and year_hint is None:
+                year_hint = int(cover_year.group(1))
             continue
         height = _line_height(content)
+        lens = [len(_WS.sub("", ln.text)) for ln in content]
+        median_len = statistics.median(lens) if lens else 0.0
+        left = min((ln.box[0] for ln in content if ln.box is not None), default=0.0)
         form = is_form_page([ln.text for ln in content])
         if form:
             cur = _Draft(layout="form")
@@ -192,31 +303,112 @@ def segment_book(
             prev_text = cur.lines[-1].text.strip() if cur and cur.lines else ""
             ended = (not prev_text) or prev_text.endswith(_SENTENCE_END)
             gap = _gap_before(content, i, height)
+            real_gap = gap and i > 0
             start = False
+            shared = False
+            note = False
+            if m is not None and _LATER_NOTE_RE.match(_after_time_of_day(m.rest)):
+                m, note = None, True  # 4月20日补记：… belongs to the entry it notes
             if m is not None:
-                if m.year is None and m.rest and not ended and not gap:
-                    m = None  # "…详见\n3月5日上午的记录" runs on; not a new entry
+                if (
+                    m.year is None
+                    and m.rest
+                    and not m.heading_only
+                    and not (real_gap or cur is None)
+                    and not (ended and _RUN_IN_HEAD_RE.match(m.rest))
+                ):
+                    m = None  # "…详见\n3月5日上午的记录" / a paragraph opening with a date
+                elif m.year is not None and not m.heading_only and not ended and not real_gap:
+                    m = None
                 else:
                     start = True
             if not start and lab is not None and cur is not None:
                 key = lab[0]
                 seen = [ORDER[k] for k in cur.labels_seen]
-                if key == "time" or (seen and ORDER[key] <= max(seen) and key in cur.labels_seen):
+                only_heading = cur.heading_lines == len(cur.lines)
+                if key == "time":
+                    # 时间：上午 right under a date heading belongs to it
+                    start = not only_heading and not (
+                        parse_date_line(lab[1]) is None and cur.date_match is not None
+                        and "time" not in cur.labels_seen
+                    )  # fmt: skip
+                elif seen and ORDER[key] <= max(seen) and key in cur.labels_seen:
                     start = True
             if not start and lab is not None and lab[0] == "time" and cur is None:
                 start = True
+            mk = list_marker(ln.text) if m is None and lab is None and not note else None
+            if not start and mk is not None and cur is not None:
+                if cur.items is None and mk[1] == 1 and _opens_list(cur, mk[0]):
+                    cur.items = (mk[0], 1)  # the heading's matters are listed: ①②③
+                elif (
+                    cur.items is not None and _same_list(mk[0], cur.items[0])
+                    and mk[1] == cur.items[1] + 1 and ended
+                ):  # fmt: skip
+                    start = shared = True
+            if (
+                not start and not note and m is None and lab is None and real_gap and ended
+                and cur is not None and cur.date_match is not None and cur.start != "visit"
+                and not _SECTION_RE.match(text) and relative_offset(text) is None
+            ):  # fmt: skip
+                start = shared = True  # a blank line between matters under one heading
             rel = None
-            if not start and m is None:
+            if not start and m is None and not note:
                 rel = relative_offset(text)
-                if rel is not None and cur is not None and ended and (gap or height == 0):
+                strong = rel is not None and rel[0] not in ("今天", "今日", "上周", "下周")
+                if (
+                    (
+                        rel is not None
+                        and cur is not None
+                        and ended
+                        and (real_gap or (i == 0 and strong) or height == 0)
+                    )
+                    or rel is not None
+                    and cur is None
+                ):
                     start = True
-                elif rel is not None and cur is None:
-                    start = True
+            if bmodel is not None or trace is not None:
+                x = line_features(
+                    rule_start=start,
+                    date_heading=m is not None and m.heading_only,
+                    date_with_text=m is not None and not m.heading_only,
+                    relative=rel is not None or relative_offset(text) is not None,
+                    marker=mk is not None,
+                    time_label=lab is not None and lab[0] == "time",
+                    later_note=note,
+                    gap_lines=_gap_lines(content, i, height),
+                    page_top=i == 0,
+                    prev_ended=ended,
+                    prev_len=len(_WS.sub("", prev_text)),
+                    length=lens[i],
+                    median_len=median_len,
+                    indent_lines=((ln.box[0] - left) / height) if ln.box and height else 0.0,
+                    text=_WS.sub("", text),
+                    no_entry=cur is None,
+                )
+                if (
+                    bmodel is not None and not start and cur is not None and not note
+                    and m is None and mk is None and lab is None and not x[3]  # no rule spoke
+                    and bmodel.probability(x) >= THRESHOLD
+                ):  # fmt: skip
+                    start = True  # a heading the rules could not read (OCR damage)
+                if trace is not None:
+                    trace.append((ln.line_id, x, start or cur is None))
             if start or cur is None:
-                cur = _Draft(date_match=m, relative=rel)
+                items = cur.items if (shared and cur is not None) else None
+                if shared and mk is not None and cur is not None and cur.items is not None:
+                    items = (mk[0], mk[1])
+                kind = "shared" if shared else "heading"
+                if m is not None and lab is not None and lab[0] == "time" and "走访" in text[:4]:
+                    kind = "visit"  # 走访时间：… heads a visit report
+                cur = _Draft(date_match=m, relative=rel, start=kind, items=items)
+
                 drafts.append(cur)
                 started = True
             cur.lines.append(ln)
+            if m is not None and len(cur.lines) == 1:
+                cur.heading_lines = 1
+            if note:
+                cur.later_notes.append(ln.text.strip())
             if lab is not None:
                 key, value = lab
                 if cur.layout == "narrative":
@@ -226,10 +418,15 @@ def segment_book(
                     cur.time_value = value
                     if cur.date_match is None:
                         cur.date_match = parse_date_line(value)
+                        if cur.date_match is not None:
+                            cur.start = "visit"
                 else:
                     cur.fields.setdefault(key, []).append(_original(ln.text, value))
             elif cur.labels_seen and cur.labels_seen[-1] != "time":
                 cur.fields.setdefault(cur.labels_seen[-1], []).append(ln.text.strip())
+    if year_hint is None and not any(d.date_match and d.date_match.year for d in drafts):
+        # no year written anywhere: the weekdays beside the dates say which year
+        year_hint = year_from_weekdays([d.date_match for d in drafts if d.date_match])
     return _finish(drafts, year_hint, model, status_model)
 
 
@@ -237,28 +434,58 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=Non
     dates: list[dt.date | None] = []
     inferred: list[bool] = []
     flags: list[tuple[str, ...]] = []
+    kinds: list[str] = []
     prev: dt.date | None = None
-    for d in drafts:
+    last_lunar_month = 0
+    for d in drafts:  # 初八 under 正月初三: the month of the lunar date before
+        m = d.date_match
+        if m is not None and m.calendar == "lunar" and m.month == 0 and last_lunar_month:
+            d.date_match = replace(m, month=last_lunar_month)
+        elif m is not None and m.calendar == "lunar" and m.month:
+            last_lunar_month = m.month
+        elif m is not None and m.calendar == "both" and m.lunar:
+            last_lunar_month = m.lunar[0]
+    for k, d in enumerate(drafts):
         if d.date_match is not None:
             date, fl = repair_date(d.date_match, prev, year_hint)
             dates.append(date)
             inferred.append(False)
             flags.append(fl)
+            kinds.append("visit_header" if d.start == "visit" else d.date_match.calendar)
             if date is not None:
                 prev = date
+        elif d.start == "shared":
+            dates.append(prev)
+            inferred.append(False)
+            flags.append(("shared_heading",))
+            kinds.append("shared_heading")
         elif d.relative is not None and prev is not None:
             date = prev + dt.timedelta(days=d.relative[1])
             dates.append(date)
             inferred.append(True)
             flags.append((f"relative:{d.relative[0]}",))
+            kinds.append("relative")
             prev = date
         else:
             dates.append(prev)
             inferred.append(prev is not None)
             flags.append(("from_previous",) if prev is not None else ())
-    # entries before the first dated one take the next date
+            kinds.append("undated" if k else "continuation")
+    # entries before the first dated one: a year-less or lunar date takes its year from the
+    # next dated entry; an undated one takes the next date
     nxt: dt.date | None = None
     for i in range(len(drafts) - 1, -1, -1):
+        m = drafts[i].date_match
+        if dates[i] is None and nxt is not None and m is not None:
+            if m.calendar == "lunar":
+                dates[i] = lunar_to_solar(m.month, m.day, m.leap, None, None, following=nxt)
+            else:
+                for y in (nxt.year, nxt.year - 1):
+                    c = m.resolve(y)
+                    if c is not None and c <= nxt:
+                        dates[i] = c
+                        break
+            flags[i] = (*flags[i], "year_from_next")
         if dates[i] is None and nxt is not None:
             dates[i] = nxt
             inferred[i] = True
@@ -271,8 +498,11 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=Non
         text = _WS.sub("", "".join(ln.text for ln in d.lines))
         code, score, evidence = classify_category(text, model=model)
         fields = tuple(
-            (k, _WS.sub("", "".join(d.fields[k]))) for k in FIELD_KEYS if "".join(d.fields.get(k, []))
+            (k, _WS.sub("", "".join(d.fields[k])))
+            for k in FIELD_KEYS
+            if "".join(d.fields.get(k, []))
         )
+        heading = "".join(ln.text for ln in d.lines[: d.heading_lines])
         entries.append(
             Entry(
                 seq=i + 1,
@@ -289,6 +519,116 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=Non
                 fields=fields,
                 layout=d.layout,
                 date_flags=flags[i],
+                date_kind=kinds[i],
+                shares_heading=d.start == "shared",
+                later_notes=tuple(_WS.sub("", n) for n in d.later_notes),
+                body_dates=body_dates(text[len(_WS.sub("", heading)) :], dates[i]),
             )
         )
     return entries
+
+
+def neighbour_years(books: dict[str, list[Entry]], cadres: dict[str, str | None]) -> dict[str, int]:
+    """A year for each book left with undated entries, from the same cadre's other books.
+
+    A notebook dated only by the lunar calendar, with no year written, no weekday and no
+    cover, takes its year from the cadre's neighbouring notebook: the last year of the one
+    it continues (it opens mid-entry), else the first year of the nearest other one.
+    Returns book id → year, to segment that book again with ``year_hint``.
+    """
+    out = {}
+    for bid, es in books.items():
+        if not es or all(e.date is not None for e in es) or not cadres.get(bid):
+            continue
+        others = [
+            sorted(e.date for e in books[b] if e.date)
+            for b in books
+            if b != bid and cadres.get(b) == cadres[bid] and any(e.date for e in books[b])
+        ]
+        if not others:
+            continue
+        if es[0].date_kind == "continuation":
+            out[bid] = max(o[-1] for o in others).year
+        else:
+            out[bid] = min(o[0] for o in others).year
+    return out
+
+
+def continue_books(
+    books: dict[str, list[Entry]], cadres: dict[str, str | None]
+) -> tuple[dict[str, list[Entry]], list[tuple[tuple[str, int], tuple[str, int]]]]:
+    """Join a notebook that opens mid-entry to the same cadre's previous notebook.
+
+    A book whose first entry has no date line of its own (``date_kind`` ``continuation``)
+    continues the latest earlier book of the same cadre (books ordered by their dates): the
+    entry takes the unfinished entry's date and category. Returns the books (changed
+    entries replaced) and the ``(child, parent)`` follow-up pairs, ``(book_id, seq)`` each.
+    """
+    span = {b: (min(d), max(d)) for b, es in books.items() if (d := [e.date for e in es if e.date])}
+    out = dict(books)
+    pairs = []
+    for bid, es in books.items():
+        if not es or es[0].date_kind != "continuation" or not cadres.get(bid) or bid not in span:
+            continue
+        before = [
+            b for b in books
+            if b != bid and cadres.get(b) == cadres[bid] and b in span and books[b]
+            and span[b][1] <= span[bid][0]
+        ]  # fmt: skip
+        if not before:
+            continue
+        prev_book = max(before, key=lambda b: span[b][1])
+        last = books[prev_book][-1]
+        first = replace(
+            es[0], date=last.date, date_inferred=True, category_code=last.category_code,
+            category_score=last.category_score, category_evidence=last.category_evidence,
+            date_flags=("continuation",),
+        )  # fmt: skip
+        rest, prev = [], first.date
+        for k, e in enumerate(es[1:]):
+            if e.date_kind not in ("relative", "shared_heading", "undated") or prev is None:
+                rest.extend(es[1 + k :])
+                break
+            days = next(
+                (dict(RELATIVE_DAYS).get(f.split(":", 1)[1], 0) for f in e.date_flags
+                 if f.startswith("relative:")),
+                0,
+            )  # fmt: skip
+            prev = prev + dt.timedelta(days=days)
+            rest.append(replace(e, date=prev))  # dated from the continued entry, not the next
+        out[bid] = [first, *rest]
+        pairs.append(((bid, first.seq), (prev_book, last.seq)))
+    return out, pairs
+
+
+_BODY_DATE_RE = re.compile(
+    r"(?:(?P<y>\d{4})\s*年\s*)?(?P<m>1[0-2]|0?[1-9])\s*月\s*(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号]"
+    r"(?P<after>.{0,4})"
+)
+
+
+def body_dates(body: str, own: dt.date | None) -> tuple[tuple[str, str], ...]:
+    """Dates mentioned in an entry's body (not its heading): ``(kind, ISO)`` pairs.
+
+    ``deadline`` when followed by 前/之前/以前/截止, ``later_note`` for a 补记's own date,
+    else ``referenced``; the year is the entry's (the one nearest the entry's date).
+    """
+    out = []
+    for m in _BODY_DATE_RE.finditer(normalise(body)):
+        year = int(m.group("y")) if m.group("y") else (own.year if own else None)
+        if year is None:
+            continue
+        try:
+            d = dt.date(year, int(m.group("m")), int(m.group("d")))
+        except ValueError:
+            continue
+        if not m.group("y") and own is not None and (d - own).days > 200:
+            d = d.replace(year=year - 1) if not (d.month == 2 and d.day == 29) else d
+        after = m.group("after")
+        kind = (
+            "later_note" if after.startswith(("补记", "补充"))
+            else "deadline" if after.startswith(("前", "之前", "以前", "截止", "完成"))
+            else "referenced"
+        )  # fmt: skip
+        out.append((kind, d.isoformat()))
+    return tuple(dict.fromkeys(out))

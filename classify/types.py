@@ -32,6 +32,13 @@ STATUSES: dict[str, str] = {
 }
 
 
+#: how an entry's date was written (:attr:`Entry.date_kind`)
+DATE_KINDS = (
+    "gregorian", "lunar", "both", "relative", "shared_heading", "visit_header", "continuation",
+    "undated",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class BookLine:
     """One line of a book, as the classify stage reads it.
@@ -94,6 +101,19 @@ class Entry:
     #: signals about the date: ``weekday_mismatch``, ``year_repaired``, ``digit_repaired``,
     #: ``year_rollover``, ``relative:<expression>``, ``from_previous``, ``from_next``
     date_flags: tuple[str, ...] = field(default=())
+    #: how the date was written (issue 18): ``gregorian``, ``lunar``, ``both`` (the two
+    #: calendars in one heading), ``relative`` (次日, 当天下午 …), ``shared_heading`` (a
+    #: matter under the heading of the entry before), ``visit_header`` (a 走访时间 line),
+    #: ``continuation`` (a notebook's first text, continuing the cadre's previous notebook),
+    #: ``undated``
+    date_kind: str = "gregorian"
+    #: True for a matter recorded under the heading of the entry before (①②③, 一是/二是)
+    shares_heading: bool = False
+    #: later notes (补记) the cadre added to this entry, as written (they are in ``text`` too)
+    later_notes: tuple[str, ...] = field(default=())
+    #: dates mentioned inside the body: ``(kind, ISO date)`` with kind ``deadline``,
+    #: ``later_note`` or ``referenced``; never the entry's own date
+    body_dates: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
         if self.seq < 1:
@@ -112,6 +132,10 @@ class Entry:
         object.__setattr__(self, "category_evidence", tuple(self.category_evidence))
         object.__setattr__(self, "fields", tuple((str(k), str(v)) for k, v in self.fields))
         object.__setattr__(self, "date_flags", tuple(self.date_flags))
+        object.__setattr__(self, "later_notes", tuple(self.later_notes))
+        object.__setattr__(self, "body_dates", tuple(tuple(b) for b in self.body_dates))
+        if self.date_kind not in DATE_KINDS:
+            raise ValueError(f"Entry.date_kind must be one of {DATE_KINDS}, got {self.date_kind!r}")
         if self.layout not in ("narrative", "labelled", "form"):
             raise ValueError(f"Entry.layout must be narrative/labelled/form, got {self.layout!r}")
 
@@ -161,5 +185,7 @@ class Matter:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise ValueError(f"Matter.status must be one of {sorted(STATUSES)}, got {self.status!r}")
+            raise ValueError(
+                f"Matter.status must be one of {sorted(STATUSES)}, got {self.status!r}"
+            )
         object.__setattr__(self, "members", tuple(self.members))

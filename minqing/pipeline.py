@@ -38,6 +38,7 @@ from minqing.archive import keywords, records
 from minqing.review import corrections
 from minqing.archive.schema import ENTRIES, FILES, PAGES, entry_id
 from minqing.archive.store import Archive, store_blob
+from minqing.classify.segment import continue_books, neighbour_years
 from minqing.classify.types import Entry, Link
 from minqing.ingest.errors import BadInputError
 from minqing.ingest.types import BookSource, Page, SourceFile
@@ -328,6 +329,7 @@ def run_ingest(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if touched:
+        _year_from_neighbours(archive, touched, model)
         _link(archive, touched)
     summary.entries = archive.db[ENTRIES].count
     summary.seconds = time.perf_counter() - started
@@ -540,15 +542,22 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
         if (r["village"] and r["village"] in villages) or (r["township"] and r["township"] in towns)
     }
     by_book = {b: _entries_of(archive, b) for b in scope}
+    # a notebook opening mid-entry continues the same cadre's previous one (issue 18)
+    cadres = {b: meta.get(b, {}).get("cadre") for b in scope}
+    carried, pairs = continue_books(by_book, cadres)
     links = classify.link_entries(
-        by_book,
+        carried,
         {b: meta.get(b, {}).get("village") for b in scope},
-        cadres={b: meta.get(b, {}).get("cadre") for b in scope},
+        cadres=cadres,
         townships={b: meta.get(b, {}).get("township") for b in scope},
         posts={b: meta.get(b, {}).get("post") for b in scope},
         suggestions=(suggested := []),
     )
+    children = {c for c, _ in pairs}
+    links = [lk for lk in links if lk.child not in children]
+    links += [Link(child=c, parent=p, score=1.0, evidence=("continuation",)) for c, p in pairs]
     with archive.db.atomic():
+        _write_carried(archive, by_book, carried)
         records.write_links(archive, scope, links)
         records.write_link_suggestions(archive, scope, suggested)
         corrections.reapply_decisions(archive, scope)
@@ -591,6 +600,53 @@ def _inherit_categories(archive: Archive, scope: set[str]) -> None:
             )
 
 
+def _year_from_neighbours(archive: Archive, touched: Iterable[str], model: Any) -> None:
+    """Segment again, with a year, a book whose dates name none (lunar only, no weekday, no
+    cover, no manifest period), taking the year from the same cadre's other notebooks."""
+    cadre = {r["book_id"]: r["cadre"] for r in archive.db.query("select book_id, cadre from books")}
+    wanted = {cadre.get(b) for b in touched} - {None, ""}
+    scope = [b for b, c in cadre.items() if c in wanted]
+    years = neighbour_years({b: _entries_of(archive, b) for b in scope}, cadre)
+    for bid, year in years.items():
+        if bid not in touched or _year_hint(archive, bid) is not None:
+            continue
+        entries = classify.segment_book(
+            records.book_lines(archive, bid),
+            year_hint=year,
+            model=model,
+            status_model=status_model(archive),
+        )
+        with archive.db.atomic():
+            records.write_entries(archive, bid, entries, classify.CLASSIFIER_VERSION)
+            corrections.reapply_decisions(archive, [bid])
+            keywords.refresh_keywords(archive, [bid])
+
+
+def _write_carried(archive: Archive, before: dict, after: dict) -> None:
+    """Store the dates and categories ``continue_books`` carried into continuations."""
+    for book, entries in after.items():
+        old = {e.seq: e for e in before.get(book, [])}
+        for e in entries:
+            if e is old.get(e.seq):
+                continue
+            archive.db.execute(
+                "update entries set date = ?, month = ?, date_inferred = ?, date_flags = ? "
+                "where entry_id = ?",
+                [
+                    e.date.isoformat() if e.date else None,
+                    e.date.strftime("%Y-%m") if e.date else None,
+                    int(e.date_inferred),
+                    json.dumps(list(e.date_flags), ensure_ascii=False),
+                    entry_id(book, e.seq),
+                ],
+            )
+            archive.db.execute(
+                "update entries set category_code = ?, category = ?, category_score = ? "
+                "where entry_id = ? and coalesce(category_confirmed, 0) = 0",
+                [e.category_code, e.category, round(e.category_score, 4), entry_id(book, e.seq)],
+            )
+
+
 def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
     import datetime as dt
 
@@ -610,6 +666,9 @@ def _entries_of(archive: Archive, book_id: str) -> list[Entry]:
                 category_evidence=tuple(json.loads(r["category_evidence"] or "[]")),
                 status=r["status_code"],
                 fields=tuple(json.loads(r["fields"] or "{}").items()),
+                date_flags=tuple(json.loads(r.get("date_flags") or "[]")),
+                date_kind=r.get("date_kind") or "gregorian",
+                shares_heading=bool(r.get("shares_heading")),
             )
         )
     return out

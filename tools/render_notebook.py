@@ -228,7 +228,9 @@ class PlacedLine:
     text: str
     entry_id: str
     indent: float = 0.0
-    kind: str = "body"  # "date" or "body"
+    kind: str = "body"  # "date", "body" or "cover"
+    #: RGB ink of this line when it differs from the hand's (a later note in another pen)
+    ink: tuple[int, int, int] | None = None
 
 
 @dataclass
@@ -337,32 +339,41 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
         if rule >= page.n_rules:
             pg, rule = pg + 1, 0
 
+    cover = book_spec.get("cover")
+    if cover:  # a cover page: its text alone on page 1 (not part of any entry)
+        for k, text in enumerate(wrap_text(cover, hand.chars_per_line)):
+            placed.append(PlacedLine(1, 2 + k, text, "", 2.0, "cover"))
+        pg, rule = 2, 0
     for entry in book_spec["entries"]:
         _check_entry(entry, ids)
         if entry.get("new_page") and rule > 0:
             pg, rule = pg + 1, 0
-        elif placed and rule > 0:  # one empty ruled line between entries
-            advance()
-        lines: list[tuple[str, float, str]] = []
+        elif placed and rule > 0 and entry.get("gap_before", True):
+            advance()  # one empty ruled line between entries
+        lines: list[tuple[str, float, str, Any]] = []
         dl = date_line(entry)
         if dl:
-            lines.append((dl, 0.0, "date"))
+            lines.append((dl, 0.0, "date", None))
         if entry.get("lines"):
-            lines += [(ln, 0.0, "body") for ln in entry["lines"]]
+            lines += [(ln, 0.0, "body", None) for ln in entry["lines"]]
         else:
-            indent = hand.indent_chars if entry.get("indent", True) else 0.0
-            for para in entry["paragraphs"]:
+            paras = [p if isinstance(p, dict) else {"text": p} for p in entry["paragraphs"]]
+            for para in paras:
+                # a paragraph may be {"text": …, "indent": False, "ink": [r, g, b]}
+                ind = para.get("indent", entry.get("indent", True))
+                indent = hand.indent_chars if ind else 0.0
+                ink = tuple(para["ink"]) if para.get("ink") else None
                 # the indent eats room on the first line of a paragraph
                 first_w = hand.chars_per_line - math.ceil(indent)
-                head = wrap_text(para, max(first_w, 4))[0]
-                rest = wrap_text(re.sub(r"\s+", "", para)[len(head) :], hand.chars_per_line)
-                lines.append((head, indent, "body"))
-                lines += [(ln, 0.0, "body") for ln in rest]
+                head = wrap_text(para["text"], max(first_w, 4))[0]
+                rest = wrap_text(re.sub(r"\s+", "", para["text"])[len(head) :], hand.chars_per_line)
+                lines.append((head, indent, "body", ink))
+                lines += [(ln, 0.0, "body", ink) for ln in rest]
         if dl and len(lines) > 1 and rule == page.n_rules - 1:
             pg, rule = pg + 1, 0  # never leave a date line alone at the foot of a page
         start_page = pg
-        for text, indent, kind in lines:
-            placed.append(PlacedLine(pg, rule, text, entry["entry_id"], indent, kind))
+        for text, indent, kind, ink in lines:
+            placed.append(PlacedLine(pg, rule, text, entry["entry_id"], indent, kind, ink))
             end_page = pg
             advance()
         inferred = entry.get("date_inferred")
@@ -379,7 +390,7 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
                 "category_code": entry["category_code"],
                 "follow_up_of": entry.get("follow_up_of"),
                 "status": entry["status"],
-                "text": "".join(re.sub(r"\s+", "", t) for t, _, _ in lines),
+                "text": "".join(re.sub(r"\s+", "", t) for t, _, _, _ in lines),
                 "page_start": start_page,
                 "page_end": end_page,
             }
@@ -536,9 +547,10 @@ def _draw_clean(
         tw = d.textlength(txt, font=f)
         d.text(((w - tw) / 2, h - 75), txt, font=f, fill=(90, 90, 90))
 
-    alpha = Image.new("L", (w, h), 0)
+    alphas: dict[tuple[int, int, int], Image.Image] = {}  # one ink layer per pen
     boxes = []
     for ln in lines:
+        alpha = alphas.setdefault(ln.ink or hand.ink, Image.new("L", (w, h), 0))
         line_seed = seed * 1009 + ln.rule * 31 + 7
         lrng = random.Random(line_seed)
         strip = render_line(ln.text, hand, line_seed)
@@ -557,10 +569,10 @@ def _draw_clean(
         )
         boxes.append([x0 + bb[0], y0 + bb[1], x0 + bb[2], y0 + bb[3]])
 
-    a = np.asarray(alpha, np.float32)[..., None] / 255.0 * hand.ink_opacity
-    paper = np.asarray(img, np.float32)
-    ink = np.array(hand.ink, np.float32)
-    out = paper * (1 - a) + ink * a
+    out = np.asarray(img, np.float32)
+    for colour, alpha in alphas.items():
+        a = np.asarray(alpha, np.float32)[..., None] / 255.0 * hand.ink_opacity
+        out = out * (1 - a) + np.array(colour, np.float32) * a
     img = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB")
     return img, boxes
 
@@ -717,18 +729,115 @@ def render_book(
     return lay.entries
 
 
+# ---------------------------------------------------------------------------------------------
+# capture: how the drawn pages reach the archive (issue 13: every capture type ingest reads)
+# ---------------------------------------------------------------------------------------------
+#: ``flat`` (flatbed scan, as drawn), ``spread`` (use ``PageStyle(spread=True)``),
+#: ``a5-on-a4`` (the page lying tilted on an A4 flatbed), ``phone`` (photographed on a
+#: table: perspective, uneven light), ``phone-dim`` (the same in dim light), ``pdf`` (the
+#: pages as one PDF named after the book).
+CAPTURES = ("flat", "spread", "a5-on-a4", "phone", "phone-dim", "pdf")
+
+
+def _a5_on_a4(img: Image.Image, rng: random.Random) -> Image.Image:
+    import cv2
+    import numpy as np
+
+    page = np.asarray(img.convert("RGB"))[:, :, ::-1]
+    h, w = page.shape[:2]
+    cw, ch = round(w * 1.414), round(h * 1.414)  # A4 at the page's (A5) scale
+    angle = rng.choice((-1, 1)) * rng.uniform(2.0, 6.0)
+    ox, oy = rng.randint(30, cw - w - 30), rng.randint(30, max(31, ch // 3 - 30))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    m[0, 2] += ox
+    m[1, 2] += oy
+    lid = rng.randint(195, 225)
+    scan = np.full((ch, cw, 3), lid, np.uint8)
+    warped = cv2.warpAffine(page, m, (cw, ch), flags=cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), m, (cw, ch))
+    shadow = cv2.GaussianBlur(cv2.dilate(mask, np.ones((9, 9), np.uint8)), (15, 15), 0)
+    scan = (scan.astype(np.float32) * (1 - 0.25 * shadow[..., None] / 255.0)).astype(np.uint8)
+    scan[mask > 0] = warped[mask > 0]
+    return Image.fromarray(scan[:, :, ::-1].copy())
+
+
+def _phone(img: Image.Image, rng: random.Random, dim: bool = False) -> Image.Image:
+    import cv2
+    import numpy as np
+
+    page = np.asarray(img.convert("RGB"))[:, :, ::-1]
+    h, w = page.shape[:2]
+    ow, oh = round(w * 1.3), round(h * 1.25)
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    yy, xx = np.mgrid[0:oh, 0:ow].astype(np.float32)
+    grain = 12 * np.sin(xx / 9.0 + 3 * np.sin(yy / 60.0))
+    table = np.stack([60 + grain, 95 + grain, 140 + grain], axis=-1)
+    corners = np.float32([[ow * 0.1, oh * 0.07], [ow * 0.9, oh * 0.09],
+                          [ow * 0.92, oh * 0.93], [ow * 0.08, oh * 0.91]])  # fmt: skip
+    corners += nrng.uniform(-0.02 * ow, 0.02 * ow, corners.shape).astype(np.float32)
+    src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+    m = cv2.getPerspectiveTransform(src, corners)
+    warped = cv2.warpPerspective(page, m, (ow, oh), flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (ow, oh))
+    alpha = (mask.astype(np.float32) / 255.0)[..., None]
+    photo = warped.astype(np.float32) * alpha + table * (1 - alpha)
+    gx, gy = rng.uniform(0.4, 0.8), rng.uniform(0.5, 0.9)
+    light = 1.05 - 0.4 * ((xx / ow) * gx + (yy / oh) * gy) / (gx + gy)
+    if dim:
+        light *= 0.55
+    photo *= light[..., None]
+    photo += nrng.normal(0, 6 if dim else 3, photo.shape)
+    out = np.clip(photo, 0, 255).astype(np.uint8)
+    if dim:
+        out = cv2.GaussianBlur(out, (3, 3), 0.8)
+    return Image.fromarray(out[:, :, ::-1].copy())
+
+
+def capture(out_dir: Path | str, kind: str, seed: int, book_id: str | None = None) -> Path:
+    """Turn the pages :func:`render_book` drew in ``out_dir`` into ``kind`` captures.
+
+    Returns the path to ingest: ``out_dir`` itself, or for ``pdf`` the PDF
+    ``out_dir/<book_id>.pdf`` (its stem is the book id).  ``lines.json`` keeps the drawn
+    pages' boxes (before capture).  ``spread`` is drawn by ``PageStyle(spread=True)``;
+    here it is the same as ``flat``.
+    """
+    if kind not in CAPTURES:
+        raise ValueError(f"capture kind must be one of {CAPTURES}, got {kind!r}")
+    out = Path(out_dir)
+    pages = sorted([*out.glob("page-*.jpg"), *out.glob("page-*.png")])
+    rng = random.Random(seed)
+    if kind in ("flat", "spread"):
+        return out
+    if kind == "pdf":
+        imgs = [Image.open(p).convert("RGB") for p in pages]
+        pdf = out / f"{book_id or out.name}.pdf"
+        imgs[0].save(pdf, "PDF", resolution=150.0, save_all=True, append_images=imgs[1:])
+        for p in pages:
+            p.unlink()
+        return pdf
+    for p in pages:
+        img = Image.open(p).convert("RGB")
+        new = _a5_on_a4(img, rng) if kind == "a5-on-a4" else _phone(img, rng, kind == "phone-dim")
+        new.save(p.with_suffix(".jpg"), "JPEG", quality=85)
+        if p.suffix != ".jpg":
+            p.unlink()
+    return out
+
+
 def norm_for_cer(s: str) -> str:
     """NFKC and all whitespace removed: the text form CER is computed on."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
 
 
 __all__ = [
+    "CAPTURES",
     "DATE_FORMATS",
     "STATUSES",
     "BookLayout",
     "HandStyle",
     "PageStyle",
     "PlacedLine",
+    "capture",
     "date_line",
     "layout_book",
     "norm_for_cer",
