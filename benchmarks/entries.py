@@ -207,6 +207,8 @@ def indep_bypass(split: str, out: Path) -> float:
         books,
         {b: meta[b]["village"] for b in books},
         cadres={b: meta[b]["cadre"] for b in books},
+        townships={b: meta[b].get("township") for b in books},
+        posts={b: meta[b].get("post") for b in books},
     )
     # a notebook's opening continuation follows up the unfinished entry of the one before
     links = [lk for lk in links if lk.child not in {c for c, _ in pairs}]
