@@ -133,6 +133,9 @@ def _planned(t: str, start: int) -> bool:
     return bool(_PLANNED.search(head[cut_at:]))
 
 
+#: escalation wordings that a plan or a wish may announce (建议纳入, 准备提请, 打算向县里申请)
+_PLANNED_ESCALATION = re.compile(r"纳入|列入|列进|报进|排进|排入|向|提请|报请|提交|转|请")
+
 #: cues that are part of a longer, different cue (未解决 is not 解决; 上报 inside 未上报)
 _NEGATED = re.compile(r"(?:未|没|没有|不)$")
 #: a completion cue that holds its own negation (已经修不好, 还没修好了)
@@ -151,6 +154,8 @@ def status_cues(text: str) -> list[tuple[int, int, str, str]]:
                 continue
             if completion and (_planned(t, m.start()) or _NEGATED_INSIDE.search(m.group(0))):
                 continue
+            if status == "escalated" and _PLANNED_ESCALATION.match(m.group(0)) and _planned(t, m.start()):
+                continue  # 建议纳入…计划, 准备报请…: a plan to escalate is not an escalation
             found.append((m.start(), m.end(), status, m.group(0)))
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     return found
