@@ -25,6 +25,7 @@ from minqing.archive.schema import (
     LINES,
     LINES_ALT_FTS,
     LINES_FTS,
+    LINK_SUGGESTIONS,
     LINKS,
     OCR_CACHE,
     PAGES,
@@ -128,9 +129,11 @@ def book_ids(archive: Archive) -> set[str]:
 
 
 def books_meta(archive: Archive) -> dict[str, dict[str, Any]]:
-    """book id -> ``{"book_id", "village", "cadre"}`` of every book (what linking needs)."""
+    """book id -> ``{"book_id", "village", "cadre", "township", "post"}`` of every book
+    (what linking needs)."""
     return {
-        r["book_id"]: r for r in archive.db.query(f"select book_id, village, cadre from {BOOKS}")
+        r["book_id"]: r
+        for r in archive.db.query(f"select book_id, village, cadre, township, post from {BOOKS}")
     }
 
 
@@ -698,6 +701,18 @@ def write_carried(
             )
 
 
+def confirmed_statuses(archive: Archive) -> list[tuple[str, str]]:
+    """``(text, status code)`` of every entry whose status a reviewer confirmed (entries
+    without text left out): the status model's training data in ``minqing retrain``."""
+    return [
+        (r["text"], r["status_code"])
+        for r in archive.db.query(
+            f"select text, status_code from {ENTRIES} where status_confirmed = 1 "
+            "and trim(coalesce(text, '')) != ''"
+        )
+    ]
+
+
 def confirmed_categories(archive: Archive) -> list[tuple[str, int]]:
     """``(text, category code)`` of every entry whose category a reviewer confirmed
     (entries without text left out): the training data of ``minqing retrain``."""
@@ -778,6 +793,29 @@ def write_links(archive: Archive, book_ids: Iterable[str], links: Sequence[Link]
     if rows:
         archive.db.table(LINKS).upsert_all(rows, pk=("child", "parent"))
     refresh_matters(archive)
+
+
+def write_link_suggestions(
+    archive: Archive, book_ids: Iterable[str], suggestions: Sequence[Link]
+) -> None:
+    """Replace the suggested links whose child is in ``book_ids`` (table ``link_suggestions``:
+    child, suggested parent, score, evidence). A child that has a link gets none."""
+    books = set(book_ids)
+    for b in books:
+        archive.db.execute(f"delete from {LINK_SUGGESTIONS} where child like ?", [b + ":%"])
+    linked = {r["child"] for r in archive.db.query(f"select child from {LINKS}")}
+    rows = [
+        {
+            "child": entry_id(*s.child),
+            "parent": entry_id(*s.parent),
+            "score": round(s.score, 4),
+            "evidence": json.dumps(list(s.evidence), ensure_ascii=False),
+        }
+        for s in suggestions
+        if s.child[0] in books and entry_id(*s.child) not in linked
+    ]
+    if rows:
+        archive.db.table(LINK_SUGGESTIONS).upsert_all(rows, pk=("child", "parent"))
 
 
 def refresh_matters(archive: Archive) -> None:

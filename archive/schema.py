@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
-from minqing.archive.errors import ArchiveSchemaError
 from sqlite_utils import Migrations
+
+from minqing.archive.errors import ArchiveSchemaError
 
 if TYPE_CHECKING:
     from minqing.archive.store import Archive
@@ -61,6 +62,10 @@ CALIBRATION = "ocr_calibration"
 #: spot-check samples and their lines (review/spotcheck.py)
 SAMPLES = "spot_samples"
 ITEMS = "spot_items"
+
+#: suggested follow-up links (issue 13): below the linker's threshold, for review only;
+#: never in ``links``, never exported as ``follow_up_of``
+LINK_SUGGESTIONS = "link_suggestions"
 
 #: The migration set's name in ``_sqlite_migrations``.
 MIGRATION_SET = "minqing"
@@ -486,6 +491,16 @@ def m004_search_alternates(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m005_link_suggestions(db: sqlite_utils.Database) -> None:
+    """Suggested follow-up links below the linker's threshold, kept for review only."""
+    db.table(LINK_SUGGESTIONS).create(
+        {"child": str, "parent": str, "score": float, "evidence": str},
+        pk=("child", "parent"),
+        if_not_exists=True,
+    )
+
+
 #: What this code's schema is: the number of migrations it knows.
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
@@ -551,6 +566,8 @@ def check_readable(archive: Archive) -> None:
 
 #: One line per table and view (required: generating the docs fails on a table without one).
 TABLE_DOCS: dict[str, str] = {
+    LINK_SUGGESTIONS: "suggested follow-up links below the linker's threshold (child, parent, score, "
+    "evidence): shown to reviewers, never in `links`, never exported as `follow_up_of`",
     BOOKS: "one notebook: cadre, post, township, village, period, source",
     FILES: "every input file ingest saw, with its state (`ok` / `failed` + reason / "
     "`duplicate`); nothing is silently dropped",

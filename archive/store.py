@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Self
 
 import sqlite_utils
+
 from minqing.archive import schema
 from minqing.archive.errors import ArchiveNotFoundError
 

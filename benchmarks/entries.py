@@ -174,11 +174,10 @@ def _export_row(bid: str, e, parent) -> dict:  # type: ignore[no-untyped-def]
 
 def indep_bypass(split: str, out: Path) -> float:
     """Classify the drawn lines of every notebook of ``split``; write an export; seconds."""
+    from benchmarks import indep
     from minqing.classify import inherit_categories, link_entries, segment_book
     from minqing.classify.segment import continue_books, neighbour_years
     from minqing.classify.types import Link
-
-    from benchmarks import indep
 
     lines = indep.lines_of(split)
     meta = {r["book_id"]: r for r in indep.manifest_rows(split)}
@@ -192,6 +191,8 @@ def indep_bypass(split: str, out: Path) -> float:
         books,
         {b: meta[b]["village"] for b in books},
         cadres={b: meta[b]["cadre"] for b in books},
+        townships={b: meta[b].get("township") for b in books},
+        posts={b: meta[b].get("post") for b in books},
     )
     # a notebook's opening continuation follows up the unfinished entry of the one before
     links = [lk for lk in links if lk.child not in {c for c, _ in pairs}]

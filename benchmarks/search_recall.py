@@ -54,9 +54,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minqing.archive import search as S
-
 from benchmarks._common import command_line, machine
+from minqing.archive import search as S
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

@@ -19,11 +19,10 @@ import json
 import random
 from pathlib import Path
 
+from benchmarks import indep
 from minqing.classify.boundary import FEATURES, THRESHOLD, save, train_boundary
 from minqing.classify.segment import segment_book
 from minqing.classify.types import BookLine
-
-from benchmarks import indep
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "corpus"

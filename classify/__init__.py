@@ -17,25 +17,37 @@ from minqing.classify.dates import DateMatch, parse_date_line
 from minqing.classify.links import inherit_categories, link_entries, matters
 from minqing.classify.model import (
     CategoryModel,
+    StatusModel,
     cross_validate_category,
+    default_category_model,
+    default_status_model,
     load_category_model,
+    load_status_model,
     train_category_model,
+    train_status_model,
 )
 from minqing.classify.segment import segment_book
-from minqing.classify.status import detect_status
+from minqing.classify.status import classify_status, cue_status, detect_status
 
 __all__ = [
     "CLASSIFIER_VERSION",
     "CategoryModel",
     "DateMatch",
+    "StatusModel",
     "classify_category",
+    "classify_status",
     "cross_validate_category",
+    "cue_status",
+    "default_category_model",
+    "default_status_model",
     "detect_status",
     "inherit_categories",
     "link_entries",
     "load_category_model",
+    "load_status_model",
     "matters",
     "parse_date_line",
     "segment_book",
     "train_category_model",
+    "train_status_model",
 ]

@@ -11,7 +11,7 @@ MODEL_WEIGHT = 0.6
 #: pseudo-count that keeps a single weak word from looking certain
 _SMOOTH = 1.0
 #: when no lexicon word matched, the lexicon's vote for 8 (其他) that a model must outweigh
-NO_WORD_PRIOR = 0.5
+NO_WORD_PRIOR = 0.8
 
 
 def lexicon_distribution(text: str) -> tuple[dict[int, float], dict[int, list[str]]]:
@@ -26,7 +26,9 @@ def lexicon_distribution(text: str) -> tuple[dict[int, float], dict[int, list[st
 def classify_category(text: str, model=None) -> tuple[int, float, tuple[str, ...]]:
     """``(category code, score in [0, 1], evidence words)`` for an entry's text.
 
-    Without a model the lexicon decides: the category with the largest summed weight
+    ``model=None`` uses the model fitted from the training texts the package ships
+    (:func:`classify.model.default_category_model`, issue 13); ``model=False`` leaves the
+    lexicon alone, which decides: the category with the largest summed weight
     of matched words; ``8`` (其他) when no word matched. With a model
     (:class:`classify.model.CategoryModel`, or anything with ``predict_proba(text)`` and
     ``evidence(text, code)``), its probabilities are mixed with the lexicon's, the
@@ -37,6 +39,12 @@ def classify_category(text: str, model=None) -> tuple[int, float, tuple[str, ...
     The function only proposes: it reads text and returns a code. Categories a reviewer
     confirmed are kept by the archive, which never asks the classifier about them.
     """
+    if model is None:
+        from minqing.classify.model import default_category_model
+
+        model = default_category_model()
+    elif model is False:
+        model = None
     lex, words = lexicon_distribution(text)
     has_lex = any(v > 0 for v in lex.values())
     if model is not None:

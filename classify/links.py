@@ -247,6 +247,9 @@ def link_entries(
     villages: Mapping[str, str | None],
     *,
     cadres: Mapping[str, str | None] | None = None,
+    townships: Mapping[str, str | None] | None = None,
+    posts: Mapping[str, str | None] | None = None,
+    suggestions: list[Link] | None = None,
 ) -> list[Link]:
     """Follow-up links ``child → parent`` between the entries of ``books``.
 
@@ -256,10 +259,24 @@ def link_entries(
         cadres: book id → the name of the cadre who keeps the book (optional). A cadre
             named in two entries ("听孙海平说…") is not a villager both are about, so
             cadres' names are not person evidence.
+        townships: book id → township (optional, issue 13). An entry that cites another
+            cadre's diary of the same township by name or title and date
+            (``镇包村干部李明3月12日记的东沟桥的事``, ``唐书记九月里报县林业局的``) gets that
+            book's entries as candidates, the cited day's first (evidence ``diary:…``).
+        posts: book id → the cadre's post (``村党支部书记``), whose title (书记, 主任…)
+            after the surname also names the cadre.
+        suggestions: a list that receives the *suggested* links: for an entry with a
+            no linked candidate, its best candidate when that scored at
+            least :data:`SUGGEST_SHARE` of the threshold and shares something specific
+            (a day, a person, a rare phrase, a citation); evidence ends with
+            ``suggested``. They are for a reviewer to confirm, never links themselves.
 
     Children are taken in date order, so a candidate's matter (linked so far) and
     whether it is still open (no result yet) are known. The decision, in order:
 
+    0. the first entry of a cadre's later notebook that has no date line of its own
+       (date inferred or missing) continues the last entry of the same cadre's previous
+       notebook (evidence ``continuation``);
     1. the best candidate whose score passes the threshold for the child's cue
        (a referenced date, a strong cue, a weak cue, none);
     2. a child with a cue but no referenced date: the best-scoring earlier *open*
@@ -298,9 +315,18 @@ def link_entries(
     order = sorted(range(len(ents)), key=lambda i: _when(ents, keys, book_rank, i))
     parent_of: dict[int, int] = {}
     links: list[Link] = []
+    aliases = _cadre_aliases(books, cadres or {}, posts or {})
+    continued = _continuations(books, cadres or {})
     for ci in order:
         child = ents[ci]
         cbook = keys[ci][0]
+        if (cbook, child.seq) in continued:
+            prev_book, prev_seq = continued[(cbook, child.seq)]
+            pi = index[(prev_book, prev_seq)]
+            parent_of[ci] = pi
+            links.append(Link(child=keys[ci], parent=keys[pi], score=CONTINUATION_SCORE,
+                              evidence=("continuation", "cross-book")))  # fmt: skip
+            continue
         cues = follow_up_cues(child.text)
         refs = referenced_dates(child)
         same = [index[(cbook, e.seq)] for e in books[cbook] if e.seq < child.seq]
@@ -310,13 +336,26 @@ def link_entries(
             for b, entries in books.items():
                 if b != cbook and villages.get(b) == village:
                     other.extend(index[(b, e.seq)] for e in entries if _not_later(e, child))
-        strong = any(_STRONG_CUES.search(c) for c in cues)
+        cited = _diary_citations(child, cbook, aliases, townships or {})
+        for b in cited:
+            if b not in {keys[i][0] for i in other}:
+                other.extend(index[(b, e.seq)] for e in books[b] if _not_later(e, child))
+        if cited:
+            cues = [*cues, *(f"diary:{cited[b][0][0]}" for b in cited)]
+        strong = bool(cited) or any(_STRONG_CUES.search(c) for c in cues)
         threshold = THRESHOLD_STRONG if strong else THRESHOLD_CUED if cues else THRESHOLD_UNCUED
         scored = {pi: _score(ci, pi, ents, info, sim, refs, phrases) for pi in same + other}
+        for pi in scored:
+            bonus, ev = _citation_bonus(cited.get(keys[pi][0]), ents[pi])
+            if bonus:
+                scored[pi] = (scored[pi][0] + bonus, [*ev, *scored[pi][1]])
         cross_of = {pi: pi in other for pi in scored}
         if not cues:
-            # with no cue, only a matter still waiting for a result is followed up
-            scored = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)}
+            # with no cue, only a matter still waiting for a result is followed up, and a
+            # look-alike (the same villager or place, another matter: another category, no
+            # shared matter words) is not
+            scored = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)
+                      and not _look_alike(child, ents[pi], sv[1])}  # fmt: skip
         best = _pick(scored, cross_of, threshold)
         why: list[str] = []
         if best is None and cues and not refs:
@@ -351,6 +390,13 @@ def link_entries(
             best = _pick(pool, cross_of, THRESHOLD_RESULT)
             why = ["similar-result"]
         if best is None:
+            if suggestions is not None:
+                sug = _suggest(scored, threshold)
+                if sug is not None:
+                    sc, ev = scored[sug]
+                    suggestions.append(Link(child=keys[ci], parent=keys[sug], score=round(min(1.0, sc), 4),
+                                            evidence=(*[f"cue:{c[:6]}" for c in dict.fromkeys(cues)][:3], *ev,
+                                                      "suggested")))  # fmt: skip
             continue
         pi = best
         score, evidence = scored[pi]
@@ -371,6 +417,123 @@ def link_entries(
         )
     links.sort(key=lambda lk: (book_rank[lk.child[0]], lk.child[1]))
     return links
+
+
+#: without a cue, a candidate of another category needs this similarity or a rare phrase
+SIM_LOOKALIKE = 0.15
+
+
+def _look_alike(child: Entry, parent: Entry, evidence) -> bool:
+    """Names and places in common but another category and no matter words in common."""
+    if child.category_code == parent.category_code:
+        return False
+    return not any(e.startswith(("phrase:", "date:")) for e in evidence) and _sim_of(evidence) < SIM_LOOKALIKE
+
+
+#: a suggested link's candidate scored at least this share of the child's threshold
+SUGGEST_SHARE = 0.5
+_SPECIFIC = ("date:", "person:", "phrase:", "diary:")
+
+
+def _suggest(scored, threshold) -> int | None:
+    pool = [(sv[0], pi) for pi, sv in scored.items()
+            if sv[0] >= SUGGEST_SHARE * threshold and any(e.startswith(_SPECIFIC) for e in sv[1])]  # fmt: skip
+    return max(pool)[1] if pool else None
+
+
+#: score of a continuation link (the first entry of a cadre's next notebook, undated)
+CONTINUATION_SCORE = 0.95
+#: score added for a citation of another cadre's diary with the candidate's day / month / none
+CITE_DAY = 0.8
+CITE_MONTH = 0.25
+CITE_NAME = 0.1
+_TITLES = ("书记", "支书", "主任", "站长", "所长", "干事", "委员", "组长", "会计", "镇长", "乡长", "队长")
+_MONTH_ONLY = re.compile(r"(?P<month>\d{1,2}|[一二三四五六七八九十]{1,3})月(?:份|里|中旬|上旬|下旬|初|底)")
+
+
+def _cadre_aliases(books, cadres, posts) -> dict[str, tuple[str, ...]]:
+    """Book id → the ways its cadre is named in another's diary: the full name, and the
+    surname followed by a title of the cadre's post (刘主任, 唐书记)."""
+    out = {}
+    for b in books:
+        name = (cadres.get(b) or "").strip()
+        if len(name) < 2:
+            continue
+        post = posts.get(b) or ""
+        names = [name]
+        titles = [t for t in _TITLES if t in post]
+        if "书记" in post and "支部" in post:
+            titles.append("支书")
+        names += [name[0] + t for t in titles]
+        out[b] = tuple(dict.fromkeys(names))
+    return out
+
+
+def _diary_citations(child: Entry, cbook: str, aliases, townships) -> dict[str, list[str]]:
+    """Other books of the child's township whose cadre the child names, with the dates
+    (``(month, day or None)``) written within a few characters after the name."""
+    town = townships.get(cbook)
+    if not town:
+        return {}
+    text = _body(child)
+    own = set(aliases.get(cbook, ()))
+    out: dict[str, list] = {}
+    for b, names in aliases.items():
+        if b == cbook or townships.get(b) != town or set(names) & own:
+            continue
+        for name in names:
+            for m in re.finditer(re.escape(name), text):
+                near = text[m.end() : m.end() + 24]
+                d = _REF_DATE.search(near)
+                mo = _MONTH_ONLY.search(near)
+                when = None
+                if d is not None:
+                    when = (cn_number(d.group("month")), cn_number(d.group("day")))
+                elif mo is not None:
+                    when = (cn_number(mo.group("month")), None)
+                if when is not None:  # a colleague named without a day is no citation
+                    out.setdefault(b, []).append((name, when))
+    return {b: sorted(v, key=lambda x: x[1][1] is None) for b, v in out.items()}
+
+
+def _citation_bonus(cites, parent: Entry) -> tuple[float, list[str]]:
+    """What a citation of the parent's book adds to the parent's score."""
+    if not cites:
+        return 0.0, []
+    best = (CITE_NAME, [f"diary:{cites[0][0]}"])  # the cadre's book, another day
+    for name, when in cites:
+        if when is None or parent.date is None:
+            continue
+        month, day = when
+        if day is not None and (month, day) == (parent.date.month, parent.date.day):
+            return CITE_DAY, [f"diary:{name}:{month}月{day}日"]
+        if day is None and month == parent.date.month and best[0] < CITE_MONTH:
+            best = (CITE_MONTH, [f"diary:{name}:{month}月"])
+    return best
+
+
+def _continuations(books, cadres) -> dict[tuple[str, int], tuple[str, int]]:
+    """``(book, 1)`` → the last entry of the same cadre's previous notebook, for a book
+    whose first entry has no date line of its own (its date inferred or missing)."""
+    spans = {}
+    for b, entries in books.items():
+        dates = [e.date for e in entries if e.date is not None]
+        if entries and dates:
+            spans[b] = (min(dates), max(dates))
+    out = {}
+    for b, entries in books.items():
+        name = cadres.get(b)
+        if not entries or not name or b not in spans:
+            continue
+        first = entries[0]
+        if first.date is not None and not first.date_inferred:
+            continue
+        prev = [o for o in books if o != b and cadres.get(o) == name and o in spans
+                and spans[o][1] <= spans[b][0]]  # fmt: skip
+        if prev:
+            p = max(prev, key=lambda o: spans[o][1])
+            out[(b, first.seq)] = (p, books[p][-1].seq)
+    return out
 
 
 def _when(ents, keys, book_rank, i):

@@ -6,7 +6,7 @@ the archive, calls :func:`train_category_model`, reports :func:`cross_validate_c
 :meth:`CategoryModel.save`; ``segment_book(..., model=)`` and
 ``classify_category(text, model=)`` then mix its probabilities with the lexicon's.
 
-The model is scikit-learn's: character 1–3-gram TF-IDF (entries are unsegmented OCR text,
+The model is scikit-learn's: character 1–2-gram TF-IDF (entries are unsegmented OCR text,
 so characters, not jieba words, are the robust unit) into a multinomial logistic
 regression, whose probabilities are used as they are. How much the model counts against
 the lexicon rises with the number of training examples (:attr:`CategoryModel.weight`):
@@ -20,6 +20,7 @@ scikit-learn minor version, is refused with :class:`~classify.errors.CategoryMod
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -28,8 +29,8 @@ from pathlib import Path
 
 from minqing.classify._version import CLASSIFIER_VERSION, version_major
 from minqing.classify.dates import normalise
-from minqing.classify.errors import CategoryModelError, NotEnoughTrainingData
-from minqing.classify.types import CATEGORIES
+from minqing.classify.errors import CategoryModelError, ClassifyDataError, NotEnoughTrainingData
+from minqing.classify.types import CATEGORIES, STATUSES
 
 #: the fewest confirmed categories, and distinct categories, a model is trained from
 MIN_EXAMPLES = 10
@@ -159,41 +160,11 @@ def _pipeline():
         [
             (
                 "tfidf",
-                TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
+                TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=1),
             ),
-            ("clf", LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")),
+            ("clf", LogisticRegression(C=30.0, max_iter=3000, class_weight="balanced")),
         ]
     )
-
-
-def train_category_model(texts: Sequence[str], codes: Sequence[int]) -> CategoryModel:
-    """Train a category model on entry texts and their (reviewer-confirmed) codes.
-
-    Raises:
-        CategoryModelError: ``texts`` and ``codes`` differ in length, or a code is not 1..8.
-        NotEnoughTrainingData: fewer than :data:`MIN_EXAMPLES` entries with text, or fewer
-            than :data:`MIN_CLASSES` distinct categories among them.
-    """
-    if len(texts) != len(codes):
-        raise CategoryModelError(
-            "training data", f"{len(texts)} texts but {len(codes)} category codes"
-        )
-    bad = sorted({c for c in codes if c not in CATEGORIES})
-    if bad:
-        raise CategoryModelError("training data", f"category codes {bad} are not 1..8")
-    pairs = [(model_text(t), int(c)) for t, c in zip(texts, codes, strict=True)]
-    pairs = [(t, c) for t, c in pairs if t]
-    classes = {c for _, c in pairs}
-    if len(pairs) < MIN_EXAMPLES or len(classes) < MIN_CLASSES:
-        raise NotEnoughTrainingData(
-            "training data",
-            f"{len(pairs)} entries with text in {len(classes)} categories; a model needs at "
-            f"least {MIN_EXAMPLES} entries in {MIN_CLASSES} categories",
-            "confirm more categories in the review pages, then retrain",
-        )
-    pipe = _pipeline()
-    pipe.fit([t for t, _ in pairs], [c for _, c in pairs])
-    return CategoryModel(pipe, n_examples=len(pairs))
 
 
 def load_category_model(path: str | os.PathLike) -> CategoryModel:
@@ -303,7 +274,7 @@ def cross_validate_category(
         except NotEnoughTrainingData:
             model = None
         for i in test_idx:
-            lex_pred[i] = classify_category(texts[i])[0]
+            lex_pred[i] = classify_category(texts[i], model=False)[0]
             if model is None:
                 comb_pred[i] = model_pred[i] = lex_pred[i]
                 continue
@@ -318,3 +289,235 @@ def cross_validate_category(
         "model": _scores(codes, model_pred),
         "model_weight": round(model_weight(n), 4),
     }
+
+
+# --- shipped training texts and the default models (issue 13) -----------------------
+
+#: entries the package ships to fit its default models (``tools/build_classify_data.py``)
+TRAINING_FILE = "training.jsonl"
+#: how much one reviewer-confirmed entry counts against one shipped training entry
+CONFIRMED_WEIGHT = 3.0
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_training() -> tuple[dict, ...]:
+    """The shipped training entries: ``{"text", "category_code", "status", "book", ...}``."""
+    import json
+
+    from minqing.classify.lexicon import _data_text
+
+    out = []
+    for n, line in enumerate(_data_text(TRAINING_FILE).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            row["category_code"] = int(row["category_code"])
+            if row["status"] not in STATUSES or row["category_code"] not in CATEGORIES:
+                raise ValueError(row["status"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ClassifyDataError(
+                f"classify/data/{TRAINING_FILE}", f"line {n} is malformed"
+            ) from e
+        out.append(row)
+    return tuple(out)
+
+
+def _fit(pipe, texts, labels, weights):
+    pipe.fit(list(texts), list(labels), clf__sample_weight=list(weights))
+    return pipe
+
+
+def train_category_model(
+    texts: Sequence[str], codes: Sequence[int], *, base: bool = False
+) -> CategoryModel:
+    """Train a category model on entry texts and their (reviewer-confirmed) codes.
+
+    ``base=True`` adds the shipped training entries (:func:`shipped_training`), the given
+    ones counting :data:`CONFIRMED_WEIGHT` times each: a county's confirmations adapt the
+    shipped model rather than replace it.
+
+    Raises:
+        CategoryModelError: ``texts`` and ``codes`` differ in length, or a code is not 1..8.
+        NotEnoughTrainingData: fewer than :data:`MIN_EXAMPLES` entries with text, or fewer
+            than :data:`MIN_CLASSES` distinct categories among them (shipped ones included).
+    """
+    if len(texts) != len(codes):
+        raise CategoryModelError(
+            "training data", f"{len(texts)} texts but {len(codes)} category codes"
+        )
+    bad = sorted({c for c in codes if c not in CATEGORIES})
+    if bad:
+        raise CategoryModelError("training data", f"category codes {bad} are not 1..8")
+    pairs = [
+        (model_text(t), int(c), CONFIRMED_WEIGHT if base else 1.0)
+        for t, c in zip(texts, codes, strict=True)
+    ]
+    if base:
+        pairs += [(model_text(r["text"]), r["category_code"], 1.0) for r in shipped_training()]
+    pairs = [p for p in pairs if p[0]]
+    classes = {c for _, c, _ in pairs}
+    if len(pairs) < MIN_EXAMPLES or len(classes) < MIN_CLASSES:
+        raise NotEnoughTrainingData(
+            "training data",
+            f"{len(pairs)} entries with text in {len(classes)} categories; a model needs at "
+            f"least {MIN_EXAMPLES} entries in {MIN_CLASSES} categories",
+            "confirm more categories in the review pages, then retrain",
+        )
+    pipe = _fit(_pipeline(), *zip(*pairs, strict=True))
+    return CategoryModel(pipe, n_examples=len(pairs))
+
+
+@functools.lru_cache(maxsize=1)
+def default_category_model() -> CategoryModel:
+    """The category model fitted (once per process) from the shipped training entries."""
+    rows = shipped_training()
+    return train_category_model([r["text"] for r in rows], [r["category_code"] for r in rows])
+
+
+_STATUS_FORMAT = "minqing-status-model"
+
+
+class StatusModel:
+    """A trained status classifier (:func:`~classify.status.status_pipeline`).
+
+    Attributes:
+        n_examples: how many entries it was trained on (shipped ones included).
+        n_confirmed: how many of them were reviewer-confirmed entries of an archive.
+        classifier_version: :data:`~classify.CLASSIFIER_VERSION` at training time.
+    """
+
+    def __init__(self, pipeline, n_examples: int, n_confirmed: int = 0,
+                 classifier_version: str = CLASSIFIER_VERSION):  # fmt: skip
+        self._pipeline = pipeline
+        self.n_examples = int(n_examples)
+        self.n_confirmed = int(n_confirmed)
+        self.classifier_version = classifier_version
+        self.classes: tuple[str, ...] = tuple(str(c) for c in pipeline.classes_)
+
+    def predict_proba(self, text: str) -> dict[str, float]:
+        """Probability per status key (0 for statuses never seen in training)."""
+        probs = self._pipeline.predict_proba([text])[0]
+        out = {s: 0.0 for s in STATUSES}
+        for s, p in zip(self.classes, probs, strict=True):
+            out[s] = float(p)
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to ``path`` (atomically)."""
+        return _dump(path, {
+            "format": _STATUS_FORMAT,
+            "n_examples": self.n_examples,
+            "n_confirmed": self.n_confirmed,
+            "classifier_version": self.classifier_version,
+            "pipeline": self._pipeline,
+        })  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"StatusModel(n_examples={self.n_examples}, n_confirmed={self.n_confirmed})"
+
+
+def _dump(path, payload: dict) -> Path:
+    import joblib
+    import sklearn
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**payload, "sklearn_version": sklearn.__version__}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        joblib.dump(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def train_status_model(
+    texts: Sequence[str] = (), statuses: Sequence[str] = (), *, base: bool = True
+) -> StatusModel:
+    """A status model fitted on the shipped training entries (``base``) and the given
+    (reviewer-confirmed) ones, each of those counting :data:`CONFIRMED_WEIGHT` times.
+
+    Raises:
+        CategoryModelError: lengths differ or a status is not a key of ``STATUSES``.
+        NotEnoughTrainingData: fewer than :data:`MIN_EXAMPLES` entries or two statuses.
+    """
+    from minqing.classify.status import status_pipeline
+
+    if len(texts) != len(statuses):
+        raise CategoryModelError(
+            "training data", f"{len(texts)} texts but {len(statuses)} statuses"
+        )
+    bad = sorted({s for s in statuses if s not in STATUSES})
+    if bad:
+        raise CategoryModelError("training data", f"statuses {bad} are not {sorted(STATUSES)}")
+    rows = [
+        (t, s, CONFIRMED_WEIGHT if base else 1.0)
+        for t, s in zip(texts, statuses, strict=True)
+        if t.strip()
+    ]
+    n_confirmed = len(rows)
+    if base:
+        rows += [(r["text"], r["status"], 1.0) for r in shipped_training()]
+    if len(rows) < MIN_EXAMPLES or len({s for _, s, _ in rows}) < MIN_CLASSES:
+        raise NotEnoughTrainingData(
+            "training data",
+            f"{len(rows)} entries with text; a status model needs at least {MIN_EXAMPLES} in "
+            f"{MIN_CLASSES} statuses",
+            "confirm more statuses in the review pages, then retrain",
+        )
+    pipe = _fit(status_pipeline(), *zip(*rows, strict=True))
+    return StatusModel(pipe, n_examples=len(rows), n_confirmed=n_confirmed)
+
+
+@functools.lru_cache(maxsize=1)
+def default_status_model() -> StatusModel:
+    """The status model fitted (once per process) from the shipped training entries."""
+    return train_status_model()
+
+
+def load_status_model(path: str | os.PathLike) -> StatusModel:
+    """Read a model :meth:`StatusModel.save` wrote (same checks as
+    :func:`load_category_model`)."""
+    payload = _load_checked(path, _STATUS_FORMAT, "status")
+    return StatusModel(
+        payload["pipeline"], payload.get("n_examples", 0), payload.get("n_confirmed", 0),
+        str(payload.get("classifier_version", "")),
+    )  # fmt: skip
+
+
+def _load_checked(path, fmt: str, what: str) -> dict:
+    import joblib
+    import sklearn
+
+    path = Path(path)
+    retrain = "retrain it: minqing retrain"
+    if not path.is_file():
+        raise CategoryModelError(str(path), f"no such {what} model file", retrain)
+    try:
+        payload = joblib.load(path)
+    except Exception as e:  # pickle/joblib raise many kinds on a damaged or foreign file
+        raise CategoryModelError(
+            str(path), f"cannot be read as a {what} model ({type(e).__name__})", retrain
+        ) from e
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        raise CategoryModelError(str(path), f"is not a minqing {what} model", retrain)
+    version = str(payload.get("classifier_version", ""))
+    if version_major(version) != version_major(CLASSIFIER_VERSION):
+        raise CategoryModelError(
+            str(path),
+            f"was trained by {version or 'an unknown version'}, this is {CLASSIFIER_VERSION} "
+            f"(another major version)",
+            retrain,
+        )
+    saved_sk = str(payload.get("sklearn_version", ""))
+    if saved_sk.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise CategoryModelError(
+            str(path),
+            f"was written by scikit-learn {saved_sk or '?'}, this is {sklearn.__version__}",
+            retrain,
+        )
+    return payload

@@ -32,7 +32,7 @@ from minqing.classify.dates import (
     year_from_weekdays,
 )
 from minqing.classify.fields import FIELD_KEYS, ORDER, is_form_page, label_of
-from minqing.classify.status import detect_status
+from minqing.classify.status import classify_status
 from minqing.classify.types import BookLine, Entry
 
 _HEADER_RE = re.compile(
@@ -246,6 +246,7 @@ def segment_book(
     *,
     year_hint: int | None = None,
     model=None,
+    status_model=None,
     boundary="default",
     trace: list | None = None,
 ) -> list[Entry]:
@@ -256,7 +257,8 @@ def segment_book(
         year_hint: the year for dates written without one, until a dated entry gives
             a year (e.g. the year on the notebook's cover or in the manifest).
         model: an optional trained category model (:func:`train_category_model`),
-            combined with the lexicon.
+            combined with the lexicon (None: the shipped one; False: the lexicon alone).
+        status_model: an optional status model (``minqing retrain``); None: the shipped one.
         boundary: the learnt boundary model (:mod:`classify.boundary`): ``"default"``
             (the shipped one), a :class:`BoundaryModel`, or None (rules only).
         trace: when a list, ``(line_id, features, started)`` of every line is appended
@@ -435,10 +437,10 @@ def segment_book(
     if year_hint is None and not any(d.date_match and d.date_match.year for d in drafts):
         # no year written anywhere: the weekdays beside the dates say which year
         year_hint = year_from_weekdays([d.date_match for d in drafts if d.date_match])
-    return _finish(drafts, year_hint, model)
+    return _finish(drafts, year_hint, model, status_model)
 
 
-def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
+def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=None) -> list[Entry]:
     dates: list[dt.date | None] = []
     inferred: list[bool] = []
     flags: list[tuple[str, ...]] = []
@@ -523,7 +525,7 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model) -> list[Entry]:
                 category_code=code,
                 category_score=score,
                 category_evidence=evidence,
-                status=detect_status(text),
+                status=classify_status(text, model=status_model)[0],
                 fields=fields,
                 layout=d.layout,
                 date_flags=flags[i],

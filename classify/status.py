@@ -1,7 +1,17 @@
-"""An entry's status from its wording: the last cue in the entry wins.
+"""An entry's status from its wording: a cue lexicon and a learnt classifier (issue 13).
 
-Later sentences of an entry report later states ("已上报镇里……现已修好"), so the cue
-that ends last decides. Without any cue an entry is ``recorded`` (已记录).
+The cue lexicon (:func:`status_cues`, :func:`cue_status`): later sentences of an entry
+report later states ("已上报镇里……现已修好"), so the cue that ends last decides; without any
+cue an entry is ``recorded`` (已记录). Families: resolved, explained (讲清政策, 表示理解,
+不符合条件), escalated (上报, 报请, 提请, 移交, 转…, 向…申请, 纳入…计划), in progress (正在,
+还差, 清了一半, 等…回复), and negations (没有上报, 尚未落实, 还没有解决) that cancel a cue.
+
+Independent writers state statuses implicitly far more often than the lexicon foresees, so
+the pipeline's status comes from :func:`classify_status`: a logistic regression over the
+character n-grams of the entry's closing sentences (its later notes, 补记, when it has any),
+of the whole text, and the cue lexicon's reading as features, fitted from training texts
+the package ships (``classify/data/training.jsonl``) at first use, or a model ``minqing
+retrain`` adapted to an archive's confirmed statuses.
 """
 
 from __future__ import annotations
@@ -16,19 +26,36 @@ _CUES: list[tuple[str, str]] = [
     ("explained", r"(?:已|已经)(?:向[^。，,；;]{0,12})?(?:做好|做了|进行了?)?[^。，,；;]{0,6}?(?:解释|说明|答复)(?:工作)?"),
     ("explained", r"做好(?:了)?[^。，,；;]{0,8}?解释工作"),
     ("explained", r"(?:表示|表达了?)理解"),
+    ("explained", r"(?:讲清(?!明)|讲明|讲透|说清|说明白|讲明白|讲了讲|解释了|宣讲)[^。；;]{0,12}?(?:政策|规定|条件|原因|情况|道理|标准)?"),
+    ("explained", r"(?:不符合|够不上|达不到|不够|不在)[^。，,；;]{0,10}?(?:条件|政策|标准|范围|规定)"),
+    ("explained", r"(?:想通了|没有?意见了|不再(?:提|闹|追究|坚持))"),
     # resolved
     ("resolved", r"(?:已|已经|现已|均已|全部)(?:经)?(?:得到)?(?:圆满|妥善|彻底|基本)?(?:解决|办结|落实|完成|修好|修复|修通|修缮|化解|调解成功|处理完毕|处理好|兑现|到位|发放|通水|通电|清理干净|清运|整改|恢复|结案|办好|办理完毕)"),
     ("resolved", r"(?:问题|矛盾|纠纷|事情|此事)(?:得到)?(?:圆满|妥善|彻底)?(?:解决|化解)(?:了)?"),
     ("resolved", r"(?:双方|当事人)[^。]{0,12}(?:达成|签订)[^。]{0,8}(?:协议|一致)"),
+    ("resolved", r"(?:解决|办结|落实|办妥|放款|到账|完工|竣工)了|(?:表示|很|非常|都)满意|放心了|没事了|点了头|签了字"),
     ("resolved", r"(?:修好|修通|通上|用上|领到|拿到|发放到位|批下来|装好|建好|搬走|拆除|清走)了"),
     ("resolved", r"(?:已|已经)[^。，,；;]{0,4}?(?:批下来|发到|到账|拨付|批准|审批通过|通过审批|装上|安装|换上|更换|铺好|拆除|搬走|清走|签订)"),
     # escalated
     ("escalated", r"(?:已|已经)?上报"),
     ("escalated", r"(?:已|已经)(?:报送|报请|呈报|提交|递交)[^。，,；;]{0,8}?(?:镇|乡|县|区|市|街道|上级|部门|所|局|站|办|政府)"),
     ("escalated", r"(?:已|已经)?(?:向|给|报)(?:镇|乡|县|区|市|街道|上级|有关|相关)[^。，,；;]{0,12}?(?:反映|汇报|报告|报送|递交)"),
-    ("escalated", r"(?:转交|移交|转给|转至|转到|转办|呈报)[^。；;]{0,12}?(?:部门|所|局|站|办|政府|党委|镇里|乡里|县里|法庭|委员会)?"),
+    ("escalated", r"(?:转交|移交|转给|转至|转到|转办|呈报|交由|转请|转报)[^。；;]{0,12}?(?:部门|所|局|站|办|政府|党委|镇里|乡里|县里|法庭|委员会)?"),
     ("escalated", r"报(?:请|送)(?:镇|乡|县)"),
+    ("escalated", r"报请|提请|呈请"),
+    # 报乡党委, 报到乡水利站, 报给镇里, 已报红岩派出所 (not 报名/报销/报到 for duty)
+    ("escalated", r"(?<![汇情举预警通电公日简海回电申])报(?:到|给|至|上)?了?[\u4e00-\u9fff]{0,5}?(?:镇|乡|县|区|市|街道|上级|派出所|党委|政府|所|局|站)(?:里|上)?"),
     ("escalated", r"(?:已|已经)?(?:到|去)(?:镇|乡|县|街道)[^。，,；;]{0,8}?(?:反映|汇报|报告)"),
+    # 转县人社局, 转镇司法所调解
+    ("escalated", r"(?<![好扭周运旋流])转(?:镇|乡|县|区|市|街道)[^。，,；;]{0,10}"),
+    # 向县民政局申请核实, 向镇里申请资金
+    ("escalated", r"向(?:镇|乡|县|区|市|街道|上级)[^。，,；;]{0,12}?(?:申请|请示|报告|反映)"),
+    # 纳入危房改造计划, 列进初步名单
+    ("escalated", r"(?:纳入|列入|列进|报进|排进|排入)[^。，,；;]{0,20}?(?:计划|项目|名单|范围|工程|规划|清单|盘子|议程|台账)"),
+    ("escalated", r"提交[^。，,；;]{0,10}?(?:会议|大会|研究|审议|讨论)"),
+    # 请他向镇里反映
+    ("escalated", r"请[^。，,；;]{0,8}?向(?:镇|乡|县|上级)[^。，,；;]{0,6}?(?:反映|汇报|报告)"),
+    ("escalated", r"打了?110|报了?警"),
     # in progress
     ("in_progress", r"(?:定于|计划于|准备于|拟于|约定于?)[^。；;]{0,10}?(?:召开|组织|开展|上门|施工|维修|调解|入户|核实|办理|处理)"),
     ("in_progress", r"安排[^。，,；;]{0,8}?(?:清运|清理|处理|维修|施工|核实|调查|调解|测量|丈量)"),
@@ -40,6 +67,14 @@ _CUES: list[tuple[str, str]] = [
     ("in_progress", r"(?:已|已经)?(?:着手|安排|联系|约好|启动|开工|开始)(?:了)?(?:处理|办理|维修|施工|协调|解决|人员|施工队)"),
     ("in_progress", r"(?:已|已经)(?:安排|联系|约定|约好|着手|启动)"),
     ("in_progress", r"(?:联系|协调|对接)了?(?:镇|乡|县|村)?[^。，,；;]{0,6}?(?:站|所|局|办|部门|公司)"),
+    # 等县里回复, 等批复, 等他们通知
+    ("in_progress", r"等[^。，,；;]{0,12}?(?:回复|回话|答复|批复|通知|消息|结果|审批|下达|送来|到位)"),
+    ("in_progress", r"(?:还差|还剩|还有)[^。，,；;]{0,8}?(?:没|未|要|户|家|处|段|米|项)"),
+    ("in_progress", r"(?:清|修|做|干|弄|挖|砌|铺|收|发|签|搬|拆|办|装)了(?:一半|大半|一部分)"),
+    ("in_progress", r"(?:已经|已)?开始(?:施工|动工|修|清|办|拆|挖|铺|砌|整改|入户|登记|摸底)"),
+    ("in_progress", r"还在(?:做|办|协调|谈|等|跑|联系|修|弄|走)"),
+    ("in_progress", r"答应[^。，,；;]{0,12}?(?:派人|来|去|办|修|送|帮|再)"),
+    ("in_progress", r"(?:没|未)(?:谈拢|定下来|落实|到位|签)"),
 ]  # fmt: skip
 
 #: completed-action wording with no fixed cue word (issue 5: 已经砌好, 已全部入群,
@@ -98,6 +133,9 @@ def _planned(t: str, start: int) -> bool:
     return bool(_PLANNED.search(head[cut_at:]))
 
 
+#: escalation wordings that a plan or a wish may announce (建议纳入, 准备提请, 打算向县里申请)
+_PLANNED_ESCALATION = re.compile(r"纳入|列入|列进|报进|排进|排入|向|提请|报请|提交|转|请")
+
 #: cues that are part of a longer, different cue (未解决 is not 解决; 上报 inside 未上报)
 _NEGATED = re.compile(r"(?:未|没|没有|不)$")
 #: a completion cue that holds its own negation (已经修不好, 还没修好了)
@@ -116,15 +154,17 @@ def status_cues(text: str) -> list[tuple[int, int, str, str]]:
                 continue
             if completion and (_planned(t, m.start()) or _NEGATED_INSIDE.search(m.group(0))):
                 continue
+            if status == "escalated" and _PLANNED_ESCALATION.match(m.group(0)) and _planned(t, m.start()):
+                continue  # 建议纳入…计划, 准备报请…: a plan to escalate is not an escalation
             found.append((m.start(), m.end(), status, m.group(0)))
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     return found
 
 
-def detect_status(text: str) -> str:
-    """The entry's status key (see :data:`classify.types.STATUSES`): the last cue wins.
+def cue_status(text: str) -> str:
+    """The cue lexicon's reading alone: the last cue wins, ``recorded`` without any.
 
-    >>> detect_status("已上报镇水利站。4月2日水管已修好。")
+    >>> cue_status("已上报镇水利站。4月2日水管已修好。")
     'resolved'
     """
     cues = status_cues(text)
@@ -133,3 +173,135 @@ def detect_status(text: str) -> str:
     # the cue that ends last; among cues ending together the one that starts first (longest)
     best = max(cues, key=lambda f: (f[1], -f[0]))
     return best[2]
+
+
+# --- the learnt classifier (issue 13) -------------------------------------------------
+
+#: statuses in a fixed order (feature columns, probabilities)
+_ORDER = ("recorded", "in_progress", "escalated", "resolved", "explained")
+_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
+#: a later note (补记) the cadre added to an old entry: its words decide the status
+_LATER_NOTE = re.compile(
+    r"(?:\d{1,2}月\d{1,2}[日号]|[一二三四五六七八九十]{1,3}月[一二三四五六七八九十廿初]{1,3}[日号]?)?[^。，,；;]{0,4}补记"
+)
+#: the closing sentences the status is read from
+CLOSING_SENTENCES = 2
+#: characters from the end within which a cue counts as closing the entry
+CLOSING_CHARS = 60
+
+
+def closing_text(text: str, sentences: int = CLOSING_SENTENCES) -> str:
+    """The part of ``text`` that says how the matter stands: its later notes (补记) when it
+    has any, else its last ``sentences`` sentences."""
+    t = normalise(text)
+    notes = list(_LATER_NOTE.finditer(t))
+    if notes:
+        return t[notes[0].start() :]
+    parts = [x for x in _SENTENCE.findall(t) if x.strip()]
+    return "".join(parts[-sentences:])
+
+
+def cue_features(texts) -> object:
+    """The cue lexicon's reading of each text as model features (a sparse matrix).
+
+    Per status: whether the last cue has it, how many cues of it (capped), whether one
+    lies in the closing part; plus whether a negation (未/没有/尚未…) is in the closing part.
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    rows = []
+    for text in texts:
+        t = normalise(text)
+        cues = status_cues(t)
+        close = closing_text(t)
+        cstart = len(t) - len(close)
+        last = cue_status(t)
+        v = [1.0 if last == s else 0.0 for s in _ORDER]
+        for s in _ORDER:
+            v.append(min(3, sum(1 for c in cues if c[2] == s)) / 3)
+            v.append(1.0 if any(c[2] == s and c[1] > cstart for c in cues) else 0.0)
+        v.append(1.0 if _NEGATION.search(close) else 0.0)
+        v.append(1.0 if "补记" in t else 0.0)
+        rows.append(v)
+    return csr_matrix(np.array(rows, dtype=float))
+
+
+_NEGATION = re.compile(
+    r"(?:还没有?|尚未|仍未|没有|未能|未)(?:上报|报|解决|落实|到位|办|修|签|批|答复|回复)"
+)
+
+
+def _closing_all(texts):
+    return [closing_text(t) for t in texts]
+
+
+def _normalise_all(texts):
+    return [normalise(t) for t in texts]
+
+
+#: how much the whole text and the cue lexicon count beside the closing sentences
+WHOLE_WEIGHT = 0.25
+CUE_WEIGHT = 2.0
+
+
+def status_pipeline():
+    """A fresh, unfitted scikit-learn pipeline: closing-sentence and whole-text character
+    n-gram TF-IDF and the cue lexicon's features into a logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    closing = Pipeline(
+        [
+            ("pick", FunctionTransformer(_closing_all)),
+            ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
+        ]
+    )
+    whole = Pipeline(
+        [
+            ("pick", FunctionTransformer(_normalise_all)),
+            ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True)),
+        ]
+    )
+    union = FeatureUnion(
+        [("closing", closing), ("whole", whole), ("cues", FunctionTransformer(cue_features))],
+        transformer_weights={"closing": 1.0, "whole": WHOLE_WEIGHT, "cues": CUE_WEIGHT},
+    )
+    return Pipeline(
+        [
+            ("features", union),
+            ("clf", LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")),
+        ]
+    )
+
+
+def classify_status(text: str, model=None) -> tuple[str, float, tuple[str, ...]]:
+    """``(status key, probability, evidence)`` for an entry's text.
+
+    ``model``: a :class:`~classify.model.StatusModel` (``minqing retrain`` adapts one to a
+    county's confirmed statuses); without one, the model fitted from the training texts
+    the package ships (:func:`~classify.model.default_status_model`). The evidence is the
+    cue lexicon's cues of the chosen status, closing ones first.
+    """
+    from minqing.classify.model import default_status_model
+
+    m = model if model is not None else default_status_model()
+    probs = m.predict_proba(text)
+    status = max(probs, key=lambda s: (probs[s], -_ORDER.index(s)))
+    t = normalise(text)
+    cues = [c for c in status_cues(t) if c[2] == status]
+    cues.sort(key=lambda c: -c[1])
+    evidence = tuple(dict.fromkeys(c[3] for c in cues))[:3]
+    return status, round(float(probs[status]), 4), evidence
+
+
+def detect_status(text: str) -> str:
+    """The cue lexicon's reading of ``text`` (see :func:`cue_status`); the pipeline uses
+    the learnt :func:`classify_status`, which takes this reading as features.
+
+    >>> detect_status("已上报镇水利站。4月2日水管已修好。")
+    'resolved'
+    """
+    return cue_status(text)

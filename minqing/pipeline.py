@@ -346,6 +346,7 @@ def run_ingest(
     except ValueError as exc:
         raise EngineConfigError(f"engine {engine_name!r}: {exc} (check --engine-option)") from exc
     model = category_model(archive)
+    smodel = status_model(archive)
     total_files = sum(len(b.files) for b in books)
     progress("files", total_files, "")
     pool = None
@@ -362,7 +363,9 @@ def run_ingest(
                 records.upsert_book(
                     archive, book.book_id, str(book.origin), (manifest or {}).get(book.book_id)
                 )
-            if _ingest_book(book, archive, engine, engine_id, pool, summary, progress, model):
+            if _ingest_book(
+                book, archive, engine, engine_id, pool, summary, progress, model, smodel
+            ):
                 touched.append(book.book_id)
     finally:
         if pool is not None:
@@ -393,6 +396,7 @@ def _ingest_book(
     summary: IngestSummary,
     progress: ProgressFn,
     model: Any = None,
+    smodel: Any = None,
 ) -> bool:
     results: dict[str, FileResult] = {}
     todo: list[SourceFile] = []
@@ -492,6 +496,7 @@ def _ingest_book(
             records.book_lines(archive, book.book_id),
             year_hint=_year_hint(archive, book.book_id),
             model=model,
+            status_model=smodel,
         )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
         # reviewers' splits, merges, moved lines, dates outrank re-segmentation
@@ -502,6 +507,18 @@ def _ingest_book(
 
 #: where ``minqing retrain`` writes the category model, relative to the archive folder
 MODEL_PATH = Path("models") / "category-model.joblib"
+#: where ``minqing retrain`` writes the status model (issue 13)
+STATUS_MODEL_PATH = Path("models") / "status-model.joblib"
+
+
+def status_model(archive: Archive):
+    """The archive's adapted status model, or None (the shipped one is used then)."""
+    path = archive.folder / STATUS_MODEL_PATH
+    if not path.exists():
+        return None
+    from minqing.classify.model import load_status_model
+
+    return load_status_model(path)
 
 
 def category_model(archive: Archive):
@@ -526,20 +543,30 @@ def _year_hint(archive: Archive, book_id: str) -> int | None:
 
 
 def _link(archive: Archive, touched: Iterable[str]) -> None:
-    """Recompute follow-up links for the touched books and the books of their villages,
-    then let linked follow-ups without category words of their own take their
-    matter's category (never a reviewer-confirmed one)."""
+    """Recompute follow-up links for the touched books and the books of their villages
+    and townships (a cadre may cite another cadre's diary of the township), then let
+    linked follow-ups without category words of their own take their matter's category
+    (never a reviewer-confirmed one)."""
     meta = records.books_meta(archive)
     villages = {meta[b]["village"] for b in touched if b in meta and meta[b]["village"]}
-    scope = set(touched) | {b for b, r in meta.items() if r["village"] and r["village"] in villages}
+    towns = {meta[b]["township"] for b in touched if b in meta and meta[b]["township"]}
+    scope = set(touched) | {
+        b
+        for b, r in meta.items()
+        if (r["village"] and r["village"] in villages) or (r["township"] and r["township"] in towns)
+    }
     by_book = {b: records.book_entries(archive, b) for b in scope}
     # a notebook opening mid-entry continues the same cadre's previous one (issue 18)
     cadres = {b: meta.get(b, {}).get("cadre") for b in scope}
     carried, pairs = continue_books(by_book, cadres)
+    suggested: list[Link] = []
     links = classify.link_entries(
         carried,
         {b: meta.get(b, {}).get("village") for b in scope},
         cadres=cadres,
+        townships={b: meta.get(b, {}).get("township") for b in scope},
+        posts={b: meta.get(b, {}).get("post") for b in scope},
+        suggestions=suggested,
     )
     children = {c for c, _ in pairs}
     links = [lk for lk in links if lk.child not in children]
@@ -547,6 +574,7 @@ def _link(archive: Archive, touched: Iterable[str]) -> None:
     with archive.db.atomic():
         records.write_carried(archive, by_book, carried)
         records.write_links(archive, scope, links)
+        records.write_link_suggestions(archive, scope, suggested)
         corrections.reapply_decisions(archive, scope)
         _inherit_categories(archive, scope)
 
@@ -574,7 +602,10 @@ def _year_from_neighbours(archive: Archive, touched: Iterable[str], model: Any) 
         if bid not in touched or _year_hint(archive, bid) is not None:
             continue
         entries = classify.segment_book(
-            records.book_lines(archive, bid), year_hint=year, model=model
+            records.book_lines(archive, bid),
+            year_hint=year,
+            model=model,
+            status_model=status_model(archive),
         )
         with archive.db.atomic():
             records.write_entries(archive, bid, entries, classify.CLASSIFIER_VERSION)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from minqing.ocr._ctc import (
     Decoded,
     beam_decode,
@@ -25,7 +26,6 @@ from minqing.ocr.forms import cells_hold_text, find_cells, order_by_cells, verti
 from minqing.ocr.normalize import normalize_text, to_simplified
 from minqing.ocr.order import estimate_skew, reading_order
 from minqing.ocr.types import Line
-
 from minqing.paths import rapidocr_models_dir
 
 if TYPE_CHECKING:  # loaded on first use

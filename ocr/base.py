@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
+
 from minqing.ocr.errors import OcrError
 from minqing.ocr.types import PageText
 

@@ -55,7 +55,6 @@ from minqing.archive.schema import (
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 
-
 #: decision kinds stored in ``review_decisions``
 KINDS = ("start", "join", "category", "status", "date", "link")
 
@@ -291,7 +290,7 @@ def refresh_entry(archive: Archive, eid: str) -> None:
 
     Text and search row always; category and status only while not confirmed.
     """
-    from minqing.classify import classify_category, detect_status
+    from minqing.classify import classify_category, classify_status
 
     row = _entry(archive, eid)
     ids = json.loads(row["line_ids"] or "[]")
@@ -312,7 +311,7 @@ def refresh_entry(archive: Archive, eid: str) -> None:
             category_evidence=json.dumps(list(evidence), ensure_ascii=False),
         )
     if not row["status_confirmed"]:
-        st = detect_status(text)
+        st = classify_status(text)[0]
         upd.update(status_code=st, status=STATUSES[st])
     archive.db.table(ENTRIES).update(eid, upd)
     records.index_entries(archive, [eid])
@@ -678,7 +677,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
     fields, confirmed category/status); a new group gets machine values from the
     classify stage. Links and line → entry pointers follow the renumbering.
     """
-    from minqing.classify import classify_category, detect_status, segment_book
+    from minqing.classify import classify_category, classify_status, segment_book
 
     old = list(archive.db.query(f"select rowid, * from {ENTRIES} where book_id = ? order by seq", [book_id]))
     by_first = {_first_line(r): r for r in old if _first_line(r)}
@@ -734,7 +733,7 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
             row.update(category_code=code, category=CATEGORIES[code], category_score=score,
                        category_evidence=json.dumps(list(evidence), ensure_ascii=False))
         if not row.get("status_confirmed"):
-            st = detect_status(text)
+            st = classify_status(text)[0]
             row.update(status_code=st, status=STATUSES[st])
         pages = [lines[lid]["page_no"] for lid in g]
         row.update(page_start=min(pages), page_end=max(pages))

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from minqing.archive.search import accepted_alternates
 
+from minqing.archive.search import accepted_alternates
 from tests.conftest import SAMPLES, launch_chromium, needs_chromium, serve
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

@@ -40,3 +40,29 @@ def test_retrain_with_too_few_confirmed_says_so(tmp_path: Path) -> None:
     assert "too few" in r.output and "0 confirmed categories" in r.output
     with Archive(tmp_path / "a") as a:
         assert not (a.root / "models").exists()
+
+
+def test_retrain_adapts_a_status_model_from_confirmed_statuses(tmp_path: Path) -> None:
+    """Issue 13: ten or more confirmed statuses give an adapted status model the next
+    ingest uses (models/status-model.joblib), and it reads an escalation as one."""
+    from minqing.classify import classify_status, load_status_model
+
+    books = {f"b{i}": BOOK_A for i in range(4)}
+    a = build_archive(tmp_path / "a", books)
+    try:
+        rows = list(a.db.query("select entry_id, category_code, status_code from entries"))
+        for r in rows:
+            corrections.set_category(a, r["entry_id"], r["category_code"], who="r")
+            corrections.set_status(a, r["entry_id"], r["status_code"], who="r")
+        assert a.db["entries"].count_where("status_confirmed = 1") == len(rows) >= 10
+    finally:
+        a.close()
+    r = CliRunner().invoke(cli, ["retrain", "--archive", str(tmp_path / "a"), "--folds", "4", "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    ev = json.loads(r.stdout)
+    assert ev["confirmed_statuses"] == len(rows)
+    assert Path(ev["status_model_path"]) == tmp_path / "a" / "models" / "status-model.joblib"
+    model = load_status_model(ev["status_model_path"])
+    assert model.n_confirmed == len(rows) and model.n_examples > len(rows)
+    text = "5月3日 晴 三组的水渠塌了一段，村里修不起，已写成报告上报镇水利站。"
+    assert classify_status(text, model=model)[0] == "escalated"

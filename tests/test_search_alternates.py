@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 import pytest
+
 from minqing.archive.search import (
     ALT_BREAK,
     accepted_alternates,
@@ -140,10 +141,10 @@ def test_a_word_split_over_a_line_end_is_found_exactly_in_the_entry_text() -> No
 
 def test_the_recogniser_keeps_the_next_likeliest_characters_of_unsure_ones() -> None:
     import cv2
+
     from minqing.archive.records import page_text_from_json, page_text_to_json
     from minqing.ocr import get_engine
     from minqing.ocr._ctc import ALT_STORE_BELOW
-
     from tests.conftest import SAMPLES
 
     engine = get_engine("rapidocr", threads=1)

@@ -31,11 +31,11 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from datasette import hookimpl
 from datasette.utils.asgi import Response
 from itsdangerous import BadSignature
-from minqing.web import access, guard
 
-from datasette import hookimpl
+from minqing.web import access, guard
 
 DB = "archive"
 COOKIE = "minqing_session"

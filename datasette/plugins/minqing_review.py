@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 import urllib.parse
 
+from datasette import Forbidden, NotFound, hookimpl
 from datasette.utils.asgi import Response
+
 from minqing.archive.errors import BadCorrectionError
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 from minqing.review import corrections, spotcheck
 from minqing.web import access, guard
-
-from datasette import Forbidden, NotFound, hookimpl
 
 DB = "archive"
 ACTION = "minqing-review"
