@@ -441,8 +441,13 @@ def m002_accounts_out(db: sqlite_utils.Database) -> None:
                     f"insert or ignore into {ACCOUNT_USERS}"
                     " (name, role, password_hash, created_at, changed_at) values (?, ?, ?, ?, ?)",
                     [
-                        (r["name"], r["role"], r["password_hash"], r["created_at"],
-                         r.get("changed_at") or r["created_at"])
+                        (
+                            r["name"],
+                            r["role"],
+                            r["password_hash"],
+                            r["created_at"],
+                            r.get("changed_at") or r["created_at"],
+                        )
                         for r in rows
                     ],
                 )

@@ -621,7 +621,11 @@ def repair_date(
         cands = []
         for day in _one_digit_variants(match.day):
             c = _safe_date(d.year, d.month, day)
-            if c is not None and c.weekday() == match.weekday and (previous is None or c >= previous):
+            if (
+                c is not None
+                and c.weekday() == match.weekday
+                and (previous is None or c >= previous)
+            ):
                 cands.append(c)
         if cands and previous is not None and d < previous:
             d = min(cands)  # the nearest date after the previous entry

@@ -427,7 +427,10 @@ def _look_alike(child: Entry, parent: Entry, evidence) -> bool:
     """Names and places in common but another category and no matter words in common."""
     if child.category_code == parent.category_code:
         return False
-    return not any(e.startswith(("phrase:", "date:")) for e in evidence) and _sim_of(evidence) < SIM_LOOKALIKE
+    return (
+        not any(e.startswith(("phrase:", "date:")) for e in evidence)
+        and _sim_of(evidence) < SIM_LOOKALIKE
+    )
 
 
 #: a suggested link's candidate scored at least this share of the child's threshold
@@ -447,8 +450,23 @@ CONTINUATION_SCORE = 0.95
 CITE_DAY = 0.8
 CITE_MONTH = 0.25
 CITE_NAME = 0.1
-_TITLES = ("书记", "支书", "主任", "站长", "所长", "干事", "委员", "组长", "会计", "镇长", "乡长", "队长")
-_MONTH_ONLY = re.compile(r"(?P<month>\d{1,2}|[一二三四五六七八九十]{1,3})月(?:份|里|中旬|上旬|下旬|初|底)")
+_TITLES = (
+    "书记",
+    "支书",
+    "主任",
+    "站长",
+    "所长",
+    "干事",
+    "委员",
+    "组长",
+    "会计",
+    "镇长",
+    "乡长",
+    "队长",
+)
+_MONTH_ONLY = re.compile(
+    r"(?P<month>\d{1,2}|[一二三四五六七八九十]{1,3})月(?:份|里|中旬|上旬|下旬|初|底)"
+)
 
 
 def _cadre_aliases(books, cadres, posts) -> dict[str, tuple[str, ...]]:

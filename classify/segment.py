@@ -223,9 +223,7 @@ def _assign_form_fields(page: list[BookLine], draft: _Draft) -> None:
                 band = [i for i in above if lb[i][1] >= top - 2 * tol]
                 left = [i for i in band if lb[i][0] <= ln.box[0]]
                 best = (
-                    max(left, key=lambda i: lb[i][0])
-                    if left
-                    else min(band, key=lambda i: lb[i][0])
+                    max(left, key=lambda i: lb[i][0]) if left else min(band, key=lambda i: lb[i][0])
                 )
         else:
             for i, (lab_ln, _, _) in enumerate(labels):
@@ -372,8 +370,8 @@ def segment_book(
                         and ended
                         and (real_gap or (i == 0 and strong) or height == 0)
                     )
-                    or rel is not None
-                    and cur is None
+                    or (rel is not None
+                    and cur is None)
                 ):
                     start = True
             if bmodel is not None or trace is not None:

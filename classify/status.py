@@ -154,7 +154,11 @@ def status_cues(text: str) -> list[tuple[int, int, str, str]]:
                 continue
             if completion and (_planned(t, m.start()) or _NEGATED_INSIDE.search(m.group(0))):
                 continue
-            if status == "escalated" and _PLANNED_ESCALATION.match(m.group(0)) and _planned(t, m.start()):
+            if (
+                status == "escalated"
+                and _PLANNED_ESCALATION.match(m.group(0))
+                and _planned(t, m.start())
+            ):
                 continue  # 建议纳入…计划, 准备报请…: a plan to escalate is not an escalation
             found.append((m.start(), m.end(), status, m.group(0)))
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))

@@ -28,8 +28,9 @@ def _walk(folder: Path, out: list[tuple[str, Path, list[tuple[Path, str]]]]) -> 
     try:
         entries = list(folder.iterdir())
     except OSError as e:
-        raise InputNotFoundError(folder, f"cannot list folder: {e.strerror or e}",
-                                 "check the path and its permissions") from e
+        raise InputNotFoundError(
+            folder, f"cannot list folder: {e.strerror or e}", "check the path and its permissions"
+        ) from e
     loose: list[tuple[Path, str]] = []
     pdfs: list[Path] = []
     subdirs: list[Path] = []
@@ -83,13 +84,19 @@ def discover(paths: Sequence[Path | str]) -> list[BookSource]:
         if path.is_dir():
             _walk(path, found)
         elif is_non_page(path):
-            raise InputNotFoundError(path, "not a scan (a side file such as JSON or Markdown)",
-                                     "give a folder of page images or a PDF")
+            raise InputNotFoundError(
+                path,
+                "not a scan (a side file such as JSON or Markdown)",
+                "give a folder of page images or a PDF",
+            )
         else:
             found.append((_book_id(path.stem), path, [(path, sniff_file(path))]))
         if len(found) == before:
-            raise InputNotFoundError(path, "holds no scan files",
-                                     "give a folder of page images, a folder of PDFs or a PDF")
+            raise InputNotFoundError(
+                path,
+                "holds no scan files",
+                "give a folder of page images, a folder of PDFs or a PDF",
+            )
     books: list[BookSource] = []
     seen: dict[str, int] = {}
     for book_id, origin, files in found:

@@ -40,13 +40,21 @@ def read_raw(src: SourceFile) -> list[RawPage]:
     try:
         data = path.read_bytes()
     except FileNotFoundError as e:
-        raise UnreadableFileError(path, "file vanished before it could be read",
-                                  "check that the scans are not being moved while ingesting") from e
+        raise UnreadableFileError(
+            path,
+            "file vanished before it could be read",
+            "check that the scans are not being moved while ingesting",
+        ) from e
     except IsADirectoryError as e:
-        raise UnreadableFileError(path, "is a folder, not a file", "give the folder to discover()") from e
+        raise UnreadableFileError(
+            path, "is a folder, not a file", "give the folder to discover()"
+        ) from e
     except OSError as e:
-        raise UnreadableFileError(path, f"cannot read file: {e.strerror or e}",
-                                  "check the file's permissions and the disk") from e
+        raise UnreadableFileError(
+            path,
+            f"cannot read file: {e.strerror or e}",
+            "check the file's permissions and the disk",
+        ) from e
     kind = sniff_bytes(data[:1024])
     if kind == "empty":
         raise EmptyFileError(path, "empty file (0 bytes)", "re-copy the file or rescan the page")
@@ -55,9 +63,14 @@ def read_raw(src: SourceFile) -> list[RawPage]:
     if kind in READABLE:
         return read_raster(data, kind, path)
     if kind in _UNSUPPORTED_HINTS:
-        raise UnsupportedFormatError(path, f"unsupported format ({kind.upper()})", _UNSUPPORTED_HINTS[kind])
-    raise UnsupportedFormatError(path, "not an image or PDF (unrecognised file contents)",
-                                 "give JPEG, PNG, TIFF or PDF scans, or move the file out of the scan folder")
+        raise UnsupportedFormatError(
+            path, f"unsupported format ({kind.upper()})", _UNSUPPORTED_HINTS[kind]
+        )
+    raise UnsupportedFormatError(
+        path,
+        "not an image or PDF (unrecognised file contents)",
+        "give JPEG, PNG, TIFF or PDF scans, or move the file out of the scan folder",
+    )
 
 
 def load_source(src: SourceFile) -> list[Page]:

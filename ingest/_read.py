@@ -100,15 +100,17 @@ def _corrupt(path: Path, kind: str, e: BaseException, where: str = "") -> Corrup
     label = kind.upper()
     text = str(e).strip()
     if "truncated" in text.lower() or isinstance(e, EOFError):
-        return CorruptScanError(path, f"truncated {label} image{where}",
-                                "rescan the page or re-copy the file")
+        return CorruptScanError(
+            path, f"truncated {label} image{where}", "rescan the page or re-copy the file"
+        )
     first = text.splitlines()[0] if text else type(e).__name__
     if first.lstrip("-").isdigit():  # PIL reports some decoder failures as a bare code
         first = f"decoder error {first}"
     elif isinstance(e, (TypeError, KeyError, AttributeError)):  # PIL tripping over missing fields
         first = "its structure is broken (cut short?)"
-    return CorruptScanError(path, f"damaged {label} image{where}: {first}",
-                            "rescan the page or re-copy the file")
+    return CorruptScanError(
+        path, f"damaged {label} image{where}: {first}", "rescan the page or re-copy the file"
+    )
 
 
 def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
@@ -179,14 +181,23 @@ def _pdf_error(path: Path, e: BaseException, where: str) -> Exception:
         if isinstance(candidate, PDFEncryptionError) or (
             isinstance(candidate, type) and issubclass(candidate, PDFEncryptionError)
         ):
-            return EncryptedPdfError(path, "PDF is encrypted with a password",
-                                     "save an unencrypted copy of the PDF and ingest that")
+            return EncryptedPdfError(
+                path,
+                "PDF is encrypted with a password",
+                "save an unencrypted copy of the PDF and ingest that",
+            )
     text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
     if "password" in text.lower() or "encrypt" in text.lower():
-        return EncryptedPdfError(path, "PDF is encrypted with a password",
-                                 "save an unencrypted copy of the PDF and ingest that")
-    return CorruptScanError(path, f"damaged PDF ({where}): {text}",
-                            "re-export or re-copy the PDF, or rescan the notebook")
+        return EncryptedPdfError(
+            path,
+            "PDF is encrypted with a password",
+            "save an unencrypted copy of the PDF and ingest that",
+        )
+    return CorruptScanError(
+        path,
+        f"damaged PDF ({where}): {text}",
+        "re-export or re-copy the PDF, or rescan the notebook",
+    )
 
 
 def _real_text(chars: list[dict]) -> bool:
@@ -257,8 +268,13 @@ def _broken_image(page: object) -> str | None:
     images = getattr(page, "images", None) or []
     if not images:
         return None
-    img = max(images, key=lambda i: abs(float(i.get("x1", 0)) - float(i.get("x0", 0)))
-              * abs(float(i.get("bottom", 0)) - float(i.get("top", 0))))
+    img = max(
+        images,
+        key=lambda i: (
+            abs(float(i.get("x1", 0)) - float(i.get("x0", 0)))
+            * abs(float(i.get("bottom", 0)) - float(i.get("top", 0)))
+        ),
+    )
     stream = img.get("stream")
     if stream is None:
         return None
@@ -303,8 +319,11 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
             pixels = width_pt * scale * height_pt * scale
             if pixels > MAX_IMAGE_PIXELS:
                 raise DecompressionBombError(
-                    path, f"PDF page {number} is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches, "
-                    f"too large to render at {PDF_RENDER_DPI} dpi", _BOMB_HINT)
+                    path,
+                    f"PDF page {number} is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches, "
+                    f"too large to render at {PDF_RENDER_DPI} dpi",
+                    _BOMB_HINT,
+                )
             try:
                 chars = page.chars
                 text_lines = None
@@ -313,8 +332,12 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
                     for ln in page.extract_text_lines(layout=False, strip=True, return_chars=False):
                         text = ln["text"].strip()
                         if text:
-                            box = (ln["x0"] * scale, ln["top"] * scale,
-                                   ln["x1"] * scale, ln["bottom"] * scale)
+                            box = (
+                                ln["x0"] * scale,
+                                ln["top"] * scale,
+                                ln["x1"] * scale,
+                                ln["bottom"] * scale,
+                            )
                             lines.append((text, tuple(round(v, 2) for v in box)))
                     text_lines = tuple(lines)
                 dpi = None if text_lines is not None else _scan_dpi(page, width_pt)
@@ -322,24 +345,31 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
                     rendered = page.to_image(resolution=PDF_RENDER_DPI).original
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-                raise DecompressionBombError(path, f"PDF page {number} too large to render",
-                                             _BOMB_HINT) from e
+                raise DecompressionBombError(
+                    path, f"PDF page {number} too large to render", _BOMB_HINT
+                ) from e
             except Exception as e:
                 raise _pdf_error(path, e, f"page {number}") from e
             image = _to_bgr(rendered)
             if text_lines is None and _blank(image):
                 why = _broken_image(page)
                 if why is not None:
-                    raise CorruptScanError(path, f"damaged PDF (page {number}): {why}",
-                                           "re-export or re-copy the PDF, or rescan that page")
+                    raise CorruptScanError(
+                        path,
+                        f"damaged PDF (page {number}): {why}",
+                        "re-export or re-copy the PDF, or rescan that page",
+                    )
             ok, png = cv2.imencode(".png", image)
             if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
                 raise CorruptScanError(path, f"cannot encode PDF page {number}", "report this bug")
             # a text page or a vector page is as sharp as its rendering
-            pages.append(RawPage(image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI),
-                                 [], text_lines))
+            pages.append(
+                RawPage(image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI), [], text_lines)
+            )
         if not pages:
-            raise CorruptScanError(path, "PDF has no pages", "re-export the PDF or rescan the notebook")
+            raise CorruptScanError(
+                path, "PDF has no pages", "re-export the PDF or rescan the notebook"
+            )
     finally:
         # pdfplumber's own close() re-reads the page tree, which raises again on a
         # damaged page and would replace our error: close what we opened instead

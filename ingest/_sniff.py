@@ -35,7 +35,14 @@ def sniff_bytes(head: bytes) -> str:
     # PDF: the header may be preceded by up to 1 KiB of junk (PDF 1.7, 7.5.2)
     if b"%PDF-" in head[:1024]:
         return "pdf"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"hevc"):
+    if head[4:8] == b"ftyp" and head[8:12] in (
+        b"heic",
+        b"heix",
+        b"mif1",
+        b"msf1",
+        b"heim",
+        b"hevc",
+    ):
         return "heic"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"

@@ -76,7 +76,9 @@ def work_grey(image: np.ndarray) -> tuple[np.ndarray, float]:
 def ink_mask(grey: np.ndarray) -> np.ndarray:
     """Pixels clearly darker than their local background (handwriting, rules, stains)."""
     k = max(15, (min(grey.shape[:2]) // 25) | 1)
-    background = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    background = cv2.morphologyEx(
+        grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    )
     diff = background.astype(np.int16) - grey.astype(np.int16)
     return (diff > 25).astype(np.uint8)
 
@@ -84,12 +86,18 @@ def ink_mask(grey: np.ndarray) -> np.ndarray:
 def _text_only(mask: np.ndarray) -> np.ndarray:
     """Remove long straight rules (notebook ruling, margins, page edges) from an ink mask."""
     h, w = mask.shape
-    horiz = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 8, 20), 1)))
-    vert = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 8, 20))))
+    horiz = cv2.morphologyEx(
+        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 8, 20), 1))
+    )
+    vert = cv2.morphologyEx(
+        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 8, 20)))
+    )
     return mask & ~np.bitwise_or(horiz, vert) & 1
 
 
-def measure(image: np.ndarray, dpi: float | None = None, skew: float | None = None) -> dict[str, float]:
+def measure(
+    image: np.ndarray, dpi: float | None = None, skew: float | None = None
+) -> dict[str, float]:
     """Every quality measurement of a page image (see the module docstring)."""
     grey, _ = work_grey(image)
     mask = ink_mask(grey)

@@ -32,8 +32,7 @@ def read_manifest(path: Path) -> dict[str, dict[str, str]]:
         if "book_id" not in (reader.fieldnames or []) or unknown:
             raise MinqingError(
                 f"{path}: manifest columns must be among {', '.join(MANIFEST_FIELDS)} "
-                "and include book_id"
-                + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+                "and include book_id" + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
                 exit_code=ExitCode.bad_data,
             )
         out: dict[str, dict[str, str]] = {}

@@ -73,9 +73,7 @@ def command(
         model = None if dry_run else train_category_model(texts, codes, base=True)
         smodel = None
         if not dry_run and len(srows) >= MIN_EXAMPLES:
-            smodel = train_status_model(
-                [text for text, _ in srows], [code for _, code in srows]
-            )
+            smodel = train_status_model([text for text, _ in srows], [code for _, code in srows])
     except CategoryModelError as exc:
         raise MinqingError(
             f"{exc} ({len(rows)} confirmed categories in {archive_dir})",

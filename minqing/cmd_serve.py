@@ -39,9 +39,7 @@ def config_dir() -> Path:
     return Path(os.environ.get("MINQING_DATASETTE_DIR") or datasette_dir())
 
 
-def make_datasette(
-    archive_dir: Path, host: str | None = None, allowed_hosts: tuple[str, ...] = ()
-):
+def make_datasette(archive_dir: Path, host: str | None = None, allowed_hosts: tuple[str, ...] = ()):
     """A Datasette instance over the archive with minqing's configuration directory."""
     return server.make_datasette(
         archive_dir, config_dir=config_dir(), host=host, allowed_hosts=allowed_hosts

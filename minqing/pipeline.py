@@ -161,7 +161,7 @@ def _init_worker(threads: int) -> None:
 def _engine(spec: EngineSpec) -> ocr.OcrEngine:
     """The engine of ``spec``, built once per process."""
     global _ENGINE, _ENGINE_SPEC
-    if _ENGINE is None or _ENGINE_SPEC != spec:
+    if _ENGINE is None or spec != _ENGINE_SPEC:
         _ENGINE = spec.build(threads=_THREADS)
         _ENGINE_SPEC = spec
     return _ENGINE

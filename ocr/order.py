@@ -52,9 +52,7 @@ def estimate_skew(boxes: Sequence[np.ndarray]) -> float:
     return float(a[np.searchsorted(cum, cum[-1] / 2)])
 
 
-def reading_order(
-    boxes: Sequence[ArrayLike], min_overlap: float = 0.5
-) -> list[int]:
+def reading_order(boxes: Sequence[ArrayLike], min_overlap: float = 0.5) -> list[int]:
     """Indices of ``boxes`` (4-point polygons) in reading order.
 
     Args:

@@ -467,7 +467,11 @@ def phone_photo(
     H, W = int(h * 1.25), int(w * 1.3)
     ox, oy = (W - w) // 2, (H - h) // 2
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
-    dst = src + np.array([ox, oy], np.float32) + rng.uniform(-tilt, tilt, (4, 2)).astype(np.float32) * [w, h]
+    dst = (
+        src
+        + np.array([ox, oy], np.float32)
+        + rng.uniform(-tilt, tilt, (4, 2)).astype(np.float32) * [w, h]
+    )
     m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     table = np.empty((H, W, 3), np.uint8)
     table[:] = (60, 55, 50)

@@ -403,7 +403,9 @@ def report(archive: Archive, sid: int) -> dict[str, Any]:
         est["verdict"] = None if est["cer"] is None else ("pass" if est["cer"] <= thr else "fail")
         books.append(est)
     recorded = overall["lines"]
-    verdict = "incomplete" if recorded < len(items) else ("pass" if overall["cer"] <= thr else "fail")
+    verdict = (
+        "incomplete" if recorded < len(items) else ("pass" if overall["cer"] <= thr else "fail")
+    )
     worst = sorted(
         (b for b in books if b["cer"] is not None and b["cer"] > thr), key=lambda b: -b["cer"]
     )

@@ -127,7 +127,12 @@ def phone_photo(
     table[..., 1] = 95 + grain
     table[..., 2] = 140 + grain
     corners = np.float32(
-        [[ow * 0.17, oh * 0.11], [ow * 0.85, oh * 0.14], [ow * 0.89, oh * 0.9], [ow * 0.12, oh * 0.86]]
+        [
+            [ow * 0.17, oh * 0.11],
+            [ow * 0.85, oh * 0.14],
+            [ow * 0.89, oh * 0.9],
+            [ow * 0.12, oh * 0.86],
+        ]
     )
     corners += rng.uniform(-15, 15, corners.shape).astype(np.float32)
     src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
@@ -145,7 +150,10 @@ def phone_photo(
 
 
 def on_flatbed(
-    page: np.ndarray, angle: float, canvas: tuple[int, int] = (1240, 1754), offset=(60, 50),
+    page: np.ndarray,
+    angle: float,
+    canvas: tuple[int, int] = (1240, 1754),
+    offset=(60, 50),
     lid: int = 205,
 ) -> tuple[np.ndarray, np.ndarray]:
     """An A5 page lying skewed on an A4 flatbed (grey lid of brightness ``lid``).

@@ -118,7 +118,9 @@ def test_no_upward_imports():
                 bad.append(f"{path}:{lineno} ({room}) imports {mod} ({target}): upward")
         for lineno, mod in _imports(path, None):
             if mod.split(".")[0] == "datasette" and room not in DATASETTE_ROOMS:
-                bad.append(f"{path}:{lineno} ({room}) imports {mod}: only the web layer may import Datasette")
+                bad.append(
+                    f"{path}:{lineno} ({room}) imports {mod}: only the web layer may import Datasette"
+                )
     assert not bad, "\n".join(sorted(set(bad)))
 
 
@@ -135,9 +137,7 @@ def test_the_rule_catches_what_it_should(tmp_path, monkeypatch, source, room, ex
     """The walker itself: an upward, a top-level and a Datasette import are each caught."""
     f = tmp_path / "m.py"
     f.write_text(source)
-    monkeypatch.setattr(
-        "tests.test_architecture._modules", lambda: [(room, f)], raising=True
-    )
+    monkeypatch.setattr("tests.test_architecture._modules", lambda: [(room, f)], raising=True)
     if expected is None:
         test_no_upward_imports()
     else:

@@ -238,7 +238,9 @@ def test_follow_up_link_has_date_person_and_similarity_evidence():
     links = link_entries({"b": entries}, {"b": "杨树沟村"})
     assert [(lk.child, lk.parent) for lk in links] == [(("b", 4), ("b", 1))]
     ev = links[0].evidence
-    assert "date:3月5日" in ev and "person:张大爷" in ev and any(e.startswith("cue:回访") for e in ev)
+    assert (
+        "date:3月5日" in ev and "person:张大爷" in ev and any(e.startswith("cue:回访") for e in ev)
+    )
     assert 0.0 < links[0].score <= 1.0
     m = matters({"b": entries}, links)
     assert m[("b", 4)].root == ("b", 1) and m[("b", 1)].status == "resolved"
@@ -248,7 +250,9 @@ def test_follow_up_link_has_date_person_and_similarity_evidence():
 def test_cross_book_link_only_within_a_village():
     a = segment_book(book([NARRATIVE[0]], "a"), year_hint=2024)
     b = segment_book(
-        book([["2024年3月25日", "到杨树沟村回访张大爷吃水难的问题，自来水管已修好，通水了。"]], "c"),
+        book(
+            [["2024年3月25日", "到杨树沟村回访张大爷吃水难的问题，自来水管已修好，通水了。"]], "c"
+        ),
         year_hint=2024,
     )
     links = link_entries({"a": a, "c": b}, {"a": "杨树沟村", "c": "杨树沟村"})
@@ -273,7 +277,9 @@ def corpus_lines(book_id: str) -> list[BookLine]:
     out = []
     for pg in json.loads((CORPUS / book_id / "lines.json").read_text(encoding="utf-8")):
         for i, (t, box) in enumerate(zip(pg["lines"], pg["boxes"], strict=True)):
-            out.append(BookLine(f"{book_id}/{pg['page']}/{i}", pg["page"], i, t, tuple(box), pg["size"][1]))
+            out.append(
+                BookLine(f"{book_id}/{pg['page']}/{i}", pg["page"], i, t, tuple(box), pg["size"][1])
+            )
     return out
 
 

@@ -105,7 +105,9 @@ def test_a_citation_of_another_cadres_diary_by_name_and_date_links_across_books(
     assert "cross-book" in got[("li", 2)].evidence
     assert any(e.startswith("diary:赵国强:3月12日") for e in got[("li", 2)].evidence)
     # without the township the other village's notebook is never a candidate
-    assert ("li", 2) not in {lk.child for lk in link_entries(_books(), META["villages"], cadres=META["cadres"])}
+    assert ("li", 2) not in {
+        lk.child for lk in link_entries(_books(), META["villages"], cadres=META["cadres"])
+    }
 
 
 def test_a_citation_by_surname_and_title_links_across_books():

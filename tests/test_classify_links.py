@@ -70,9 +70,15 @@ def test_cadre_names_are_not_person_evidence():
         "孙海平反映的二组征地补偿款已发到户，今天又去二组看了，黄国庆等五户都领到了钱。",
     ]  # fmt: skip
     s = ["2024年3月5日", "修乡道占用了二组黄国庆等五户的承包地，征地补偿款没有分配，已上报乡政府。"]
-    books = {"a": segment_book(book(a, "a")), "z": segment_book(book(z, "z")), "s": segment_book(book(s, "s"))}
+    books = {
+        "a": segment_book(book(a, "a")),
+        "z": segment_book(book(z, "z")),
+        "s": segment_book(book(s, "s")),
+    }
     villages = dict.fromkeys(books, "柳林村")
-    got = dict(pairs(link_entries(books, villages, cadres={"a": "孙海平", "z": "周敏", "s": "孙海平"})))
+    got = dict(
+        pairs(link_entries(books, villages, cadres={"a": "孙海平", "z": "周敏", "s": "孙海平"}))
+    )
     assert got[("z", 1)] == ("a", 1)
     assert got[("z", 2)] == ("s", 1)
 

@@ -41,7 +41,9 @@ def test_model_trained_on_five_books_holds_or_improves_the_sixth(truth, five_boo
     test = [e for e in truth["entries"] if e["book_id"] == HELD_OUT]
     assert test and five_book_model.n_examples == len(truth["entries"]) - len(test)
     lex = sum(classify_category(e["text"], model=False)[0] == e["category_code"] for e in test)
-    comb = sum(classify_category(e["text"], model=five_book_model)[0] == e["category_code"] for e in test)
+    comb = sum(
+        classify_category(e["text"], model=five_book_model)[0] == e["category_code"] for e in test
+    )
     alone = 0
     for e in test:
         probs = five_book_model.predict_proba(e["text"])

@@ -19,7 +19,20 @@ def all_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list
     return out
 
 
-EXPECTED = {"ingest", "ocr", "export", "serve", "demo", "compile", "books", "pages", "users", "corrections", "spotcheck", "retrain"}
+EXPECTED = {
+    "ingest",
+    "ocr",
+    "export",
+    "serve",
+    "demo",
+    "compile",
+    "books",
+    "pages",
+    "users",
+    "corrections",
+    "spotcheck",
+    "retrain",
+}
 
 
 def test_core_commands_exist() -> None:

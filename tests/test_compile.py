@@ -49,7 +49,9 @@ def archive(arch_dir: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def q3_volume(arch_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CompileStats]:
+def q3_volume(
+    arch_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, CompileStats]:
     out = tmp_path_factory.mktemp("vol") / "2024Q3.docx"
     with Archive(arch_dir) as a:
         stats = compile_volume(a, out, **Q3, compiled_on=dt.date(2024, 10, 8))
@@ -114,15 +116,26 @@ def test_follow_ups_sit_under_their_matter_in_date_order(q3_volume) -> None:  # 
 def test_sections_run_township_village_category(q3_volume) -> None:  # type: ignore[no-untyped-def]
     out, _ = q3_volume
     d = docx.Document(str(out))
-    heads = [(p.style.name, p.text) for p in d.paragraphs if p.style.name in ("Heading 1", "Heading 2", "Heading 3")]
+    heads = [
+        (p.style.name, p.text)
+        for p in d.paragraphs
+        if p.style.name in ("Heading 1", "Heading 2", "Heading 3")
+    ]
     h1 = [t for s, t in heads if s == "Heading 1"]
     assert h1 == ["一、概况", "二、柳林乡", "三、石桥镇"]
     i = heads.index(("Heading 1", "三、石桥镇"))
     after = [t for _s, t in heads[i + 1 :]]
-    assert after[:4] == ["（一）杨树沟村", "1．农村矛盾纠纷", "2．群众关注的热点难点", "3．精神文明建设"]
+    assert after[:4] == [
+        "（一）杨树沟村",
+        "1．农村矛盾纠纷",
+        "2．群众关注的热点难点",
+        "3．精神文明建设",
+    ]
     assert "（二）河口村" in after
     # the source reference names the book and page
-    assert "出处：《张建国民情日记（2024）》第2页（编号ZJG-2024:002）" in [p.text for p in d.paragraphs]
+    assert "出处：《张建国民情日记（2024）》第2页（编号ZJG-2024:002）" in [
+        p.text for p in d.paragraphs
+    ]
 
 
 def test_cover_and_contents(q3_volume) -> None:  # type: ignore[no-untyped-def]
@@ -137,7 +150,9 @@ def test_cover_and_contents(q3_volume) -> None:  # type: ignore[no-untyped-def]
     xml = zipfile.ZipFile(out).read("word/document.xml").decode()
     assert re.search(r'<w:instrText[^>]*> TOC \\o "1-3" \\h \\z \\u </w:instrText>', xml)
     toc = [p.text.split("\t")[0] for p in d.paragraphs if p.style.name.startswith("toc ")]
-    heads = [p.text for p in d.paragraphs if p.style.name in ("Heading 1", "Heading 2", "Heading 3")]
+    heads = [
+        p.text for p in d.paragraphs if p.style.name in ("Heading 1", "Heading 2", "Heading 3")
+    ]
     assert toc == heads
     settings = zipfile.ZipFile(out).read("word/settings.xml").decode()
     assert '<w:updateFields w:val="true"/>' in settings
@@ -148,7 +163,11 @@ def test_cover_and_contents(q3_volume) -> None:  # type: ignore[no-untyped-def]
 
 def _table(d: docx.document.Document, caption: str) -> list[list[str]]:
     body = d.element.body
-    cap = next(p for p in body.iter(qn("w:p")) if "".join(t.text or "" for t in p.iter(qn("w:t"))) == caption)
+    cap = next(
+        p
+        for p in body.iter(qn("w:p"))
+        if "".join(t.text or "" for t in p.iter(qn("w:t"))) == caption
+    )
     tbl = cap.getnext()
     assert tbl.tag == qn("w:tbl"), caption
     table = next(t for t in d.tables if t._tbl is tbl)
@@ -157,11 +176,15 @@ def _table(d: docx.document.Document, caption: str) -> list[list[str]]:
 
 def _matters_from_archive(archive: Archive, start: str, end: str) -> dict[str, dict]:
     """Matters of the period computed straight from SQL (independent of compile.py)."""
-    rows = list(archive.db.query("select * from entries where date is not null and date <= ?", [end]))
+    rows = list(
+        archive.db.query("select * from entries where date is not null and date <= ?", [end])
+    )
     out: dict[str, dict] = {}
     keys = {r["matter_id"] for r in rows if start <= r["date"] <= end}
     for key in keys:
-        chain = sorted((r for r in rows if r["matter_id"] == key), key=lambda r: (r["date"], r["entry_id"]))
+        chain = sorted(
+            (r for r in rows if r["matter_id"] == key), key=lambda r: (r["date"], r["entry_id"])
+        )
         root = next(r for r in chain if r["entry_id"] == key)
         out[key] = {
             "root": root,
@@ -183,18 +206,30 @@ def test_statistics_tables_agree_with_the_archive(q3_volume, archive) -> None:  
         ms = [m for m in matters.values() if m["root"]["category_code"] == code]
         row = next(r for r in cat if r[0] == f"{code}. {name}")
         done = sum(m["status"] in closed for m in ms)
-        assert row[1:] == [str(sum(m["entries"] for m in ms)), str(len(ms)), str(done), str(len(ms) - done)]
+        assert row[1:] == [
+            str(sum(m["entries"] for m in ms)),
+            str(len(ms)),
+            str(done),
+            str(len(ms) - done),
+        ]
     assert cat[-1][:3] == ["合计", "10", str(len(matters))]
 
     vil = _table(d, "表2　按乡镇、村统计")
-    for (town, village), n in Counter((m["root"]["township"], m["root"]["village"]) for m in matters.values()).items():
+    for (town, village), n in Counter(
+        (m["root"]["township"], m["root"]["village"]) for m in matters.values()
+    ).items():
         row = next(r for r in vil if r[:2] == [town, village])
         assert row[3] == str(n)
 
     st = _table(d, "表3　事项办理情况（截至2024年9月30日）")
     status_count = Counter(m["status"] for m in matters.values())
-    labels = {"已解决": "resolved", "已解释": "explained", "已上报": "escalated", "办理中": "in_progress",
-              "已记录（尚未办理）": "recorded"}
+    labels = {
+        "已解决": "resolved",
+        "已解释": "explained",
+        "已上报": "escalated",
+        "办理中": "in_progress",
+        "已记录（尚未办理）": "recorded",
+    }
     for row in st[1:-1]:
         assert row[1] == str(status_count[labels[row[0]]]), row
     assert st[-1][:2] == ["合计", str(len(matters))]
@@ -207,9 +242,14 @@ def test_cadre_weeks_against_the_weekly_minimum(q3_volume, archive) -> None:  # 
     weeks = period_weeks(parse_period("2024Q3"))
     assert len(weeks) == 13 and weeks[0] == dt.date(2024, 7, 1)
     for cadre in ("张建国", "李秀英", "王志明", "周明"):
-        dates = [dt.date.fromisoformat(r["date"]) for r in archive.db.query(
-            "select date from entries where cadre = ? "
-            "and date between '2024-07-01' and '2024-09-30'", [cadre])]
+        dates = [
+            dt.date.fromisoformat(r["date"])
+            for r in archive.db.query(
+                "select date from entries where cadre = ? "
+                "and date between '2024-07-01' and '2024-09-30'",
+                [cadre],
+            )
+        ]
         met = {x - dt.timedelta(days=x.weekday()) for x in dates}
         assert rows[cadre][2] == str(len(dates))
         assert rows[cadre][4] == f"{len(met)}/13"
@@ -257,7 +297,10 @@ def test_page_setup_fonts_and_sizes(q3_volume) -> None:  # type: ignore[no-untyp
     assert runs > 100
     by_style = {(p.style.name, r.text): r for p in d.paragraphs for r in p.runs if r.text}
     title_run = by_style[("Title", "民情日记汇编（2024年第三季度）")]
-    assert title_run.font.size == Pt(22) and title_run._r.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    assert (
+        title_run.font.size == Pt(22)
+        and title_run._r.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    )
     h1 = by_style[("Heading 1", "三、石桥镇")]
     assert h1._r.rPr.rFonts.get(qn("w:eastAsia")) == "黑体" and h1.font.size == Pt(16)
     h2 = by_style[("Heading 2", "（一）杨树沟村")]
@@ -312,7 +355,9 @@ def test_filters_select_whole_matters(archive, tmp_path: Path) -> None:  # type:
     paras = texts(out)
     # the 农村矛盾纠纷 matter with both follow-ups, one from another cadre's book
     assert stats.matters == 1 and stats.entries == 3
-    assert all(eid_text in paras for eid_text in (ENTRY_ROWS[1][8], ENTRY_ROWS[3][8], ENTRY_ROWS[6][8]))
+    assert all(
+        eid_text in paras for eid_text in (ENTRY_ROWS[1][8], ENTRY_ROWS[3][8], ENTRY_ROWS[6][8])
+    )
 
     stats = compile_volume(archive, out, **Q3, cadres=["李秀英"], statuses=["已解释"])
     assert (stats.matters, stats.entries) == (1, 2)
@@ -346,7 +391,9 @@ def test_empty_period_raises_and_writes_nothing(archive, tmp_path: Path) -> None
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_failure_midway_leaves_no_file(archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_failure_midway_leaves_no_file(
+    archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "v.docx"
     out.write_bytes(b"previous volume")
 
@@ -365,8 +412,22 @@ def test_failure_midway_leaves_no_file(archive, tmp_path: Path, monkeypatch: pyt
 
 def test_cli_period_preset(arch_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "q3.docx"
-    res = CliRunner().invoke(cli, ["compile", "--archive", str(arch_dir), "--period", "2024Q3",
-                                   "--township", "石桥镇", "--unit", "中共石桥镇委员会", "--out", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compile",
+            "--archive",
+            str(arch_dir),
+            "--period",
+            "2024Q3",
+            "--township",
+            "石桥镇",
+            "--unit",
+            "中共石桥镇委员会",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "Wrote" in res.output and "8 entries" in res.output
     paras = texts(out)
@@ -377,7 +438,9 @@ def test_cli_period_preset(arch_dir: Path, tmp_path: Path) -> None:
 
 def test_cli_empty_period_is_one_error_line(arch_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "none.docx"
-    res = CliRunner().invoke(cli, ["compile", "--archive", str(arch_dir), "--period", "2025Q1", "--out", str(out)])
+    res = CliRunner().invoke(
+        cli, ["compile", "--archive", str(arch_dir), "--period", "2025Q1", "--out", str(out)]
+    )
     assert res.exit_code == ExitCode.nothing_to_do
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: ")
@@ -397,18 +460,41 @@ def test_cli_empty_period_is_one_error_line(arch_dir: Path, tmp_path: Path) -> N
     ],
 )
 def test_cli_bad_arguments(arch_dir: Path, tmp_path: Path, args: list[str], message: str) -> None:
-    res = CliRunner().invoke(cli, ["compile", "--archive", str(arch_dir), *args, "--out", str(tmp_path / "x.docx")])
+    res = CliRunner().invoke(
+        cli, ["compile", "--archive", str(arch_dir), *args, "--out", str(tmp_path / "x.docx")]
+    )
     assert res.exit_code == 2 and message in res.output
 
 
 def test_cli_missing_archive(tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["compile", "--archive", str(tmp_path / "nope"), "--period", "2024",
-                                   "--out", str(tmp_path / "x.docx")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compile",
+            "--archive",
+            str(tmp_path / "nope"),
+            "--period",
+            "2024",
+            "--out",
+            str(tmp_path / "x.docx"),
+        ],
+    )
     assert res.exit_code == ExitCode.archive_error and res.output.startswith("Error: ")
 
 
 def test_cli_out_must_be_docx(arch_dir: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["compile", "--archive", str(arch_dir), "--period", "2024", "--out", str(tmp_path / "x.pdf")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compile",
+            "--archive",
+            str(arch_dir),
+            "--period",
+            "2024",
+            "--out",
+            str(tmp_path / "x.pdf"),
+        ],
+    )
     assert res.exit_code == 2 and ".docx" in res.output
 
 
@@ -439,7 +525,9 @@ def test_parse_period_rejects(text: str) -> None:
 def test_weeks_count_by_their_thursday() -> None:
     # 2024: Jan 1 is a Monday; Dec 30-31 belong to a week whose Thursday is in 2025
     weeks = period_weeks(parse_period("2024"))
-    assert len(weeks) == 52 and weeks[0] == dt.date(2024, 1, 1) and weeks[-1] == dt.date(2024, 12, 23)
+    assert (
+        len(weeks) == 52 and weeks[0] == dt.date(2024, 1, 1) and weeks[-1] == dt.date(2024, 12, 23)
+    )
     # 2026Q1 starts on a Thursday: that week counts, the one of Mar 30 (Thu Apr 2) does not
     weeks = period_weeks(parse_period("2026Q1"))
     assert weeks[0] == dt.date(2025, 12, 29) and weeks[-1] == dt.date(2026, 3, 23)
@@ -453,8 +541,10 @@ def test_fields_json_is_tolerated(arch_dir: Path, tmp_path: Path) -> None:
     root = tmp_path / "a"
     a = build_archive(root, images=False)
     a.db.execute("update entries set fields = '{not json' where entry_id = ?", [eid("LXY-2024", 1)])
-    a.db.execute("update entries set fields = ? where entry_id = ?",
-                 [json.dumps(["list"]), eid("LXY-2024", 2)])
+    a.db.execute(
+        "update entries set fields = ? where entry_id = ?",
+        [json.dumps(["list"]), eid("LXY-2024", 2)],
+    )
     a.db.conn.commit()
     stats = compile_volume(a, tmp_path / "v.docx", **Q3, villages=["河口村"])
     a.close()
@@ -464,7 +554,9 @@ def test_fields_json_is_tolerated(arch_dir: Path, tmp_path: Path) -> None:
 
 def test_progress_reports_every_matter(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     calls: list[tuple[int, int]] = []
-    stats = compile_volume(archive, tmp_path / "v.docx", **Q3, progress=lambda d, t: calls.append((d, t)))
+    stats = compile_volume(
+        archive, tmp_path / "v.docx", **Q3, progress=lambda d, t: calls.append((d, t))
+    )
     assert calls == [(i, stats.matters) for i in range(1, stats.matters + 1)]
 
 
@@ -482,7 +574,11 @@ def test_contents_page_numbers_are_filled_in(q3_volume) -> None:  # type: ignore
 @pytest.mark.parametrize(
     ("text", "fields", "title"),
     [
-        ("2月20日几户村民想种植中药材增收，但不懂技术。其他", {}, "几户村民想种植中药材增收，但不懂技术"),
+        (
+            "2月20日几户村民想种植中药材增收，但不懂技术。其他",
+            {},
+            "几户村民想种植中药材增收，但不懂技术",
+        ),
         ("2024年7月3日，村民反映道路破损；已上报", {}, "村民反映道路破损"),
         ("随便写的", {"problem": "承包地边界纠纷"}, "承包地边界纠纷"),
         ("一" * 40, {}, "一" * 29 + "……"),
@@ -490,9 +586,22 @@ def test_contents_page_numbers_are_filled_in(q3_volume) -> None:  # type: ignore
 )
 def test_matter_titles(text: str, fields: dict, title: str) -> None:
     period = parse_period("2024")
-    row = {"entry_id": "b:001", "book_id": "b", "seq": 1, "page_start": 1, "page_end": 1,
-           "date": "2024-07-03", "date_inferred": 0, "category_code": 4, "status_code": "recorded",
-           "text": text, "fields": json.dumps(fields), "cadre": "x", "township": "t", "village": "v"}
+    row = {
+        "entry_id": "b:001",
+        "book_id": "b",
+        "seq": 1,
+        "page_start": 1,
+        "page_end": 1,
+        "date": "2024-07-03",
+        "date_inferred": 0,
+        "category_code": 4,
+        "status_code": "recorded",
+        "text": text,
+        "fields": json.dumps(fields),
+        "cadre": "x",
+        "township": "t",
+        "village": "v",
+    }
     assert compile_mod._matter_title(compile_mod._Entry.from_row(row, period)) == title
 
 
@@ -500,8 +609,19 @@ def test_real_command_in_a_subprocess(arch_dir: Path, tmp_path: Path) -> None:
     from tests._helpers import run_minqing
 
     out = tmp_path / "年度汇编.docx"
-    proc = run_minqing("compile", "--archive", str(arch_dir), "--period", "2024", "--status", "closed",
-                       "--title", "民情日记汇编（测试）", "--out", str(out))
+    proc = run_minqing(
+        "compile",
+        "--archive",
+        str(arch_dir),
+        "--period",
+        "2024",
+        "--status",
+        "closed",
+        "--title",
+        "民情日记汇编（测试）",
+        "--out",
+        str(out),
+    )
     assert proc.stdout == ""  # stdout is for data; the summary goes to stderr
     assert "Wrote" in proc.stderr and "民情日记汇编（测试）" in proc.stderr
     d = docx.Document(str(out))

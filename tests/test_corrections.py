@@ -43,10 +43,12 @@ def snapshot(root: Path) -> tuple:
     with Archive(root) as a:
         return (
             list(a.db.query("select line_id, text, corrected from lines order by line_id")),
-            list(a.db.query(
-                "select entry_id, category_code, status_code, date, follow_up_of, text "
-                "from entries order by entry_id"
-            )),
+            list(
+                a.db.query(
+                    "select entry_id, category_code, status_code, date, follow_up_of, text "
+                    "from entries order by entry_id"
+                )
+            ),
             a.db["corrections"].count,
         )
 
@@ -69,8 +71,16 @@ def test_export_import_roundtrip(root: Path, tmp_path: Path) -> None:
     with Archive(root) as a:
         e3 = next(a.db.query("select * from entries where entry_id = 'bookA:003'"))
         assert (e3["category_code"], e3["category_confirmed"], e3["date"]) == (5, 1, "2024-03-20")
-        assert next(a.db.query("select follow_up_of from entries where entry_id = 'bookA:004'"))["follow_up_of"] is None
-        assert "渴水" in next(a.db.query("select text from entries where entry_id = 'bookA:001'"))["text"]
+        assert (
+            next(a.db.query("select follow_up_of from entries where entry_id = 'bookA:004'"))[
+                "follow_up_of"
+            ]
+            is None
+        )
+        assert (
+            "渴水"
+            in next(a.db.query("select text from entries where entry_id = 'bookA:001'"))["text"]
+        )
         assert {c["who"] for c in a.db.query("select who from corrections")} == {"offline-1"}
     # the same file again: every `current` is now stale → refused, nothing changes
     before = snapshot(root)
@@ -90,10 +100,20 @@ def test_export_import_roundtrip(root: Path, tmp_path: Path) -> None:
         ("bookA/7/1", "text", "甲", "no line 'bookA/7/1'"),
     ],
 )
-def test_a_bad_row_changes_nothing_and_is_named(root: Path, tmp_path: Path, id_: str, field: str, value: str, message: str) -> None:
+def test_a_bad_row_changes_nothing_and_is_named(
+    root: Path, tmp_path: Path, id_: str, field: str, value: str, message: str
+) -> None:
     path, rows = export_rows(root, tmp_path)
     pick(rows, "bookA/1/2", "text")["new"] = "好的改正"  # a good row before the bad one
-    bad = {"target": "line" if "/" in id_ else "entry", "id": id_, "field": field, "current": "", "new": value, "confidence": "", "context": ""}
+    bad = {
+        "target": "line" if "/" in id_ else "entry",
+        "id": id_,
+        "field": field,
+        "current": "",
+        "new": value,
+        "confidence": "",
+        "context": "",
+    }
     rows.append(bad)
     write(path, rows)
     before = snapshot(root)
@@ -106,15 +126,27 @@ def test_a_bad_row_changes_nothing_and_is_named(root: Path, tmp_path: Path, id_:
 def test_unknown_field_and_jsonl(root: Path, tmp_path: Path) -> None:
     path = tmp_path / "fix.jsonl"
     path.write_text(
-        json.dumps({"target": "line", "id": "bookA/1/2", "field": "text", "new": "改"}, ensure_ascii=False) + "\n"
-        + json.dumps({"target": "entry", "id": "bookA:001", "field": "cadre", "new": "x"}) + "\n",
+        json.dumps(
+            {"target": "line", "id": "bookA/1/2", "field": "text", "new": "改"}, ensure_ascii=False
+        )
+        + "\n"
+        + json.dumps({"target": "entry", "id": "bookA:001", "field": "cadre", "new": "x"})
+        + "\n",
         encoding="utf-8",
     )
     before = snapshot(root)
     r = run("corrections", "import", str(path), "--archive", str(root))
     assert r.exit_code == 6 and "line 2: cannot correct entry.cadre" in r.output
     assert snapshot(root) == before
-    path.write_text(json.dumps({"target": "line", "id": "bookA/1/2", "field": "text", "new": "改"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"target": "line", "id": "bookA/1/2", "field": "text", "new": "改"}, ensure_ascii=False
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     assert run("corrections", "import", str(path), "--archive", str(root)).exit_code == 0
     with Archive(root) as a:
-        assert next(a.db.query("select text from lines where line_id = 'bookA/1/2'"))["text"] == "改"
+        assert (
+            next(a.db.query("select text from lines where line_id = 'bookA/1/2'"))["text"] == "改"
+        )

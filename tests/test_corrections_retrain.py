@@ -20,15 +20,25 @@ def test_retrain_reports_cv_accuracy_and_writes_a_loadable_model(tmp_path: Path)
     a = build_archive(tmp_path / "a", books)
     try:
         # reviewers confirm: water → 5, land dispute → 4, road → 7, follow-up → 5
-        for eid, code in [(r["entry_id"], r["category_code"]) for r in a.db.query("select * from entries")]:
+        for eid, code in [
+            (r["entry_id"], r["category_code"]) for r in a.db.query("select * from entries")
+        ]:
             corrections.set_category(a, eid, code, who="r")
         assert a.db["entries"].count_where("category_confirmed = 1") == 16
     finally:
         a.close()
-    r = CliRunner().invoke(cli, ["retrain", "--archive", str(tmp_path / "a"), "--folds", "4", "--json"], catch_exceptions=False)
+    r = CliRunner().invoke(
+        cli,
+        ["retrain", "--archive", str(tmp_path / "a"), "--folds", "4", "--json"],
+        catch_exceptions=False,
+    )
     assert r.exit_code == 0, r.output
     ev = json.loads(r.stdout)
-    assert ev["n"] == 16 and 0 <= ev["lexicon"]["accuracy"] <= 1 and 0 <= ev["combined"]["accuracy"] <= 1
+    assert (
+        ev["n"] == 16
+        and 0 <= ev["lexicon"]["accuracy"] <= 1
+        and 0 <= ev["combined"]["accuracy"] <= 1
+    )
     model = load_category_model(ev["model_path"])
     assert max(model.predict_proba("村民饮水井水量不足").items(), key=lambda kv: kv[1])[0] == 5
 
@@ -57,7 +67,11 @@ def test_retrain_adapts_a_status_model_from_confirmed_statuses(tmp_path: Path) -
         assert a.db["entries"].count_where("status_confirmed = 1") == len(rows) >= 10
     finally:
         a.close()
-    r = CliRunner().invoke(cli, ["retrain", "--archive", str(tmp_path / "a"), "--folds", "4", "--json"], catch_exceptions=False)
+    r = CliRunner().invoke(
+        cli,
+        ["retrain", "--archive", str(tmp_path / "a"), "--folds", "4", "--json"],
+        catch_exceptions=False,
+    )
     assert r.exit_code == 0, r.output
     ev = json.loads(r.stdout)
     assert ev["confirmed_statuses"] == len(rows)

@@ -55,7 +55,15 @@ def test_discover_folder_of_images_natural_order_and_side_files(tmp_path: Path, 
     for name in ["p10.jpg", "p2.jpg", "P3.JPG", "p1.jpg"]:
         write(book / name, jpg)
     # side files of ours, hidden files: not pages
-    for name in ["truth.json", "lines.json", "README.md", "notes.txt", "x.csv", ".DS_Store", "._p1.jpg"]:
+    for name in [
+        "truth.json",
+        "lines.json",
+        "README.md",
+        "notes.txt",
+        "x.csv",
+        ".DS_Store",
+        "._p1.jpg",
+    ]:
         write(book / name, b"whatever")
     # an unrecognised file is still listed, so load_source can report it
     write(book / "scan.dat", b"\x00\x01garbage")
@@ -166,23 +174,35 @@ def test_load_png_16bit_grey_and_rgba(tmp_path: Path, page) -> None:
 def test_load_multipage_tiff(tmp_path: Path) -> None:
     frames = [Image.fromarray(cv2.cvtColor(make_page(s), cv2.COLOR_BGR2RGB)) for s in (1, 2, 3)]
     buf = io.BytesIO()
-    frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:],
-                   compression="tiff_lzw", dpi=(150, 150))
+    frames[0].save(
+        buf,
+        format="TIFF",
+        save_all=True,
+        append_images=frames[1:],
+        compression="tiff_lzw",
+        dpi=(150, 150),
+    )
     pages = load(write(tmp_path / "book.tif", buf.getvalue()))
     assert [p.index_in_source for p in pages] == [0, 1, 2]
     for frame, p in zip(frames, pages, strict=True):
         assert p.original_ext == ".png"
-        assert np.array_equal(np.asarray(Image.open(io.BytesIO(p.original_bytes))), np.asarray(frame))
+        assert np.array_equal(
+            np.asarray(Image.open(io.BytesIO(p.original_bytes))), np.asarray(frame)
+        )
         assert np.array_equal(p.image, cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2BGR))
         assert p.flags == ()
     assert len({p.sha256 for p in pages}) == 3
 
 
 def test_damaged_tiff_page_fails_the_file_naming_the_page(tmp_path: Path) -> None:
-    frames = [Image.fromarray(cv2.cvtColor(make_page(s, size=(300, 420)), cv2.COLOR_BGR2RGB))
-              for s in (1, 2, 3)]
+    frames = [
+        Image.fromarray(cv2.cvtColor(make_page(s, size=(300, 420)), cv2.COLOR_BGR2RGB))
+        for s in (1, 2, 3)
+    ]
     buf = io.BytesIO()
-    frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw")
+    frames[0].save(
+        buf, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw"
+    )
     data = buf.getvalue()
     # cut short inside page 3: PIL raised a bare TypeError here, which is no BadInputError
     path = write(tmp_path / "book.tif", data[: int(len(data) * 0.8)])
@@ -191,7 +211,9 @@ def test_damaged_tiff_page_fails_the_file_naming_the_page(tmp_path: Path) -> Non
     assert str(info.value).startswith(f"{path}: damaged TIFF image (page 3): ")
     # scrambled strip data inside page 2
     broken = bytearray(data)
-    broken[int(len(data) * 0.45) : int(len(data) * 0.5)] = b"\xff" * (int(len(data) * 0.5) - int(len(data) * 0.45))
+    broken[int(len(data) * 0.45) : int(len(data) * 0.5)] = b"\xff" * (
+        int(len(data) * 0.5) - int(len(data) * 0.45)
+    )
     with pytest.raises(CorruptScanError, match=r"damaged TIFF image \(page 2\): decoder error"):
         load(write(tmp_path / "b2.tif", bytes(broken)))
 
@@ -211,8 +233,10 @@ def test_load_image_only_pdf_renders_at_300_dpi(tmp_path: Path) -> None:
 
 
 def _three_page_scan_pdf() -> bytes:
-    frames = [Image.fromarray(cv2.cvtColor(make_page(s, size=(300, 420)), cv2.COLOR_BGR2RGB))
-              for s in (1, 2, 3)]
+    frames = [
+        Image.fromarray(cv2.cvtColor(make_page(s, size=(300, 420)), cv2.COLOR_BGR2RGB))
+        for s in (1, 2, 3)
+    ]
     buf = io.BytesIO()
     frames[0].save(buf, format="PDF", save_all=True, append_images=frames[1:], resolution=50)
     return buf.getvalue()
@@ -275,7 +299,10 @@ def _pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
     for off in offsets:
         out += b"%010d 00000 n \n" % off
     out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, trailer_extra, xref)
+        len(objects) + 1,
+        trailer_extra,
+        xref,
+    )
     return bytes(out)
 
 
@@ -291,22 +318,32 @@ def text_pdf() -> bytes:
         b"BT /F1 14 Tf 50 510 Td (Road repair requested) Tj ET\n"
         b"BT /F2 16 Tf 50 470 Td <" + cjk + b"> Tj ET\n"
     )
-    return _pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 595] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>"),
-        _stream(content),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        (b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
-        b"/DescendantFonts [7 0 R] >>"),
-        (b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
-        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
-        b"/FontDescriptor 8 0 R >>"),
-        (b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
-        b"/FontBBox [-25 -254 1000 880] "
-        b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"),
-    ])
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            (
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 595] /Contents 4 0 R "
+                b"/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>"
+            ),
+            _stream(content),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            (
+                b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
+                b"/DescendantFonts [7 0 R] >>"
+            ),
+            (
+                b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
+                b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
+                b"/FontDescriptor 8 0 R >>"
+            ),
+            (
+                b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
+                b"/FontBBox [-25 -254 1000 880] "
+                b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"
+            ),
+        ]
+    )
 
 
 def test_load_pdf_with_text_layer_keeps_lines_in_pixels(tmp_path: Path) -> None:
@@ -315,7 +352,11 @@ def test_load_pdf_with_text_layer_keeps_lines_in_pixels(tmp_path: Path) -> None:
     p = pages[0]
     assert p.text_lines is not None
     texts = [t for t, _ in p.text_lines]
-    assert texts == ["Visit to Yangshugou village", "Road repair requested", "三月十二日走访杨树沟村"]
+    assert texts == [
+        "Visit to Yangshugou village",
+        "Road repair requested",
+        "三月十二日走访杨树沟村",
+    ]
     scale = 300 / 72
     (_, box0), (_, box1), _ = p.text_lines
     assert abs(box0[0] - 50 * scale) < 3  # x0 in image pixels
@@ -352,8 +393,9 @@ def encrypted_pdf(user_password: bytes = b"secret") -> bytes:
     owner = _rc4(hashlib.md5((b"owner" + pad)[:32]).digest()[:5], (user_password + pad)[:32])
     file_id = hashlib.md5(b"minqing-test").digest()
     perms = -4
-    key = hashlib.md5((user_password + pad)[:32] + owner + perms.to_bytes(4, "little", signed=True)
-                      + file_id).digest()[:5]
+    key = hashlib.md5(
+        (user_password + pad)[:32] + owner + perms.to_bytes(4, "little", signed=True) + file_id
+    ).digest()[:5]
     u_value = _rc4(key, pad)
     content = b"BT /F1 24 Tf 72 700 Td (secret page) Tj ET"
     obj_key = hashlib.md5(key + (4).to_bytes(3, "little") + b"\x00\x00").digest()[:10]
@@ -363,11 +405,17 @@ def encrypted_pdf(user_password: bytes = b"secret") -> bytes:
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
             _stream(_rc4(obj_key, content)),
-            b"<< /Filter /Standard /V 1 /R 2 /O <" + owner.hex().encode() + b"> /U <"
-            + u_value.hex().encode() + b"> /P -4 >>",
+            b"<< /Filter /Standard /V 1 /R 2 /O <"
+            + owner.hex().encode()
+            + b"> /U <"
+            + u_value.hex().encode()
+            + b"> /P -4 >>",
         ],
-        trailer_extra=b"/Encrypt 5 0 R /ID [<" + file_id.hex().encode() + b"> <"
-        + file_id.hex().encode() + b">] ",
+        trailer_extra=b"/Encrypt 5 0 R /ID [<"
+        + file_id.hex().encode()
+        + b"> <"
+        + file_id.hex().encode()
+        + b">] ",
     )
 
 
@@ -379,21 +427,49 @@ def _bad_inputs(page: np.ndarray) -> dict[str, tuple[bytes, type, str]]:
     pdf_bytes = pdf.getvalue()
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
     return {
-        "empty.jpg": (b"", EmptyFileError, "empty file (0 bytes) (re-copy the file or rescan the page)"),
-        "cut.jpg": (jpg[: len(jpg) // 2], CorruptScanError,
-                    "truncated JPEG image (rescan the page or re-copy the file)"),
-        "cut.png": (png[: len(png) // 2], CorruptScanError,
-                    "truncated PNG image (rescan the page or re-copy the file)"),
-        "noise.jpg": (b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8, CorruptScanError, "damaged JPEG image"),
+        "empty.jpg": (
+            b"",
+            EmptyFileError,
+            "empty file (0 bytes) (re-copy the file or rescan the page)",
+        ),
+        "cut.jpg": (
+            jpg[: len(jpg) // 2],
+            CorruptScanError,
+            "truncated JPEG image (rescan the page or re-copy the file)",
+        ),
+        "cut.png": (
+            png[: len(png) // 2],
+            CorruptScanError,
+            "truncated PNG image (rescan the page or re-copy the file)",
+        ),
+        "noise.jpg": (
+            b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8,
+            CorruptScanError,
+            "damaged JPEG image",
+        ),
         "cut.pdf": (pdf_bytes[:300], CorruptScanError, "damaged PDF"),
         "junk.pdf": (b"%PDF-1.4\n" + b"\x07garbage" * 50, CorruptScanError, "damaged PDF"),
-        "locked.pdf": (encrypted_pdf(), EncryptedPdfError,
-                       "PDF is encrypted with a password "
-                       "(save an unencrypted copy of the PDF and ingest that)"),
-        "notes.docx": (b"PK\x03\x04" + b"\x00" * 100, UnsupportedFormatError, "unsupported format (ZIP)"),
-        "phone.heic": (heic, UnsupportedFormatError, "unsupported format (HEIC) (export the photo as JPEG"),
-        "scan.dat": (b"hello world, not a scan", UnsupportedFormatError,
-                     "not an image or PDF (unrecognised file contents)"),
+        "locked.pdf": (
+            encrypted_pdf(),
+            EncryptedPdfError,
+            "PDF is encrypted with a password "
+            "(save an unencrypted copy of the PDF and ingest that)",
+        ),
+        "notes.docx": (
+            b"PK\x03\x04" + b"\x00" * 100,
+            UnsupportedFormatError,
+            "unsupported format (ZIP)",
+        ),
+        "phone.heic": (
+            heic,
+            UnsupportedFormatError,
+            "unsupported format (HEIC) (export the photo as JPEG",
+        ),
+        "scan.dat": (
+            b"hello world, not a scan",
+            UnsupportedFormatError,
+            "not an image or PDF (unrecognised file contents)",
+        ),
     }
 
 
@@ -439,7 +515,9 @@ def test_real_bomb_with_default_limit_is_refused(tmp_path: Path) -> None:
     body = b"".join(raw.compress(b"\x00" + b"\x00" * width) for _ in range(width)) + raw.flush()
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        return (
+            len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        )
 
     ihdr = width.to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
@@ -454,12 +532,26 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_every_error_pickles() -> None:
-    for cls in (IngestError, InputNotFoundError, BadInputError, EmptyFileError, CorruptScanError,
-                EncryptedPdfError, UnsupportedFormatError, DecompressionBombError, UnreadableFileError):
-        e = cls(Path("scans/b1/p3.jpg"), "truncated JPEG image", "rescan the page or re-copy the file")
+    for cls in (
+        IngestError,
+        InputNotFoundError,
+        BadInputError,
+        EmptyFileError,
+        CorruptScanError,
+        EncryptedPdfError,
+        UnsupportedFormatError,
+        DecompressionBombError,
+        UnreadableFileError,
+    ):
+        e = cls(
+            Path("scans/b1/p3.jpg"), "truncated JPEG image", "rescan the page or re-copy the file"
+        )
         back = pickle.loads(pickle.dumps(e))
         assert type(back) is cls
-        assert str(back) == "scans/b1/p3.jpg: truncated JPEG image (rescan the page or re-copy the file)"
+        assert (
+            str(back)
+            == "scans/b1/p3.jpg: truncated JPEG image (rescan the page or re-copy the file)"
+        )
 
 
 def test_load_source_in_a_process_pool(tmp_path: Path, page) -> None:

@@ -68,7 +68,10 @@ def test_a5_page_skewed_on_a4_flatbed_is_deskewed_and_cropped(page, angle: float
     assert kinds == ["deskew", "crop"]
     assert abs(float(out.transforms[0].split(":")[1]) + angle) < 0.5
     h, w = out.image.shape[:2]
-    assert abs(w - page.shape[1]) < 0.03 * page.shape[1] and abs(h - page.shape[0]) < 0.03 * page.shape[0]
+    assert (
+        abs(w - page.shape[1]) < 0.03 * page.shape[1]
+        and abs(h - page.shape[0]) < 0.03 * page.shape[0]
+    )
     assert similarity(page, out.image) > 0.8
 
 
@@ -95,7 +98,9 @@ def test_page_running_out_of_the_photo_is_still_found() -> None:
     assert out.transforms[:2] == ["perspective", "flatten_light"]
 
 
-@pytest.mark.parametrize(("seed", "angle", "lid"), [(31, 3.0, 205), (32, -2.0, 205), (33, 5.0, 228)])
+@pytest.mark.parametrize(
+    ("seed", "angle", "lid"), [(31, 3.0, 205), (32, -2.0, 205), (33, 5.0, 228)]
+)
 def test_flatbed_deskew_angle_is_exact(seed: int, angle: float, lid: int) -> None:
     # lid 228: a page on a lid of nearly its own brightness (only weak edges)
     page = make_page(seed)
@@ -104,11 +109,16 @@ def test_flatbed_deskew_angle_is_exact(seed: int, angle: float, lid: int) -> Non
     assert [t.split(":")[0] for t in out.transforms] == ["deskew", "crop"]
     assert abs(float(out.transforms[0].split(":")[1]) + angle) <= 0.15
     h, w = out.image.shape[:2]
-    assert abs(w - page.shape[1]) < 0.015 * page.shape[1] and abs(h - page.shape[0]) < 0.015 * page.shape[0]
+    assert (
+        abs(w - page.shape[1]) < 0.015 * page.shape[1]
+        and abs(h - page.shape[0]) < 0.015 * page.shape[0]
+    )
 
 
-@pytest.mark.parametrize(("turn", "expected"), [(cv2.ROTATE_90_CLOCKWISE, "rotate:270"),
-                                                (cv2.ROTATE_90_COUNTERCLOCKWISE, "rotate:90")])
+@pytest.mark.parametrize(
+    ("turn", "expected"),
+    [(cv2.ROTATE_90_CLOCKWISE, "rotate:270"), (cv2.ROTATE_90_COUNTERCLOCKWISE, "rotate:90")],
+)
 def test_landscape_page_on_its_side_is_turned_not_split(turn: int, expected: str) -> None:
     land = make_page(41, size=(1240, 874))
     (out,) = normalise(cv2.rotate(land, turn))
@@ -131,8 +141,11 @@ def test_two_page_spread_splits_left_then_right(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("turn", "expected"),
-    [(cv2.ROTATE_180, "rotate:180"), (cv2.ROTATE_90_CLOCKWISE, "rotate:270"),
-     (cv2.ROTATE_90_COUNTERCLOCKWISE, "rotate:90")],
+    [
+        (cv2.ROTATE_180, "rotate:180"),
+        (cv2.ROTATE_90_CLOCKWISE, "rotate:270"),
+        (cv2.ROTATE_90_COUNTERCLOCKWISE, "rotate:90"),
+    ],
 )
 def test_turned_page_is_turned_upright_from_its_text(page, turn: int, expected: str) -> None:
     (out,) = normalise(cv2.rotate(page, turn))

@@ -54,10 +54,15 @@ def test_pages_needs_rescan_and_book_filter(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["pages", "--archive", str(root), "--needs-rescan"])
     assert result.exit_code == 0
-    assert [line.split("\t")[:2] for line in result.output.splitlines()] == [["b1", "2"], ["b2", "1"]]
+    assert [line.split("\t")[:2] for line in result.output.splitlines()] == [
+        ["b1", "2"],
+        ["b2", "1"],
+    ]
     result = runner.invoke(cli, ["pages", "--archive", str(root), "--needs-rescan", "--book", "b2"])
     assert result.output == "b2\t1\tlow_resolution=75\tscans/b2.pdf\n"
-    result = runner.invoke(cli, ["pages", "--archive", str(root), "--needs-rescan", "--book", "nope"])
+    result = runner.invoke(
+        cli, ["pages", "--archive", str(root), "--needs-rescan", "--book", "nope"]
+    )
     assert result.exit_code == 7
     assert result.output.strip() == f"Error: {root}: no pages need a rescan in book nope"
 

@@ -189,7 +189,10 @@ def test_nothing_edits_the_import_path():
     # the project's own files: those git tracks or would track (build output is ignored)
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     files = [ROOT / f for f in listed if (ROOT / f).is_file()]
     assert len(files) > 100

@@ -52,10 +52,15 @@ def test_correct_line_updates_line_entry_search_and_audit(arc: Archive) -> None:
     lid = "bookA/1/2"
     before = entry(arc, "bookA:001")
     assert "渴水" not in before["text"]
-    assert corrections.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1", expected="水量不足，夏天经常断水。")
+    assert corrections.correct_line(
+        arc, lid, "水量不足，夏天经常渴水。", who="rev1", expected="水量不足，夏天经常断水。"
+    )
     line = next(arc.db.query("select * from lines where line_id = ?", [lid]))
     assert (line["text"], line["corrected"], line["corrected_text"], line["machine_text"]) == (
-        "水量不足，夏天经常渴水。", 1, "水量不足，夏天经常渴水。", "水量不足，夏天经常断水。",
+        "水量不足，夏天经常渴水。",
+        1,
+        "水量不足，夏天经常渴水。",
+        "水量不足，夏天经常断水。",
     )
     assert "渴水" in entry(arc, "bookA:001")["text"]
     assert fts_hits(arc, "entries_fts", "渴水") == {"bookA:001"}
@@ -63,7 +68,12 @@ def test_correct_line_updates_line_entry_search_and_audit(arc: Archive) -> None:
     assert fts_hits(arc, "lines_fts", "断水") == set()
     (c,) = audit_rows(arc)
     assert (c["who"], c["target"], c["target_id"], c["field"], c["old"], c["new"]) == (
-        "rev1", "lines", lid, "text", "水量不足，夏天经常断水。", "水量不足，夏天经常渴水。",
+        "rev1",
+        "lines",
+        lid,
+        "text",
+        "水量不足，夏天经常断水。",
+        "水量不足，夏天经常渴水。",
     )
     # saving the same text again changes nothing and records nothing
     assert not corrections.correct_line(arc, lid, "水量不足，夏天经常渴水。", who="rev1")
@@ -119,21 +129,31 @@ def test_bad_values_are_refused(arc: Archive) -> None:
 def test_set_date(arc: Archive) -> None:
     corrections.set_date(arc, "bookA:002", "2024-03-13", who="r", expected="2024-03-12")
     e = entry(arc, "bookA:002")
-    assert (e["date"], e["month"], e["date_confirmed"], e["date_inferred"]) == ("2024-03-13", "2024-03", 1, 0)
+    assert (e["date"], e["month"], e["date_confirmed"], e["date_inferred"]) == (
+        "2024-03-13",
+        "2024-03",
+        1,
+        0,
+    )
 
 
 def test_confirm_link_and_no_link(arc: Archive) -> None:
     child, parent = "bookA:004", "bookA:001"
     cands = [c["entry_id"] for c in corrections.link_candidates(arc, child)]
     assert parent in cands and child not in cands
-    corrections.confirm_link(arc, child, parent, who="r", expected=entry(arc, child)["follow_up_of"])
+    corrections.confirm_link(
+        arc, child, parent, who="r", expected=entry(arc, child)["follow_up_of"]
+    )
     e = entry(arc, child)
     assert (e["follow_up_of"], e["matter_id"]) == (parent, parent)
-    assert next(arc.db.query("select confirmed from links where child = ?", [child]))["confirmed"] == 1
+    assert (
+        next(arc.db.query("select confirmed from links where child = ?", [child]))["confirmed"] == 1
+    )
     corrections.confirm_link(arc, child, None, who="r", expected=parent)
     assert entry(arc, child)["follow_up_of"] is None
     assert next(arc.db.query("select parent, confirmed from links where child = ?", [child])) == {
-        "parent": "", "confirmed": 1,
+        "parent": "",
+        "confirmed": 1,
     }
 
 
@@ -148,20 +168,32 @@ def test_split_merge_move(arc: Archive) -> None:
     ids = json.loads(e1["line_ids"])
     corrections.set_category(arc, "bookA:004", 5, who="r")
     corrections.confirm_link(arc, "bookA:004", "bookA:001", who="r")
-    new_id = corrections.split_entry(arc, "bookA:001", ids[2], who="r", expected=corrections.entry_rev(e1))
+    new_id = corrections.split_entry(
+        arc, "bookA:001", ids[2], who="r", expected=corrections.entry_rev(e1)
+    )
     assert new_id == "bookA:002"
     assert json.loads(entry(arc, "bookA:001")["line_ids"]) == ids[:2]
     assert json.loads(entry(arc, "bookA:002")["line_ids"]) == ids[2:]
     assert [r["entry_id"] for r in arc.db.query("select entry_id from entries order by seq")] == [
-        "bookA:001", "bookA:002", "bookA:003", "bookA:004", "bookA:005",
+        "bookA:001",
+        "bookA:002",
+        "bookA:003",
+        "bookA:004",
+        "bookA:005",
     ]
     # later entries were renumbered; their confirmed values and links followed them
     e5 = entry(arc, "bookA:005")
-    assert (e5["category_code"], e5["category_confirmed"], e5["follow_up_of"]) == (5, 1, "bookA:001")
+    assert (e5["category_code"], e5["category_confirmed"], e5["follow_up_of"]) == (
+        5,
+        1,
+        "bookA:001",
+    )
     assert fts_hits(arc, "entries_fts", "断水") == {"bookA:002"}
     # a stale form (rev of the old entry 1) is refused
     with pytest.raises(corrections.StaleEditError):
-        corrections.split_entry(arc, "bookA:001", ids[1], who="r", expected=corrections.entry_rev(e1))
+        corrections.split_entry(
+            arc, "bookA:001", ids[1], who="r", expected=corrections.entry_rev(e1)
+        )
     # merge back
     corrections.merge_with_next(arc, "bookA:001", who="r")
     assert json.loads(entry(arc, "bookA:001")["line_ids"]) == ids
@@ -174,9 +206,15 @@ def test_split_merge_move(arc: Archive) -> None:
     corrections.move_line(arc, first2, "next", who="r")
     assert json.loads(entry(arc, "bookA:002")["line_ids"])[0] == first2
     with pytest.raises(corrections.BadCorrectionError, match="first line"):
-        corrections.move_line(arc, json.loads(entry(arc, "bookA:002")["line_ids"])[1], "prev", who="r")
+        corrections.move_line(
+            arc, json.loads(entry(arc, "bookA:002")["line_ids"])[1], "prev", who="r"
+        )
     fields = [c["field"] for c in audit_rows(arc)]
-    assert fields.count("split_at") == 1 and fields.count("merge_with") == 1 and fields.count("entry_id") == 2
+    assert (
+        fields.count("split_at") == 1
+        and fields.count("merge_with") == 1
+        and fields.count("entry_id") == 2
+    )
 
 
 def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
@@ -192,10 +230,12 @@ def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
     corrections.set_status(arc, "bookA:005", "explained", who="r")
     corrections.confirm_link(arc, "bookA:005", "bookA:002", who="r")
     corrections.correct_line(arc, "bookA/2/2", "建议纳入村容村貌整治计划，先填坑。", who="r")
-    snapshot = list(arc.db.query(
-        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text "
-        "from entries order by seq"
-    ))
+    snapshot = list(
+        arc.db.query(
+            "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text "
+            "from entries order by seq"
+        )
+    )
     with arc.db.atomic():  # the pipeline's re-segmentation and re-classification
         entries = classify.segment_book(records.book_lines(arc, "bookA"))
         records.write_entries(arc, "bookA", entries, classify.CLASSIFIER_VERSION)
@@ -204,10 +244,12 @@ def test_review_decisions_survive_resegmentation(arc: Archive) -> None:
     _link(arc, ["bookA"])
     with arc.db.atomic():
         corrections.reapply_decisions(arc, ["bookA"])
-    after = list(arc.db.query(
-        "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text "
-        "from entries order by seq"
-    ))
+    after = list(
+        arc.db.query(
+            "select entry_id, line_ids, date, category_code, status_code, follow_up_of, text "
+            "from entries order by seq"
+        )
+    )
     assert after == snapshot
     assert fts_hits(arc, "entries_fts", "先填坑") == {"bookA:004"}
 

@@ -34,7 +34,10 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         lines = list(arc.db.query("select * from lines where page_no = 1 order by line_no"))
         assert len(lines) >= 5
         # a reviewer corrects two lines, a category, a status and a date
-        fixed = {lines[1]["line_id"]: "张大爷反映自家饮水井水量不足，夏天常断水。", lines[3]["line_id"]: "措施：联系乡水利站勘察饮水项目。"}
+        fixed = {
+            lines[1]["line_id"]: "张大爷反映自家饮水井水量不足，夏天常断水。",
+            lines[3]["line_id"]: "措施：联系乡水利站勘察饮水项目。",
+        }
         for lid, text in fixed.items():
             corrections.correct_line(arc, lid, text, who="rev")
         eid = lines[1]["entry_id"]
@@ -44,7 +47,9 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         n_corrections = arc.db["corrections"].count
         # re-run: a different engine setting (re-OCR of every page) and re-classification
         # (the pipeline itself re-applies reviewers' decisions: nothing is called by hand)
-        pipeline.run_ingest([scans], arc, engine_name="rapidocr", engine_params={"pad": False}, workers=1)
+        pipeline.run_ingest(
+            [scans], arc, engine_name="rapidocr", engine_params={"pad": False}, workers=1
+        )
         engine_2 = {r["ocr_engine"] for r in arc.db.query("select ocr_engine from pages")}
         assert engine_1 != engine_2 and all("pad=False" in e for e in engine_2)
         texts = {r["text"] for r in arc.db.query("select text from lines where corrected = 1")}
@@ -53,11 +58,14 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         assert (row["category_code"], row["category_confirmed"]) == (2, 1)
         assert (row["status_code"], row["status_confirmed"]) == ("escalated", 1)
         assert (row["date"], row["date_confirmed"]) == ("2024-03-06", 1)
-        hits = [r["entry_id"] for r in arc.db.query(
-            "select entry_id from entries "
-            "where rowid in (select rowid from entries_fts where entries_fts match ?)",
-            ['"夏天 天常 常断"'],
-        )]
+        hits = [
+            r["entry_id"]
+            for r in arc.db.query(
+                "select entry_id from entries "
+                "where rowid in (select rowid from entries_fts where entries_fts match ?)",
+                ['"夏天 天常 常断"'],
+            )
+        ]
         assert hits == [row["entry_id"]]
         assert arc.db["corrections"].count == n_corrections  # the audit trail is untouched
         from minqing.archive.export import iter_entries

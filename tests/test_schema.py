@@ -78,7 +78,9 @@ def test_docs_describe_every_table_and_view(monkeypatch: pytest.MonkeyPatch) -> 
     schema.MIGRATIONS.apply(db)
     for name in [*db.table_names(), *db.view_names()]:
         # FTS5 shadow tables (the alternates' tables of issue 17 too)
-        if not name.startswith(("entries_fts_", "lines_fts_", "entries_alt_fts_", "lines_alt_fts_")):
+        if not name.startswith(
+            ("entries_fts_", "lines_fts_", "entries_alt_fts_", "lines_alt_fts_")
+        ):
             assert f"`{name}`" in text
     for table in ("review_decisions", "ocr_calibration", "spot_samples", "spot_items"):
         assert f"### `{table}`" in text  # the tables that used to be created lazily
@@ -157,7 +159,12 @@ def test_an_archive_from_before_migrations_is_refused_for_reading_then_migrated(
         conn.execute(f"drop table {table}")
     # columns of later migrations too (m003, m004): an archive from before migrations had none
     for column in (
-        "date_confirmed", "date_kind", "shares_heading", "later_notes", "body_dates", "alternates"
+        "date_confirmed",
+        "date_kind",
+        "shares_heading",
+        "later_notes",
+        "body_dates",
+        "alternates",
     ):
         conn.execute(f"alter table entries drop column {column}")
     conn.execute("drop trigger lines_corrected_drop_alternates")
@@ -310,8 +317,13 @@ def test_m002_moves_accounts_out_of_the_published_database(tmp_path: Path) -> No
     schema.MIGRATIONS.apply(db, stop_before="m002_accounts_out")
     hashed = access.hash_password("a-long-password-1")
     db["users"].insert(
-        {"name": "li", "role": "reviewer", "password_hash": hashed, "created_at": "c",
-         "changed_at": "c"}
+        {
+            "name": "li",
+            "role": "reviewer",
+            "password_hash": hashed,
+            "created_at": "c",
+            "changed_at": "c",
+        }
     )
     db.close()
     with Archive(root, write=True) as a:

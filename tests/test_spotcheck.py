@@ -52,7 +52,9 @@ def injected(tmp_path_factory: pytest.TempPathFactory):
             pages.append(lines)
         books[b] = pages
     root = tmp_path_factory.mktemp("spot") / "arc"
-    arc = build_archive(root, {b: [[(m, c) for m, c, _ in p] for p in pages] for b, pages in books.items()})
+    arc = build_archive(
+        root, {b: [[(m, c) for m, c, _ in p] for p in pages] for b, pages in books.items()}
+    )
     for b, pages in books.items():
         for page_no, lines in enumerate(pages, start=1):
             for i, (_, _, t) in enumerate(lines):
@@ -88,13 +90,21 @@ def test_interval_covers_injected_cer_over_seeds(injected) -> None:
         sid = spotcheck.new_sample(arc, who="qa", seed=seed, min_lines=120)
         items = list(arc.db.query("select line_id from spot_items where sample_id = ?", [sid]))
         assert len(items) >= 120
-        spotcheck.record(arc, sid, [(i["line_id"], truth[i["line_id"]]) for i in items], who="qa", fix_archive=False)
+        spotcheck.record(
+            arc,
+            sid,
+            [(i["line_id"], truth[i["line_id"]]) for i in items],
+            who="qa",
+            fix_archive=False,
+        )
         rep = spotcheck.report(arc, sid)
         o = rep["overall"]
         assert o["lo"] < o["cer"] < o["hi"]
         covered += o["lo"] <= cer <= o["hi"]
         assert {b["book_id"] for b in rep["books"]} == {"b1", "b2", "b3"}
-    assert covered >= 7, f"the 95% interval covered the true CER {cer:.4f} in only {covered}/8 samples"
+    assert covered >= 7, (
+        f"the 95% interval covered the true CER {cer:.4f} in only {covered}/8 samples"
+    )
 
 
 def test_verdict_and_worst_books(injected) -> None:
@@ -102,18 +112,27 @@ def test_verdict_and_worst_books(injected) -> None:
     sid = spotcheck.new_sample(arc, who="qa", seed=42, min_lines=150, threshold=0.03)
     items = list(arc.db.query("select line_id from spot_items where sample_id = ?", [sid]))
     half = items[: len(items) // 2]
-    spotcheck.record(arc, sid, [(i["line_id"], truth[i["line_id"]]) for i in half], who="qa", fix_archive=False)
+    spotcheck.record(
+        arc, sid, [(i["line_id"], truth[i["line_id"]]) for i in half], who="qa", fix_archive=False
+    )
     assert spotcheck.report(arc, sid)["verdict"] == "incomplete"
     rest = items[len(items) // 2 :]
-    spotcheck.record(arc, sid, [(i["line_id"], truth[i["line_id"]]) for i in rest], who="qa", fix_archive=False)
+    spotcheck.record(
+        arc, sid, [(i["line_id"], truth[i["line_id"]]) for i in rest], who="qa", fix_archive=False
+    )
     rep = spotcheck.report(arc, sid)
     assert true_cer(arc, truth, "b3") > 0.03 > true_cer(arc, truth, "b1")
     assert rep["verdict"] == ("fail" if rep["overall"]["cer"] > 0.03 else "pass")
     if rep["verdict"] == "fail":
         assert rep["worst_books"][0] == "b3" and "b1" not in rep["worst_books"]
     # strata: every book and band present, low-confidence lines sampled
-    strata = {r["stratum"] for r in arc.db.query("select stratum from spot_items where sample_id = ?", [sid])}
-    assert {s.split("|")[0] for s in strata} == {"b1", "b2", "b3"} and any(s.endswith("|0") for s in strata)
+    strata = {
+        r["stratum"]
+        for r in arc.db.query("select stratum from spot_items where sample_id = ?", [sid])
+    }
+    assert {s.split("|")[0] for s in strata} == {"b1", "b2", "b3"} and any(
+        s.endswith("|0") for s in strata
+    )
 
 
 def test_calibration_orders_confidence_and_feeds_the_queue(injected) -> None:
@@ -145,7 +164,12 @@ def test_record_fixes_the_archive_and_rejects_bad_rows(tmp_path: Path) -> None:
         with pytest.raises(corrections.BadCorrectionError, match=r"row 2.*not in sample"):
             spotcheck.record(arc, sid, [(ids[0], "甲乙"), ("bookA/9/9", "丙")], who="qa")
         assert arc.db["corrections"].count == before
-        assert next(arc.db.query("select count(*) n from spot_items where transcription is not null"))["n"] == 0
+        assert (
+            next(arc.db.query("select count(*) n from spot_items where transcription is not null"))[
+                "n"
+            ]
+            == 0
+        )
         spotcheck.record(arc, sid, [(ids[0], "甲乙丙丁")], who="qa")
         line = next(arc.db.query("select text, corrected from lines where line_id = ?", [ids[0]]))
         assert (line["text"], line["corrected"]) == ("甲乙丙丁", 1)

@@ -30,7 +30,13 @@ FAMILY = {
     "resolved": "resolved",
     "explanation": "explained",
 }
-LABEL = {"已记录": "recorded", "办理中": "in_progress", "已上报": "escalated", "已解决": "resolved", "已解释": "explained"}
+LABEL = {
+    "已记录": "recorded",
+    "办理中": "in_progress",
+    "已上报": "escalated",
+    "已解决": "resolved",
+    "已解释": "explained",
+}
 
 
 def indep_text(entry: dict) -> str:

@@ -109,7 +109,7 @@ def run(text: str, font: str = FONT_BODY, size: float = SIZE_3HAO, *, bold: bool
     """One run of text; line breaks inside ``text`` become ``w:br``."""
     props = rpr(font, size, bold=bold)
     parts = str(text).split("\n")
-    inner = '<w:br/>'.join(f'<w:t xml:space="preserve">{esc(p)}</w:t>' for p in parts)
+    inner = "<w:br/>".join(f'<w:t xml:space="preserve">{esc(p)}</w:t>' for p in parts)
     return f"<w:r>{props}{inner}</w:r>"
 
 
@@ -214,7 +214,7 @@ def toc_field(entries: list[tuple[int, str, str]]) -> str:
         link = (
             f'<w:hyperlink w:anchor="{esc(bm)}" w:history="1">'
             + run(text, font, size)
-            + f'<w:r>{rpr(font, size)}<w:tab/></w:r>'
+            + f"<w:r>{rpr(font, size)}<w:tab/></w:r>"
             + field_runs(f"PAGEREF {bm} \\h", page_token(bm), font, size)
             + "</w:hyperlink>"
         )
@@ -246,19 +246,21 @@ def table(
     align = align or ["center"] * len(header)
     border = 'w:val="single" w:sz="4" w:space="0" w:color="000000"'
     out = [
-        ('<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/>'
-        f'<w:tblW w:w="{sum(tw)}" w:type="dxa"/><w:jc w:val="center"/>'
-        f"<w:tblBorders><w:top {border}/><w:left {border}/><w:bottom {border}/>"
-        f"<w:right {border}/><w:insideH {border}/><w:insideV {border}/></w:tblBorders>"
-        '<w:tblLayout w:type="fixed"/>'
-        '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" '
-        'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>')
+        (
+            '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/>'
+            f'<w:tblW w:w="{sum(tw)}" w:type="dxa"/><w:jc w:val="center"/>'
+            f"<w:tblBorders><w:top {border}/><w:left {border}/><w:bottom {border}/>"
+            f"<w:right {border}/><w:insideH {border}/><w:insideV {border}/></w:tblBorders>"
+            '<w:tblLayout w:type="fixed"/>'
+            '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" '
+            'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>'
+        )
     ]
     out += [f'<w:gridCol w:w="{w}"/>' for w in tw]
     out.append("</w:tblGrid>")
 
     def row(cells: list[str], *, head: bool, bold: bool) -> str:
-        tr = ['<w:tr><w:trPr><w:cantSplit/>' + ("<w:tblHeader/>" if head else "") + "</w:trPr>"]
+        tr = ["<w:tr><w:trPr><w:cantSplit/>" + ("<w:tblHeader/>" if head else "") + "</w:trPr>"]
         for j, (cell, w) in enumerate(zip(cells, tw, strict=True)):
             jc = "center" if head else align[j]
             font = FONT_H1 if head else FONT_BODY
@@ -334,7 +336,7 @@ def _style_xml(
 
 def _style_rpr(font: str, size: float, *, bold: bool = False) -> str:
     hp = _half_points(size)
-    b = "<w:b/><w:bCs/>" if bold else "<w:b w:val=\"0\"/><w:bCs w:val=\"0\"/>"
+    b = "<w:b/><w:bCs/>" if bold else '<w:b w:val="0"/><w:bCs w:val="0"/>'
     return (
         f'<w:rPr><w:rFonts w:ascii="{FONT_LATIN}" w:hAnsi="{FONT_LATIN}" '
         f'w:eastAsia="{font}" w:cs="{FONT_LATIN}" w:hint="eastAsia"/>{b}'
@@ -381,43 +383,106 @@ def _install_styles(document: docx.document.Document) -> None:
         '<w:ind w:left="{left}" w:firstLine="0"/></w:pPr>'
     )
     new = [
-        _style_xml("Normal", "Normal", based_on=None, ppr_xml=body_ppr,
-                   rpr_xml=_style_rpr(FONT_BODY, SIZE_3HAO), default=True),
-        _style_xml("Title", "Title", next_style="Normal", ui_priority=10,
-                   ppr_xml='<w:pPr><w:spacing w:before="0" w:after="0" w:line="720" '
-                   'w:lineRule="exact"/><w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
-                   rpr_xml=_style_rpr(FONT_TITLE, SIZE_2HAO)),
-        _style_xml("Heading1", "heading 1", next_style="Normal", ui_priority=9,
-                   ppr_xml=_heading_ppr(1), rpr_xml=_style_rpr(FONT_H1, SIZE_3HAO)),
-        _style_xml("Heading2", "heading 2", next_style="Normal", ui_priority=9,
-                   ppr_xml=_heading_ppr(2), rpr_xml=_style_rpr(FONT_H2, SIZE_3HAO)),
-        _style_xml("Heading3", "heading 3", next_style="Normal", ui_priority=9,
-                   ppr_xml=_heading_ppr(3), rpr_xml=_style_rpr(FONT_BODY, SIZE_3HAO, bold=True)),
-        _style_xml("Heading4", "heading 4", next_style="Normal", ui_priority=9,
-                   ppr_xml=_heading_ppr(4), rpr_xml=_style_rpr(FONT_BODY, SIZE_3HAO, bold=True)),
-        _style_xml("TOCHeading", "TOC Heading", next_style="Normal", ui_priority=39,
-                   ppr_xml='<w:pPr><w:spacing w:before="0" w:after="240" w:line="720" '
-                   'w:lineRule="exact"/><w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
-                   rpr_xml=_style_rpr(FONT_TITLE, SIZE_2HAO)),
-        _style_xml("TOC1", "toc 1", next_style="Normal", ui_priority=39,
-                   ppr_xml=toc_ppr.replace("{left}", "0"),
-                   rpr_xml=_style_rpr(FONT_H1, SIZE_XIAO4 + 2)),
-        _style_xml("TOC2", "toc 2", next_style="Normal", ui_priority=39,
-                   ppr_xml=toc_ppr.replace("{left}", "420"),
-                   rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4 + 2)),
-        _style_xml("TOC3", "toc 3", next_style="Normal", ui_priority=39,
-                   ppr_xml=toc_ppr.replace("{left}", "840"),
-                   rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4 + 2)),
-        _style_xml("TableText", "Table Text", ui_priority=99,
-                   ppr_xml='<w:pPr><w:snapToGrid w:val="0"/>'
-                   '<w:spacing w:before="30" w:after="30" w:line="240" w:lineRule="auto"/>'
-                   '<w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
-                   rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4)),
-        _style_xml("Footer", "footer", ui_priority=99,
-                   ppr_xml='<w:pPr><w:tabs><w:tab w:val="center" w:pos="4153"/>'
-                   '<w:tab w:val="right" w:pos="8306"/></w:tabs><w:spacing w:line="240" '
-                   'w:lineRule="auto"/><w:ind w:firstLine="0"/></w:pPr>',
-                   rpr_xml=_style_rpr(FONT_PAGE_NO, SIZE_4HAO)),
+        _style_xml(
+            "Normal",
+            "Normal",
+            based_on=None,
+            ppr_xml=body_ppr,
+            rpr_xml=_style_rpr(FONT_BODY, SIZE_3HAO),
+            default=True,
+        ),
+        _style_xml(
+            "Title",
+            "Title",
+            next_style="Normal",
+            ui_priority=10,
+            ppr_xml='<w:pPr><w:spacing w:before="0" w:after="0" w:line="720" '
+            'w:lineRule="exact"/><w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
+            rpr_xml=_style_rpr(FONT_TITLE, SIZE_2HAO),
+        ),
+        _style_xml(
+            "Heading1",
+            "heading 1",
+            next_style="Normal",
+            ui_priority=9,
+            ppr_xml=_heading_ppr(1),
+            rpr_xml=_style_rpr(FONT_H1, SIZE_3HAO),
+        ),
+        _style_xml(
+            "Heading2",
+            "heading 2",
+            next_style="Normal",
+            ui_priority=9,
+            ppr_xml=_heading_ppr(2),
+            rpr_xml=_style_rpr(FONT_H2, SIZE_3HAO),
+        ),
+        _style_xml(
+            "Heading3",
+            "heading 3",
+            next_style="Normal",
+            ui_priority=9,
+            ppr_xml=_heading_ppr(3),
+            rpr_xml=_style_rpr(FONT_BODY, SIZE_3HAO, bold=True),
+        ),
+        _style_xml(
+            "Heading4",
+            "heading 4",
+            next_style="Normal",
+            ui_priority=9,
+            ppr_xml=_heading_ppr(4),
+            rpr_xml=_style_rpr(FONT_BODY, SIZE_3HAO, bold=True),
+        ),
+        _style_xml(
+            "TOCHeading",
+            "TOC Heading",
+            next_style="Normal",
+            ui_priority=39,
+            ppr_xml='<w:pPr><w:spacing w:before="0" w:after="240" w:line="720" '
+            'w:lineRule="exact"/><w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
+            rpr_xml=_style_rpr(FONT_TITLE, SIZE_2HAO),
+        ),
+        _style_xml(
+            "TOC1",
+            "toc 1",
+            next_style="Normal",
+            ui_priority=39,
+            ppr_xml=toc_ppr.replace("{left}", "0"),
+            rpr_xml=_style_rpr(FONT_H1, SIZE_XIAO4 + 2),
+        ),
+        _style_xml(
+            "TOC2",
+            "toc 2",
+            next_style="Normal",
+            ui_priority=39,
+            ppr_xml=toc_ppr.replace("{left}", "420"),
+            rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4 + 2),
+        ),
+        _style_xml(
+            "TOC3",
+            "toc 3",
+            next_style="Normal",
+            ui_priority=39,
+            ppr_xml=toc_ppr.replace("{left}", "840"),
+            rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4 + 2),
+        ),
+        _style_xml(
+            "TableText",
+            "Table Text",
+            ui_priority=99,
+            ppr_xml='<w:pPr><w:snapToGrid w:val="0"/>'
+            '<w:spacing w:before="30" w:after="30" w:line="240" w:lineRule="auto"/>'
+            '<w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>',
+            rpr_xml=_style_rpr(FONT_BODY, SIZE_XIAO4),
+        ),
+        _style_xml(
+            "Footer",
+            "footer",
+            ui_priority=99,
+            ppr_xml='<w:pPr><w:tabs><w:tab w:val="center" w:pos="4153"/>'
+            '<w:tab w:val="right" w:pos="8306"/></w:tabs><w:spacing w:line="240" '
+            'w:lineRule="auto"/><w:ind w:firstLine="0"/></w:pPr>',
+            rpr_xml=_style_rpr(FONT_PAGE_NO, SIZE_4HAO),
+        ),
     ]
     for xml in new:
         el = parse_xml(xml)
@@ -429,7 +494,7 @@ def _install_styles(document: docx.document.Document) -> None:
 
 
 def _page_number_paragraph(paragraph, *, odd: bool) -> None:
-    """"— N —" in 4号宋体; odd pages right-aligned, even pages left, one character in."""
+    """ "— N —" in 4号宋体; odd pages right-aligned, even pages left, one character in."""
     props = rpr(FONT_PAGE_NO, SIZE_4HAO)
     # GB/T 9704 7.5: odd page numbers on the right, even on the left, one character in
     ind = 'w:right="280"' if odd else 'w:left="280"'
@@ -493,9 +558,18 @@ def build_skeleton(*, title: str, author: str, subject: str) -> docx.document.Do
     else:
         sect_pr.append(pg_num)
     settings = document.settings.element
-    after_update = ("w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat",
-                    "w:docVars", "w:rsids", "m:mathPr", "w:attachedSchema", "w:themeFontLang",
-                    "w:clrSchemeMapping")
+    after_update = (
+        "w:hdrShapeDefaults",
+        "w:footnotePr",
+        "w:endnotePr",
+        "w:compat",
+        "w:docVars",
+        "w:rsids",
+        "m:mathPr",
+        "w:attachedSchema",
+        "w:themeFontLang",
+        "w:clrSchemeMapping",
+    )
     _insert_setting(settings, "w:updateFields", {"w:val": "true"}, after_update)
     lang = settings.find(qn("w:themeFontLang"))
     if lang is not None:
@@ -533,15 +607,16 @@ def font_table_xml() -> str:
         (FONT_PAGE_NO, FONT_FALLBACKS[FONT_PAGE_NO], "86", "auto", "variable"),
     ]
     out = [
-        ("<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
-        f'<w:fonts xmlns:w="{W_NS}">')
+        (f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n<w:fonts xmlns:w=\"{W_NS}\">")
     ]
     for name, alt, charset, family, pitch in fonts:
         out.append(f'<w:font w:name="{esc(name)}">')
         if alt:
             out.append(f'<w:altName w:val="{esc(alt)}"/>')
-        out.append(f'<w:charset w:val="{charset}"/><w:family w:val="{family}"/>'
-                   f'<w:pitch w:val="{pitch}"/></w:font>')
+        out.append(
+            f'<w:charset w:val="{charset}"/><w:family w:val="{family}"/>'
+            f'<w:pitch w:val="{pitch}"/></w:font>'
+        )
     out.append("</w:fonts>")
     return "".join(out)
 
@@ -628,9 +703,10 @@ class DocxStream:
         def fill(m: re.Match[str]) -> str:
             return str(pages.get(m.group(1), ""))
 
-        with self._body_path.open("r", encoding="utf-8") as src, self._zip.open(
-            "word/document.xml", "w", force_zip64=True
-        ) as dst:
+        with (
+            self._body_path.open("r", encoding="utf-8") as src,
+            self._zip.open("word/document.xml", "w", force_zip64=True) as dst,
+        ):
             carry = ""
             while True:
                 chunk = src.read(1 << 20)

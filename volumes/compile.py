@@ -139,11 +139,16 @@ def parse_period(text: str) -> Period:
             return period_between(start, end)
         if m.group(2) == "H" and m.group(3) in ("1", "2"):
             h = int(m.group(3))
-            return period_between(dt.date(y, 1 if h == 1 else 7, 1), dt.date(y, 6 if h == 1 else 12, 30 if h == 1 else 31))
+            return period_between(
+                dt.date(y, 1 if h == 1 else 7, 1),
+                dt.date(y, 6 if h == 1 else 12, 30 if h == 1 else 31),
+            )
         if m.group(4):
             mo = int(m.group(4))
             if 1 <= mo <= 12:
-                return period_between(dt.date(y, mo, 1), dt.date(y, mo, calendar.monthrange(y, mo)[1]))
+                return period_between(
+                    dt.date(y, mo, 1), dt.date(y, mo, calendar.monthrange(y, mo)[1])
+                )
         elif not m.group(2):
             return period_between(dt.date(y, 1, 1), dt.date(y, 12, 31))
     raise ValueError(
@@ -458,7 +463,9 @@ def _count_undated(archive: Archive, towns: set[str], villages: set[str], cadres
         if vals:
             where.append(f"{col} in ({','.join('?' * len(vals))})")
             args += sorted(vals)
-    return int(db_scalar(archive, f"select count(*) from {ENTRIES} where {' and '.join(where)}", args))
+    return int(
+        db_scalar(archive, f"select count(*) from {ENTRIES} where {' and '.join(where)}", args)
+    )
 
 
 def db_scalar(archive: Archive, sql: str, args: Sequence[Any] = ()) -> Any:
@@ -576,7 +583,6 @@ def _pct(n: int, total: int) -> str:
 # --------------------------------------------------------------------------- writing
 
 
-
 class _PageModel:
     """Estimates the page each heading lands on, for the contents' cached page numbers.
 
@@ -619,8 +625,13 @@ class _PageModel:
             self.used = 0.0
 
     def paragraph(
-        self, text: str, *, size: float = dx.SIZE_3HAO, indent: bool = True,
-        before: float = 0.0, keep: float = 0.0,
+        self,
+        text: str,
+        *,
+        size: float = dx.SIZE_3HAO,
+        indent: bool = True,
+        before: float = 0.0,
+        keep: float = 0.0,
     ) -> None:
         """A paragraph on the line grid (Word and LibreOffice snap lines to it).
 
@@ -691,7 +702,8 @@ class _Writer:
         #: estimated page of each heading bookmark
         self.heading_pages: dict[str, int] = {}
         self._books: dict[str, dict[str, Any]] = {
-            r["book_id"]: r for r in archive.db.query(f"select book_id, title, cadre, post from {BOOKS}")
+            r["book_id"]: r
+            for r in archive.db.query(f"select book_id, title, cadre, post from {BOOKS}")
         }
         self.multi_year = volume.period.start.year != volume.period.end.year
 
@@ -729,7 +741,12 @@ class _Writer:
         for _ in range(5):
             w(dx.para("", dx.ppr(indent_first=0)))
         # centred directly too: LibreOffice maps the style id "Title" onto its own style
-        w(dx.para(dx.run(title, dx.FONT_TITLE, dx.SIZE_2HAO), dx.ppr("Title", indent_first=0, jc="center")))
+        w(
+            dx.para(
+                dx.run(title, dx.FONT_TITLE, dx.SIZE_2HAO),
+                dx.ppr("Title", indent_first=0, jc="center"),
+            )
+        )
         for _ in range(10):
             w(dx.para("", dx.ppr(indent_first=0)))
         lines = []
@@ -739,10 +756,12 @@ class _Writer:
         lines.append(("收录范围", f"民情日记{v.entry_count}篇，事项{len(v.matters)}件"))
         lines.append(("编印日期", cn_date(compiled_on)))
         for label, value in lines:
-            w(dx.para(
-                [dx.run(f"{label}：", dx.FONT_H2), dx.run(value, dx.FONT_H2)],
-                dx.ppr(indent_first=0, jc="center"),
-            ))
+            w(
+                dx.para(
+                    [dx.run(f"{label}：", dx.FONT_H2), dx.run(value, dx.FONT_H2)],
+                    dx.ppr(indent_first=0, jc="center"),
+                )
+            )
         w(skeleton_break)
 
     def contents(self, toc: list[tuple[int, str, str]]) -> None:
@@ -787,8 +806,10 @@ class _Writer:
         rows = [[f"{c}. {CATEGORIES[c]}", *by_cat[c].cells()] for c in sorted(by_cat)]
         rows.append(["合计", *total.cells()])
         self._table(
-            ["类别", "记录（篇）", "事项（件）", "已办结", "未办结"], rows,
-            [56, 25, 25, 25, 25], bold_last_row=True,
+            ["类别", "记录（篇）", "事项（件）", "已办结", "未办结"],
+            rows,
+            [56, 25, 25, 25, 25],
+            bold_last_row=True,
             align=["left", "center", "center", "center", "center"],
         )
 
@@ -797,13 +818,17 @@ class _Writer:
         rows = [[t, vil, *c.cells()] for (t, vil), c in by_village.items()]
         rows.append(["合计", "", *total.cells()])
         self._table(
-            ["乡镇", "村", "记录（篇）", "事项（件）", "已办结", "未办结"], rows,
-            [30, 34, 23, 23, 23, 23], bold_last_row=True,
+            ["乡镇", "村", "记录（篇）", "事项（件）", "已办结", "未办结"],
+            rows,
+            [30, 34, 23, 23, 23, 23],
+            bold_last_row=True,
         )
 
         self.heading(2, "（三）办理情况", keep=3.0)
         self._caption(f"表3　事项办理情况（截至{cn_date(v.period.end)}）")
-        rows = [[STATUS_TABLE_LABELS[s], str(by_status[s]), _pct(by_status[s], n)] for s in STATUS_ORDER]
+        rows = [
+            [STATUS_TABLE_LABELS[s], str(by_status[s]), _pct(by_status[s], n)] for s in STATUS_ORDER
+        ]
         rows.append(["合计", str(n), _pct(n, n)])
         self._table(["办理状态", "事项（件）", "占比"], rows, [66, 45, 45], bold_last_row=True)
 
@@ -812,22 +837,31 @@ class _Writer:
         rows = []
         for c in v.cadres:
             avg = f"{c.entries / c.weeks:.1f}" if c.weeks else "—"
-            rows.append([
-                c.cadre, "、".join(c.villages), str(c.entries), avg,
-                f"{c.weeks_met}/{c.weeks}", missed_weeks_text(c.missed, self.multi_year),
-            ])
+            rows.append(
+                [
+                    c.cadre,
+                    "、".join(c.villages),
+                    str(c.entries),
+                    avg,
+                    f"{c.weeks_met}/{c.weeks}",
+                    missed_weeks_text(c.missed, self.multi_year),
+                ]
+            )
         if not rows:
             rows.append(["—", "—", "0", "—", "—", "—"])
         self._table(
-            ["干部", "村", "记录", "周均", "达标周", "未达标周次"], rows,
+            ["干部", "村", "记录", "周均", "达标周", "未达标周次"],
+            rows,
             [20, 22, 14, 14, 16, 70],
             align=["center", "center", "center", "center", "center", "left"],
         )
 
         self.heading(2, "（五）编制说明")
         notes = [
-            ("1. 本册按乡镇、村、类别编排，类别依据省委组织部民情日记工作指导意见所列八类。"
-            "同一事项的跟踪办理记录编排在该事项之下，按日期先后排列。"),
+            (
+                "1. 本册按乡镇、村、类别编排，类别依据省委组织部民情日记工作指导意见所列八类。"
+                "同一事项的跟踪办理记录编排在该事项之下，按日期先后排列。"
+            ),
             "2. 本期以前首次记录、本期仍有跟踪办理的事项，其首次记录作为“前期记录”列出，供查阅。",
             f"3. 办理状态以截至{cn_date(v.period.end)}的最后一条记录为准；"
             "本期以后的记录编入下一期。",
@@ -842,15 +876,25 @@ class _Writer:
         for note in notes:
             self.text(note)
 
-    def _table(self, header: list[str], rows: list[list[str]], widths: list[float], **kw: Any) -> None:
+    def _table(
+        self, header: list[str], rows: list[list[str]], widths: list[float], **kw: Any
+    ) -> None:
         self.s.write(dx.table(header, rows, widths, **kw))
         self.layout.table([header, *rows], widths)
 
     def _caption(self, text: str) -> None:
-        self.s.write(dx.para(
-            dx.run(text, dx.FONT_H1, dx.SIZE_XIAO4 + 2),
-            dx.ppr(keep_next=True, jc="center", indent_first=0, spacing_before=120, spacing_after=60),
-        ))
+        self.s.write(
+            dx.para(
+                dx.run(text, dx.FONT_H1, dx.SIZE_XIAO4 + 2),
+                dx.ppr(
+                    keep_next=True,
+                    jc="center",
+                    indent_first=0,
+                    spacing_before=120,
+                    spacing_after=60,
+                ),
+            )
+        )
         self.layout.paragraph(text, size=dx.SIZE_XIAO4 + 2, indent=False, before=9, keep=40)
 
     def sections(self, first_number: int) -> None:
@@ -886,10 +930,12 @@ class _Writer:
     def matter(self, number: int, m: Matter) -> None:
         root = m.root
         w = self.s.write
-        w(dx.para(
-            dx.run(f"（{number}）{_matter_title(root)}", dx.FONT_BODY, dx.SIZE_3HAO, bold=True),
-            dx.ppr("Heading4", keep_next=True),
-        ))
+        w(
+            dx.para(
+                dx.run(f"（{number}）{_matter_title(root)}", dx.FONT_BODY, dx.SIZE_3HAO, bold=True),
+                dx.ppr("Heading4", keep_next=True),
+            )
+        )
         self.layout.paragraph(f"（{number}）{_matter_title(root)}", keep=2 * _PageModel.PITCH)
         meta = [("记录日期", cn_date(root.date) + ("（推定）" if root.date_inferred else ""))]
         meta.append(("记录人", self._cadre(root)))
@@ -943,10 +989,15 @@ class _Writer:
         book = self._books.get(e.book_id) or {}
         name = f"《{book['title']}》" if book.get("title") else f"日记本{e.book_id}"
         ref = f"{name}{_pages(e.page_start, e.page_end)}（编号{e.entry_id}）"
-        self.s.write(dx.para(
-            [dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2), dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2)],
-            dx.ppr(jc="right", indent_first=0),
-        ))
+        self.s.write(
+            dx.para(
+                [
+                    dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2),
+                    dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2),
+                ],
+                dx.ppr(jc="right", indent_first=0),
+            )
+        )
         self.layout.paragraph("出处：" + ref, size=dx.SIZE_XIAO4 + 2, indent=False)
 
     def _images(self, e: _Entry) -> None:
@@ -960,11 +1011,15 @@ class _Writer:
                 continue
             data, cx, cy = thumb
             rel_id, pic_id = self.s.add_image(data)
-            runs.append(dx.inline_picture(rel_id, pic_id, cx, cy, f"{e.entry_id} 第{page_no}页原件"))
+            runs.append(
+                dx.inline_picture(rel_id, pic_id, cx, cy, f"{e.entry_id} 第{page_no}页原件")
+            )
             self.layout.block(cy / dx.EMU_PER_MM / 25.4 * 72 + 4)
             self.images += 1
         if runs:
-            self.s.write(dx.para(runs, dx.ppr(line=240, line_rule="auto", jc="center", indent_first=0)))
+            self.s.write(
+                dx.para(runs, dx.ppr(line=240, line_rule="auto", jc="center", indent_first=0))
+            )
         else:
             self.text("（原件影像缺失，请核对档案中的页面图像。）")
 
@@ -987,7 +1042,9 @@ def _matter_title(e: _Entry) -> str:
 Thumb = tuple[bytes, int, int]  # JPEG bytes, width and height in EMU
 
 
-def _thumb_source(archive: Archive, entry_id: str, book_id: str, page_no: int) -> tuple[Path, tuple[float, ...] | None] | None:
+def _thumb_source(
+    archive: Archive, entry_id: str, book_id: str, page_no: int
+) -> tuple[Path, tuple[float, ...] | None] | None:
     """The page image of ``book_id`` page ``page_no`` and the box around the entry's lines."""
     row = archive.db.execute(
         f"select image, original from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no]
@@ -1024,7 +1081,11 @@ def _render_thumb(path: Path, box: tuple[float, ...] | None) -> Thumb | None:
     img.save(buf, "JPEG", quality=70)
     # at most 120 mm wide and 100 mm high, keeping the aspect ratio
     scale = min(120 / img.width, 100 / img.height)
-    return buf.getvalue(), int(img.width * scale * dx.EMU_PER_MM), int(img.height * scale * dx.EMU_PER_MM)
+    return (
+        buf.getvalue(),
+        int(img.width * scale * dx.EMU_PER_MM),
+        int(img.height * scale * dx.EMU_PER_MM),
+    )
 
 
 class _Thumbnails:
@@ -1056,7 +1117,9 @@ class _Thumbnails:
                         continue
                     src = _thumb_source(self.archive, e.entry_id, e.book_id, page_no)
                     key = (e.entry_id, page_no)
-                    self.futures[key] = None if src is None else self.pool.submit(_render_thumb, *src)
+                    self.futures[key] = (
+                        None if src is None else self.pool.submit(_render_thumb, *src)
+                    )
             self.next += 1
 
     def take(self, entry_id: str, page_no: int) -> Thumb | None:
@@ -1067,7 +1130,9 @@ class _Thumbnails:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _default_title(volume: Volume, townships: Sequence[str], villages: Sequence[str], cadres: Sequence[str]) -> str:
+def _default_title(
+    volume: Volume, townships: Sequence[str], villages: Sequence[str], cadres: Sequence[str]
+) -> str:
     towns = {m.township for m in volume.matters}
     vills = {m.village for m in volume.matters}
     name = ""
@@ -1082,8 +1147,13 @@ def _default_title(volume: Volume, townships: Sequence[str], villages: Sequence[
 
 def _filters_text(townships, villages, cadres, categories, statuses) -> str:
     parts = []
-    for label, vals in (("乡镇", townships), ("村", villages), ("干部", cadres),
-                        ("类别", [CATEGORIES.get(c, str(c)) for c in categories]), ("状态", statuses)):
+    for label, vals in (
+        ("乡镇", townships),
+        ("村", villages),
+        ("干部", cadres),
+        ("类别", [CATEGORIES.get(c, str(c)) for c in categories]),
+        ("状态", statuses),
+    ):
         if vals:
             parts.append(f"{label}={'、'.join(map(str, vals))}")
     return "，".join(parts)
@@ -1137,8 +1207,13 @@ def compile_volume(
     if period_label:
         period = Period(period.start, period.end, period_label)
     volume = collect_volume(
-        archive, period=period, townships=townships, villages=villages, cadres=cadres,
-        categories=categories, statuses=statuses,
+        archive,
+        period=period,
+        townships=townships,
+        villages=villages,
+        cadres=cadres,
+        categories=categories,
+        statuses=statuses,
     )
     if not volume.matters:
         span = archive.db.execute(
@@ -1204,8 +1279,16 @@ def _toc_plan(volume: Volume) -> list[tuple[int, str, str]]:
     numbers follow the order in which headings are written.
     """
     heads: list[tuple[int, str]] = [(1, "一、概况")]
-    heads += [(2, t) for t in ("（一）分类统计", "（二）分村统计", "（三）办理情况",
-                               "（四）干部记录情况", "（五）编制说明")]
+    heads += [
+        (2, t)
+        for t in (
+            "（一）分类统计",
+            "（二）分村统计",
+            "（三）办理情况",
+            "（四）干部记录情况",
+            "（五）编制说明",
+        )
+    ]
     n_town = 1
     cur_town = cur_village = None
     cur_cat: int | None = None

@@ -81,7 +81,6 @@ HIDDEN_COLUMNS: dict[str, frozenset[str] | None] = {
 }
 
 
-
 class UserError(Exception):
     """A user name, role or password that cannot be used; the message says what to do."""
 
