@@ -571,8 +571,8 @@ def check_readable(archive: Archive) -> None:
 
 #: One line per table and view (required: generating the docs fails on a table without one).
 TABLE_DOCS: dict[str, str] = {
-    LINK_SUGGESTIONS: "suggested follow-up links below the linker's threshold (child, parent, score, "
-    "evidence): shown to reviewers, never in `links`, never exported as `follow_up_of`",
+    LINK_SUGGESTIONS: "suggested follow-up links below the linker's threshold (child, parent, "
+    "score, evidence): shown to reviewers, never in `links`, never exported as `follow_up_of`",
     BOOKS: "one notebook: cadre, post, township, village, period, source",
     FILES: "every input file ingest saw, with its state (`ok` / `failed` + reason / "
     "`duplicate`); nothing is silently dropped",

@@ -38,13 +38,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from benchmarks._common import command_line, machine
-
-REPO = Path(__file__).resolve().parents[1]
-
 from minqing.archive import keywords
 from minqing.archive.search import bigrams
 from minqing.archive.store import Archive, store_blob
 from minqing.classify.types import CATEGORIES, STATUSES
+
+REPO = Path(__file__).resolve().parents[1]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "桂兰秀英建国志强玉梅德福春生海燕明华永红丽娟金凤小军文斌淑珍国庆红梅卫东晓燕"

@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 
 from benchmarks._common import command_line, machine
-
-REPO = Path(__file__).resolve().parents[1]
-
 from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
+
+REPO = Path(__file__).resolve().parents[1]
 
 PHRASES = [
     "村民反映承包地边界不清，与邻居发生争执，情绪激动，要求村里出面调解。",
@@ -223,11 +222,13 @@ def main() -> None:
     print(f"command: {command_line()}")
     print(f"archive built in {build_s:.1f} s; volume {out.stat().st_size / 2**20:.1f} MiB")
     print(
-        f"entries in period: {runs[0]['entries']}, matters: {runs[0]['matters']}, images: {runs[0]['images']}"
+        f"entries in period: {runs[0]['entries']}, matters: {runs[0]['matters']}, "
+        f"images: {runs[0]['images']}"
     )
     print(
         f"compile: median {statistics.median(secs):.2f} s over {len(secs)} run(s) "
-        f"(min {min(secs):.2f}, max {max(secs):.2f}); peak RSS median {statistics.median(rss):.0f} MiB"
+        f"(min {min(secs):.2f}, max {max(secs):.2f}); "
+        f"peak RSS median {statistics.median(rss):.0f} MiB"
     )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -299,10 +299,11 @@ def indep_report(scorer: Path, truth: dict, export: Path) -> dict:
         c = sum(found[e["entry_id"]]["category_code"] == e["category_code"] for e in f)
         lk = [x for e in es if (x := link_ok(e)) is not None]
         nf = max(1, len(f))
-        per[g] = {"n": len(es), "found": len(f) / len(es), "date": d / nf, "status": s_ / nf, "cat": c / nf,
-                      "links": (sum(lk), len(lk))}  # fmt: skip
+        per[g] = {"n": len(es), "found": len(f) / len(es), "date": d / nf, "status": s_ / nf,
+                  "cat": c / nf, "links": (sum(lk), len(lk))}  # fmt: skip
         print(
-            f"{g:<22}{len(es):>5}{len(f) / len(es):>7.3f}{d / nf:>7.3f}{s_ / nf:>8.3f}{c / nf:>7.3f}"
+            f"{g:<22}{len(es):>5}{len(f) / len(es):>7.3f}{d / nf:>7.3f}"
+            f"{s_ / nf:>8.3f}{c / nf:>7.3f}"
             f"{f'{sum(lk)}/{len(lk)}' if lk else '-':>9}"
         )
     m["per_trait"] = per
@@ -359,7 +360,8 @@ def indep_main(a) -> int:  # type: ignore[no-untyped-def]
             out = work / f"e2e-{split}.jsonl"
             s = indep_e2e(split, out, work)
             print(
-                f"\n## (2) end to end from images: ingest {s:.1f} s ({s / max(1, n_pages):.2f} s/page)"
+                f"\n## (2) end to end from images: ingest {s:.1f} s "
+                f"({s / max(1, n_pages):.2f} s/page)"
             )
             results["e2e"] = indep_report(a.scorer, truth, out)
         if a.json:
@@ -410,14 +412,16 @@ def main(argv: list[str] | None = None) -> int:
             out = work / f"bypass{suffix}.jsonl"
             s = bypass_export(truth, out, context)
             print(
-                f"\n## (b) OCR bypassed: per-line ground truth -> segment_book/link_entries ({s:.2f} s)"
+                f"\n## (b) OCR bypassed: per-line ground truth -> "
+                f"segment_book/link_entries ({s:.2f} s)"
             )
             score(a.scorer, truth_path, out)
         if not a.bypass:
             out = work / f"e2e{suffix}.jsonl"
             s = e2e_export(truth, out, work, manifest)
             print(
-                f"\n## (a) end to end from images: ingest {s:.1f} s ({s / max(1, n_pages):.2f} s/page)"
+                f"\n## (a) end to end from images: ingest {s:.1f} s "
+                f"({s / max(1, n_pages):.2f} s/page)"
             )
             score(a.scorer, truth_path, out)
     finally:

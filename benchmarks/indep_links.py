@@ -21,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 from benchmarks.entries import machine
 from tools.build_classify_data import FAMILY, indep_text
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(split: str) -> dict:
@@ -69,8 +70,10 @@ def run(split: str) -> dict:
         "precision": p, "recall": r, "f1": 2 * p * r / max(1e-9, p + r),
         "cross_book": f"{sum(1 for c in cross if pred.get(c) == truth[c])}/{len(cross)}",
         "continuation": f"{sum(1 for c in cont if pred.get(c) == truth.get(c))}/{len(cont)}",
-        "lookalike_wrongly_linked": f"{sum(1 for c in look if c in pred and pred[c] != truth.get(c))}/{len(look)}",
-        "suggested": len(sugg), "suggested_right": sum(1 for s in sugg if truth.get(s.child) == s.parent),
+        "lookalike_wrongly_linked":
+            f"{sum(1 for c in look if c in pred and pred[c] != truth.get(c))}/{len(look)}",
+        "suggested": len(sugg),
+        "suggested_right": sum(1 for s in sugg if truth.get(s.child) == s.parent),
     }  # fmt: skip
 
 
@@ -79,13 +82,14 @@ def main() -> None:
     ap.add_argument("--split", action="append", choices=["train", "dev", "test"])
     args = ap.parse_args()
     print(f"machine: {machine()}\ncommand: {' '.join(sys.argv)}\n")
-    print("| split | entries | links (truth) | predicted | P | R | F1 | cross-book | continuation | "
-          "look-alikes linked wrongly | suggested (right) |")  # fmt: skip
+    print("| split | entries | links (truth) | predicted | P | R | F1 | cross-book | "
+          "continuation | look-alikes linked wrongly | suggested (right) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for split in args.split or ["train", "dev"]:
         t0 = time.perf_counter()
         s = run(split)
-        print(f"| {split} | {s['entries']} | {s['truth']} | {s['predicted']} | {s['precision']:.3f} | "
+        print(f"| {split} | {s['entries']} | {s['truth']} | {s['predicted']} | "
+              f"{s['precision']:.3f} | "
               f"{s['recall']:.3f} | {s['f1']:.3f} | {s['cross_book']} | {s['continuation']} | "
               f"{s['lookalike_wrongly_linked']} | {s['suggested']} ({s['suggested_right']}) |"
               f"  <!-- {time.perf_counter() - t0:.0f} s -->")  # fmt: skip

@@ -106,10 +106,12 @@ def main() -> None:
     w1 = median([w for w, _ in results[1]])
     w2 = median([w for w, _ in results[2]])
     print(
-        f"\n--workers 2 vs 1: {w1 / w2:.2f}x faster (median of {args.repeat} runs each; 2 includes worker start-up)"
+        f"\n--workers 2 vs 1: {w1 / w2:.2f}x faster (median of {args.repeat} runs each; "
+        "2 includes worker start-up)"
     )
     print(
-        f"peak RSS: this process {peak_rss_mib():.0f} MiB, worker processes {peak_rss_mib(children=True):.0f} MiB"
+        f"peak RSS: this process {peak_rss_mib():.0f} MiB, "
+        f"worker processes {peak_rss_mib(children=True):.0f} MiB"
     )
     _ = cv2
 

@@ -32,10 +32,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-INDEP = ROOT / "tests" / "data" / "indep"
 from benchmarks.entries import machine
 from tools.build_classify_data import FAMILY, indep_text
+
+ROOT = Path(__file__).resolve().parents[1]
+INDEP = ROOT / "tests" / "data" / "indep"
 
 
 def split_entries(split: str) -> list[dict]:
@@ -96,7 +97,8 @@ def main() -> None:
     rows = split_entries(args.split)
     writers = sorted({r["writer"] for r in rows})
     print(
-        f"# learning_curve.py --split {args.split} ({len(rows)} entries, voices {', '.join(writers)})"
+        f"# learning_curve.py --split {args.split} "
+        f"({len(rows)} entries, voices {', '.join(writers)})"
     )
     print(f"machine: {machine()}")
     print(f"command: {' '.join(sys.argv)}\n")

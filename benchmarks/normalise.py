@@ -116,7 +116,8 @@ def main() -> None:
         items = _inputs(kind)
         if not items:
             print(
-                f"{kind:<10} skipped ({'no ../shared/realdata' if kind == 'real' else 'no Kai font'})"
+                f"{kind:<10} skipped "
+                f"({'no ../shared/realdata' if kind == 'real' else 'no Kai font'})"
             )
             continue
         walls, cpus, seen = [], [], []
@@ -127,7 +128,8 @@ def main() -> None:
             out = normalise(image)
             seen.append(f"{label}: " + " + ".join(",".join(o.transforms) or "-" for o in out))
         print(
-            f"{kind:<10} {len(items):>5} {median(walls) * 1000:>13.0f} {median(cpus) * 1000:>12.0f}  "
+            f"{kind:<10} {len(items):>5} {median(walls) * 1000:>13.0f} "
+            f"{median(cpus) * 1000:>12.0f}  "
             + (
                 "; ".join(seen)
                 if kind != "clean"

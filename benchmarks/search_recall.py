@@ -310,11 +310,12 @@ def documents(archive: Path, folders: list[Path]) -> list[Doc]:
             truth_pages[(f.name, page["page"])] = rows
     conn = sqlite3.connect(archive / "archive.db")
     read = conn.execute(
-        "select book_id, page_no, line_no, text, alternates from lines order by book_id, page_no, line_no"
+        "select book_id, page_no, line_no, text, alternates from lines "
+        "order by book_id, page_no, line_no"
     ).fetchall()
     conn.close()
     assigned: dict[str, list[tuple[int, int, str, str | None]]] = {}
-    for book, page_no, line_no, text, alts in read:
+    for book, page_no, _line_no, text, alts in read:
         cands = truth_pages.get((book, page_no), [])
         t = _squeeze(text)
         if not t or not cands:

@@ -44,7 +44,10 @@ _SURNAMES = (
     "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
     "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
 )
-_KIN = r"(?:大爷|大娘|大妈|大伯|大叔|大婶|大嫂|奶奶|爷爷|老汉|老太|师傅|阿姨|婶子?|叔|伯|嫂|某某|某|家)"
+_KIN = (
+    r"(?:大爷|大娘|大妈|大伯|大叔|大婶|大嫂|奶奶|爷爷|老汉|老太|师傅|阿姨|"
+    r"婶子?|叔|伯|嫂|某某|某|家)"
+)
 _NAME_RE = re.compile(
     r"(?:老|小)["
     + _SURNAMES
@@ -67,7 +70,8 @@ _PLACE_RE = re.compile(
 _NOT_PLACE = {"我们村", "全村", "本村", "该村", "到村", "回村", "进村", "在村", "他们村", "邻村"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _FUNCTION_CHARS = re.compile(r"[的了看来到在去进回已多云容是和与从把被向边这那]")
-#: cues that name an earlier matter outright; the weak ones (跟进, 了解…情况) also occur in new matters
+#: cues that name an earlier matter outright; the weak ones (跟进, 了解…情况) also occur in
+#: new matters
 _STRONG_CUES = re.compile(
     r"回访|复查|跟踪|上次|上回|前次|此前|之前|先前|原来反映|回头看|的事[，,]|\d月\d{1,2}日|[月]\S{1,3}日"
 )
@@ -101,7 +105,8 @@ def _body(entry: Entry) -> str:
     if d is None:
         return text
     head = re.match(
-        rf"^\D{{0,8}}?(?:(?:{d.year}|\d{{2}}{d.year % 100:02d})\s*[年./\-]\s*)?0?{d.month}\s*[月./\-]\s*0?{d.day}[日号]?",
+        rf"^\D{{0,8}}?(?:(?:{d.year}|\d{{2}}{d.year % 100:02d})\s*[年./\-]\s*)?"
+        rf"0?{d.month}\s*[月./\-]\s*0?{d.day}[日号]?",
         text,
     )
     if head is None:
@@ -394,9 +399,11 @@ def link_entries(
                 sug = _suggest(scored, threshold)
                 if sug is not None:
                     sc, ev = scored[sug]
-                    suggestions.append(Link(child=keys[ci], parent=keys[sug], score=round(min(1.0, sc), 4),
-                                            evidence=(*[f"cue:{c[:6]}" for c in dict.fromkeys(cues)][:3], *ev,
-                                                      "suggested")))  # fmt: skip
+                    suggestions.append(Link(child=keys[ci], parent=keys[sug],
+                                            score=round(min(1.0, sc), 4),
+                                            evidence=(*[f"cue:{c[:6]}"
+                                                        for c in dict.fromkeys(cues)][:3],
+                                                      *ev, "suggested")))  # fmt: skip
             continue
         pi = best
         score, evidence = scored[pi]
@@ -440,7 +447,8 @@ _SPECIFIC = ("date:", "person:", "phrase:", "diary:")
 
 def _suggest(scored, threshold) -> int | None:
     pool = [(sv[0], pi) for pi, sv in scored.items()
-            if sv[0] >= SUGGEST_SHARE * threshold and any(e.startswith(_SPECIFIC) for e in sv[1])]  # fmt: skip
+            if sv[0] >= SUGGEST_SHARE * threshold
+            and any(e.startswith(_SPECIFIC) for e in sv[1])]  # fmt: skip
     return max(pool)[1] if pool else None
 
 
@@ -613,7 +621,8 @@ def _latest_member(i: int, ents, parent_of, ci: int, keys, book_rank) -> int:
     child = ents[ci]
     members = [
         m for m in _matter_of(i, parent_of)
-        if m != ci and ents[m].date is not None and child.date is not None and ents[m].date <= child.date
+        if m != ci and ents[m].date is not None and child.date is not None
+        and ents[m].date <= child.date
     ]  # fmt: skip
     own = [m for m in members if keys[m][0] == keys[ci][0]]
     members = own or [m for m in members if keys[m][0] == keys[i][0]]
@@ -748,7 +757,8 @@ def inherit_categories(
     (the parent's own, possibly inherited in turn), with evidence
     ``inherited:<parent entry id>`` (``book:seq``, the archive's entry id). Entries in
     ``confirmed`` (``(book_id, seq)`` whose category a reviewer confirmed) and
-    follow-ups with clear category words of their own are returned unchanged. Entries are frozen: changed ones are new objects; the input is untouched.
+    follow-ups with clear category words of their own are returned unchanged. Entries are
+    frozen: changed ones are new objects; the input is untouched.
     """
     parent = {lk.child: lk for lk in links}
     current = {(b, e.seq): e for b, entries in books.items() for e in entries}

@@ -364,15 +364,11 @@ def segment_book(
                 rel = relative_offset(text)
                 strong = rel is not None and rel[0] not in ("今天", "今日", "上周", "下周")
                 if (
-                    (
-                        rel is not None
-                        and cur is not None
-                        and ended
-                        and (real_gap or (i == 0 and strong) or height == 0)
-                    )
-                    or (rel is not None
-                    and cur is None)
-                ):
+                    rel is not None
+                    and cur is not None
+                    and ended
+                    and (real_gap or (i == 0 and strong) or height == 0)
+                ) or (rel is not None and cur is None):
                     start = True
             if bmodel is not None or trace is not None:
                 x = line_features(

@@ -101,13 +101,16 @@ def command(
         return
     click.echo(f"{ev['n']} confirmed categories, {ev['folds']}-fold cross-validation:")
     click.echo(
-        f"  before (lexicon):          accuracy {_pct(ev['lexicon']['accuracy'])}, macro-F1 {_pct(ev['lexicon']['macro_f1'])}"
+        f"  before (lexicon):          accuracy {_pct(ev['lexicon']['accuracy'])}, "
+        f"macro-F1 {_pct(ev['lexicon']['macro_f1'])}"
     )
     click.echo(
-        f"  after (lexicon + model):   accuracy {_pct(ev['combined']['accuracy'])}, macro-F1 {_pct(ev['combined']['macro_f1'])}"
+        f"  after (lexicon + model):   accuracy {_pct(ev['combined']['accuracy'])}, "
+        f"macro-F1 {_pct(ev['combined']['macro_f1'])}"
     )
     click.echo(
-        f"  model alone:               accuracy {_pct(ev['model']['accuracy'])}, macro-F1 {_pct(ev['model']['macro_f1'])}"
+        f"  model alone:               accuracy {_pct(ev['model']['accuracy'])}, "
+        f"macro-F1 {_pct(ev['model']['macro_f1'])}"
     )
     click.echo(
         f"{len(srows)} confirmed statuses"

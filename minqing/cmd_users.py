@@ -31,8 +31,9 @@ def command() -> None:
 
     With no users, `minqing serve` is a local single-user archive (loopback only,
     no login). Accounts and sessions live in the archive folder's accounts.db (mode
-    0600), never in the archive.db that Datasette publishes. With users, every page needs a login: role `inspector` reads and
-    searches, role `reviewer` may also correct OCR and classifications.
+    0600), never in the archive.db that Datasette publishes. With users, every page needs
+    a login: role `inspector` reads and searches, role `reviewer` may also correct OCR and
+    classifications.
 
     \b
     Example:

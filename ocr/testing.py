@@ -359,7 +359,7 @@ def render_grid_form(
                     truth_text.append(lab)
                 else:
                     vals = values.get(lab, ())
-                    for j, v in enumerate(vals):
+                    for _j, v in enumerate(vals):
                         hand_items.append(
                             (
                                 v,

@@ -639,7 +639,8 @@ def move_line(
         if direction == "prev":
             prev = _one(
                 archive,
-                f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1",
+                f"select entry_id from {ENTRIES} where book_id = ? and seq < ? "
+                "order by seq desc limit 1",
                 [book, row["seq"]],
             )
             if ids[0] != line_id or prev is None:
@@ -655,7 +656,8 @@ def move_line(
         else:
             nxt = _one(
                 archive,
-                f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1",
+                f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? "
+                "order by seq limit 1",
                 [book, row["seq"]],
             )
             if ids[-1] != line_id or nxt is None:

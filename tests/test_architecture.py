@@ -119,7 +119,8 @@ def test_no_upward_imports():
         for lineno, mod in _imports(path, None):
             if mod.split(".")[0] == "datasette" and room not in DATASETTE_ROOMS:
                 bad.append(
-                    f"{path}:{lineno} ({room}) imports {mod}: only the web layer may import Datasette"
+                    f"{path}:{lineno} ({room}) imports {mod}: "
+                    "only the web layer may import Datasette"
                 )
     assert not bad, "\n".join(sorted(set(bad)))
 

@@ -19,22 +19,28 @@ from minqing.classify.types import Entry
         # escalation variants
         (("9月3日 晴 二组周大海家的院墙被雨冲倒一截，压坏了邻居的菜地。两家各说各的理，"
          "村里调了两回没调成，今天把情况写成材料报请镇司法所调解。"), "escalated"),
-        (("10月8日 阴 五保户孙老汉的房顶漏雨，屋里到处摆着盆。村里没有这笔钱，已向县住建局申请危房鉴定，"
-         "等鉴定结果出来再说。"), "escalated"),
-        ("11月2日 晴 三组的灌溉渠年久失修，一放水就漏。这事村里办不了，把渠道维修纳入明年镇里的小农水项目计划。",
+        (("10月8日 阴 五保户孙老汉的房顶漏雨，屋里到处摆着盆。村里没有这笔钱，"
+         "已向县住建局申请危房鉴定，等鉴定结果出来再说。"), "escalated"),
+        ("11月2日 晴 三组的灌溉渠年久失修，一放水就漏。这事村里办不了，"
+         "把渠道维修纳入明年镇里的小农水项目计划。",
          "escalated"),
-        ("12月5日 多云 有人夜里偷剪了养殖场的电线，损失两千多元。现场拍了照，移交派出所处理。", "escalated"),
-        ("3月14日 晴 村民代表对集体山林承包费的分配有意见，支委会商量后提请村民代表大会研究。", "escalated"),
+        ("12月5日 多云 有人夜里偷剪了养殖场的电线，损失两千多元。现场拍了照，"
+         "移交派出所处理。", "escalated"),
+        ("3月14日 晴 村民代表对集体山林承包费的分配有意见，"
+         "支委会商量后提请村民代表大会研究。", "escalated"),
         # explanation: cannot be done, explained
-        (("4月9日 晴 六组王秀芝来问她家能不能评低保。查了一下，她儿子在县城有门面，按政策不符合条件。"
-         "跟她把政策一条一条讲清楚了，她说理解。"), "explained"),
+        (("4月9日 晴 六组王秀芝来问她家能不能评低保。查了一下，她儿子在县城有门面，"
+         "按政策不符合条件。跟她把政策一条一条讲清楚了，她说理解。"), "explained"),
         # in progress
-        ("5月20日 阴 村道两边的垃圾清理，今天清了一半，还差四组那一段，明天接着干。", "in_progress"),
+        ("5月20日 阴 村道两边的垃圾清理，今天清了一半，还差四组那一段，"
+         "明天接着干。", "in_progress"),
         ("6月11日 晴 自来水入户改造开始施工了，管子已经埋到二组，正在往三组铺。", "in_progress"),
         # resolved
-        ("7月2日 晴 上个月反映的路灯不亮的事，电工今天来把三盏灯都换好了，晚上试了都亮。", "resolved"),
+        ("7月2日 晴 上个月反映的路灯不亮的事，电工今天来把三盏灯都换好了，"
+         "晚上试了都亮。", "resolved"),
         # recorded: heard and written down, nothing done yet
-        ("8月16日 晴 走访七组，几户老人说村里的卫生室常常没人，看个小病要跑到镇上。记下来了。", "recorded"),
+        ("8月16日 晴 走访七组，几户老人说村里的卫生室常常没人，看个小病要跑到镇上。"
+         "记下来了。", "recorded"),
     ],
 )  # fmt: skip
 def test_status_wording_families(text, status):
@@ -79,10 +85,12 @@ def _books():
     zhao = [
         _e(1, D(2024, 3, 12), "2024年3月12日 晴 东沟桥的桥面有两块石板松动，赶集的人多，怕出事。"
            "村里先拉了警戒绳。", "in_progress", 5),
-        _e(2, D(2024, 3, 20), "3月20日 晴 组织党员学习，讲了新修订的党员教育管理条例。", "resolved", 2),
+        _e(2, D(2024, 3, 20), "3月20日 晴 组织党员学习，"
+           "讲了新修订的党员教育管理条例。", "resolved", 2),
     ]  # fmt: skip
     li = [
-        _e(1, D(2024, 3, 15), "3月15日 晴 西岭村的养蜂户想成立合作社，问要什么手续。", "recorded", 1),
+        _e(1, D(2024, 3, 15), "3月15日 晴 西岭村的养蜂户想成立合作社，"
+           "问要什么手续。", "recorded", 1),
         _e(2, D(2024, 4, 2), "4月2日 阴 镇包村干部赵国强3月12日记的东沟桥的事，今天到镇交通办问了，"
            "维修资金已经批下来，下周施工。", "in_progress", 5),
     ]  # fmt: skip
@@ -112,8 +120,8 @@ def test_a_citation_of_another_cadres_diary_by_name_and_date_links_across_books(
 
 def test_a_citation_by_surname_and_title_links_across_books():
     books = _books()
-    books["li"][1] = _e(2, D(2024, 4, 2), "4月2日 阴 赵书记3月12日记的东沟桥那件事，桥面石板已经换好，"
-                        "今天去看了，车能过了。", "resolved", 5)  # fmt: skip
+    books["li"][1] = _e(2, D(2024, 4, 2), "4月2日 阴 赵书记3月12日记的东沟桥那件事，"
+                        "桥面石板已经换好，今天去看了，车能过了。", "resolved", 5)  # fmt: skip
     posts = {**META["posts"], "zhao": "村党支部书记"}
     links = link_entries(books, META["villages"], cadres=META["cadres"],
                          townships=META["townships"], posts=posts)  # fmt: skip
@@ -123,10 +131,11 @@ def test_a_citation_by_surname_and_title_links_across_books():
 def test_a_look_alike_entry_is_not_a_follow_up():
     # same village, same person, another matter: 周大海's wall, then his grandson's school fees
     es = [
-        _e(1, D(2024, 5, 6), "5月6日 晴 二组周大海家的院墙被雨冲倒一截，压坏了邻居的菜地，两家吵起来了。",
+        _e(1, D(2024, 5, 6), "5月6日 晴 二组周大海家的院墙被雨冲倒一截，压坏了邻居的菜地，"
+           "两家吵起来了。",
            "recorded", 4),
-        _e(2, D(2024, 5, 28), "5月28日 晴 二组周大海来村部，说孙子下学期上初中，想问问寄宿生生活补助怎么申请。"
-           "把申请表给了他。", "in_progress", 5),
+        _e(2, D(2024, 5, 28), "5月28日 晴 二组周大海来村部，说孙子下学期上初中，"
+           "想问问寄宿生生活补助怎么申请。把申请表给了他。", "in_progress", 5),
     ]  # fmt: skip
     assert link_entries({"b": es}, {"b": "东沟村"}) == []
 
@@ -134,7 +143,8 @@ def test_a_look_alike_entry_is_not_a_follow_up():
 def test_a_continued_notebook_links_to_the_unfinished_last_entry():
     first = [
         _e(1, D(2024, 6, 3), "6月3日 晴 三组修水池，村里出水泥，群众投工。", "in_progress", 5),
-        _e(2, D(2024, 6, 28), "6月28日 阴 水池验收，水泥砂浆抹面还差最后一层，施工队说", "in_progress", 5),
+        _e(2, D(2024, 6, 28), "6月28日 阴 水池验收，水泥砂浆抹面还差最后一层，"
+           "施工队说", "in_progress", 5),
     ]  # fmt: skip
     second = [
         _e(1, None, "等天晴了再抹，抹完养护七天就能蓄水。", "in_progress", 5, inferred=True),
@@ -151,6 +161,7 @@ def test_a_continued_notebook_links_to_the_unfinished_last_entry():
 def test_suggested_links_are_kept_apart_from_links():
     sugg: list = []
     links = link_entries(_books(), META["villages"], cadres=META["cadres"],
-                         townships=META["townships"], posts=META["posts"], suggestions=sugg)  # fmt: skip
+                         townships=META["townships"], posts=META["posts"],
+                         suggestions=sugg)  # fmt: skip
     linked = {lk.child for lk in links}
     assert all(s.child not in linked and s.evidence[-1] == "suggested" for s in sugg)

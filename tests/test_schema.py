@@ -207,7 +207,7 @@ def test_a_newer_archive_is_read_as_is_but_not_written(archive_copy: Path) -> No
         )
     with Archive(archive_copy) as a:
         assert len(list(export.iter_entries(a))) > 0
-    with pytest.raises(ArchiveSchemaError, match="newer minqing.*m999_future"):
+    with pytest.raises(ArchiveSchemaError, match=r"newer minqing.*m999_future"):
         Archive(archive_copy, write=True)
 
 

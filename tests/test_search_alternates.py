@@ -200,7 +200,8 @@ def _two_line_archive(root):  # type: ignore[no-untyped-def]
     records.upsert_book(archive, "b", source="b")
     lines = (
         Line("村民反映饺", ((10, 10), (510, 10), (510, 60), (10, 60)), 0.8,
-             char_confidences=(0.99, 0.99, 0.99, 0.99, 0.41), alternates=((4, "饮钦", (0.37, 0.1)),)),
+             char_confidences=(0.99, 0.99, 0.99, 0.99, 0.41),
+             alternates=((4, "饮钦", (0.37, 0.1)),)),
         Line("水难问题", ((10, 70), (410, 70), (410, 120), (10, 120)), 0.99,
              char_confidences=(0.99,) * 4),
     )  # fmt: skip

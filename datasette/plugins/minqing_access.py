@@ -428,4 +428,4 @@ def menu_links(datasette, actor):
     links = [{"href": "/-/search", "label": "全文检索（条目与识别行）"}]
     if actor is None:
         return links
-    return links + [{"href": "/-/logout", "label": f"退出登录（{actor.get('id')}）"}]
+    return [*links, {"href": "/-/logout", "label": f"退出登录（{actor.get('id')}）"}]

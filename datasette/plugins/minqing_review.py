@@ -1,7 +1,7 @@
 """Review pages: correct OCR lines and entries beside the page image (issue 7).
 
-A thin adapter over :mod:`minqing.review.corrections` and :mod:`minqing.review.spotcheck`. Every route
-checks the ``minqing-review`` permission itself (plugin routes bypass the
+A thin adapter over :mod:`minqing.review.corrections` and :mod:`minqing.review.spotcheck`.
+Every route checks the ``minqing-review`` permission itself (plugin routes bypass the
 instance-wide checks); saves are CSRF-protected POSTs (asgi-csrf, ``csrftoken``
 field), each ONE transaction on Datasette's write thread. A form carries the value the
 reviewer saw; when someone else saved first the answer is 409 with a clear message.
@@ -118,7 +118,8 @@ async def entry_redirect(datasette, request):
         return next(
             iter(
                 a.db.query(
-                    "select l.book_id, l.page_no, l.line_id from lines l where l.entry_id = ? order by page_no, line_no limit 1",
+                    "select l.book_id, l.page_no, l.line_id from lines l where l.entry_id = ? "
+                    "order by page_no, line_no limit 1",
                     [eid],
                 )
             ),

@@ -322,7 +322,8 @@ def filters_from_request(request, database, table, datasette):
         return None
     return FilterArguments(
         [
-            "+rowid in (select rowid from entries_fts where entries_fts match escape_fts(:mq_search))"
+            "+rowid in (select rowid from entries_fts "
+            "where entries_fts match escape_fts(:mq_search))"
         ],
         {"mq_search": q},
         [f'search matches "{q}"'],

@@ -35,6 +35,7 @@ change (the user's change stamp) and removing the user.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -327,7 +328,8 @@ def add_user(where: Any, name: str, role: str, password: str) -> User:
     try:
         with conn:
             conn.execute(
-                f"insert or replace into {USERS} (name, role, password_hash, created_at, changed_at)"
+                f"insert or replace into {USERS} "
+                "(name, role, password_hash, created_at, changed_at)"
                 " values (:name, :role, :password_hash, :created_at, :changed_at)",
                 row,
             )
@@ -471,10 +473,8 @@ def web_secret(archive_root_: Path | str, *, persist: bool = True) -> str:
         secret = path.read_text(encoding="ascii").strip()
         if len(secret) >= 32:
             if path.stat().st_mode & 0o077:
-                try:
+                with contextlib.suppress(OSError):
                     os.chmod(path, 0o600)
-                except OSError:
-                    pass
             return secret
     except FileNotFoundError:
         pass
@@ -488,10 +488,8 @@ def web_secret(archive_root_: Path | str, *, persist: bool = True) -> str:
             fh.write(secret)
         os.replace(tmp, path)
     except OSError:  # read-only archive or full disk: this run's secret only
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
     return secret
 
 
