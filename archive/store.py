@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
-
-from minqing.archive.errors import ArchiveNotFoundError
+from minqing.archive.errors import ArchiveBusyError, ArchiveNotFoundError
 from minqing.archive.schema import ensure_schema
 
 DB_NAME = "archive.db"
+#: the writer lock: held (``flock``) by the one process writing the archive in bulk
+LOCK_NAME = "write.lock"
 DEFAULT_ARCHIVE = "minqing-archive"
 
 
@@ -33,9 +36,65 @@ def store_blob(root: Path | str, data: bytes, ext: str) -> tuple[str, str]:
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, dest)
+        except BaseException:
+            # disk full, permissions, Ctrl-C: leave no half-written temp file behind
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
     return rel.as_posix(), digest
+
+
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose outermost ``atomic()`` is ``BEGIN IMMEDIATE``.
+
+    A deferred transaction that reads before it writes cannot wait for another
+    writer: when that writer commits first, SQLite answers "database is locked" at
+    once, whatever the busy timeout (WAL snapshot). Taking the write lock at
+    ``BEGIN`` makes every writer wait its turn (``busy_timeout``) instead.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[_Database]:  # type: ignore[override]
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            with super().atomic():  # a savepoint inside our transaction
+                yield self
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+
+def _take_writer_lock(root: Path) -> int:
+    """Take the archive's writer lock (an ``flock`` the kernel drops when we die)."""
+    import fcntl
+
+    path = root / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise ArchiveBusyError(
+            root,
+            f"archive is being written by PID {holder}",
+            "wait for that ingest to finish, or stop it, then run again",
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 class Archive:
@@ -45,20 +104,30 @@ class Archive:
         root: the archive folder.
         create: create the folder and schema when missing; otherwise a missing
             archive raises :class:`ArchiveNotFoundError`.
+        writer: take the archive's writer lock first (a bulk writer such as ingest):
+            a second one raises :class:`ArchiveBusyError` naming the PID that holds
+            it. The lock is released by :meth:`close` or when the process dies.
     """
 
-    def __init__(self, root: Path | str, create: bool = False) -> None:
+    def __init__(self, root: Path | str, create: bool = False, writer: bool = False) -> None:
         self.root = Path(root)
         self.db_path = self.root / DB_NAME
+        self._lock_fd: int | None = None
         if not self.db_path.exists():
             if not create:
                 raise ArchiveNotFoundError(
                     self.root, "no archive here", "run `minqing ingest PATH --archive DIR` first"
                 )
             self.root.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.db_path)
-        self.db.conn.execute("PRAGMA busy_timeout = 30000")
-        ensure_schema(self.db)
+        if writer:
+            self._lock_fd = _take_writer_lock(self.root)  # before the schema: no race there
+        try:
+            self.db = _Database(self.db_path)
+            self.db.conn.execute("PRAGMA busy_timeout = 30000")
+            ensure_schema(self.db)
+        except BaseException:
+            self._release()
+            raise
 
     def store_blob(self, data: bytes, ext: str) -> tuple[str, str]:
         """Store ``data`` content-addressed in this archive; see :func:`store_blob`."""
@@ -69,8 +138,16 @@ class Archive:
         return self.root / rel
 
     def close(self) -> None:
-        """Close the database connection."""
-        self.db.close()
+        """Close the database connection and release the writer lock."""
+        try:
+            self.db.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the file releases the flock
+            self._lock_fd = None
 
     def __enter__(self) -> Archive:
         return self

@@ -9,19 +9,19 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 from minqing.ingest._sniff import READABLE
 from minqing.ingest.errors import (
     CorruptScanError,
     DecompressionBombError,
     EncryptedPdfError,
 )
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Largest image (or rendered PDF page) ingest decodes, in pixels. 150 Mpx holds an
 #: A3 page at 600 dpi (70 Mpx) or an A4 page at 1200 dpi (140 Mpx) and keeps one
@@ -96,23 +96,26 @@ def _corrupt(path: Path, kind: str, e: BaseException, where: str = "") -> Corrup
     label = kind.upper()
     text = str(e).strip()
     if "truncated" in text.lower() or isinstance(e, EOFError):
-        return CorruptScanError(path, f"truncated {label} image{where}",
-                                "rescan the page or re-copy the file")
+        return CorruptScanError(
+            path, f"truncated {label} image{where}", "rescan the page or re-copy the file"
+        )
     first = text.splitlines()[0] if text else type(e).__name__
     if first.lstrip("-").isdigit():  # PIL reports some decoder failures as a bare code
         first = f"decoder error {first}"
     elif isinstance(e, (TypeError, KeyError, AttributeError)):  # PIL tripping over missing fields
         first = "its structure is broken (cut short?)"
-    return CorruptScanError(path, f"damaged {label} image{where}: {first}",
-                            "rescan the page or re-copy the file")
+    return CorruptScanError(
+        path, f"damaged {label} image{where}: {first}", "rescan the page or re-copy the file"
+    )
 
 
-def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
+def read_raster(data: bytes, kind: str, path: Path) -> Iterator[RawPage]:
     """Decode a JPEG/PNG/TIFF/BMP/WebP file: one RawPage per frame, EXIF orientation applied.
 
-    A damaged frame of a multi-page file fails the whole file, naming the page.
+    Frames are decoded one at a time as the caller asks for them, so a 400-page TIFF
+    needs the memory of one page, not of 400. A damaged frame of a multi-page file
+    fails the whole file, naming the page (the caller drops what it got before).
     """
-    frames: list[tuple[Image.Image, Image.Image, list[str]]] = []  # (stored, upright, transforms)
     current = 0
     try:
         with warnings.catch_warnings():
@@ -121,6 +124,7 @@ def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
             with Image.open(io.BytesIO(data)) as im:
                 # frames are walked one by one (not counted first: counting a damaged
                 # multi-page TIFF fails before any page is named)
+                single = not getattr(im, "is_animated", False)
                 while True:
                     if current:
                         try:
@@ -136,17 +140,17 @@ def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
                     if orientation and orientation != 1:
                         frame = ImageOps.exif_transpose(frame)
                         transforms.append(f"exif:{orientation}")
-                    frames.append((stored, frame, transforms))
+                    if single:
+                        original, ext = data, READABLE.get(kind, ".img")
+                    else:
+                        original, ext = _frame_png(stored), ".png"
+                    page = RawPage(_to_bgr(frame), original, ext, _dpi_of(frame), transforms)
+                    del stored, frame
+                    yield page
+                    del page
                     current += 1
-                    if not getattr(im, "is_animated", False):
+                    if single or not getattr(im, "is_animated", False):
                         break
-        pages = []
-        for stored, frame, transforms in frames:
-            if len(frames) == 1:
-                original, ext = data, READABLE.get(kind, ".img")
-            else:
-                original, ext = _frame_png(stored), ".png"
-            pages.append(RawPage(_to_bgr(frame), original, ext, _dpi_of(frame), transforms))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise DecompressionBombError(path, "image too large to decode safely", _BOMB_HINT) from e
     except MemoryError as e:
@@ -157,7 +161,6 @@ def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
         # this boundary every one of them means "this scan is damaged"
         where = f" (page {current + 1})" if current else ""
         raise _corrupt(path, kind, e, where) from e
-    return pages
 
 
 # ---------------------------------------------------------------- PDF ----
@@ -175,14 +178,23 @@ def _pdf_error(path: Path, e: BaseException, where: str) -> Exception:
         if isinstance(candidate, PDFEncryptionError) or (
             isinstance(candidate, type) and issubclass(candidate, PDFEncryptionError)
         ):
-            return EncryptedPdfError(path, "PDF is encrypted with a password",
-                                     "save an unencrypted copy of the PDF and ingest that")
+            return EncryptedPdfError(
+                path,
+                "PDF is encrypted with a password",
+                "save an unencrypted copy of the PDF and ingest that",
+            )
     text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
     if "password" in text.lower() or "encrypt" in text.lower():
-        return EncryptedPdfError(path, "PDF is encrypted with a password",
-                                 "save an unencrypted copy of the PDF and ingest that")
-    return CorruptScanError(path, f"damaged PDF ({where}): {text}",
-                            "re-export or re-copy the PDF, or rescan the notebook")
+        return EncryptedPdfError(
+            path,
+            "PDF is encrypted with a password",
+            "save an unencrypted copy of the PDF and ingest that",
+        )
+    return CorruptScanError(
+        path,
+        f"damaged PDF ({where}): {text}",
+        "re-export or re-copy the PDF, or rescan the notebook",
+    )
 
 
 def _real_text(chars: list[dict]) -> bool:
@@ -253,8 +265,13 @@ def _broken_image(page: object) -> str | None:
     images = getattr(page, "images", None) or []
     if not images:
         return None
-    img = max(images, key=lambda i: abs(float(i.get("x1", 0)) - float(i.get("x0", 0)))
-              * abs(float(i.get("bottom", 0)) - float(i.get("top", 0))))
+    img = max(
+        images,
+        key=lambda i: (
+            abs(float(i.get("x1", 0)) - float(i.get("x0", 0)))
+            * abs(float(i.get("bottom", 0)) - float(i.get("top", 0)))
+        ),
+    )
     stream = img.get("stream")
     if stream is None:
         return None
@@ -274,9 +291,11 @@ def _broken_image(page: object) -> str | None:
     return None
 
 
-def read_pdf(data: bytes, path: Path) -> list[RawPage]:
+def read_pdf(data: bytes, path: Path) -> Iterator[RawPage]:
     """Render every PDF page at :data:`PDF_RENDER_DPI`; keep a real text layer as lines.
 
+    Pages are rendered one at a time as the caller asks for them, and each page's
+    parsed objects are released before the next, so memory stays that of one page.
     A damaged page fails the whole file (the pipeline records one state per file),
     with a message that names the page.
     """
@@ -286,7 +305,7 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as e:  # pdfplumber wraps everything in PdfminerException
         raise _pdf_error(path, e, "open") from e
-    pages: list[RawPage] = []
+    count = 0
     opened = []
     try:
         scale = PDF_RENDER_DPI / 72.0
@@ -299,8 +318,11 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
             pixels = width_pt * scale * height_pt * scale
             if pixels > MAX_IMAGE_PIXELS:
                 raise DecompressionBombError(
-                    path, f"PDF page {number} is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches, "
-                    f"too large to render at {PDF_RENDER_DPI} dpi", _BOMB_HINT)
+                    path,
+                    f"PDF page {number} is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches, "
+                    f"too large to render at {PDF_RENDER_DPI} dpi",
+                    _BOMB_HINT,
+                )
             try:
                 chars = page.chars
                 text_lines = None
@@ -309,8 +331,12 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
                     for ln in page.extract_text_lines(layout=False, strip=True, return_chars=False):
                         text = ln["text"].strip()
                         if text:
-                            box = (ln["x0"] * scale, ln["top"] * scale,
-                                   ln["x1"] * scale, ln["bottom"] * scale)
+                            box = (
+                                ln["x0"] * scale,
+                                ln["top"] * scale,
+                                ln["x1"] * scale,
+                                ln["bottom"] * scale,
+                            )
                             lines.append((text, tuple(round(v, 2) for v in box)))
                     text_lines = tuple(lines)
                 dpi = None if text_lines is not None else _scan_dpi(page, width_pt)
@@ -318,24 +344,42 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
                     rendered = page.to_image(resolution=PDF_RENDER_DPI).original
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-                raise DecompressionBombError(path, f"PDF page {number} too large to render",
-                                             _BOMB_HINT) from e
+                raise DecompressionBombError(
+                    path, f"PDF page {number} too large to render", _BOMB_HINT
+                ) from e
             except Exception as e:
                 raise _pdf_error(path, e, f"page {number}") from e
             image = _to_bgr(rendered)
             if text_lines is None and _blank(image):
                 why = _broken_image(page)
                 if why is not None:
-                    raise CorruptScanError(path, f"damaged PDF (page {number}): {why}",
-                                           "re-export or re-copy the PDF, or rescan that page")
+                    raise CorruptScanError(
+                        path,
+                        f"damaged PDF (page {number}): {why}",
+                        "re-export or re-copy the PDF, or rescan that page",
+                    )
             ok, png = cv2.imencode(".png", image)
             if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
                 raise CorruptScanError(path, f"cannot encode PDF page {number}", "report this bug")
             # a text page or a vector page is as sharp as its rendering
-            pages.append(RawPage(image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI),
-                                 [], text_lines))
-        if not pages:
-            raise CorruptScanError(path, "PDF has no pages", "re-export the PDF or rescan the notebook")
+            raw = RawPage(
+                image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI), [], text_lines
+            )
+            del image, png, rendered
+            count += 1
+            yield raw
+            del raw
+            # release the page's parsed objects and pdfplumber's caches before the next
+            opened.remove(page)
+            page.close()
+            pdf.flush_cache()
+            cached = getattr(pdf.doc, "_cached_objs", None)  # pdfminer keeps every object
+            if isinstance(cached, dict):  # it parsed (image streams too): drop them
+                cached.clear()
+        if not count:
+            raise CorruptScanError(
+                path, "PDF has no pages", "re-export the PDF or rescan the notebook"
+            )
     finally:
         # pdfplumber's own close() re-reads the page tree, which raises again on a
         # damaged page and would replace our error: close what we opened instead
@@ -343,4 +387,3 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
             page.close()
         pdf.flush_cache()
         pdf.stream.close()
-    return pages

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-
 from minqing.ingest.quality import _text_only, ink_mask
 
 #: long side (pixels) of the analysis copy on which every normalisation decision is taken

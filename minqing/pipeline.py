@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +31,13 @@ import cv2
 from minqing import classify
 from minqing import ingest
 from minqing import ocr
+from minqing._workers import WorkerCrash, WorkerPool
 from minqing.archive import keywords, records
 from minqing.review import corrections
 from minqing.archive.schema import ENTRIES, FILES, PAGES, entry_id
 from minqing.archive.store import Archive, store_blob
 from minqing.classify.types import Entry, Link
-from minqing.ingest.errors import BadInputError
+from minqing.ingest.errors import BadInputError, read_error
 from minqing.ingest.types import BookSource, Page, SourceFile
 from minqing.ocr.types import Line, PageText
 
@@ -127,6 +125,17 @@ def _text_layer_page_text(page: Page) -> PageText:
     return PageText(lines=tuple(lines), engine_id=TEXT_LAYER_ENGINE, width=w, height=h)
 
 
+def _digest(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file, read in blocks (a 2 GB PDF is not held twice)."""
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
 def process_file(
     src: SourceFile,
     archive_root: str,
@@ -138,68 +147,87 @@ def process_file(
 
     ``cached`` holds the page hashes whose OCR result for ``engine_id`` is already in
     the archive's cache; those pages are not OCR'd again. Bad input is returned as
-    ``error`` (one line), never raised, so the batch goes on.
+    ``error`` (one line), never raised, so the batch goes on. Pages are read, stored
+    and OCR'd one at a time, so memory is that of one page however long the file.
     """
     path = Path(src.path)
     try:
-        data = path.read_bytes()
+        sha, size = _digest(path)
     except OSError as exc:
-        return FileResult(
-            str(path),
-            src.book_id,
-            "",
-            0,
-            error=f"{path}: cannot read file: {exc.strerror} (check the path and permissions)",
-        )
-    result = FileResult(str(path), src.book_id, hashlib.sha256(data).hexdigest(), len(data))
+        return FileResult(str(path), src.book_id, "", 0, error=str(read_error(path, exc)))
+    result = FileResult(str(path), src.book_id, sha, size)
+    name = ingest.path_text(path)
     try:
-        pages = ingest.load_source(src)
+        for page in ingest.iter_pages(src):
+            result.pages.append(_store_page(page, archive_root, engine, engine_id, cached, result))
+            del page
     except BadInputError as exc:
         result.error = str(exc)
-        return result
-    for page in pages:
-        png = page.png  # the bytes ingest hashed; encode only when it did not keep them
-        if png is None:
-            ok, buf = cv2.imencode(".png", page.image)
-            if not ok:  # pragma: no cover - OpenCV failure
-                result.error = f"{path}: could not encode the normalised page (report a bug)"
-                return result
-            png = buf.tobytes()
-        image_rel, sha = store_blob(archive_root, png, ".png")
-        original_rel, original_sha = store_blob(
-            archive_root, page.original_bytes, page.original_ext
+    except ocr.OcrError as exc:
+        n = len(result.pages) + 1  # the page that failed: the ones before it are stored
+        result.error = f"{name}: OCR failed on page {n}: {exc} (try again; report it if it persists)"
+    except MemoryError:
+        result.error = (
+            f"{name}: out of memory on page {len(result.pages) + 1} "
+            "(ingest it alone with --workers 1, or on a machine with more memory)"
         )
-        h, w = page.image.shape[:2]
-        page_text: PageText | None = None
-        if page.text_lines is not None:
-            page_text = _text_layer_page_text(page)
-        elif sha not in cached:
-            t0 = time.perf_counter()
-            try:
-                page_text = _engine(*engine).recognize(page.image)
-            except ocr.OcrError as exc:
-                result.error = f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} (try again; report it if it persists)"
-                result.pages.clear()
-                return result
-            result.ocr_seconds += time.perf_counter() - t0
-            result.ocr_pages += 1
-        else:
-            result.cached_pages += 1
-        result.pages.append(
-            {
-                "index_in_source": page.index_in_source,
-                "image": image_rel,
-                "original": original_rel,
-                "sha256": sha,
-                "original_sha256": original_sha,
-                "width": w,
-                "height": h,
-                "transforms": list(page.transforms),
-                "flags": [list(f) for f in page.flags],
-                "page_text": records.page_text_to_json(page_text) if page_text else None,
-            }
+    except OSError as exc:  # storing the page: disk full, archive folder not writable
+        result.error = (
+            f"{name}: cannot store page {len(result.pages) + 1} in the archive: "
+            f"{exc.strerror or exc} "
+            "(free disk space or fix the archive folder's permissions, then run again)"
         )
+    except Exception as exc:  # noqa: BLE001 - a bug must fail one file, not the batch
+        first = (str(exc).strip().splitlines() or [""])[0]
+        result.error = (
+            f"{name}: internal error on page {len(result.pages) + 1}: "
+            f"{type(exc).__name__}: {first} (a bug: please report it with this file)"
+        )
+    if result.error:
+        result.pages.clear()
     return result
+
+
+def _store_page(
+    page: Page,
+    archive_root: str,
+    engine: tuple[str, dict[str, Any]],
+    engine_id: str,
+    cached: frozenset[str],
+    result: FileResult,
+) -> dict[str, Any]:
+    """Store one page's images, OCR it unless cached; its small record for the main side."""
+    png = page.png  # the bytes ingest hashed; encode only when it did not keep them
+    if png is None:
+        ok, buf = cv2.imencode(".png", page.image)
+        if not ok:  # pragma: no cover - OpenCV failure
+            raise ValueError("could not encode the normalised page")
+        png = buf.tobytes()
+    image_rel, sha = store_blob(archive_root, png, ".png")
+    original_rel, original_sha = store_blob(archive_root, page.original_bytes, page.original_ext)
+    h, w = page.image.shape[:2]
+    page_text: PageText | None = None
+    if page.text_lines is not None:
+        page_text = _text_layer_page_text(page)
+    elif sha not in cached:
+        t0 = time.perf_counter()
+        page_text = _engine(*engine).recognize(page.image)
+        result.ocr_seconds += time.perf_counter() - t0
+        result.ocr_pages += 1
+    else:
+        result.cached_pages += 1
+    return {
+        "index_in_source": page.index_in_source,
+        "image": image_rel,
+        "original": original_rel,
+        "sha256": sha,
+        "original_sha256": original_sha,
+        "width": w,
+        "height": h,
+        "transforms": list(page.transforms),
+        "flags": [list(f) for f in page.flags],
+        "page_text": records.page_text_to_json(page_text) if page_text else None,
+    }
 
 
 # -- main side -----------------------------------------------------------------------------
@@ -215,7 +243,7 @@ def _reuse_file(
     pages = list(
         archive.db.query(
             f"select * from {PAGES} where book_id = ? and source_file = ? order by index_in_source",
-            [src.book_id, str(src.path)],
+            [src.book_id, ingest.path_text(src.path)],
         )
     )
     if len(pages) != (row["pages"] or 0):
@@ -307,11 +335,9 @@ def run_ingest(
     progress("files", total_files, "")
     pool = None
     if workers > 1 and total_files > 1:
-        ctx = multiprocessing.get_context("forkserver" if os.name != "nt" else "spawn")
         threads = max(1, ocr.engine.cpu_count() // workers)
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
-        )
+        # workers that die with this process; a worker crash fails one file (_workers.py)
+        pool = WorkerPool(workers, initializer=_init_worker, initargs=(threads,))
     touched: list[str] = []
     try:
         for book in books:
@@ -321,9 +347,12 @@ def run_ingest(
             archive.db.conn.commit()
             if _ingest_book(book, archive, engine, engine_id, pool, summary, progress, model):
                 touched.append(book.book_id)
-    finally:
+    except BaseException:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(kill=True)  # Ctrl-C, disk full: do not wait for work in progress
+        raise
+    if pool is not None:
+        pool.shutdown()
     if touched:
         _link(archive, touched)
     summary.entries = archive.db[ENTRIES].count
@@ -345,7 +374,7 @@ def _ingest_book(
     archive: Archive,
     engine: tuple[str, dict[str, Any]],
     engine_id: str,
-    pool: ProcessPoolExecutor | None,
+    pool: WorkerPool | None,
     summary: IngestSummary,
     progress: ProgressFn,
     model: Any = None,
@@ -385,11 +414,17 @@ def _ingest_book(
         for src in todo:
             handle(process_file(src, archive_root, engine, engine_id, cached))
     else:
-        futures = [
-            pool.submit(process_file, src, archive_root, engine, engine_id, cached) for src in todo
-        ]
-        for fut in futures:
-            handle(fut.result())
+        for src, res in pool.map(process_file, todo, archive_root, engine, engine_id, cached):
+            if isinstance(res, WorkerCrash):
+                res = FileResult(
+                    str(src.path),
+                    src.book_id,
+                    "",
+                    0,
+                    error=f"{ingest.path_text(src.path)}: {res} "
+                    "(ingest it alone with --workers 1, split it, or use a machine with more memory)",
+                )
+            handle(res)
 
     # assemble the book: page numbers follow file order, then position within the file
     seen_pages: set[str] = set()
