@@ -57,6 +57,7 @@ def minqing(
         capture_output=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
+        check=False,
     )
 
 

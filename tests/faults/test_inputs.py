@@ -132,10 +132,8 @@ def test_item23_empty_folder_exits_7_nothing_to_do(tmp_path: Path) -> None:
     (empty / "notes.txt").write_text("not a scan")
     proc = minqing("ingest", "empty", "--archive", "arc", "-q", cwd=tmp_path)
     assert proc.returncode == 7
-    assert text(proc.stderr).strip().splitlines() == [
-        "Error: empty: holds no scan files "
-        "(give a folder of page images, a folder of PDFs or a PDF)"
-    ]
+    expected = "Error: empty: holds no scan files (give a folder of page images, a folder of PDFs or a PDF)"
+    assert text(proc.stderr).strip().splitlines() == [expected]
 
 
 def test_item26_dangling_symlink_page_is_a_failed_file(tmp_path: Path) -> None:

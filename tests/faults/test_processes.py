@@ -52,7 +52,7 @@ def _start_with_workers(tmp_path: Path):
     ok = wait_for(lambda: len(session_processes(proc.pid)) >= 4, timeout=90)
     if not ok:
         proc.kill()
-        out, err = proc.communicate()
+        _, err = proc.communicate()
         pytest.fail(f"the workers never started: {session_processes(proc.pid)} {text(err)}")
     time.sleep(1.5)  # let the workers load their models and start reading pages
     return proc
@@ -125,10 +125,11 @@ def test_item21_second_ingest_into_one_archive_is_refused(tmp_path: Path) -> Non
         )
         assert first.poll() is None, "the first ingest ended before the second one started"
         assert other.returncode == 8, text(other.stderr)
-        assert text(other.stderr).strip().splitlines() == [
+        expected = (
             f"Error: arc: archive is being written by PID {first.pid} "
             "(wait for that ingest to finish, or stop it, then run again)"
-        ]
+        )
+        assert text(other.stderr).strip().splitlines() == [expected]
         _, err = first.communicate(timeout=300)
         assert first.returncode == 0, text(err)
     finally:
