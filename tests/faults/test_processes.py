@@ -75,8 +75,8 @@ def test_item20_workers_die_with_a_killed_ingest(tmp_path: Path, sig: int) -> No
     sid = proc.pid
     try:
         os.kill(proc.pid, sig)
-        proc.communicate(timeout=30)
-        assert proc.returncode == -sig
+        # wait(), not communicate(): orphaned workers would hold its output pipes open
+        assert proc.wait(timeout=30) == -sig
         gone = wait_for(lambda: not session_processes(sid), timeout=5)
         assert gone, f"still running 5 s after the ingest died: {session_processes(sid)}"
     finally:
@@ -123,8 +123,8 @@ def test_item21_second_ingest_into_one_archive_is_refused(tmp_path: Path) -> Non
         other = minqing(
             "ingest", "scans/second", "--archive", "arc", "--workers", "1", "-q", cwd=tmp_path
         )
-        assert first.poll() is None, "the first ingest ended before the second one started"
         assert other.returncode == 8, text(other.stderr)
+        assert first.poll() is None, "the first ingest ended before the second one started"
         expected = (
             f"Error: arc: archive is being written by PID {first.pid} "
             "(wait for that ingest to finish, or stop it, then run again)"
