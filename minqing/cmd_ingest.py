@@ -202,7 +202,14 @@ def command(
 def _archive_problem(archive_dir: Path, exc: BaseException) -> str:
     """One line for a failure of the archive folder or database itself."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    if getattr(exc, "errno", None) == errno.ENOSPC or "full" in text.lower():
+    try:  # SQLite reports a full disk as "disk I/O error" when its WAL index cannot grow
+        st = os.statvfs(archive_dir)
+        full = st.f_bavail * st.f_frsize < 1 << 20
+    except OSError:
+        full = False
+    if full or getattr(exc, "errno", None) == errno.ENOSPC or "full" in text.lower():
+        if full and "full" not in text.lower() and "space" not in text.lower():
+            text = f"the disk is full ({text})"
         hint = "free disk space, then run the same command again: nothing archived was lost"
     elif (
         getattr(exc, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM)

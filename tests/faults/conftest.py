@@ -130,3 +130,56 @@ def pages_book(tmp_path: Path) -> Path:
     for i in range(3):
         make_page(book / f"p{i + 1:02d}.png", seed=i)
     return book
+
+
+def text_pdf(pages: list[str], size_pt: tuple[float, float] = (298, 420)) -> bytes:
+    """A minimal valid PDF whose pages carry a real text layer (Helvetica, ASCII text).
+
+    Written by hand (no PDF library needed): one content stream per page, an xref
+    table with exact offsets. ``size_pt`` defaults to A6.
+    """
+    w, h = size_pt
+    objs: list[bytes] = []
+    n = len(pages)
+    # 1: catalog, 2: pages, 3: font, then (page, content) pairs
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n))
+    objs.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objs.append(f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode())
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for i, line in enumerate(pages):
+        safe = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        stream = (
+            f"BT /F1 14 Tf 30 {h - 60:.0f} Td ({safe}) Tj 0 -24 Td (page {i + 1}) Tj ET".encode()
+        )
+        objs.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w:.0f} {h:.0f}] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+        )
+        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for k, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def peak_rss_mib(cmd: list[str], cwd: Path) -> tuple[int, float, str]:
+    """Run ``cmd``; its exit code, its peak resident memory (MiB, largest process of its
+    tree that was waited for) and its stderr."""
+    wrapper = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], stderr=subprocess.PIPE, check=False)\n"
+        "sys.stderr.buffer.write(p.stderr)\n"
+        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper, *cmd], cwd=cwd, capture_output=True, check=False
+    )
+    code, kib = proc.stdout.split()
+    return int(code), int(kib) / 1024, text(proc.stderr)
