@@ -13,6 +13,8 @@ from minqing.archive.errors import ArchiveBusyError, ArchiveNotFoundError
 from minqing.archive.schema import ensure_schema
 
 DB_NAME = "archive.db"
+#: how long a writer waits for another to commit before "database is locked"
+BUSY_TIMEOUT_MS = 30_000
 #: the writer lock: held (``flock``) by the one process writing the archive in bulk
 LOCK_NAME = "write.lock"
 DEFAULT_ARCHIVE = "minqing-archive"
@@ -47,17 +49,22 @@ def store_blob(root: Path | str, data: bytes, ext: str) -> tuple[str, str]:
     return rel.as_posix(), digest
 
 
-class _Database(sqlite_utils.Database):
+class ArchiveDatabase(sqlite_utils.Database):
     """sqlite-utils' Database whose outermost ``atomic()`` is ``BEGIN IMMEDIATE``.
 
     A deferred transaction that reads before it writes cannot wait for another
     writer: when that writer commits first, SQLite answers "database is locked" at
     once, whatever the busy timeout (WAL snapshot). Taking the write lock at
-    ``BEGIN`` makes every writer wait its turn (``busy_timeout``) instead.
+    ``BEGIN`` makes every writer wait its turn (``busy_timeout``) instead. Use it for
+    any connection that writes the archive (the web layer wraps Datasette's in it).
     """
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[_Database]:  # type: ignore[override]
+    def atomic(self) -> Iterator[ArchiveDatabase]:  # type: ignore[override]
         if self.conn.in_transaction:
             with super().atomic():
                 yield self
@@ -122,8 +129,7 @@ class Archive:
         if writer:
             self._lock_fd = _take_writer_lock(self.root)  # before the schema: no race there
         try:
-            self.db = _Database(self.db_path)
-            self.db.conn.execute("PRAGMA busy_timeout = 30000")
+            self.db = ArchiveDatabase(self.db_path)
             ensure_schema(self.db)
         except BaseException:
             self._release()

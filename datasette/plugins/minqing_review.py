@@ -38,9 +38,11 @@ class _ConnArchive:
     connection Datasette owns."""
 
     def __init__(self, conn: Any, root: Path) -> None:
-        import sqlite_utils
+        from minqing.archive.store import ArchiveDatabase
 
-        self.db = sqlite_utils.Database(conn)
+        # BEGIN IMMEDIATE and a 30 s busy timeout: a save waits for an ingest's commit
+        # instead of failing with "database is locked" (issue 12, item 19)
+        self.db = ArchiveDatabase(conn)
         self.root = root
         self.db_path = root / "archive.db"
 
