@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import sqlite3
 import sys
 import tempfile
 import traceback
@@ -70,6 +71,17 @@ def _write_crash_log() -> Path | None:
         return None
 
 
+#: SQLite messages that mean the archive's file (not our code) is the problem
+_DAMAGED_DB = (
+    "file is not a database",
+    "database disk image is malformed",
+    "disk I/O error",
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "unable to open database file",
+)
+
+
 class ExitCodeGroup(click.Group):
     """A click group whose exit codes are those of :class:`ExitCode`.
 
@@ -101,21 +113,35 @@ class ExitCodeGroup(click.Group):
             with contextlib.suppress(OSError):
                 sys.stdout = None  # type: ignore[assignment]
             sys.exit(ExitCode.ok)
-        except Exception as exc:  # noqa: BLE001 - the last resort: a bug, exit 15
-            if _debug_wanted():
-                traceback.print_exc()
-            log = _write_crash_log()
-            first = (str(exc).strip().splitlines() or [""])[0]
-            where = f"; the traceback is in {log}" if log else ""
+        except sqlite3.DatabaseError as exc:
+            if not any(m in str(exc) for m in _DAMAGED_DB):
+                return self._internal(exc)
             click.echo(
-                f"Error: internal error: {type(exc).__name__}: {first} "
-                f"(a bug, please report it{where}; run with --debug to print it)",
+                f"Error: the archive database cannot be used: {exc} (restore archive.db from a "
+                "backup, or free disk space if the disk is full)",
                 err=True,
             )
-            sys.exit(ExitCode.internal)
+            sys.exit(ExitCode.archive_error)
+        except Exception as exc:  # noqa: BLE001 - the last resort: a bug, exit 15
+            return self._internal(exc)
         if isinstance(rv, int) and rv:
             sys.exit(rv)
         sys.exit(ExitCode.ok)
+
+    @staticmethod
+    def _internal(exc: BaseException) -> None:
+        """A bug: one line naming it and the log holding its traceback; exit 15."""
+        if _debug_wanted():
+            traceback.print_exc()
+        log = _write_crash_log()
+        first = (str(exc).strip().splitlines() or [""])[0]
+        where = f"; the traceback is in {log}" if log else ""
+        click.echo(
+            f"Error: internal error: {type(exc).__name__}: {first} "
+            f"(a bug, please report it{where}; run with --debug to print it)",
+            err=True,
+        )
+        sys.exit(ExitCode.internal)
 
 
 def debug_option(f: Any) -> Any:
