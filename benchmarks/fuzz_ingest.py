@@ -61,7 +61,7 @@ class Case:
     notes: list[str] = field(default_factory=list)
 
 
-def _image(rng: random.Random, max_side: int = 320) -> Image.Image:
+def _image(rng: random.Random, max_side: int = 256) -> Image.Image:
     mode = rng.choice(["RGB", "RGB", "L", "RGBA", "P", "1", "I;16", "CMYK", "LA", "I", "F"])
     w, h = rng.randint(8, max_side), rng.randint(8, max_side)
     im = Image.new("RGB", (w, h), "white")
@@ -140,7 +140,7 @@ def _pdf(rng: random.Random) -> bytes:
     n = rng.choice([0, 1, 1, 2, 3])
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     for i in range(n):
-        w, h = rng.choice([(298, 420), (200, 300), (595, 842), (50, 50)])
+        w, h = rng.choice([(149, 210), (200, 150), (105, 148), (50, 50)])  # A7, A8...
         page_no = len(objs) + 1
         kids.append(f"{page_no} 0 R")
         if rng.random() < 0.5:
