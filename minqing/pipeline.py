@@ -2,14 +2,15 @@
 
 Orchestration only; each step is a stage library call. The flow, per book:
 
-1. every input file is loaded and normalised by ``ingest.load_source`` (in worker
+1. every input file is loaded and normalised page by page by ``ingest.iter_pages`` (in worker
    processes when ``workers > 1``); a file unchanged since a successful earlier run
    (same path and content hash) is not even decoded;
 2. every page is OCR'd unless the OCR cache holds a result for (page hash, engine
    id); results are cached as soon as they exist, so a killed run loses nothing
    expensive;
-3. the book's pages, lines and entries are written in ONE transaction: a killed run
-   leaves the book as it was before, and the next run completes it;
+3. the book's pages and lines are written in one transaction, its entries (segmented
+   in between, outside any transaction) in a second: a killed run leaves the book's
+   pages as they were before or complete, and the next run completes it;
 4. follow-up links are recomputed for the books touched and their villages.
 
 Human corrections are never overwritten (see :mod:`archive.records`).
@@ -165,7 +166,9 @@ def process_file(
         result.error = str(exc)
     except ocr.OcrError as exc:
         n = len(result.pages) + 1  # the page that failed: the ones before it are stored
-        result.error = f"{name}: OCR failed on page {n}: {exc} (try again; report it if it persists)"
+        result.error = (
+            f"{name}: OCR failed on page {n}: {exc} (try again; report it if it persists)"
+        )
     except MemoryError:
         result.error = (
             f"{name}: out of memory on page {len(result.pages) + 1} "
@@ -503,12 +506,19 @@ def _ingest_book(
                 pages=len(fresh),
             )
         records.prune_pages(archive, book.book_id, kept)
-        summary.pages += len(kept)
-        entries = classify.segment_book(
-            records.book_lines(archive, book.book_id),
-            year_hint=_year_hint(archive, book.book_id),
-            model=model,
-        )
+    summary.pages += len(kept)
+    # Segmenting and classifying take seconds a book: done between two short write
+    # transactions, not inside one, so that reviewers' saves are not kept waiting
+    # (issue 12, item 19). A killed run leaves new pages with old entries; the next run
+    # redoes the entries (every file is then reused).
+    lines = records.book_lines(archive, book.book_id)
+    entries = classify.segment_book(lines, year_hint=_year_hint(archive, book.book_id), model=model)
+    with archive.db.atomic():
+        now_lines = records.book_lines(archive, book.book_id)
+        if now_lines != lines:  # a reviewer corrected a line meanwhile: theirs counts
+            entries = classify.segment_book(
+                now_lines, year_hint=_year_hint(archive, book.book_id), model=model
+            )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
         # reviewers' splits, merges, moved lines, dates outrank re-segmentation
         corrections.reapply_decisions(archive, [book.book_id])

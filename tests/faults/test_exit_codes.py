@@ -47,6 +47,11 @@ def test_item23_a_bug_exits_15_with_one_line_and_a_log(tmp_path: Path) -> None:
         assert "Traceback (most recent call last)" in logged and "kaboom" in logged
     finally:
         log.unlink(missing_ok=True)
+    # usage errors keep click's codes
+    assert minqing("no-such-command", cwd=tmp_path).returncode == 2
+    assert minqing("--version", cwd=tmp_path).returncode == 0
+    missing = minqing("ingest", "nowhere", "--archive", "arc", cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in text(missing.stderr)
 
 
 def test_item23_debug_prints_the_traceback(tmp_path: Path) -> None:
@@ -69,10 +74,3 @@ def test_item23_damaged_archive_database_exits_4_in_one_line(tmp_path: Path) -> 
         "archive.db from a backup, or free disk space if the disk is full)"
     )
     assert err.strip().splitlines() == [expected]
-
-
-def test_item23_usage_errors_keep_click_codes(tmp_path: Path) -> None:
-    assert minqing("no-such-command", cwd=tmp_path).returncode == 2
-    assert minqing("--version", cwd=tmp_path).returncode == 0
-    missing = minqing("ingest", "nowhere", "--archive", "arc", cwd=tmp_path)
-    assert missing.returncode == 2 and "does not exist" in text(missing.stderr)
