@@ -58,7 +58,7 @@ def _walk(
         if is_dir:
             if entry.name not in NON_PAGE_DIRS:
                 subdirs.append(entry)
-        elif is_file or entry.is_symlink():
+        elif is_file or (entry.is_symlink() and not entry.exists()):
             # a dangling symbolic link is listed too, so that it is reported, not skipped
             if is_non_page(entry):
                 continue
