@@ -19,9 +19,9 @@ def test_fuzz_ingest_short_run(tmp_path: Path) -> None:
             sys.executable,
             str(REPO / "benchmarks" / "fuzz_ingest.py"),
             "--cases",
-            "40",
+            "24",
             "--batch",
-            "20",
+            "12",
             "--seed",
             "3",
             "--keep",
@@ -35,5 +35,5 @@ def test_fuzz_ingest_short_run(tmp_path: Path) -> None:
     out = text(proc.stdout)
     summary = out.strip().splitlines()[-1] if out.strip() else ""
     assert proc.returncode == 0, out[-3000:] + text(proc.stderr)[-3000:]
-    assert summary.startswith("cases 30, correct 30, crashed 0, unaccounted 0,"), summary
+    assert summary.startswith("cases 24, correct 24, crashed 0, unaccounted 0,"), summary
     assert "integrity failures 0" in summary
