@@ -19,6 +19,10 @@ class ArchiveNotFoundError(ArchiveError):
     """No archive exists at the given folder."""
 
 
+class ArchiveBusyError(ArchiveError):
+    """Another process holds the archive's writer lock (a second ingest into one archive)."""
+
+
 class BadCorrectionError(ArchiveError):
     """A correction names an unknown target or carries an invalid value."""
 

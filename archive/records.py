@@ -43,6 +43,7 @@ from minqing.archive.search import (
 )
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES, BookLine, Entry, Link
+from minqing.ingest import path_text
 from minqing.ocr.types import Line, PageText
 
 BOOK_META_FIELDS = ("title", "cadre", "post", "township", "village", "period")
@@ -66,7 +67,7 @@ def upsert_book(
     replace it.
     """
     table = archive.db.table(BOOKS)
-    row: dict[str, Any] = {"book_id": book_id, "source": source}
+    row: dict[str, Any] = {"book_id": book_id, "source": path_text(source)}
     existing = next(table.rows_where("book_id = ?", [book_id]), None)
     if existing is None:
         row["created_at"] = now()
@@ -89,10 +90,14 @@ def record_file(
     reason: str | None = None,
     pages: int | None = None,
 ) -> None:
-    """Record what happened to one input file (``ok``, ``failed`` or ``duplicate``)."""
+    """Record what happened to one input file (``ok``, ``failed`` or ``duplicate``).
+
+    ``path`` is stored as :func:`ingest.path_text` gives it: a name with bytes that are
+    not UTF-8 or with a newline is kept in escaped form (SQLite stores only UTF-8 text).
+    """
     archive.db.table(FILES).upsert(
         {
-            "path": path,
+            "path": path_text(path),
             "book_id": book_id,
             "sha256": sha256,
             "size": size,
@@ -106,8 +111,8 @@ def record_file(
 
 
 def file_row(archive: Archive, path: str) -> dict[str, Any] | None:
-    """The ``files`` row of an input file, or None."""
-    return next(archive.db[FILES].rows_where("path = ?", [path]), None)
+    """The ``files`` row of an input file (any name, see :func:`record_file`), or None."""
+    return next(archive.db[FILES].rows_where("path = ?", [path_text(path)]), None)
 
 
 def files_state(archive: Archive) -> dict[str, int]:
@@ -323,7 +328,7 @@ def write_page(archive: Archive, rec: PageRecord) -> None:
             "original_sha256": rec.original_sha256,
             "width": rec.width,
             "height": rec.height,
-            "source_file": rec.source_file,
+            "source_file": path_text(rec.source_file),
             "index_in_source": rec.index_in_source,
             "transforms": json.dumps(list(rec.transforms), ensure_ascii=False),
             "quality_flags": json.dumps(flags, ensure_ascii=False),

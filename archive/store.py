@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
 
 import sqlite_utils
 
 from minqing.archive import schema
-from minqing.archive.errors import ArchiveNotFoundError
+from minqing.archive.errors import ArchiveBusyError, ArchiveNotFoundError
 
 DB_NAME = "archive.db"
+#: how long a writer waits for another to commit before "database is locked"
+BUSY_TIMEOUT_MS = 30_000
+#: the writer lock: held (``flock``) by the one process writing the archive in bulk
+LOCK_NAME = "write.lock"
 DEFAULT_ARCHIVE = "minqing-archive"
 
 
@@ -36,8 +42,14 @@ def store_blob(root: Path | str, data: bytes, ext: str) -> tuple[str, str]:
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, dest)
+        except BaseException:
+            # disk full, permissions, Ctrl-C: leave no half-written temp file behind
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
     return rel.as_posix(), digest
 
 
@@ -85,6 +97,61 @@ def _file_of(conn: sqlite3.Connection) -> Path | None:
     return Path(row[0]) if row and row[0] else None
 
 
+class ArchiveDatabase(sqlite_utils.Database):
+    """sqlite-utils' Database whose outermost ``atomic()`` is ``BEGIN IMMEDIATE``.
+
+    A deferred transaction that reads before it writes cannot wait for another
+    writer: when that writer commits first, SQLite answers "database is locked" at
+    once, whatever the busy timeout (WAL snapshot). Taking the write lock at
+    ``BEGIN`` makes every writer wait its turn (``busy_timeout``) instead. Use it for
+    any connection that writes the archive (the web layer wraps Datasette's in it).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[ArchiveDatabase]:
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            with super().atomic():  # a savepoint inside our transaction
+                yield self
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+
+def _take_writer_lock(root: Path) -> int:
+    """Take the archive's writer lock (an ``flock`` the kernel drops when we die)."""
+    import fcntl
+
+    path = root / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise ArchiveBusyError(
+            root,
+            f"archive is being written by PID {holder}",
+            "wait for that ingest to finish, or stop it, then run again",
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class Archive:
     """An archive: the database and the image files next to it. The one handle to it.
 
@@ -104,6 +171,9 @@ class Archive:
         write: open for writing (migrates the schema when needed).
         create: create the folder and schema when missing (implies ``write``); otherwise
             a missing archive raises :class:`ArchiveNotFoundError`.
+        writer: take the archive's writer lock first (a bulk writer such as ingest; implies
+            ``write``): a second one raises :class:`ArchiveBusyError` naming the PID that
+            holds it. The lock is released by :meth:`close` or when the process dies.
 
     Attributes:
         root: the archive folder (None for an in-memory database).
@@ -119,14 +189,17 @@ class Archive:
         *,
         write: bool = False,
         create: bool = False,
+        writer: bool = False,
     ) -> None:
+        self._lock_fd: int | None = None
         if isinstance(source, (sqlite3.Connection, sqlite_utils.Database)):
-            if write or create:
+            if write or create or writer:
                 raise ValueError("write/create apply to a folder; migrate a connection explicitly")
-            self.db = (
-                source
-                if isinstance(source, sqlite_utils.Database)
-                else sqlite_utils.Database(source)
+            # BEGIN IMMEDIATE and a busy timeout on a connection handed in too (Datasette's
+            # write connection): a review save waits for an ingest's commit instead of
+            # failing with "database is locked" (issue 12, item 19)
+            self.db = ArchiveDatabase(
+                source.conn if isinstance(source, sqlite_utils.Database) else source
             )
             file = _file_of(self.db.conn)
             self.root = file.parent if file else None
@@ -139,7 +212,7 @@ class Archive:
         self.db_path = self.root / DB_NAME
         self._owned = True
         self.migrated = []
-        write = write or create
+        write = write or create or writer
         if not self.db_path.exists():
             if not create:
                 raise ArchiveNotFoundError(
@@ -148,19 +221,23 @@ class Archive:
             self.root.mkdir(parents=True, exist_ok=True)
         self.read_only = not write
         if write:
-            self.db = sqlite_utils.Database(self.db_path)
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            if self.db.journal_mode != "wal":
-                self.db.enable_wal()
+            if writer:  # before the schema step: two writers never race there
+                self._lock_fd = _take_writer_lock(self.root)
+            db: ArchiveDatabase | None = None
             try:
+                self.db = db = ArchiveDatabase(self.db_path)
+                db.execute("PRAGMA foreign_keys = ON")
+                if db.journal_mode != "wal":
+                    db.enable_wal()
                 self.migrated = schema.migrate(self)
             except BaseException:
-                self.db.close()
+                if db is not None:
+                    db.close()
+                self._release()
                 raise
         else:
-            self.db = sqlite_utils.Database(connect_read_only(self.db_path))
-            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db = ArchiveDatabase(connect_read_only(self.db_path))
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             try:
                 schema.check_readable(self)
             except BaseException:
@@ -183,9 +260,18 @@ class Archive:
         return self.root
 
     def close(self) -> None:
-        """Close the database connection, unless the caller handed it in open."""
-        if self._owned:
-            self.db.close()
+        """Close the database connection (unless the caller handed it in open) and
+        release the writer lock."""
+        try:
+            if self._owned:
+                self.db.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the file releases the flock
+            self._lock_fd = None
 
     def __enter__(self) -> Self:
         return self

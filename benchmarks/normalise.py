@@ -153,10 +153,10 @@ def main() -> None:
         "quality flags": [],
     }
     for f in files:
-        raw = read_raw(SourceFile(f, f.parent.name))[0]
+        raw = next(iter(read_raw(SourceFile(f, f.parent.name))))
         (norm,) = normalise(raw.image)
         for name, fn in (
-            ("decode", lambda f=f: read_raw(SourceFile(f, "b"))),
+            ("decode", lambda f=f: list(read_raw(SourceFile(f, "b")))),
             ("normalise", lambda raw=raw: normalise(raw.image)),
             ("png hash", lambda norm=norm: image_sha256(norm.image)),
             ("quality flags", lambda norm=norm, dpi=raw.dpi: quality_flags(norm.image, dpi=dpi)),

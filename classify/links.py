@@ -609,8 +609,10 @@ def _open(i: int, ents, parent_of, ci: int) -> bool:
         m for m in _matter_of(i, parent_of)
         if m != ci and (ents[m].date is None or child.date is None or ents[m].date <= child.date)
     ]  # fmt: skip
-    if not members:  # every member dated after the child (a misread date): still open
-        return True
+    if not members:
+        # every entry of that matter is dated after the child (pages in reverse order, a
+        # misfiled page): the matter did not exist yet, so it cannot be the one followed up
+        return False
     far = dt.date.min
     latest = max(members, key=lambda m: (ents[m].date or far, m))
     return ents[latest].status not in ("resolved", "explained")

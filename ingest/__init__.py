@@ -14,7 +14,8 @@ Quality thresholds live in :mod:`ingest.quality`; the pixel limit in
 """
 
 from minqing.ingest._discover import discover
-from minqing.ingest._load import image_sha256, load_source
+from minqing.ingest._load import image_sha256, iter_pages, load_source
+from minqing.ingest._paths import path_text
 from minqing.ingest._read import MAX_IMAGE_PIXELS, PDF_RENDER_DPI
 from minqing.ingest.quality import needs_rescan
 from minqing.ingest.types import BookSource, Page, SourceFile
@@ -31,6 +32,8 @@ __all__ = [
     "SourceFile",
     "discover",
     "image_sha256",
+    "iter_pages",
     "load_source",
     "needs_rescan",
+    "path_text",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,12 +114,13 @@ def _corrupt(path: Path, kind: str, e: BaseException, where: str = "") -> Corrup
     )
 
 
-def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
+def read_raster(data: bytes, kind: str, path: Path) -> Iterator[RawPage]:
     """Decode a JPEG/PNG/TIFF/BMP/WebP file: one RawPage per frame, EXIF orientation applied.
 
-    A damaged frame of a multi-page file fails the whole file, naming the page.
+    Frames are decoded one at a time as the caller asks for them, so a 400-page TIFF
+    needs the memory of one page, not of 400. A damaged frame of a multi-page file
+    fails the whole file, naming the page (the caller drops what it got before).
     """
-    frames: list[tuple[Image.Image, Image.Image, list[str]]] = []  # (stored, upright, transforms)
     current = 0
     try:
         with warnings.catch_warnings():
@@ -127,6 +129,7 @@ def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
             with Image.open(io.BytesIO(data)) as im:
                 # frames are walked one by one (not counted first: counting a damaged
                 # multi-page TIFF fails before any page is named)
+                single = not getattr(im, "is_animated", False)
                 while True:
                     if current:
                         try:
@@ -142,17 +145,17 @@ def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
                     if orientation and orientation != 1:
                         frame = ImageOps.exif_transpose(frame)
                         transforms.append(f"exif:{orientation}")
-                    frames.append((stored, frame, transforms))
+                    if single:
+                        original, ext = data, READABLE.get(kind, ".img")
+                    else:
+                        original, ext = _frame_png(stored), ".png"
+                    page = RawPage(_to_bgr(frame), original, ext, _dpi_of(frame), transforms)
+                    del stored, frame
+                    yield page
+                    del page
                     current += 1
-                    if not getattr(im, "is_animated", False):
+                    if single or not getattr(im, "is_animated", False):
                         break
-        pages = []
-        for stored, frame, transforms in frames:
-            if len(frames) == 1:
-                original, ext = data, READABLE.get(kind, ".img")
-            else:
-                original, ext = _frame_png(stored), ".png"
-            pages.append(RawPage(_to_bgr(frame), original, ext, _dpi_of(frame), transforms))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise DecompressionBombError(path, "image too large to decode safely", _BOMB_HINT) from e
     except MemoryError as e:
@@ -163,7 +166,6 @@ def read_raster(data: bytes, kind: str, path: Path) -> list[RawPage]:
         # this boundary every one of them means "this scan is damaged"
         where = f" (page {current + 1})" if current else ""
         raise _corrupt(path, kind, e, where) from e
-    return pages
 
 
 # ---------------------------------------------------------------- PDF ----
@@ -294,9 +296,11 @@ def _broken_image(page: object) -> str | None:
     return None
 
 
-def read_pdf(data: bytes, path: Path) -> list[RawPage]:
+def read_pdf(data: bytes, path: Path) -> Iterator[RawPage]:
     """Render every PDF page at :data:`PDF_RENDER_DPI`; keep a real text layer as lines.
 
+    Pages are rendered one at a time as the caller asks for them, and each page's
+    parsed objects are released before the next, so memory stays that of one page.
     A damaged page fails the whole file (the pipeline records one state per file),
     with a message that names the page.
     """
@@ -306,7 +310,7 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as e:  # pdfplumber wraps everything in PdfminerException
         raise _pdf_error(path, e, "open") from e
-    pages: list[RawPage] = []
+    count = 0
     opened = []
     try:
         scale = PDF_RENDER_DPI / 72.0
@@ -363,10 +367,21 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
             if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
                 raise CorruptScanError(path, f"cannot encode PDF page {number}", "report this bug")
             # a text page or a vector page is as sharp as its rendering
-            pages.append(
-                RawPage(image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI), [], text_lines)
+            raw = RawPage(
+                image, png.tobytes(), ".png", dpi or float(PDF_RENDER_DPI), [], text_lines
             )
-        if not pages:
+            del image, png, rendered
+            count += 1
+            yield raw
+            del raw
+            # release the page's parsed objects and pdfplumber's caches before the next
+            opened.remove(page)
+            page.close()
+            pdf.flush_cache()
+            cached = getattr(pdf.doc, "_cached_objs", None)  # pdfminer keeps every object
+            if isinstance(cached, dict):  # it parsed (image streams too): drop them
+                cached.clear()
+        if not count:
             raise CorruptScanError(
                 path, "PDF has no pages", "re-export the PDF or rescan the notebook"
             )
@@ -377,4 +392,3 @@ def read_pdf(data: bytes, path: Path) -> list[RawPage]:
             page.close()
         pdf.flush_cache()
         pdf.stream.close()
-    return pages

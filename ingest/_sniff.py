@@ -7,9 +7,14 @@ from pathlib import Path
 #: formats load_source reads, with the extension used for the stored original
 READABLE = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif", "bmp": ".bmp", "webp": ".webp"}
 
+#: the kind :func:`ingest.discover` gives a folder it cannot list or a dangling symbolic link
+UNREADABLE = "unreadable"
+
 #: files of ours (or of the tools around us) that are never pages
 NON_PAGE_NAMES = {"truth.json", "lines.json", "readme.md", "manifest.json", "manifest.yaml"}
 NON_PAGE_SUFFIXES = {".json", ".md", ".txt", ".csv", ".yaml", ".yml", ".tsv", ".py", ".pyc"}
+#: a folder holding this file is a minqing archive, never a folder of scans
+ARCHIVE_DB = "archive.db"
 #: folders that never hold scans
 NON_PAGE_DIRS = {"__pycache__"}
 

@@ -16,7 +16,8 @@ class SourceFile:
         path: the file, as found under the path the user gave.
         book_id: the book it belongs to.
         kind: what its bytes are (``jpeg``, ``png``, ``tiff``, ``bmp``, ``webp``,
-            ``pdf``, ``empty`` or ``unknown``), sniffed by :func:`ingest.discover`;
+            ``pdf``, ``empty``, ``unknown``, or ``unreadable`` for a folder that cannot be
+            listed or a dangling symbolic link), sniffed by :func:`ingest.discover`;
             empty when not sniffed. :func:`ingest.load_source` sniffs again anyway.
     """
 

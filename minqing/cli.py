@@ -13,12 +13,14 @@ import pkgutil
 import click
 
 import minqing
+from minqing.errors import ExitCodeGroup, debug_option
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=ExitCodeGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(minqing.__version__, prog_name="minqing")
+@debug_option
 def cli() -> None:
     """minqing: scans of handwritten 民情日记 notebooks in, a searchable archive out.
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import csv
+import errno
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
 from minqing import ocr
+from minqing.archive.errors import ArchiveBusyError
 from minqing.archive.store import Archive
 from minqing.classify.model import CategoryModelError
 from minqing.errors import ExitCode, MinqingError
-from minqing.ingest.errors import InputNotFoundError
+from minqing.ingest.errors import InputNotFoundError, NoScansError
 from minqing.options import archive_option
 from minqing.pipeline import EngineConfigError, IngestSummary, run_ingest
 
@@ -120,7 +123,8 @@ def command(
     a folder of such folders, or a PDF. The book id is the folder name or PDF stem.
     Re-running on the same input redoes no OCR; files that failed are retried.
     Bad files are reported one per line; the rest of the batch goes on and the exit
-    code is 3 when any file failed.
+    code is 3 when any file failed (7: no scans found; 8: another ingest is writing
+    the archive; 4: the archive cannot be written, e.g. the disk is full).
 
     \b
     Example:
@@ -130,7 +134,15 @@ def command(
     cli_meta = {
         k: v for k, v in {"cadre": cadre, "township": township, "village": village}.items() if v
     }
-    archive = Archive(archive_dir, create=True)
+    try:
+        # the writer lock: a second ingest into this archive is refused with one line
+        archive = Archive(archive_dir, create=True, writer=True)
+    except ArchiveBusyError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.refused) from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise MinqingError(
+            _archive_problem(archive_dir, exc), exit_code=ExitCode.archive_error
+        ) from exc
     show = not quiet and sys.stderr.isatty()
     bar = None
 
@@ -162,6 +174,8 @@ def command(
             manifest=meta,
             progress=progress,
         )
+    except NoScansError as exc:
+        raise MinqingError(str(exc), exit_code=ExitCode.nothing_to_do) from exc
     except InputNotFoundError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.input_failed) from exc
     except (ocr.EngineUnavailableError, ocr.UnknownEngineError) as exc:
@@ -170,6 +184,12 @@ def command(
         raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
     except EngineConfigError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.bad_data) from exc
+    except (OSError, sqlite3.Error) as exc:
+        # the archive itself failed (disk full, read-only, I/O error): what was committed
+        # before stays; the run's last book is rolled back and redone next time
+        raise MinqingError(
+            _archive_problem(archive_dir, exc), exit_code=ExitCode.archive_error
+        ) from exc
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -177,6 +197,28 @@ def command(
     _report(summary, archive_dir, quiet)
     if summary.failed:
         sys.exit(ExitCode.input_failed)
+
+
+def _archive_problem(archive_dir: Path, exc: BaseException) -> str:
+    """One line for a failure of the archive folder or database itself."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    try:  # SQLite reports a full disk as "disk I/O error" when its WAL index cannot grow
+        st = os.statvfs(archive_dir)
+        full = st.f_bavail * st.f_frsize < 1 << 20
+    except OSError:
+        full = False
+    if full or getattr(exc, "errno", None) == errno.ENOSPC or "full" in text.lower():
+        if full and "full" not in text.lower() and "space" not in text.lower():
+            text = f"the disk is full ({text})"
+        hint = "free disk space, then run the same command again: nothing archived was lost"
+    elif (
+        getattr(exc, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM)
+        or "readonly" in text
+    ):
+        hint = "the archive folder must be writable by you"
+    else:
+        hint = "check the disk, then run the same command again"
+    return f"{archive_dir}: cannot write the archive: {text} ({hint})"
 
 
 def _report(s: IngestSummary, archive_dir: Path, quiet: bool) -> None:

@@ -2,14 +2,15 @@
 
 Orchestration only; each step is a stage library call. The flow, per book:
 
-1. every input file is loaded and normalised by ``ingest.load_source`` (in worker
+1. every input file is loaded and normalised page by page by ``ingest.iter_pages`` (in worker
    processes when ``workers > 1``); a file unchanged since a successful earlier run
    (same path and content hash) is not even decoded;
 2. every page is OCR'd unless the OCR cache holds a result for (page hash, engine
    id); results are cached as soon as they exist, so a killed run loses nothing
    expensive;
-3. the book's pages, lines and entries are written in ONE transaction: a killed run
-   leaves the book as it was before, and the next run completes it;
+3. the book's pages and lines are written in one transaction, its entries (segmented
+   in between, outside any transaction) in a second: a killed run leaves the book's
+   pages as they were before or complete, and the next run completes it;
 4. follow-up links are recomputed for the books touched and their villages.
 
 Human corrections are never overwritten (see :mod:`archive.records`).
@@ -19,12 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +30,12 @@ from typing import Any
 import cv2
 
 from minqing import classify, ingest, ocr
+from minqing._workers import WorkerCrash, WorkerPool
 from minqing.archive import keywords, records
 from minqing.archive.store import Archive, store_blob
 from minqing.classify.segment import continue_books, neighbour_years
 from minqing.classify.types import Link
-from minqing.ingest.errors import BadInputError
+from minqing.ingest.errors import BadInputError, read_error
 from minqing.ingest.types import BookSource, Page, SourceFile
 from minqing.ocr import EngineSpec
 from minqing.ocr.types import Line, PageText
@@ -175,6 +174,17 @@ def _text_layer_page_text(page: Page) -> PageText:
     return PageText(lines=tuple(lines), engine_id=TEXT_LAYER_ENGINE, width=w, height=h)
 
 
+def _digest(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file, read in blocks (a 2 GB PDF is not held twice)."""
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
 def process_file(
     src: SourceFile,
     archive_root: str,
@@ -186,72 +196,90 @@ def process_file(
 
     ``cached`` holds the page hashes whose OCR result for ``engine_id`` is already in
     the archive's cache; those pages are not OCR'd again. Bad input is returned as
-    ``error`` (one line), never raised, so the batch goes on.
+    ``error`` (one line), never raised, so the batch goes on. Pages are read, stored
+    and OCR'd one at a time, so memory is that of one page however long the file.
     """
     path = Path(src.path)
     try:
-        data = path.read_bytes()
+        sha, size = _digest(path)
     except OSError as exc:
-        return FileResult(
-            str(path),
-            src.book_id,
-            "",
-            0,
-            error=f"{path}: cannot read file: {exc.strerror} (check the path and permissions)",
-        )
-    result = FileResult(str(path), src.book_id, hashlib.sha256(data).hexdigest(), len(data))
+        return FileResult(str(path), src.book_id, "", 0, error=str(read_error(path, exc)))
+    result = FileResult(str(path), src.book_id, sha, size)
+    name = ingest.path_text(path)
     try:
-        pages = ingest.load_source(src)
+        for page in ingest.iter_pages(src):
+            result.pages.append(_store_page(page, archive_root, engine, engine_id, cached, result))
+            del page
     except BadInputError as exc:
         result.error = str(exc)
-        return result
-    for page in pages:
-        png = page.png  # the bytes ingest hashed; encode only when it did not keep them
-        if png is None:
-            ok, buf = cv2.imencode(".png", page.image)
-            if not ok:  # pragma: no cover - OpenCV failure
-                result.error = f"{path}: could not encode the normalised page (report a bug)"
-                return result
-            png = buf.tobytes()
-        image_rel, sha = store_blob(archive_root, png, ".png")
-        original_rel, original_sha = store_blob(
-            archive_root, page.original_bytes, page.original_ext
+    except ocr.OcrError as exc:
+        n = len(result.pages) + 1  # the page that failed: the ones before it are stored
+        result.error = (
+            f"{name}: OCR failed on page {n}: {exc} (try again; report it if it persists)"
         )
-        h, w = page.image.shape[:2]
-        page_text: PageText | None = None
-        if page.text_lines is not None:
-            page_text = _text_layer_page_text(page)
-        elif sha not in cached:
-            t0 = time.perf_counter()
-            try:
-                page_text = _engine(engine).recognize(page.image)
-            except ocr.OcrError as exc:
-                result.error = (
-                    f"{path}: OCR failed on page {page.index_in_source + 1}: {exc} "
-                    "(try again; report it if it persists)"
-                )
-                result.pages.clear()
-                return result
-            result.ocr_seconds += time.perf_counter() - t0
-            result.ocr_pages += 1
-        else:
-            result.cached_pages += 1
-        result.pages.append(
-            PageResult(
-                index_in_source=page.index_in_source,
-                image=image_rel,
-                original=original_rel,
-                sha256=sha,
-                original_sha256=original_sha,
-                width=w,
-                height=h,
-                transforms=page.transforms,
-                flags=page.flags,
-                page_text=page_text,
-                text_layer=page.text_lines is not None,
-            )
+    except MemoryError:
+        result.error = (
+            f"{name}: out of memory on page {len(result.pages) + 1} "
+            "(ingest it alone with --workers 1, or on a machine with more memory)"
         )
+    except OSError as exc:  # storing the page: disk full, archive folder not writable
+        result.error = (
+            f"{name}: cannot store page {len(result.pages) + 1} in the archive: "
+            f"{exc.strerror or exc} "
+            "(free disk space or fix the archive folder's permissions, then run again)"
+        )
+    except Exception as exc:  # a bug must fail one file, not the batch
+        first = (str(exc).strip().splitlines() or [""])[0]
+        result.error = (
+            f"{name}: internal error on page {len(result.pages) + 1}: "
+            f"{type(exc).__name__}: {first} (a bug: please report it with this file)"
+        )
+    if result.error:
+        result.pages.clear()
     return result
+
+
+def _store_page(
+    page: Page,
+    archive_root: str,
+    engine: EngineSpec,
+    engine_id: str,
+    cached: frozenset[str],
+    result: FileResult,
+) -> PageResult:
+    """Store one page's images, OCR it unless cached; its typed record for the main side."""
+    png = page.png  # the bytes ingest hashed; encode only when it did not keep them
+    if png is None:
+        ok, buf = cv2.imencode(".png", page.image)
+        if not ok:  # pragma: no cover - OpenCV failure
+            raise ValueError("could not encode the normalised page")
+        png = buf.tobytes()
+    image_rel, sha = store_blob(archive_root, png, ".png")
+    original_rel, original_sha = store_blob(archive_root, page.original_bytes, page.original_ext)
+    h, w = page.image.shape[:2]
+    page_text: PageText | None = None
+    if page.text_lines is not None:
+        page_text = _text_layer_page_text(page)
+    elif sha not in cached:
+        t0 = time.perf_counter()
+        page_text = _engine(engine).recognize(page.image)
+        result.ocr_seconds += time.perf_counter() - t0
+        result.ocr_pages += 1
+    else:
+        result.cached_pages += 1
+    return PageResult(
+        index_in_source=page.index_in_source,
+        image=image_rel,
+        original=original_rel,
+        sha256=sha,
+        original_sha256=original_sha,
+        width=w,
+        height=h,
+        transforms=page.transforms,
+        flags=page.flags,
+        page_text=page_text,
+        text_layer=page.text_lines is not None,
+    )
 
 
 # -- main side -----------------------------------------------------------------------------
@@ -264,7 +292,7 @@ def _reuse_file(
     row = records.file_row(archive, str(src.path))
     if not row or row["state"] != "ok" or row["sha256"] != data_sha:
         return None
-    pages = records.source_file_pages(archive, src.book_id, str(src.path))
+    pages = records.source_file_pages(archive, src.book_id, ingest.path_text(src.path))
     if len(pages) != (row["pages"] or 0):
         return None
     if any(p.get("ingest_version") != ingest.VERSION for p in pages):
@@ -351,11 +379,9 @@ def run_ingest(
     progress("files", total_files, "")
     pool = None
     if workers > 1 and total_files > 1:
-        ctx = multiprocessing.get_context("forkserver" if os.name != "nt" else "spawn")
         threads = max(1, ocr.cpu_count() // workers)
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
-        )
+        # workers that die with this process; a worker crash fails one file (_workers.py)
+        pool = WorkerPool(workers, initializer=_init_worker, initargs=(threads,))
     touched: list[str] = []
     try:
         for book in books:
@@ -367,9 +393,12 @@ def run_ingest(
                 book, archive, engine, engine_id, pool, summary, progress, model, smodel
             ):
                 touched.append(book.book_id)
-    finally:
+    except BaseException:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(kill=True)  # Ctrl-C, disk full: do not wait for work in progress
+        raise
+    if pool is not None:
+        pool.shutdown()
     if touched:
         _year_from_neighbours(archive, touched, model)
         _link(archive, touched)
@@ -392,7 +421,7 @@ def _ingest_book(
     archive: Archive,
     engine: EngineSpec,
     engine_id: str,
-    pool: ProcessPoolExecutor | None,
+    pool: WorkerPool | None,
     summary: IngestSummary,
     progress: ProgressFn,
     model: Any = None,
@@ -428,11 +457,17 @@ def _ingest_book(
         for src in todo:
             handle(process_file(src, archive_root, engine, engine_id, cached))
     else:
-        futures = [
-            pool.submit(process_file, src, archive_root, engine, engine_id, cached) for src in todo
-        ]
-        for fut in futures:
-            handle(fut.result())
+        for src, res in pool.map(process_file, todo, archive_root, engine, engine_id, cached):
+            if isinstance(res, WorkerCrash):
+                res = FileResult(
+                    str(src.path),
+                    src.book_id,
+                    "",
+                    0,
+                    error=f"{ingest.path_text(src.path)}: {res} "
+                    "(ingest it alone with --workers 1, split it, or use a machine with more memory)",
+                )
+            handle(res)
 
     # assemble the book: page numbers follow file order, then position within the file
     seen_pages: set[str] = set()
@@ -491,13 +526,24 @@ def _ingest_book(
                 pages=len(fresh),
             )
         records.prune_pages(archive, book.book_id, kept)
-        summary.pages += len(kept)
-        entries = classify.segment_book(
-            records.book_lines(archive, book.book_id),
-            year_hint=_year_hint(archive, book.book_id),
-            model=model,
-            status_model=smodel,
-        )
+    summary.pages += len(kept)
+    # Segmenting and classifying take seconds a book: done between two short write
+    # transactions, not inside one, so that reviewers' saves are not kept waiting
+    # (issue 12, item 19). A killed run leaves new pages with old entries; the next run
+    # redoes the entries (every file is then reused).
+    lines = records.book_lines(archive, book.book_id)
+    entries = classify.segment_book(
+        lines, year_hint=_year_hint(archive, book.book_id), model=model, status_model=smodel
+    )
+    with archive.db.atomic():
+        now_lines = records.book_lines(archive, book.book_id)
+        if now_lines != lines:  # a reviewer corrected a line meanwhile: theirs counts
+            entries = classify.segment_book(
+                now_lines,
+                year_hint=_year_hint(archive, book.book_id),
+                model=model,
+                status_model=smodel,
+            )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
         # reviewers' splits, merges, moved lines, dates outrank re-segmentation
         corrections.reapply_decisions(archive, [book.book_id])
