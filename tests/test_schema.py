@@ -152,7 +152,20 @@ def test_an_archive_from_before_migrations_is_refused_for_reading_then_migrated(
     ):
         conn.execute(f"drop table {table}")
     conn.execute("alter table entries drop column date_confirmed")
-    conn.execute("drop view matters")
+    # what later migrations added: maintained matters (m002), merge origins (m003)
+    for trigger in schema.DERIVED_TRIGGERS:
+        conn.execute(f"drop trigger {trigger}")
+    for table in ("matters", "cadre_days", "origins"):
+        conn.execute(f"drop table {table}")
+    for (index,) in conn.execute(
+        "select name from sqlite_master where type = 'index' and sql like '%origin%'"
+    ).fetchall():
+        conn.execute(f"drop index {index}")
+    conn.execute("alter table books drop column merged_sha")
+    for table in ("books", "corrections", "runs"):
+        conn.execute(f"alter table {table} drop column origin")
+    conn.execute("alter table corrections drop column origin_id")
+    conn.execute("alter table runs drop column origin_id")
     conn.execute("create view matters as select entry_id as matter_id from entries")
     conn.commit()
     conn.close()
