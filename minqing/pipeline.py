@@ -24,7 +24,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -316,6 +316,7 @@ def run_ingest(
     workers: int = 1,
     manifest: dict[str, dict[str, str]] | None = None,
     progress: ProgressFn = _noop,
+    executor: Executor | None = None,
 ) -> IngestSummary:
     """Ingest scans into the archive; returns the run's counts.
 
@@ -328,6 +329,9 @@ def run_ingest(
         manifest: book id → metadata (cadre, post, township, village, period).
         progress: called with ``("books", total, "")`` once, ``("file", 1, path)`` per
             input file done and ``("error", 0, message)`` per failed file.
+        executor: runs ``process_file`` calls instead of a local process pool (e.g. the
+            Dask cluster of :mod:`minqing.cluster`); ``workers`` is then ignored. The
+            pipeline shuts it down at the end.
 
     Raises:
         ingest.errors.InputNotFoundError: a PATH does not exist or holds no scans.
@@ -346,8 +350,8 @@ def run_ingest(
     model = category_model(archive)
     total_files = sum(len(b.files) for b in books)
     progress("files", total_files, "")
-    pool = None
-    if workers > 1 and total_files > 1:
+    pool = executor
+    if pool is None and workers > 1 and total_files > 1:
         ctx = multiprocessing.get_context("forkserver" if os.name != "nt" else "spawn")
         threads = max(1, ocr.cpu_count() // workers)
         pool = ProcessPoolExecutor(
@@ -386,7 +390,7 @@ def _ingest_book(
     archive: Archive,
     engine: EngineSpec,
     engine_id: str,
-    pool: ProcessPoolExecutor | None,
+    pool: Executor | None,
     summary: IngestSummary,
     progress: ProgressFn,
     model: Any = None,
