@@ -55,6 +55,12 @@ def _import_distributed() -> Any:
     return distributed
 
 
+def _minqing_version() -> str:
+    import minqing
+
+    return minqing.__version__
+
+
 def worker_threads() -> int:
     """ONNX Runtime threads for the OCR engine in this Dask worker process."""
     env = os.environ.get("MINQING_OCR_THREADS")
@@ -155,6 +161,22 @@ class DaskExecutor(concurrent.futures.Executor):
                 f"--cluster {address}: cannot reach the scheduler ({exc}); start one with "
                 "`dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`"
             ) from exc
+
+        self._check_versions(address)
+
+    def _check_versions(self, address: str) -> None:
+        """Refuse workers that run another minqing: their pages would differ."""
+        import minqing
+
+        theirs = self.client.run(_minqing_version)
+        other = {w: v for w, v in theirs.items() if v != minqing.__version__}
+        if other:
+            self.shutdown()
+            shown = ", ".join(f"{w} has {v}" for w, v in sorted(other.items()))
+            raise ClusterUnavailableError(
+                f"--cluster {address}: workers run another minqing than this {minqing.__version__}"
+                f" ({shown}); install the same version on every worker"
+            )
 
     @property
     def workers(self) -> int:
