@@ -152,10 +152,11 @@ def test_an_archive_from_before_migrations_is_refused_for_reading_then_migrated(
     ):
         conn.execute(f"drop table {table}")
     conn.execute("alter table entries drop column date_confirmed")
-    # what later migrations added: maintained matters (m002), merge origins (m003)
-    for trigger in schema.DERIVED_TRIGGERS:
+    # what later migrations added: maintained matters (m002), merge origins (m003), topics
+    # and ordered supervision indexes (m004)
+    for trigger in [*schema.DERIVED_TRIGGERS, *schema.TOPIC_TRIGGERS]:
         conn.execute(f"drop trigger {trigger}")
-    for table in ("matters", "cadre_days", "origins"):
+    for table in ("matters", "cadre_days", "origins", "topics"):
         conn.execute(f"drop table {table}")
     for (index,) in conn.execute(
         "select name from sqlite_master where type = 'index' and sql like '%origin%'"
