@@ -843,12 +843,17 @@ def refresh_matters(archive: Archive) -> None:
             seen.add(eid)
         return eid
 
-    archive.db.execute(f"update {ENTRIES} set follow_up_of = null, matter_id = entry_id")
-    for child, par in parent.items():
-        archive.db.execute(
-            f"update {ENTRIES} set follow_up_of = ?, matter_id = ? where entry_id = ?",
-            [par, root(child), child],
-        )
+    # only the entries whose values change are written: every write fires the triggers
+    # that keep ``matters`` up to date (issue 16), and most entries keep theirs
+    for eid, follow, matter in archive.db.execute(
+        f"select entry_id, follow_up_of, matter_id from {ENTRIES}"
+    ).fetchall():
+        want = (parent.get(eid), root(eid) if eid in parent else eid)
+        if (follow, matter) != want:
+            archive.db.execute(
+                f"update {ENTRIES} set follow_up_of = ?, matter_id = ? where entry_id = ?",
+                [*want, eid],
+            )
 
 
 def record_run(

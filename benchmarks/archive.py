@@ -37,8 +37,10 @@ import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import sqlite_utils
+
 from benchmarks._common import command_line, machine
-from minqing.archive import keywords
+from minqing.archive import keywords, schema
 from minqing.archive.search import bigrams
 from minqing.archive.store import Archive, store_blob
 from minqing.classify.types import CATEGORIES, STATUSES
@@ -153,6 +155,11 @@ def build(
     ).fetchall()
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
+    # and the triggers that keep matters / cadre_days (issue 16): refilled in one pass at
+    # the end, then recreated (same SQL), as an ingest would have left them
+    triggers = conn.execute("select name, sql from sqlite_master where type = 'trigger'").fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
     towns = []
     for i in range(n_towns):
         towns.append(
@@ -375,6 +382,12 @@ def build(
     )
     for _, sql in indexes:
         conn.execute(sql)
+    t_derived = time.perf_counter()
+    schema.refill_derived(sqlite_utils.Database(conn))
+    schema.refill_topics(sqlite_utils.Database(conn))
+    t_derived = time.perf_counter() - t_derived
+    for _, sql in triggers:
+        conn.execute(sql)
     conn.execute("COMMIT")
     t_rows = time.perf_counter() - t0
     conn.close()
@@ -389,6 +402,7 @@ def build(
         "pages": len(page_rows),
         "lines": len(line_rows),
         "seconds_rows": round(t_rows, 1),
+        "seconds_matters_refill": round(t_derived, 1),
         "seconds_total": round(time.perf_counter() - t0, 1),
     }
 
@@ -437,7 +451,59 @@ def pct(xs: list[float], p: float) -> float:
     return xs[k]
 
 
-def measure(root: Path, n: int) -> list[dict]:
+def before_config(tmp: Path) -> Path:
+    """A copy of datasette/ whose canned queries are the ones before issue 16
+    (``benchmarks/canned_before_issue16.yaml``: over the matters view, ``entries`` and
+    ``keywords``, not ``cadre_days`` and ``topics``)."""
+    import shutil
+
+    import yaml
+
+    from minqing.paths import datasette_dir
+
+    dest = tmp / "datasette-before"
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(datasette_dir(), dest)
+    meta = yaml.safe_load((dest / "metadata.yaml").read_text(encoding="utf-8"))
+    old = yaml.safe_load(
+        (Path(__file__).parent / "canned_before_issue16.yaml").read_text(encoding="utf-8")
+    )
+    for name, q in old.items():
+        meta["databases"]["archive"]["queries"][name]["sql"] = q["sql"]
+    (dest / "metadata.yaml").write_text(
+        yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    return dest
+
+
+def matters_as_view(root: Path, on: bool) -> None:
+    """Swap the maintained ``matters`` table for the view it replaced (``on``), or back."""
+    conn = sqlite3.connect(root / "archive.db", isolation_level=None)
+    try:
+        swapped = conn.execute(
+            "select 1 from sqlite_master where name = '_matters_maintained'"
+        ).fetchone()
+        if bool(swapped) == on:  # already so (an interrupted run left it swapped)
+            return
+        if on:
+            conn.execute("BEGIN")
+            conn.execute("ALTER TABLE matters RENAME TO _matters_maintained")
+            conn.execute(schema.MATTERS_VIEW_SQL.strip())
+            conn.execute("COMMIT")
+        else:
+            conn.execute("BEGIN")
+            conn.execute("DROP VIEW IF EXISTS matters")
+            conn.execute("ALTER TABLE _matters_maintained RENAME TO matters")
+            conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def measure(
+    root: Path, n: int, *, only: str = "", extra_env: dict[str, str] | None = None
+) -> list[dict]:
     db = sqlite3.connect(root / "archive.db")
     entry_ids = [
         r[0]
@@ -450,7 +516,7 @@ def measure(root: Path, n: int) -> list[dict]:
     ).fetchone()
     db.close()
     port = _free_port()
-    env = {**os.environ}
+    env = {**os.environ, **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "minqing", "serve", "--archive", str(root), "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -542,6 +608,7 @@ def measure(root: Path, n: int) -> list[dict]:
         ),
     ]
     results = []
+    cases = [c for c in cases if c[0].startswith(only)]
     try:
         for label, make in cases:
             for i in range(2):  # warm-up
@@ -584,6 +651,12 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="measure an archive built before")
     ap.add_argument("--requests", type=int, default=30, help="requests per case")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument(
+        "--no-before",
+        action="store_true",
+        help="skip the canned queries as they were before issue 16 (the matters view, "
+        "the weekly queries over entries), measured first in the same run",
+    )
     args = ap.parse_args()
     root = args.out or Path(tempfile.gettempdir()) / f"minqing-bench-{args.entries}"
     print(f"machine: {machine()}\ncommand: {command_line()}", flush=True)
@@ -597,7 +670,31 @@ def main() -> None:
         print(f"build: {build_stats}", flush=True)
     size = sum(f.stat().st_size for f in root.glob("archive.db*"))
     print(f"database: {root / 'archive.db'} {size / 2**20:.0f} MiB", flush=True)
+    before: list[dict] = []
+    if not args.no_before:
+        print("-- before (issue 16): matters as a view, canned queries as they were", flush=True)
+        matters_as_view(root, True)
+        try:
+            before = measure(
+                root,
+                args.requests,
+                only="canned",
+                extra_env={"MINQING_DATASETTE_DIR": str(before_config(root.parent))},
+            )
+        finally:
+            matters_as_view(root, False)
+        print("-- now: maintained matters, cadre_days, topics", flush=True)
     results = measure(root, args.requests)
+    if before:
+        now = {r["case"]: r for r in results}
+        print("\ncanned query before -> now (p50 / p95 ms):", flush=True)
+        for b in before:
+            a = now[b["case"]]
+            print(
+                f"  {b['case']:58s} {b['p50_ms']:8.1f} / {b['p95_ms']:8.1f}  ->  "
+                f"{a['p50_ms']:8.1f} / {a['p95_ms']:8.1f}",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -607,6 +704,7 @@ def main() -> None:
                     "build": build_stats,
                     "db_mib": round(size / 2**20),
                     "results": results,
+                    "before": before,
                 },
                 ensure_ascii=False,
                 indent=2,

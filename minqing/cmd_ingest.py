@@ -97,6 +97,13 @@ def default_workers() -> int:
     help="Parallel processes (default: number of cores).",
 )
 @click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    default=None,
+    help="Send reading and OCR to a Dask cluster: tcp://HOST:8786 (a running `dask "
+    "scheduler`) or local:N (N worker processes here). Needs minqing[cluster].",
+)
+@click.option(
     "--manifest",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="books.csv with book metadata.",
@@ -111,6 +118,7 @@ def command(
     engine_name: str,
     engine_options: tuple[str, ...],
     workers: int | None,
+    cluster: str | None,
     manifest: Path | None,
     cadre: str | None,
     township: str | None,
@@ -129,11 +137,20 @@ def command(
     \b
     Example:
         minqing ingest scans/2024/ --archive archive/ --manifest books.csv
+        minqing ingest scans/2024/ --archive archive/ --cluster tcp://10.0.0.5:8786
     """
     meta = read_manifest(manifest) if manifest else {}
     cli_meta = {
         k: v for k, v in {"cadre": cadre, "township": township, "village": village}.items() if v
     }
+    executor = None
+    if cluster:
+        from minqing.cluster import ClusterUnavailableError, DaskExecutor
+
+        try:
+            executor = DaskExecutor(cluster)
+        except ClusterUnavailableError as exc:
+            raise MinqingError(str(exc), exit_code=ExitCode.engine_error) from exc
     try:
         # the writer lock: a second ingest into this archive is refused with one line
         archive = Archive(archive_dir, create=True, writer=True)
@@ -173,6 +190,7 @@ def command(
             workers=workers or default_workers(),
             manifest=meta,
             progress=progress,
+            executor=executor,
         )
     except NoScansError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.nothing_to_do) from exc
@@ -194,6 +212,8 @@ def command(
         if bar is not None:
             bar.__exit__(None, None, None)
         archive.close()
+        if executor is not None:
+            executor.shutdown()  # again: idempotent, and covers an error before the run
     _report(summary, archive_dir, quiet)
     if summary.failed:
         sys.exit(ExitCode.input_failed)

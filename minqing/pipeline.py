@@ -23,6 +23,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -346,6 +347,7 @@ def run_ingest(
     workers: int = 1,
     manifest: dict[str, dict[str, str]] | None = None,
     progress: ProgressFn = _noop,
+    executor: Executor | None = None,
 ) -> IngestSummary:
     """Ingest scans into the archive; returns the run's counts.
 
@@ -358,6 +360,9 @@ def run_ingest(
         manifest: book id → metadata (cadre, post, township, village, period).
         progress: called with ``("books", total, "")`` once, ``("file", 1, path)`` per
             input file done and ``("error", 0, message)`` per failed file.
+        executor: runs ``process_file`` calls instead of a local process pool (e.g. the
+            Dask cluster of :mod:`minqing.cluster`); ``workers`` is then ignored. The
+            pipeline shuts it down at the end.
 
     Raises:
         ingest.errors.InputNotFoundError: a PATH does not exist or holds no scans.
@@ -377,8 +382,8 @@ def run_ingest(
     smodel = status_model(archive)
     total_files = sum(len(b.files) for b in books)
     progress("files", total_files, "")
-    pool = None
-    if workers > 1 and total_files > 1:
+    pool: WorkerPool | Executor | None = executor
+    if pool is None and workers > 1 and total_files > 1:
         threads = max(1, ocr.cpu_count() // workers)
         # workers that die with this process; a worker crash fails one file (_workers.py)
         pool = WorkerPool(workers, initializer=_init_worker, initargs=(threads,))
@@ -394,8 +399,11 @@ def run_ingest(
             ):
                 touched.append(book.book_id)
     except BaseException:
-        if pool is not None:
-            pool.shutdown(kill=True)  # Ctrl-C, disk full: do not wait for work in progress
+        # Ctrl-C, disk full: do not wait for work in progress
+        if isinstance(pool, WorkerPool):
+            pool.shutdown(kill=True)
+        elif pool is not None:
+            pool.shutdown(cancel_futures=True)
         raise
     if pool is not None:
         pool.shutdown()
@@ -421,7 +429,7 @@ def _ingest_book(
     archive: Archive,
     engine: EngineSpec,
     engine_id: str,
-    pool: WorkerPool | None,
+    pool: WorkerPool | Executor | None,
     summary: IngestSummary,
     progress: ProgressFn,
     model: Any = None,
@@ -456,6 +464,12 @@ def _ingest_book(
     if pool is None:
         for src in todo:
             handle(process_file(src, archive_root, engine, engine_id, cached))
+    elif not isinstance(pool, WorkerPool):  # another executor: a Dask cluster's workers
+        futures = [
+            pool.submit(process_file, src, archive_root, engine, engine_id, cached) for src in todo
+        ]
+        for fut in futures:
+            handle(fut.result())
     else:
         for src, res in pool.map(process_file, todo, archive_root, engine, engine_id, cached):
             if isinstance(res, WorkerCrash):

@@ -169,7 +169,21 @@ def test_an_archive_from_before_migrations_is_refused_for_reading_then_migrated(
         conn.execute(f"alter table entries drop column {column}")
     conn.execute("drop trigger lines_corrected_drop_alternates")
     conn.execute("alter table lines drop column alternates")
-    conn.execute("drop view matters")
+    # what later migrations added: maintained matters (m002), merge origins (m003), topics
+    # and ordered supervision indexes (m004)
+    for trigger in [*schema.DERIVED_TRIGGERS, *schema.TOPIC_TRIGGERS]:
+        conn.execute(f"drop trigger {trigger}")
+    for table in ("matters", "cadre_days", "origins", "topics"):
+        conn.execute(f"drop table {table}")
+    for (index,) in conn.execute(
+        "select name from sqlite_master where type = 'index' and sql like '%origin%'"
+    ).fetchall():
+        conn.execute(f"drop index {index}")
+    conn.execute("alter table books drop column merged_sha")
+    for table in ("books", "corrections", "runs"):
+        conn.execute(f"alter table {table} drop column origin")
+    conn.execute("alter table corrections drop column origin_id")
+    conn.execute("alter table runs drop column origin_id")
     conn.execute("create view matters as select entry_id as matter_id from entries")
     conn.commit()
     conn.close()
