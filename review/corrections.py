@@ -58,7 +58,6 @@ from minqing.archive.search import bigrams
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 
-
 #: decision kinds stored in ``review_decisions``
 KINDS = ("start", "join", "category", "status", "date", "link")
 
@@ -167,7 +166,9 @@ def line_anchor(archive: Archive, line_id: str) -> Anchor:
     if r is None:
         _line(archive, line_id)  # raises
         raise AssertionError  # pragma: no cover
-    return Anchor(r["page_id"], r["sha256"] or "", (r["x0"] or 0, r["y0"] or 0, r["x1"] or 0, r["y1"] or 0))
+    return Anchor(
+        r["page_id"], r["sha256"] or "", (r["x0"] or 0, r["y0"] or 0, r["x1"] or 0, r["y1"] or 0)
+    )
 
 
 def resolve_anchor(archive: Archive, book_id: str, anchor: Anchor) -> str | None:
@@ -304,12 +305,17 @@ def refresh_entry(archive: Archive, eid: str) -> None:
 
     row = _entry(archive, eid)
     ids = json.loads(row["line_ids"] or "[]")
-    texts = {
-        r["line_id"]: r["text"]
-        for r in archive.db.query(
-            f"select line_id, text from {LINES} where line_id in ({','.join('?' * len(ids))})", ids
-        )
-    } if ids else {}
+    texts = (
+        {
+            r["line_id"]: r["text"]
+            for r in archive.db.query(
+                f"select line_id, text from {LINES} where line_id in ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        if ids
+        else {}
+    )
     text = _entry_text(texts.get(i, "") for i in ids)
     upd: dict[str, Any] = {"text": text}
     if not row["category_confirmed"]:
@@ -346,7 +352,9 @@ def set_category(
     except (TypeError, ValueError):
         code = 0
     if code not in CATEGORIES:
-        raise BadCorrectionError(archive.db_path, f"category {code!r} is not 1–8", "pick one of the eight categories")
+        raise BadCorrectionError(
+            archive.db_path, f"category {code!r} is not 1–8", "pick one of the eight categories"
+        )
     with archive.db.atomic():
         return _set_category(archive, eid, code, who, expected)
 
@@ -358,10 +366,17 @@ def _set_category(archive: Archive, eid: str, code: int, who: str, expected: Any
         return False
     archive.db.table(ENTRIES).update(
         eid,
-        {"category_code": code, "category": CATEGORIES[code], "category_score": 1.0, "category_confirmed": 1},
+        {
+            "category_code": code,
+            "category": CATEGORIES[code],
+            "category_score": 1.0,
+            "category_confirmed": 1,
+        },
     )
     _entry_decision(archive, who, row, "category", code)
-    records.record_correction(archive, who, ENTRIES, eid, "category_code", row["category_code"], code)
+    records.record_correction(
+        archive, who, ENTRIES, eid, "category_code", row["category_code"], code
+    )
     return True
 
 
@@ -408,7 +423,9 @@ def set_date(
         iso = parse_iso_date(date)
     except ValueError:
         raise BadCorrectionError(
-            archive.db_path, f"date {date!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-03-05"
+            archive.db_path,
+            f"date {date!r} is not a date",
+            "write it as YYYY-MM-DD, e.g. 2024-03-05",
         ) from None
     with archive.db.atomic():
         return _set_date(archive, eid, iso, who, expected)
@@ -441,7 +458,9 @@ def _write_link(archive: Archive, child: str, parent: str | None) -> None:
             "child": child,
             "parent": parent or NO_PARENT,
             "score": 1.0,
-            "evidence": json.dumps(["reviewer" if parent else "reviewer: not a follow-up"], ensure_ascii=False),
+            "evidence": json.dumps(
+                ["reviewer" if parent else "reviewer: not a follow-up"], ensure_ascii=False
+            ),
             "confirmed": 1,
         },
         pk=("child", "parent"),
@@ -463,21 +482,28 @@ def confirm_link(
         return _confirm_link(archive, child, parent or None, who, expected)
 
 
-def _confirm_link(archive: Archive, child: str, parent: str | None, who: str, expected: Any) -> bool:
+def _confirm_link(
+    archive: Archive, child: str, parent: str | None, who: str, expected: Any
+) -> bool:
     row = _entry(archive, child)
     _check(archive, f"the follow-up link of {child}", expected, row["follow_up_of"])
     if parent is not None:
         prow = _entry(archive, parent)
         if parent == child:
-            raise BadCorrectionError(archive.db_path, f"{child} cannot follow itself up", "choose an earlier entry")
+            raise BadCorrectionError(
+                archive.db_path, f"{child} cannot follow itself up", "choose an earlier entry"
+            )
         if _is_descendant(archive, parent, child):
             raise BadCorrectionError(
-                archive.db_path, f"{parent} already follows up {child}: a link back would make a loop",
+                archive.db_path,
+                f"{parent} already follows up {child}: a link back would make a loop",
                 "choose the matter's first entry instead",
             )
     else:
         prow = None
-    was_confirmed = _one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child])
+    was_confirmed = _one(
+        archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [child]
+    )
     if row["follow_up_of"] == parent and was_confirmed:
         return False
     _write_link(archive, child, parent)
@@ -486,10 +512,17 @@ def _confirm_link(archive: Archive, child: str, parent: str | None, who: str, ex
     if first is not None:
         pfirst = _first_line(prow) if prow else None
         _record_decision(
-            archive, who, row["book_id"], "link", line_anchor(archive, first), parent or "",
+            archive,
+            who,
+            row["book_id"],
+            "link",
+            line_anchor(archive, first),
+            parent or "",
             line_anchor(archive, pfirst) if pfirst else None,
         )
-    records.record_correction(archive, who, LINKS, child, "follow_up_of", row["follow_up_of"], parent)
+    records.record_correction(
+        archive, who, LINKS, child, "follow_up_of", row["follow_up_of"], parent
+    )
     return True
 
 
@@ -516,7 +549,10 @@ def link_candidates(archive: Archive, eid: str, limit: int = 8) -> list[dict[str
         "order by k.confirmed desc, k.score desc",
         [eid],
     ):
-        out[r["entry_id"]] = {**r, "why": "confirmed" if r["confirmed"] else f"machine {r['score']:.2f}"}
+        out[r["entry_id"]] = {
+            **r,
+            "why": "confirmed" if r["confirmed"] else f"machine {r['score']:.2f}",
+        }
     for r in archive.db.query(
         f"select entry_id, date, text from {ENTRIES} where book_id = ? and seq < ? "
         "order by seq desc limit ?",
@@ -539,7 +575,9 @@ def link_candidates(archive: Archive, eid: str, limit: int = 8) -> list[dict[str
 def _book_groups(archive: Archive, book_id: str) -> list[list[str]]:
     return [
         json.loads(r["line_ids"] or "[]")
-        for r in archive.db.query(f"select line_ids from {ENTRIES} where book_id = ? order by seq", [book_id])
+        for r in archive.db.query(
+            f"select line_ids from {ENTRIES} where book_id = ? order by seq", [book_id]
+        )
     ]
 
 
@@ -557,7 +595,8 @@ def split_entry(
         ids = json.loads(row["line_ids"] or "[]")
         if at_line not in ids or ids.index(at_line) == 0:
             raise BadCorrectionError(
-                archive.db_path, f"line {at_line} is not inside entry {eid} (after its first line)",
+                archive.db_path,
+                f"line {at_line} is not inside entry {eid} (after its first line)",
                 "pick a line of the entry other than its first",
             )
         _record_decision(archive, who, row["book_id"], "start", line_anchor(archive, at_line), None)
@@ -578,8 +617,12 @@ def merge_with_next(archive: Archive, eid: str, *, who: str, expected: str | Non
             [row["book_id"], row["seq"]],
         )
         if nxt is None:
-            raise BadCorrectionError(archive.db_path, f"{eid} is the last entry of its book", "nothing to merge it with")
-        _record_decision(archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt) or ""), None)
+            raise BadCorrectionError(
+                archive.db_path, f"{eid} is the last entry of its book", "nothing to merge it with"
+            )
+        _record_decision(
+            archive, who, row["book_id"], "join", line_anchor(archive, _first_line(nxt) or ""), None
+        )
         records.record_correction(archive, who, ENTRIES, eid, "merge_with", None, nxt["entry_id"])
         _regroup(archive, row["book_id"])
 
@@ -595,16 +638,23 @@ def move_line(
     with archive.db.atomic():
         line = _line(archive, line_id)
         if not line["entry_id"]:
-            raise BadCorrectionError(archive.db_path, f"line {line_id} belongs to no entry", "split an entry instead")
+            raise BadCorrectionError(
+                archive.db_path, f"line {line_id} belongs to no entry", "split an entry instead"
+            )
         row = _entry(archive, line["entry_id"])
         _check(archive, f"entry {row['entry_id']}", expected, entry_rev(row))
         ids = json.loads(row["line_ids"] or "[]")
         book = row["book_id"]
         if direction == "prev":
-            prev = _one(archive, f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1", [book, row["seq"]])
+            prev = _one(
+                archive,
+                f"select entry_id from {ENTRIES} where book_id = ? and seq < ? order by seq desc limit 1",
+                [book, row["seq"]],
+            )
             if ids[0] != line_id or prev is None:
                 raise BadCorrectionError(
-                    archive.db_path, f"line {line_id} is not the first line of an entry with an entry before it",
+                    archive.db_path,
+                    f"line {line_id} is not the first line of an entry with an entry before it",
                     "only an entry's first line can move to the previous entry; split first",
                 )
             _record_decision(archive, who, book, "join", line_anchor(archive, line_id), None)
@@ -612,15 +662,22 @@ def move_line(
                 _record_decision(archive, who, book, "start", line_anchor(archive, ids[1]), None)
             target = prev["entry_id"]
         else:
-            nxt = _one(archive, f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1", [book, row["seq"]])
+            nxt = _one(
+                archive,
+                f"select line_ids, entry_id from {ENTRIES} where book_id = ? and seq > ? order by seq limit 1",
+                [book, row["seq"]],
+            )
             if ids[-1] != line_id or nxt is None:
                 raise BadCorrectionError(
-                    archive.db_path, f"line {line_id} is not the last line of an entry with an entry after it",
+                    archive.db_path,
+                    f"line {line_id} is not the last line of an entry with an entry after it",
                     "only an entry's last line can move to the next entry; split first",
                 )
             if len(ids) > 1:
                 _record_decision(archive, who, book, "start", line_anchor(archive, line_id), None)
-            _record_decision(archive, who, book, "join", line_anchor(archive, _first_line(nxt) or ""), None)
+            _record_decision(
+                archive, who, book, "join", line_anchor(archive, _first_line(nxt) or ""), None
+            )
             target = nxt["entry_id"]
         records.record_correction(archive, who, LINES, line_id, "entry_id", row["entry_id"], target)
         _regroup(archive, book)
@@ -634,7 +691,9 @@ def _marks(archive: Archive, book_id: str) -> dict[str, str]:
         "and kind in ('start', 'join') order by id",
         [book_id],
     ):
-        lid = resolve_anchor(archive, book_id, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
+        lid = resolve_anchor(
+            archive, book_id, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"])))
+        )
         if lid is not None:
             out[lid] = d["kind"]
     return out
@@ -676,7 +735,9 @@ def _regroup(archive: Archive, book_id: str) -> dict[str, str]:
         _rebuild_entries(archive, book_id, new_groups)
     return {
         r["line_id"]: r["entry_id"]
-        for r in archive.db.query(f"select line_id, entry_id from {LINES} where book_id = ?", [book_id])
+        for r in archive.db.query(
+            f"select line_id, entry_id from {LINES} where book_id = ?", [book_id]
+        )
     }
 
 
@@ -689,7 +750,11 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
     """
     from minqing.classify import classify_category, detect_status, segment_book
 
-    old = list(archive.db.query(f"select rowid, * from {ENTRIES} where book_id = ? order by seq", [book_id]))
+    old = list(
+        archive.db.query(
+            f"select rowid, * from {ENTRIES} where book_id = ? order by seq", [book_id]
+        )
+    )
     by_first = {_first_line(r): r for r in old if _first_line(r)}
     line_to_old = {lid: r for r in old for lid in json.loads(r["line_ids"] or "[]")}
     lines = {
@@ -716,10 +781,13 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
 
             bls = [
                 BookLine(
-                    line_id=lid, page_no=lines[lid]["page_no"], line_no=lines[lid]["line_no"],
+                    line_id=lid,
+                    page_no=lines[lid]["page_no"],
+                    line_no=lines[lid]["line_no"],
                     text=lines[lid]["text"] or "",
                     box=(lines[lid]["x0"], lines[lid]["y0"], lines[lid]["x1"], lines[lid]["y1"])
-                    if lines[lid]["x0"] is not None else None,
+                    if lines[lid]["x0"] is not None
+                    else None,
                     page_height=lines[lid]["height"] or 0,
                 )
                 for lid in g
@@ -728,20 +796,33 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
             dated = [e.date for e in found if e.date is not None and not e.date_inferred]
             date = dated[0].isoformat() if dated else prev_date
             row = {
-                "entry_id": eid, "book_id": book_id, "seq": seq,
-                "date": date, "date_inferred": 0 if dated else int(date is not None),
+                "entry_id": eid,
+                "book_id": book_id,
+                "seq": seq,
+                "date": date,
+                "date_inferred": 0 if dated else int(date is not None),
                 "month": date[:7] if date else None,
-                "category_confirmed": 0, "status_confirmed": 0, "date_confirmed": 0,
-                "follow_up_of": None, "matter_id": eid,
+                "category_confirmed": 0,
+                "status_confirmed": 0,
+                "date_confirmed": 0,
+                "follow_up_of": None,
+                "matter_id": eid,
                 "fields": json.dumps(dict(found[0].fields) if found else {}, ensure_ascii=False),
-                "line_ids": json.dumps(g, ensure_ascii=False), "text": text,
-                "cadre": book.get("cadre"), "township": book.get("township"), "village": book.get("village"),
+                "line_ids": json.dumps(g, ensure_ascii=False),
+                "text": text,
+                "cadre": book.get("cadre"),
+                "township": book.get("township"),
+                "village": book.get("village"),
                 "classifier": (origin or {}).get("classifier"),
             }
         if not row.get("category_confirmed"):
             code, score, evidence = classify_category(text)
-            row.update(category_code=code, category=CATEGORIES[code], category_score=score,
-                       category_evidence=json.dumps(list(evidence), ensure_ascii=False))
+            row.update(
+                category_code=code,
+                category=CATEGORIES[code],
+                category_score=score,
+                category_evidence=json.dumps(list(evidence), ensure_ascii=False),
+            )
         if not row.get("status_confirmed"):
             st = detect_status(text)
             row.update(status_code=st, status=STATUSES[st])
@@ -760,19 +841,30 @@ def _rebuild_entries(archive: Archive, book_id: str, groups: list[list[str]]) ->
     for r in new_rows:
         ids = json.loads(r["line_ids"])
         archive.db.execute(
-            f"update {LINES} set entry_id = ? where line_id in ({','.join('?' * len(ids))})", [r["entry_id"], *ids]
+            f"update {LINES} set entry_id = ? where line_id in ({','.join('?' * len(ids))})",
+            [r["entry_id"], *ids],
         )
     for r in archive.db.query(f"select rowid, text from {ENTRIES} where book_id = ?", [book_id]):
-        archive.db.execute(f"insert into {ENTRIES_FTS}(rowid, bigrams) values (?, ?)", [r["rowid"], bigrams(r["text"])])
+        archive.db.execute(
+            f"insert into {ENTRIES_FTS}(rowid, bigrams) values (?, ?)",
+            [r["rowid"], bigrams(r["text"])],
+        )
     _remap_links(archive, book_id, id_map)
     records.refresh_matters(archive)
 
 
 def _remap_links(archive: Archive, book_id: str, id_map: dict[str, str | None]) -> None:
     prefix = book_id + ":"
-    rows = list(archive.db.query(f"select * from {LINKS} where child like ? or parent like ?", [prefix + "%", prefix + "%"]))
+    rows = list(
+        archive.db.query(
+            f"select * from {LINKS} where child like ? or parent like ?",
+            [prefix + "%", prefix + "%"],
+        )
+    )
     for r in rows:
-        archive.db.execute(f"delete from {LINKS} where child = ? and parent = ?", [r["child"], r["parent"]])
+        archive.db.execute(
+            f"delete from {LINKS} where child = ? and parent = ?", [r["child"], r["parent"]]
+        )
     for r in rows:
         child = id_map.get(r["child"], r["child"]) if r["child"].startswith(prefix) else r["child"]
         parent = r["parent"]
@@ -780,7 +872,9 @@ def _remap_links(archive: Archive, book_id: str, id_map: dict[str, str | None]) 
             parent = id_map.get(parent, parent)
         if not child or (parent is None) or child == parent:
             continue
-        archive.db.table(LINKS).insert({**r, "child": child, "parent": parent}, pk=("child", "parent"), replace=True)
+        archive.db.table(LINKS).insert(
+            {**r, "child": child, "parent": parent}, pk=("child", "parent"), replace=True
+        )
 
 
 # -- re-imposing decisions after a machine re-run ------------------------------------------
@@ -797,36 +891,73 @@ def reapply_decisions(archive: Archive, book_ids: Iterable[str] | None = None) -
     their audit rows stay).
     """
     if book_ids is None:
-        book_ids = [r["book_id"] for r in archive.db.query(f"select distinct book_id from {DECISIONS} where active = 1")]
+        book_ids = [
+            r["book_id"]
+            for r in archive.db.query(f"select distinct book_id from {DECISIONS} where active = 1")
+        ]
     applied = 0
     for book in book_ids:
         _regroup(archive, book)
         entry_of = {
             r["line_id"]: r["entry_id"]
-            for r in archive.db.query(f"select line_id, entry_id from {LINES} where book_id = ?", [book])
+            for r in archive.db.query(
+                f"select line_id, entry_id from {LINES} where book_id = ?", [book]
+            )
         }
-        for d in list(archive.db.query(
-            f"select * from {DECISIONS} where book_id = ? and active = 1 "
-            "and kind not in ('start', 'join') order by id",
-            [book],
-        )):
-            lid = resolve_anchor(archive, book, Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))))
+        for d in list(
+            archive.db.query(
+                f"select * from {DECISIONS} where book_id = ? and active = 1 "
+                "and kind not in ('start', 'join') order by id",
+                [book],
+            )
+        ):
+            lid = resolve_anchor(
+                archive,
+                book,
+                Anchor(d["page_id"], d["page_sha"] or "", tuple(json.loads(d["box"]))),
+            )
             eid = entry_of.get(lid) if lid else None
             if eid is None:
                 continue
             v = d["value"]
             if d["kind"] == "category":
-                archive.db.table(ENTRIES).update(eid, {"category_code": int(v), "category": CATEGORIES[int(v)], "category_score": 1.0, "category_confirmed": 1})
+                archive.db.table(ENTRIES).update(
+                    eid,
+                    {
+                        "category_code": int(v),
+                        "category": CATEGORIES[int(v)],
+                        "category_score": 1.0,
+                        "category_confirmed": 1,
+                    },
+                )
             elif d["kind"] == "status":
-                archive.db.table(ENTRIES).update(eid, {"status_code": v, "status": STATUSES[v], "status_confirmed": 1})
+                archive.db.table(ENTRIES).update(
+                    eid, {"status_code": v, "status": STATUSES[v], "status_confirmed": 1}
+                )
             elif d["kind"] == "date":
-                archive.db.table(ENTRIES).update(eid, {"date": v or None, "month": v[:7] if v else None, "date_inferred": 0, "date_confirmed": 1})
+                archive.db.table(ENTRIES).update(
+                    eid,
+                    {
+                        "date": v or None,
+                        "month": v[:7] if v else None,
+                        "date_inferred": 0,
+                        "date_confirmed": 1,
+                    },
+                )
             elif d["kind"] == "link":
                 parent = None
                 if v:
                     pbook = v.split(":")[0]
-                    plid = resolve_anchor(archive, pbook, Anchor(d["page_id2"], d["page_sha2"] or "", tuple(json.loads(d["box2"]))))
-                    prow = _one(archive, f"select entry_id from {LINES} where line_id = ?", [plid]) if plid else None
+                    plid = resolve_anchor(
+                        archive,
+                        pbook,
+                        Anchor(d["page_id2"], d["page_sha2"] or "", tuple(json.loads(d["box2"]))),
+                    )
+                    prow = (
+                        _one(archive, f"select entry_id from {LINES} where line_id = ?", [plid])
+                        if plid
+                        else None
+                    )
                     parent = prow["entry_id"] if prow else None
                     if parent is None:
                         continue
@@ -859,7 +990,9 @@ def calibrated_error_rate(archive: Archive) -> Any:
     return rate
 
 
-def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def review_queue(
+    archive: Archive, *, book: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     """Pages to review, most urgent first: pages flagged for rescan, then by the expected
     number of character errors in their uncorrected lines (calibrated confidence)."""
     rate = calibrated_error_rate(archive)  # works on read-only connections too
@@ -871,11 +1004,20 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
         f"left join {LINES} l on l.page_id = p.page_id {where}",
         params,
     ):
-        p = pages.setdefault(r["page_id"], {
-            "page_id": r["page_id"], "book_id": r["book_id"], "page_no": r["page_no"],
-            "needs_rescan": bool(r["needs_rescan"]), "flags": json.loads(r["quality_flags"] or "{}"),
-            "lines": 0, "corrected": 0, "min_confidence": None, "expected_errors": 0.0,
-        })
+        p = pages.setdefault(
+            r["page_id"],
+            {
+                "page_id": r["page_id"],
+                "book_id": r["book_id"],
+                "page_no": r["page_no"],
+                "needs_rescan": bool(r["needs_rescan"]),
+                "flags": json.loads(r["quality_flags"] or "{}"),
+                "lines": 0,
+                "corrected": 0,
+                "min_confidence": None,
+                "expected_errors": 0.0,
+            },
+        )
         if r["text"] is None and r["confidence"] is None:
             continue
         p["lines"] += 1
@@ -888,7 +1030,14 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
         p["expected_errors"] += len(r["text"] or "") * rate(c)
     items = sorted(
         pages.values(),
-        key=lambda p: (not p["needs_rescan"], not p["flags"], p["corrected"] >= p["lines"] > 0, -p["expected_errors"], p["book_id"], p["page_no"]),
+        key=lambda p: (
+            not p["needs_rescan"],
+            not p["flags"],
+            p["corrected"] >= p["lines"] > 0,
+            -p["expected_errors"],
+            p["book_id"],
+            p["page_no"],
+        ),
     )
     for p in items:
         p["expected_errors"] = round(p["expected_errors"], 2)
@@ -898,14 +1047,20 @@ def review_queue(archive: Archive, *, book: str | None = None, limit: int = 100)
 def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
     """Everything the review page shows for one page: the page, its lines (with the
     entry each belongs to) and the entries touching it (with revs and link candidates)."""
-    page = _one(archive, f"select * from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no])
+    page = _one(
+        archive, f"select * from {PAGES} where book_id = ? and page_no = ?", [book_id, page_no]
+    )
     if page is None:
-        raise TargetNotFoundError(archive.db_path, f"no page {book_id}/{page_no}", "pick a page from the review queue")
-    lines = list(archive.db.query(
-        "select line_id, line_no, text, machine_text, confidence, corrected, entry_id, "
-        f"x0, y0, x1, y1 from {LINES} where page_id = ? order by line_no",
-        [page["page_id"]],
-    ))
+        raise TargetNotFoundError(
+            archive.db_path, f"no page {book_id}/{page_no}", "pick a page from the review queue"
+        )
+    lines = list(
+        archive.db.query(
+            "select line_id, line_no, text, machine_text, confidence, corrected, entry_id, "
+            f"x0, y0, x1, y1 from {LINES} where page_id = ? order by line_no",
+            [page["page_id"]],
+        )
+    )
     eids = []
     for ln in lines:
         if ln["entry_id"] and ln["entry_id"] not in eids:
@@ -918,19 +1073,43 @@ def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:
         e["rev"] = entry_rev(e)
         e["first_line"] = ids[0] if ids else None
         e["last_line"] = ids[-1] if ids else None
-        e["is_first"] = _one(archive, f"select 1 from {ENTRIES} where book_id = ? and seq < ?", [e["book_id"], e["seq"]]) is None
-        e["is_last"] = _one(archive, f"select 1 from {ENTRIES} where book_id = ? and seq > ?", [e["book_id"], e["seq"]]) is None
+        e["is_first"] = (
+            _one(
+                archive,
+                f"select 1 from {ENTRIES} where book_id = ? and seq < ?",
+                [e["book_id"], e["seq"]],
+            )
+            is None
+        )
+        e["is_last"] = (
+            _one(
+                archive,
+                f"select 1 from {ENTRIES} where book_id = ? and seq > ?",
+                [e["book_id"], e["seq"]],
+            )
+            is None
+        )
         e["candidates"] = link_candidates(archive, eid)
-        e["link_confirmed"] = bool(_one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid]))
+        e["link_confirmed"] = bool(
+            _one(archive, f"select 1 from {LINKS} where child = ? and confirmed = 1", [eid])
+        )
         entries.append(e)
     pages_row = _one(archive, f"select max(page_no) n from {PAGES} where book_id = ?", [book_id])
     n_pages = pages_row["n"] if pages_row else 0
-    history = list(archive.db.query(
-        f"select * from {CORRECTIONS} where target_id like ? "
-        f"or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
-        [page["page_id"] + "/%", *eids],
-    ))
-    return {"page": page, "lines": lines, "entries": entries, "pages_in_book": n_pages, "history": history}
+    history = list(
+        archive.db.query(
+            f"select * from {CORRECTIONS} where target_id like ? "
+            f"or target_id in ({','.join('?' * len(eids)) or 'null'}) order by id desc limit 20",
+            [page["page_id"] + "/%", *eids],
+        )
+    )
+    return {
+        "page": page,
+        "lines": lines,
+        "entries": entries,
+        "pages_in_book": n_pages,
+        "history": history,
+    }
 
 
 # -- several changes in one transaction ----------------------------------------------------
@@ -971,12 +1150,16 @@ def _apply_change(archive: Archive, c: Change, who: str) -> bool:
         except ValueError:
             code = 0
         if code not in CATEGORIES:
-            raise BadCorrectionError(archive.db_path, f"category {c.value!r} is not 1–8", "use a code 1–8")
+            raise BadCorrectionError(
+                archive.db_path, f"category {c.value!r} is not 1–8", "use a code 1–8"
+            )
         return _set_category(archive, c.target_id, code, who, c.expected)
     if c.field == "status_code":
         if c.value not in STATUSES:
             raise BadCorrectionError(
-                archive.db_path, f"status {c.value!r} is unknown", f"use one of {', '.join(STATUSES)}"
+                archive.db_path,
+                f"status {c.value!r} is unknown",
+                f"use one of {', '.join(STATUSES)}",
             )
         return _set_status(archive, c.target_id, c.value, who, c.expected)
     if c.field == "date":
@@ -1032,7 +1215,9 @@ def update_entry(
     exp = expected or {}
     changes = []
     if category is not None:
-        changes.append(Change("entry", eid, "category_code", str(category), exp.get("category_code")))
+        changes.append(
+            Change("entry", eid, "category_code", str(category), exp.get("category_code"))
+        )
     if status is not None:
         changes.append(Change("entry", eid, "status_code", status, exp.get("status_code")))
     if date is not None:
@@ -1063,11 +1248,58 @@ def correctable_rows(
             "order by book_id, page_no, line_no",
             bp + cp,
         ):
-            yield {"target": "line", "id": r["line_id"], "field": "text", "current": r["text"], "new": "",
-                   "confidence": r["confidence"], "context": r["entry_id"] or ""}
+            yield {
+                "target": "line",
+                "id": r["line_id"],
+                "field": "text",
+                "current": r["text"],
+                "new": "",
+                "confidence": r["confidence"],
+                "context": r["entry_id"] or "",
+            }
     if what in ("entries", "all"):
-        for r in archive.db.query(f"select * from {ENTRIES} where 1 = 1{bw} order by book_id, seq", bp):
+        for r in archive.db.query(
+            f"select * from {ENTRIES} where 1 = 1{bw} order by book_id, seq", bp
+        ):
             ctx = (r["text"] or "")[:30]
             for field in ("category_code", "status_code", "date", "follow_up_of"):
-                yield {"target": "entry", "id": r["entry_id"], "field": field, "current": r[field],
-                       "new": "", "confidence": None, "context": ctx}
+                yield {
+                    "target": "entry",
+                    "id": r["entry_id"],
+                    "field": field,
+                    "current": r[field],
+                    "new": "",
+                    "confidence": None,
+                    "context": ctx,
+                }
+
+
+def page_line_changes(archive: Archive, lines: Iterable[Any]) -> list[Change]:
+    """The line corrections a PAGE XML file read back carries: one :class:`Change` per line
+    whose text differs from the text it was exported with (``exported_sha``, see
+    :func:`minqing.archive.export.read_page_xml`), checked against the archive's current
+    text; lines left as exported are no change at all.
+
+    Raises:
+        TargetNotFoundError: a line of the file is not in the archive.
+        StaleEditError: a line edited in the file was changed in the archive since export.
+    """
+    from minqing.archive.export import text_digest
+
+    changes = []
+    for pl in lines:
+        row = _line(archive, pl.line_id)
+        new = normalise_line_text(pl.text)
+        if new == (row["text"] or ""):
+            continue  # already so (left as exported, or imported before)
+        if pl.exported_sha is not None:
+            if text_digest(new) == pl.exported_sha:
+                continue  # left as exported
+            if text_digest(row["text"]) != pl.exported_sha:
+                raise StaleEditError(
+                    archive.db_path,
+                    f"line {pl.line_id} was changed in the archive since the export",
+                    "export the page again and redo the edit there",
+                )
+        changes.append(Change("line", pl.line_id, "text", new, row["text"]))
+    return changes
