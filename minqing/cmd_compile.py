@@ -19,7 +19,9 @@ from minqing.volumes.compile import compile_volume, parse_period
 PROGRESS_FROM = 300
 
 
-def _category(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[int, ...]:
+def _category(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[int, ...]:
     by_name = {name: code for code, name in CATEGORIES.items()}
     out = []
     for v in values:
@@ -29,7 +31,9 @@ def _category(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
         elif v in by_name:
             out.append(by_name[v])
         else:
-            raise click.BadParameter(f"{v!r} is not a category: use 1–8 or a name such as 农村矛盾纠纷")
+            raise click.BadParameter(
+                f"{v!r} is not a category: use 1–8 or a name such as 农村矛盾纠纷"
+            )
     return tuple(out)
 
 
@@ -51,23 +55,37 @@ def _out(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
 
 @click.command(name="compile")
 @archive_option
-@click.option("--period", help="A year (2024), quarter (2024Q3), half-year (2024H1) or month (2024-07).")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option(
+    "--period", help="A year (2024), quarter (2024Q3), half-year (2024H1) or month (2024-07)."
+)
+@click.option(
+    "--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD)."
+)
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day, included.")
 @click.option("--township", multiple=True, help="Only this township (repeatable).")
 @click.option("--village", multiple=True, help="Only this village (repeatable).")
 @click.option("--cadre", multiple=True, help="Only matters recorded by this cadre (repeatable).")
-@click.option("--category", multiple=True, callback=_category, help="Category 1–8 or its name (repeatable).")
 @click.option(
-    "--status", multiple=True, callback=_status,
+    "--category", multiple=True, callback=_category, help="Category 1–8 or its name (repeatable)."
+)
+@click.option(
+    "--status",
+    multiple=True,
+    callback=_status,
     help="open, closed, recorded, in_progress, escalated, resolved, explained (repeatable).",
 )
 @click.option("--title", help="Volume title (default: e.g. 石桥镇民情日记汇编（2024年第三季度）).")
 @click.option("--unit", help="Compiling unit on the cover (default: the township).")
 @click.option("--with-images", is_flag=True, help="Embed thumbnails of the handwriting.")
 @click.option(
-    "--out", "-o", "out", required=True, callback=_out,
-    type=click.Path(dir_okay=False, path_type=Path), help="The .docx file to write.",
+    "-o",
+    "--output",
+    "--out",
+    "out",
+    required=True,
+    callback=_out,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .docx file to write.",
 )
 @click.option("-s", "--silent", is_flag=True, help="No progress bar.")
 def command(
@@ -133,9 +151,19 @@ def command(
 
     try:
         stats = compile_volume(
-            archive, out, date_from=start, date_to=end, townships=township, villages=village,
-            cadres=cadre, categories=category, statuses=status, title=title, unit=unit,
-            with_images=with_images, progress=progress,
+            archive,
+            out,
+            date_from=start,
+            date_to=end,
+            townships=township,
+            villages=village,
+            cadres=cadre,
+            categories=category,
+            statuses=status,
+            title=title,
+            unit=unit,
+            with_images=with_images,
+            progress=progress,
         )
     except NothingToCompileError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.nothing_to_do) from exc
