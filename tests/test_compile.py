@@ -122,7 +122,10 @@ def test_sections_run_township_village_category(q3_volume) -> None:  # type: ign
     assert after[:4] == ["（一）杨树沟村", "1．农村矛盾纠纷", "2．群众关注的热点难点", "3．精神文明建设"]
     assert "（二）河口村" in after
     # the source reference names the book and page
-    assert "出处：《张建国民情日记（2024）》第2页（编号ZJG-2024:002）" in [p.text for p in d.paragraphs]
+    sources = [p.text for p in d.paragraphs if p.text.startswith("出处：")]
+    assert "出处：《张建国民情日记（2024）》第2页 · 第2条（编号ZJG-2024:002）" in sources
+    # a book without a title is named by its cadre and village, never by its pinyin id alone
+    assert not [s for s in sources if s.startswith("出处：日记本")], sources
 
 
 def test_cover_and_contents(q3_volume) -> None:  # type: ignore[no-untyped-def]

@@ -937,14 +937,23 @@ class _Writer:
         return f"{name}（{post}）" if post else name
 
     def _source(self, e: _Entry) -> None:
+        """出处：张伟（杨树沟村）日记本第2页 · 第1条, the entry id in small print after it."""
         book = self._books.get(e.book_id) or {}
-        name = f"《{book['title']}》" if book.get("title") else f"日记本{e.book_id}"
-        ref = f"{name}{_pages(e.page_start, e.page_end)}（编号{e.entry_id}）"
+        cadre, village = e.cadre or book.get("cadre"), e.village or book.get("village")
+        if book.get("title"):
+            name = f"《{book['title']}》"
+        elif cadre:
+            name = f"{cadre}（{village}）日记本" if village else f"{cadre}日记本"
+        else:
+            name = f"日记本{e.book_id}"
+        ref = f"{name}{_pages(e.page_start, e.page_end)} · 第{e.seq}条"
+        small = f"（编号{e.entry_id}）"
         self.s.write(dx.para(
-            [dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2), dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2)],
+            [dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2), dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2),
+             dx.run(small, dx.FONT_H2, dx.SIZE_XIAO4 - 3)],
             dx.ppr(jc="right", indent_first=0),
         ))
-        self.layout.paragraph("出处：" + ref, size=dx.SIZE_XIAO4 + 2, indent=False)
+        self.layout.paragraph("出处：" + ref + small, size=dx.SIZE_XIAO4 + 2, indent=False)
 
     def _images(self, e: _Entry) -> None:
         if not self.with_images or not e.page_start:
