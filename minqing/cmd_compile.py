@@ -78,6 +78,11 @@ def _out(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
 @click.option("--unit", help="Compiling unit on the cover (default: the township).")
 @click.option("--with-images", is_flag=True, help="Embed thumbnails of the handwriting.")
 @click.option(
+    "--fonts", type=click.Choice(["gb", "linux"]), default="gb", show_default=True,
+    help="gb: the GB/T 9704 fonts (Word with them installed); linux: Debian's Noto CJK and "
+    "AR PL fonts per style (LibreOffice), the GB fonts kept as Word's alternates.",
+)
+@click.option(
     "-o",
     "--output",
     "--out",
@@ -101,6 +106,7 @@ def command(
     title: str | None,
     unit: str | None,
     with_images: bool,
+    fonts: str,
     out: Path,
     silent: bool,
 ) -> None:
@@ -163,6 +169,7 @@ def command(
             title=title,
             unit=unit,
             with_images=with_images,
+            fonts=fonts,
             progress=progress,
         )
     except NothingToCompileError as exc:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import docx
+import pytest
 
 from tests.conftest import run_minqing
 
@@ -19,3 +23,55 @@ def test_sources_name_cadre_village_page_and_entry(sample_archive: Path, tmp_pat
     for s in sources:
         assert "条（编号shiqiao-" in s, s  # the id only after the names, in small print
         assert not s.startswith("出处：日记本")
+
+
+@pytest.mark.skipif(
+    not (shutil.which("soffice") and shutil.which("pdffonts")),
+    reason="needs LibreOffice (soffice) and poppler (pdffonts)",
+)
+def test_linux_fonts_keep_title_headings_and_body_apart_in_libreoffice(
+    sample_archive: Path, tmp_path: Path
+) -> None:
+    """Issue 15 item 10: with --fonts linux, LibreOffice renders >= 3 CJK families."""
+    out = tmp_path / "vol.docx"
+    run_minqing(
+        "compile",
+        "--archive",
+        str(sample_archive),
+        "--period",
+        "2024",
+        "--fonts",
+        "linux",
+        "-o",
+        str(out),
+    )
+    fonts = docx.Document(str(out)).part.package
+    table = [p for p in fonts.parts if p.partname == "/word/fontTable.xml"][0].blob.decode()
+    assert '<w:font w:name="Noto Serif CJK SC"><w:altName w:val="仿宋_GB2312"/>' in table
+    assert table.count('w:name="Noto Serif CJK SC"') == 1
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    listing = subprocess.run(
+        ["pdffonts", str(tmp_path / "vol.pdf")], check=True, capture_output=True, text=True
+    ).stdout
+    families = {
+        re.sub(r"^[A-Z]{6}\+", "", line.split()[0]).split("-")[0]
+        for line in listing.splitlines()[2:]
+    }
+    cjk = {f for f in families if "CJK" in f or "Kai" in f}
+    assert len(cjk) >= 3, listing
+    assert any("Sans" in f for f in cjk) and any("Serif" in f for f in cjk)
+    assert any("Kai" in f for f in cjk)

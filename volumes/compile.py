@@ -1112,6 +1112,7 @@ def compile_volume(
     compiled_on: dt.date | None = None,
     with_images: bool = False,
     progress: ProgressCallback | None = None,
+    fonts: str = "gb",
 ) -> CompileStats:
     """Write the compiled volume of a period to ``out_path`` (.docx).
 
@@ -1129,6 +1130,10 @@ def compile_volume(
         compiled_on: the date of compilation on the cover (default: today).
         with_images: embed thumbnails of each entry's handwriting.
         progress: called as ``progress(done, total)`` after each matter is written.
+        fonts: ``gb`` names the GB/T 9704 fonts (Word with them installed); ``linux`` names
+            Debian's fonts per style (:data:`minqing.volumes._docx.LINUX_FONTS`), the GB
+            fonts kept as Word's alternates, so that LibreOffice keeps title, headings and
+            body apart.
 
     Returns:
         What was written.
@@ -1186,6 +1191,8 @@ def compile_volume(
     finally:
         if writer is not None and writer.thumbs is not None:
             writer.thumbs.close()
+    if fonts == "linux":
+        dx.retarget_fonts(out_path)
     return CompileStats(
         out_path=out_path,
         title=title,

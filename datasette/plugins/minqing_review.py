@@ -43,7 +43,9 @@ def _db(datasette):
 async def _require(datasette, request) -> str:
     """Raise Forbidden unless the actor may review; return the reviewer's name."""
     if not await datasette.permission_allowed(request.actor, ACTION, default=False):
-        raise Forbidden("校对页面需要校对员权限：请用校对员账号登录，或请管理员为您的账号开通校对权限。")
+        raise Forbidden(
+            "校对页面需要校对员权限：请用校对员账号登录，或请管理员为您的账号开通校对权限。"
+        )
     actor = request.actor or {}
     return str(actor.get("id") or "local")
 
