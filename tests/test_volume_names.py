@@ -16,7 +16,15 @@ from tests.conftest import run_minqing
 def test_sources_name_cadre_village_page_and_entry(sample_archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "vol.docx"
     run_minqing("compile", "--archive", str(sample_archive), "--period", "2024", "-o", str(out))
-    sources = [p.text for p in docx.Document(str(out)).paragraphs if p.text.startswith("出处：")]
+    doc = docx.Document(str(out))
+    # each matter a short 事由 heading: no date, weekday or weather from its dateline
+    heads = [p.text for p in doc.paragraphs if p.style.name == "Heading 4"]
+    assert len(heads) >= 8
+    for h in heads:
+        body = h.split("）", 1)[1]
+        assert 4 <= len(body) <= 24, h
+        assert not re.search(r"\d|星期|多云|^晴|^阴|同日", body), h
+    sources = [p.text for p in doc.paragraphs if p.text.startswith("出处：")]
     assert sources
     assert any(s.startswith("出处：张伟（杨树沟村）日记本第") for s in sources), sources
     assert any(s.startswith("出处：李明（河湾村）日记本第") for s in sources), sources

@@ -980,13 +980,43 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "……"
 
 
-_LEADING_DATE = re.compile(r"^\s*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日[，,、：:\s]*")
+_LEADING_DATE = re.compile(
+    r"^\s*(?:(?:\d{4}\s*[年./-]\s*)?\d{1,2}\s*[月./-]\s*\d{1,2}\s*[日号]?|同日|当日|次日|当天)"
+)
+_LEADING_TIME = re.compile(r"^\s*(?:上午|下午|中午|晚上|傍晚|早上)")
+_LEADING_WEEKDAY = re.compile(r"^\s*[（(]?(?:星期|礼拜|周)[一二三四五六日天][)）]?")
+_LEADING_WEATHER = re.compile(
+    r"^\s*(?:晴转多云|多云转晴|阴转晴|晴转阴|多云|晴天|阴天|晴|阴|小雨|中雨|大雨|阵雨|雷阵雨|雨|小雪|大雪|雪)"
+)
+_LEADING_PUNCT = re.compile(r"^[，,、：:；;。\s]+")
+#: a 事由 heading longer than this is cut at its first comma (when that leaves a phrase)
+SHORT_TITLE = 20
+
+
+def _strip_dateline(text: str) -> str:
+    """The text without its dateline: date, time of day, weekday and weather."""
+    rest = text.strip()
+    dated = False
+    for pattern in (_LEADING_DATE, _LEADING_TIME, _LEADING_WEEKDAY):
+        m = pattern.match(rest)
+        if m:
+            rest, dated = rest[m.end() :], True
+    if dated:  # weather words only count right after a date or weekday
+        m = _LEADING_WEATHER.match(rest)
+        if m:
+            rest = rest[m.end() :]
+    return _LEADING_PUNCT.sub("", rest)
 
 
 def _matter_title(e: _Entry) -> str:
-    """The matter's heading: its problem field, else the first sentence, without the date."""
+    """The matter's 事由 heading: its problem field, else the first sentence without the
+    dateline (date, weekday, weather), cut to its first clause when long."""
     base = e.fields.get("problem") or e.text
-    first = re.split(r"[。；;！？!?\n]", _LEADING_DATE.sub("", base.strip()), maxsplit=1)[0]
+    first = re.split(r"[。；;！？!?\n]", _strip_dateline(base), maxsplit=1)[0].strip()
+    if len(first) > SHORT_TITLE:
+        comma = re.search(r"[，,]", first)
+        if comma and comma.start() >= 6:
+            first = first[: comma.start()]
     return _clip(first, 30) or "（无标题）"
 
 
