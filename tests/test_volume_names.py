@@ -83,3 +83,18 @@ def test_linux_fonts_keep_title_headings_and_body_apart_in_libreoffice(
     assert len(cjk) >= 3, listing
     assert any("Sans" in f for f in cjk) and any("Serif" in f for f in cjk)
     assert any("Kai" in f for f in cjk)
+
+
+def test_weekly_minimum_is_judged_against_the_weeks_the_archive_covers(
+    sample_archive: Path, tmp_path: Path
+) -> None:
+    """Issue 15 item 10: a March-May archive compiled for 2024 is not judged against 52 weeks;
+    --all compiles the whole archive."""
+    year, whole = tmp_path / "year.docx", tmp_path / "all.docx"
+    run_minqing("compile", "--archive", str(sample_archive), "--period", "2024", "-o", str(year))
+    proc = run_minqing("compile", "--archive", str(sample_archive), "--all", "-o", str(whole))
+    assert "14 entries" in proc.stderr
+    for path in (year, whole):
+        text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+        weeks = int(re.search(r"本期应记(\d+)周", text).group(1))
+        assert 8 <= weeks <= 12, weeks  # 2024-03-07 .. 2024-05-10: 10 weeks

@@ -443,7 +443,7 @@ def collect_volume(
             m.root.sort_key,
         )
     )
-    weeks = period_weeks(period)
+    weeks = covered_weeks(archive, period_weeks(period))
     cadre_rows = _cadre_weeks(archive, period, matters, weeks, want_t, want_v, want_c)
     undated = _count_undated(archive, want_t, want_v, want_c)
     cats = tuple(sorted(want_cat)) if want_cat else tuple(CATEGORIES)
@@ -462,6 +462,25 @@ def _count_undated(archive: Archive, towns: set[str], villages: set[str], cadres
 def db_scalar(archive: Archive, sql: str, args: Sequence[Any] = ()) -> Any:
     """The first column of the first row of ``sql``."""
     return archive.db.execute(sql, list(args)).fetchone()[0]
+
+
+def archive_span(archive: Archive) -> tuple[dt.date, dt.date] | None:
+    """First and last date of the archive's dated entries (None when none is dated)."""
+    row = archive.db.execute(
+        f"select min(date), max(date) from {ENTRIES} where date is not null and date != ''"
+    ).fetchone()
+    first, last = (_as_date(row[0]), _as_date(row[1])) if row else (None, None)
+    return (first, last) if first and last else None
+
+
+def covered_weeks(archive: Archive, weeks: list[dt.date]) -> list[dt.date]:
+    """The weeks of ``weeks`` that the archive covers: those overlapping the span from its
+    first to its last dated entry (a March–April archive is not judged against 52 weeks)."""
+    span = archive_span(archive)
+    if span is None:
+        return weeks
+    first, last = span
+    return [w for w in weeks if w + dt.timedelta(days=6) >= first and w <= last]
 
 
 def _cadre_weeks(
@@ -829,7 +848,8 @@ class _Writer:
             "2. 本期以前首次记录、本期仍有跟踪办理的事项，其首次记录作为“前期记录”列出，供查阅。",
             f"3. 办理状态以截至{cn_date(v.period.end)}的最后一条记录为准；"
             "本期以后的记录编入下一期。",
-            "4. 每周自星期一起至星期日止，周四在本期之内的周计入本期应记周数。",
+            "4. 每周自星期一起至星期日止，周四在本期之内的周计入本期应记周数；"
+            "档案中的记录只覆盖本期一部分时，只计其首末记录日期之间的周。",
             "5. 正文为经人工校对后的文字；“出处”注明原日记本及页码，便于查对原件。",
         ]
         if v.undated_entries:
