@@ -131,7 +131,7 @@ def command(
             --with-images --out 杨树沟村-7月.docx
     """
     if sum(map(bool, (period, date_from or date_to, whole))) > 1:
-        raise click.UsageError("give one of --period, --from/--to or --all")
+        raise click.UsageError("give either --period or --from/--to (or --all), not both")
     if whole:
         start = end = None
     elif period:
