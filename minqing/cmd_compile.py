@@ -13,7 +13,7 @@ from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 from minqing.errors import ExitCode, MinqingError
 from minqing.options import archive_option
-from minqing.volumes.compile import compile_volume, parse_period
+from minqing.volumes.compile import archive_span, compile_volume, parse_period
 
 #: show a progress bar from this many matters on (small volumes take a second)
 PROGRESS_FROM = 300
@@ -76,10 +76,25 @@ def _out(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
 )
 @click.option("--title", help="Volume title (default: e.g. 石桥镇民情日记汇编（2024年第三季度）).")
 @click.option("--unit", help="Compiling unit on the cover (default: the township).")
+@click.option(
+    "--all",
+    "whole",
+    is_flag=True,
+    help="The whole archive: from its first to its last dated entry.",
+)
 @click.option("--with-images", is_flag=True, help="Embed thumbnails of the handwriting.")
 @click.option(
-    "--out",
+    "--fonts",
+    type=click.Choice(["gb", "linux"]),
+    default="gb",
+    show_default=True,
+    help="gb: the GB/T 9704 fonts (Word with them installed); linux: Debian's Noto CJK and "
+    "AR PL fonts per style (LibreOffice), the GB fonts kept as Word's alternates.",
+)
+@click.option(
     "-o",
+    "--output",
+    "--out",
     "out",
     required=True,
     callback=_out,
@@ -99,7 +114,9 @@ def command(
     status: tuple[str, ...],
     title: str | None,
     unit: str | None,
+    whole: bool,
     with_images: bool,
+    fonts: str,
     out: Path,
     silent: bool,
 ) -> None:
@@ -114,12 +131,15 @@ def command(
     Examples:
         minqing compile --archive archive/ --period 2024Q3 --out 2024Q3.docx
         minqing compile --period 2024 --township 石桥镇 --status open --out open.docx
+        minqing compile --all -o whole-archive.docx
         minqing compile --from 2024-07-01 --to 2024-07-31 --village 杨树沟村 \\
             --with-images --out 杨树沟村-7月.docx
     """
-    if period and (date_from or date_to):
-        raise click.UsageError("give either --period or --from/--to, not both")
-    if period:
+    if sum(map(bool, (period, date_from or date_to, whole))) > 1:
+        raise click.UsageError("give either --period or --from/--to (or --all), not both")
+    if whole:
+        start = end = None
+    elif period:
         try:
             p = parse_period(period)
         except ValueError as exc:
@@ -130,12 +150,24 @@ def command(
         if end < start:
             raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
     else:
-        raise click.UsageError("give the period: --period 2024Q3, or --from DATE and --to DATE")
+        raise click.UsageError(
+            "give the period: --period 2024Q3, --from DATE and --to DATE, or --all"
+        )
 
     try:
         archive = Archive(archive_dir)
     except ArchiveError as exc:
         raise MinqingError(str(exc), exit_code=ExitCode.archive_error) from exc
+    if whole:
+        span = archive_span(archive)
+        if span is None:
+            archive.close()
+            raise MinqingError(
+                f"{archive_dir}: no dated entries, so there is no span to compile",
+                exit_code=ExitCode.nothing_to_do,
+            )
+        start, end = span
+    assert start is not None and end is not None  # a period, dates or --all (checked above)
 
     bar = None
 
@@ -162,6 +194,7 @@ def command(
             title=title,
             unit=unit,
             with_images=with_images,
+            fonts=fonts,
             progress=progress,
         )
     except NothingToCompileError as exc:

@@ -35,7 +35,8 @@ def command(archive_dir, needs_rescan: bool, book_id: str | None) -> None:
     """List archived pages: book, page, quality reasons with measured values, source file.
 
     Output is tab-separated on stdout, one page a line, in book and page order:
-    ``book  page  reasons  source``. Exits 7 when no page matches.
+    ``book  page  reasons  source``. With --needs-rescan and nothing to rescan, says so
+    and exits 0; exits 7 when the archive (or the book) has no pages at all.
 
     \b
     Examples:
@@ -48,6 +49,12 @@ def command(archive_dir, needs_rescan: bool, book_id: str | None) -> None:
         raise MinqingError(str(e), exit_code=ExitCode.archive_error) from e
     with archive:
         rows = records.page_list(archive, needs_rescan=needs_rescan, book_id=book_id)
+        checked = len(records.page_list(archive, book_id=book_id)) if not rows else 0
+    if not rows and needs_rescan and checked:
+        # a good outcome, not an error: every page of the archive (or book) is fine
+        where = f" of book {book_id}" if book_id else ""
+        click.echo(f"no page needs a rescan ({checked} page(s){where} checked)", err=True)
+        return
     if not rows:
         what = "no pages need a rescan" if needs_rescan else "no pages"
         raise MinqingError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -42,6 +43,23 @@ def command() -> None:
     """
 
 
+def _piped_password() -> str:
+    """The password from piped standard input (first line; a second line must match)."""
+    lines = sys.stdin.read().splitlines()
+    if not lines or not lines[0]:
+        raise MinqingError(
+            "no password on standard input and no terminal to ask on; put it in the first "
+            "line of a file and give --password-file FILE",
+            exit_code=ExitCode.bad_data,
+        )
+    if len(lines) > 1 and lines[1] != lines[0]:
+        raise MinqingError(
+            "the two passwords on standard input differ; give it once with --password-file FILE",
+            exit_code=ExitCode.bad_data,
+        )
+    return lines[0]
+
+
 @command.command(name="add")
 @click.argument("name")
 @click.option(
@@ -60,7 +78,9 @@ def command() -> None:
 def add(name: str, role: str, password_file: Path | None, archive_dir: Path) -> None:
     """Add user NAME, or change an existing user's role and password.
 
-    Prompts for the password twice unless --password-file is given. Changing a
+    Prompts for the password twice unless --password-file is given; with no terminal
+    (a script, a pipe) it reads the password from the first line of standard input
+    (a second line, if any, must repeat it) - prefer --password-file there. Changing a
     password or role ends the user's open sessions.
 
     \b
@@ -70,6 +90,8 @@ def add(name: str, role: str, password_file: Path | None, archive_dir: Path) -> 
     if password_file is not None:
         lines = password_file.read_text(encoding="utf-8").splitlines()
         password = lines[0] if lines else ""
+    elif not sys.stdin.isatty():
+        password = _piped_password()
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     root = _open(archive_dir)

@@ -1260,3 +1260,34 @@ def correctable_rows(
                     "confidence": None,
                     "context": ctx,
                 }
+
+
+def page_line_changes(archive: Archive, lines: Iterable[Any]) -> list[Change]:
+    """The line corrections a PAGE XML file read back carries: one :class:`Change` per line
+    whose text differs from the text it was exported with (``exported_sha``, see
+    :func:`minqing.archive.export.read_page_xml`), checked against the archive's current
+    text; lines left as exported are no change at all.
+
+    Raises:
+        TargetNotFoundError: a line of the file is not in the archive.
+        StaleEditError: a line edited in the file was changed in the archive since export.
+    """
+    from minqing.archive.export import text_digest
+
+    changes = []
+    for pl in lines:
+        row = _line(archive, pl.line_id)
+        new = normalise_line_text(pl.text)
+        if new == (row["text"] or ""):
+            continue  # already so (left as exported, or imported before)
+        if pl.exported_sha is not None:
+            if text_digest(new) == pl.exported_sha:
+                continue  # left as exported
+            if text_digest(row["text"]) != pl.exported_sha:
+                raise StaleEditError(
+                    archive.db_path,
+                    f"line {pl.line_id} was changed in the archive since the export",
+                    "export the page again and redo the edit there",
+                )
+        changes.append(Change("line", pl.line_id, "text", new, row["text"]))
+    return changes

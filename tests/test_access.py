@@ -209,3 +209,28 @@ def test_users_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 6 and "there is no user 'nobody'" in proc.stderr
     proc = run_cli("users", "list", "--archive", str(tmp_path / "missing"), check=False)
     assert proc.returncode == 4 and "no archive here" in proc.stderr
+
+
+def test_users_add_with_one_piped_line_and_with_nothing_piped(tmp_path: Path) -> None:
+    """Issue 15 item 11: piped stdin is read as the password, no getpass warnings; with
+    nothing piped the error points to --password-file."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "archive"
+    Archive(root, create=True).close()
+    cmd = [sys.executable, "-m", "minqing", "users", "add", "li", "--archive", str(root)]
+    proc = subprocess.run(
+        cmd, input="a-piped-password\n", capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr and "getpass" not in proc.stderr
+    assert access.authenticate(root / "archive.db", "li", "a-piped-password").role == "inspector"
+    proc = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 6
+    assert proc.stderr.strip().splitlines()[-1].startswith("Error: no password on standard input")
+    assert "--password-file FILE" in proc.stderr
+    proc = subprocess.run(
+        cmd, input="one-password\nanother-one\n", capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 6 and "differ" in proc.stderr

@@ -94,7 +94,7 @@ def test_reviewer_corrects_line_category_link_and_splits(served, browser) -> Non
         box.click()
         box.fill("张大爷反映自家饮水井水量不足，夏季经常断水。")
         box.press("Enter")
-        page.wait_for_load_state()
+        page.wait_for_selector("#rv-save-status:has-text('已保存')")  # saved in the background
         assert (
             page.locator(f'[id="line-{line["line_id"]}"]').input_value()
             == "张大爷反映自家饮水井水量不足，夏季经常断水。"
@@ -207,3 +207,51 @@ def test_inspector_cannot_reach_or_post_and_csrf_is_required(served, browser) ->
         ctx.close()
     assert rows(root, "select count(*) n from corrections")[0]["n"] == before
     assert not rows(root, "select 1 from lines where text = '篡改'")
+
+
+def test_unsaved_edit_survives_while_another_line_is_saved(served, browser) -> None:
+    """Issue 15: line 2 saved in the background keeps the unsaved edit of line 1; 全部保存
+    saves it; leaving with unsaved edits asks first."""
+    base, root = served
+    ctx, page = login(
+        browser, base, "lihua", "reviewer-pass-1", "/-/review/page/yangshugou-zhang/2"
+    )
+    try:
+        page.wait_for_selector(".rv-text")
+        lines = rows(root, "select line_id, text from lines where page_no = 2 order by line_no")
+        first, second = lines[0], lines[1]
+        one = page.locator(f'[id="line-{first["line_id"]}"]')
+        two = page.locator(f'[id="line-{second["line_id"]}"]')
+        one.fill("第一行未保存的修改")
+        two.fill("第二行已保存的修改")
+        two.press("Enter")
+        page.wait_for_selector("#rv-save-status:has-text('已保存')")
+        assert "还有 1 行未保存" in page.inner_text("#rv-save-status")
+        now = {r["line_id"]: r["text"] for r in rows(root, "select line_id, text from lines")}
+        assert now[second["line_id"]] == "第二行已保存的修改"
+        assert now[first["line_id"]] == first["text"]  # not saved ...
+        assert one.input_value() == "第一行未保存的修改"  # ... and not lost
+        shot(page, "review-unsaved-kept.png")
+
+        # leaving now asks first
+        dialogs = []
+
+        def on_dialog(d):  # type: ignore[no-untyped-def]
+            dialogs.append(d.type)
+            d.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.close(run_before_unload=True)
+        page.wait_for_timeout(500)
+        assert dialogs == ["beforeunload"]
+        assert not page.is_closed()
+        page.remove_listener("dialog", on_dialog)
+
+        page.click("#rv-save-all")
+        page.wait_for_selector("#rv-save-status:has-text('全部已保存')")
+        now = {r["line_id"]: r["text"] for r in rows(root, "select line_id, text from lines")}
+        assert now[first["line_id"]] == "第一行未保存的修改"
+        audit = rows(root, "select target_id from corrections where who = 'lihua'")
+        assert {r["target_id"] for r in audit} >= {first["line_id"], second["line_id"]}
+    finally:
+        ctx.close()

@@ -133,9 +133,10 @@ def test_sections_run_township_village_category(q3_volume) -> None:  # type: ign
     ]
     assert "（二）河口村" in after
     # the source reference names the book and page
-    assert "出处：《张建国民情日记（2024）》第2页（编号ZJG-2024:002）" in [
-        p.text for p in d.paragraphs
-    ]
+    sources = [p.text for p in d.paragraphs if p.text.startswith("出处：")]
+    assert "出处：《张建国民情日记（2024）》第2页 · 第2条（编号ZJG-2024:002）" in sources
+    # a book without a title is named by its cadre and village, never by its pinyin id alone
+    assert not [s for s in sources if s.startswith("出处：日记本")], sources
 
 
 def test_cover_and_contents(q3_volume) -> None:  # type: ignore[no-untyped-def]
@@ -582,6 +583,24 @@ def test_contents_page_numbers_are_filled_in(q3_volume) -> None:  # type: ignore
         ("2024年7月3日，村民反映道路破损；已上报", {}, "村民反映道路破损"),
         ("随便写的", {"problem": "承包地边界纠纷"}, "承包地边界纠纷"),
         ("一" * 40, {}, "一" * 29 + "……"),
+        # issue 15: dateline (dotted dates, weekday, weather) off, long first clauses cut
+        (
+            "2024年3月7日星期四多云河湾村有几户人家红白喜事互相攀比，酒席一摆就是几十桌。",
+            {},
+            "河湾村有几户人家红白喜事互相攀比",
+        ),
+        ("2024.3.19到村合作社了解春耕准备。合作社今年想扩种", {}, "到村合作社了解春耕准备"),
+        (
+            "同日下午村民周老汉的身份证丢了，腿脚不便，去不了县城补办。",
+            {},
+            "村民周老汉的身份证丢了",
+        ),
+        (
+            "3月12日（周二）晴，走访村民张桂兰，饮水井水量不足。",
+            {},
+            "走访村民张桂兰，饮水井水量不足",
+        ),
+        ("阴雨天气导致道路泥泞", {}, "阴雨天气导致道路泥泞"),
     ],
 )
 def test_matter_titles(text: str, fields: dict, title: str) -> None:

@@ -71,3 +71,26 @@ def test_pages_without_archive(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["pages", "--archive", str(tmp_path / "none")])
     assert result.exit_code == 4
     assert result.output.startswith(f"Error: {tmp_path / 'none'}: no archive here")
+
+
+def test_pages_needs_rescan_with_nothing_to_rescan_is_a_normal_outcome(tmp_path: Path) -> None:
+    """Issue 15 item 11: "no page needs a rescan" is good news, exit 0, not an Error."""
+    root = _archive(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["pages", "--archive", str(root), "--needs-rescan", "--book", "b1"]
+    )
+    assert result.exit_code == 0
+    assert result.stdout.startswith("b1\t2\t")
+    with Archive(root, write=True) as a:
+        a.db.execute("update pages set needs_rescan = 0")
+        a.db.conn.commit()
+    result = CliRunner().invoke(cli, ["pages", "--archive", str(root), "--needs-rescan"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == "no page needs a rescan (3 page(s) checked)\n"
+    assert "Error" not in result.output
+    result = CliRunner().invoke(
+        cli, ["pages", "--archive", str(root), "--needs-rescan", "--book", "b2"]
+    )
+    assert result.exit_code == 0
+    assert result.stderr == "no page needs a rescan (1 page(s) of book b2 checked)\n"

@@ -54,9 +54,14 @@ def test_export_csv_has_header_and_rows(sample_archive: Path, tmp_path: Path) ->
     )
     import csv
 
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    # a UTF-8 BOM first, so that Excel on Chinese Windows reads the file as UTF-8
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfentry_id,")
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert rows and set(CONTRACT) <= set(rows[0])
     assert len(rows) == len(export_entries(sample_archive))
+    # booleans as 1/0, never Python's True/False
+    assert {r["date_inferred"] for r in rows} <= {"0", "1"}
+    assert {r["category_confirmed"] for r in rows} <= {"0", "1"}
 
 
 def test_export_scores_against_truth(sample_archive: Path, tmp_path: Path) -> None:

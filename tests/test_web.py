@@ -376,7 +376,9 @@ def test_canned_query_pages_render_in_chinese(small) -> None:
     )
     html = body.decode("utf-8")
     assert status == 200 and "超期未办结事项" in html
-    assert 'href="/-/entry/b-li:001"' in html  # matter ids link to the entry page
+    # matter ids link to the matter page with its follow-up chain (issue 15 item 8)
+    assert 'href="/-/matter/b-li:001"' in html
+    assert 'href="/-/entry/b-li:001"' not in html
 
 
 def test_keywords_refresh_replaces_a_books_rows(tmp_path: Path) -> None:

@@ -738,3 +738,60 @@ class DocxStream:
 
     def _cleanup(self) -> None:
         shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+
+#: Debian's fonts standing in for the GB/T 9704 fonts, per style (fonts-noto-cjk,
+#: fonts-arphic-ukai): 小标宋 title → Noto Serif CJK SC (bold), 黑体 → Noto Sans CJK SC,
+#: 楷体 → AR PL UKai CN, 仿宋 body → Noto Serif CJK SC. LibreOffice ignores the font table's
+#: alternates, so a volume for Linux names these in its runs and keeps the GB fonts as the
+#: alternates Word uses where they are installed.
+LINUX_FONTS: dict[str, str] = {
+    FONT_BODY: "Noto Serif CJK SC",
+    "仿宋": "Noto Serif CJK SC",
+    FONT_TITLE: "Noto Serif CJK SC",
+    FONT_H1: "Noto Sans CJK SC",
+    FONT_H2: "AR PL UKai CN",
+    "楷体": "AR PL UKai CN",
+    FONT_PAGE_NO: "Noto Serif CJK SC",
+}
+
+
+def retarget_fonts(path: Path | str, mapping: dict[str, str] = LINUX_FONTS) -> None:
+    """Rewrite a written .docx so that its East Asian fonts are ``mapping``'s families, each
+    with the GB font it replaces as ``w:altName`` in the font table (replaced atomically)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".docx")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                if item.filename == "word/fontTable.xml":
+                    text = data.decode("utf-8")
+                    for gb, linux in mapping.items():
+                        text = re.sub(
+                            rf'<w:font w:name="{re.escape(esc(gb))}">(<w:altName w:val="[^"]*"/>)?',
+                            f'<w:font w:name="{esc(linux)}"><w:altName w:val="{esc(gb)}"/>',
+                            text,
+                        )
+                    seen: set[str] = set()
+
+                    def once(m: re.Match[str]) -> str:  # one entry per family
+                        name = m.group(1)
+                        if name in seen:
+                            return ""
+                        seen.add(name)
+                        return m.group(0)
+
+                    text = re.sub(r'<w:font w:name="([^"]*)">.*?</w:font>', once, text)
+                    data = text.encode("utf-8")
+                elif item.filename.startswith("word/") and item.filename.endswith(".xml"):
+                    text = data.decode("utf-8")
+                    for gb, linux in mapping.items():
+                        text = text.replace(f'w:eastAsia="{esc(gb)}"', f'w:eastAsia="{esc(linux)}"')
+                    data = text.encode("utf-8")
+                zout.writestr(item, data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

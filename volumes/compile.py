@@ -450,7 +450,7 @@ def collect_volume(
             m.root.sort_key,
         )
     )
-    weeks = period_weeks(period)
+    weeks = covered_weeks(archive, period_weeks(period))
     cadre_rows = _cadre_weeks(archive, period, matters, weeks, want_t, want_v, want_c)
     undated = _count_undated(archive, want_t, want_v, want_c)
     cats = tuple(sorted(want_cat)) if want_cat else tuple(CATEGORIES)
@@ -471,6 +471,25 @@ def _count_undated(archive: Archive, towns: set[str], villages: set[str], cadres
 def db_scalar(archive: Archive, sql: str, args: Sequence[Any] = ()) -> Any:
     """The first column of the first row of ``sql``."""
     return archive.db.execute(sql, list(args)).fetchone()[0]
+
+
+def archive_span(archive: Archive) -> tuple[dt.date, dt.date] | None:
+    """First and last date of the archive's dated entries (None when none is dated)."""
+    row = archive.db.execute(
+        f"select min(date), max(date) from {ENTRIES} where date is not null and date != ''"
+    ).fetchone()
+    first, last = (_as_date(row[0]), _as_date(row[1])) if row else (None, None)
+    return (first, last) if first and last else None
+
+
+def covered_weeks(archive: Archive, weeks: list[dt.date]) -> list[dt.date]:
+    """The weeks of ``weeks`` that the archive covers: those overlapping the span from its
+    first to its last dated entry (a March–April archive is not judged against 52 weeks)."""
+    span = archive_span(archive)
+    if span is None:
+        return weeks
+    first, last = span
+    return [w for w in weeks if w + dt.timedelta(days=6) >= first and w <= last]
 
 
 def _cadre_weeks(
@@ -865,7 +884,8 @@ class _Writer:
             "2. 本期以前首次记录、本期仍有跟踪办理的事项，其首次记录作为“前期记录”列出，供查阅。",
             f"3. 办理状态以截至{cn_date(v.period.end)}的最后一条记录为准；"
             "本期以后的记录编入下一期。",
-            "4. 每周自星期一起至星期日止，周四在本期之内的周计入本期应记周数。",
+            "4. 每周自星期一起至星期日止，周四在本期之内的周计入本期应记周数；"
+            "档案中的记录只覆盖本期一部分时，只计其首末记录日期之间的周。",
             "5. 正文为经人工校对后的文字；“出处”注明原日记本及页码，便于查对原件。",
         ]
         if v.undated_entries:
@@ -986,19 +1006,28 @@ class _Writer:
         return f"{name}（{post}）" if post else name
 
     def _source(self, e: _Entry) -> None:
+        """出处：张伟（杨树沟村）日记本第2页 · 第1条, the entry id in small print after it."""
         book = self._books.get(e.book_id) or {}
-        name = f"《{book['title']}》" if book.get("title") else f"日记本{e.book_id}"
-        ref = f"{name}{_pages(e.page_start, e.page_end)}（编号{e.entry_id}）"
+        cadre, village = e.cadre or book.get("cadre"), e.village or book.get("village")
+        if book.get("title"):
+            name = f"《{book['title']}》"
+        elif cadre:
+            name = f"{cadre}（{village}）日记本" if village else f"{cadre}日记本"
+        else:
+            name = f"日记本{e.book_id}"
+        ref = f"{name}{_pages(e.page_start, e.page_end)} · 第{e.seq}条"
+        small = f"（编号{e.entry_id}）"
         self.s.write(
             dx.para(
                 [
                     dx.run("出处：", dx.FONT_H2, dx.SIZE_XIAO4 + 2),
                     dx.run(ref, dx.FONT_H2, dx.SIZE_XIAO4 + 2),
+                    dx.run(small, dx.FONT_H2, dx.SIZE_XIAO4 - 3),
                 ],
                 dx.ppr(jc="right", indent_first=0),
             )
         )
-        self.layout.paragraph("出处：" + ref, size=dx.SIZE_XIAO4 + 2, indent=False)
+        self.layout.paragraph("出处：" + ref + small, size=dx.SIZE_XIAO4 + 2, indent=False)
 
     def _images(self, e: _Entry) -> None:
         if not self.with_images or not e.page_start:
@@ -1029,13 +1058,43 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "……"
 
 
-_LEADING_DATE = re.compile(r"^\s*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日[，,、：:\s]*")
+_LEADING_DATE = re.compile(
+    r"^\s*(?:(?:\d{4}\s*[年./-]\s*)?\d{1,2}\s*[月./-]\s*\d{1,2}\s*[日号]?|同日|当日|次日|当天)"
+)
+_LEADING_TIME = re.compile(r"^\s*(?:上午|下午|中午|晚上|傍晚|早上)")
+_LEADING_WEEKDAY = re.compile(r"^\s*[（(]?(?:星期|礼拜|周)[一二三四五六日天][)）]?")
+_LEADING_WEATHER = re.compile(
+    r"^\s*(?:晴转多云|多云转晴|阴转晴|晴转阴|多云|晴天|阴天|晴|阴|小雨|中雨|大雨|阵雨|雷阵雨|雨|小雪|大雪|雪)"
+)
+_LEADING_PUNCT = re.compile(r"^[，,、：:；;。\s]+")
+#: a 事由 heading longer than this is cut at its first comma (when that leaves a phrase)
+SHORT_TITLE = 20
+
+
+def _strip_dateline(text: str) -> str:
+    """The text without its dateline: date, time of day, weekday and weather."""
+    rest = text.strip()
+    dated = False
+    for pattern in (_LEADING_DATE, _LEADING_TIME, _LEADING_WEEKDAY):
+        m = pattern.match(rest)
+        if m:
+            rest, dated = rest[m.end() :], True
+    if dated:  # weather words only count right after a date or weekday
+        m = _LEADING_WEATHER.match(rest)
+        if m:
+            rest = rest[m.end() :]
+    return _LEADING_PUNCT.sub("", rest)
 
 
 def _matter_title(e: _Entry) -> str:
-    """The matter's heading: its problem field, else the first sentence, without the date."""
+    """The matter's 事由 heading: its problem field, else the first sentence without the
+    dateline (date, weekday, weather), cut to its first clause when long."""
     base = e.fields.get("problem") or e.text
-    first = re.split(r"[。；;！？!?\n]", _LEADING_DATE.sub("", base.strip()), maxsplit=1)[0]
+    first = re.split(r"[。；;！？!?\n]", _strip_dateline(base), maxsplit=1)[0].strip()
+    if len(first) > SHORT_TITLE:
+        comma = re.search(r"[，,]", first)
+        if comma and comma.start() >= 6:
+            first = first[: comma.start()]
     return _clip(first, 30) or "（无标题）"
 
 
@@ -1176,6 +1235,7 @@ def compile_volume(
     compiled_on: dt.date | None = None,
     with_images: bool = False,
     progress: ProgressCallback | None = None,
+    fonts: str = "gb",
 ) -> CompileStats:
     """Write the compiled volume of a period to ``out_path`` (.docx).
 
@@ -1193,6 +1253,10 @@ def compile_volume(
         compiled_on: the date of compilation on the cover (default: today).
         with_images: embed thumbnails of each entry's handwriting.
         progress: called as ``progress(done, total)`` after each matter is written.
+        fonts: ``gb`` names the GB/T 9704 fonts (Word with them installed); ``linux`` names
+            Debian's fonts per style (:data:`minqing.volumes._docx.LINUX_FONTS`), the GB
+            fonts kept as Word's alternates, so that LibreOffice keeps title, headings and
+            body apart.
 
     Returns:
         What was written.
@@ -1255,6 +1319,8 @@ def compile_volume(
     finally:
         if writer is not None and writer.thumbs is not None:
             writer.thumbs.close()
+    if fonts == "linux":
+        dx.retarget_fonts(out_path)
     return CompileStats(
         out_path=out_path,
         title=title,

@@ -35,7 +35,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from itsdangerous import BadSignature
 
-from minqing.web import access, guard
+from minqing.web import access, guard, presentation
 
 DB = "archive"
 COOKIE = "minqing_session"
@@ -339,7 +339,11 @@ def forbidden(datasette, request, message):
         return Response.redirect(
             "/-/login?" + urllib.parse.urlencode({"next": guard.safe_next(request.full_path)})
         )
-    return None
+
+    async def inner():
+        return await presentation.render_error(datasette, request, 403, message)
+
+    return inner
 
 
 @hookimpl
@@ -370,7 +374,7 @@ async def login(datasette, request):
         keys = {"account": name.strip().lower()[:64], "client": _client(request)}
         wait = throttle.begin(keys)
         if wait > 0:
-            error = f"尝试次数过多，请 {int(wait) + 1} 秒后再试 (too many failed logins)"
+            error = f"尝试次数过多，请 {int(wait) + 1} 秒后再试"
             status = 429
         else:
             # scrypt is slow on purpose: keep it off the event loop

@@ -26,7 +26,7 @@ from minqing.archive.errors import BadCorrectionError
 from minqing.archive.store import Archive
 from minqing.classify.types import CATEGORIES, STATUSES
 from minqing.review import corrections, spotcheck
-from minqing.web import access, guard
+from minqing.web import access, guard, presentation
 
 DB = "archive"
 ACTION = "minqing-review"
@@ -43,7 +43,9 @@ def _db(datasette):
 async def _require(datasette, request) -> str:
     """Raise Forbidden unless the actor may review; return the reviewer's name."""
     if not await datasette.permission_allowed(request.actor, ACTION, default=False):
-        raise Forbidden("需要校对权限 (the reviewer role) to use the review pages")
+        raise Forbidden(
+            "校对页面需要校对员权限：请用校对员账号登录，或请管理员为您的账号开通校对权限。"
+        )
     actor = request.actor or {}
     return str(actor.get("id") or "local")
 
@@ -141,6 +143,10 @@ async def review_page(datasette, request):
     except corrections.TargetNotFoundError as exc:
         raise NotFound(str(exc)) from None
     page = view["page"]
+    for e in view["entries"]:
+        e["label"] = presentation.entry_label(e)
+    first = view["entries"][0] if view["entries"] else {}
+    page["book_label"] = presentation.book_label(first.get("cadre"), first.get("village"), book)
     entry_index = {e["entry_id"]: i for i, e in enumerate(view["entries"])}
     for ln in view["lines"]:
         ln["entry_index"] = entry_index.get(ln["entry_id"], -1)

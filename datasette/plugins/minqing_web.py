@@ -411,10 +411,14 @@ def render_cell(value, column, table, database):
     if database != DB or value is None:
         return None
     if table is None:  # canned queries name their id columns in Chinese
-        if column in ("事项编号", "条目编号") and isinstance(value, str):
+        if column == "事项编号" and isinstance(value, str):  # a matter: its follow-up chain
+            return Markup('<a href="{}">{}</a>').format(matter_url(value), value)
+        if column == "条目编号" and isinstance(value, str):
             return Markup('<a href="{}">{}</a>').format(entry_url(value), value)
         return None
     q = _SEARCH.get()
+    if column == "matter_id" and table in ("entries", "matters") and isinstance(value, str):
+        return Markup('<a href="{}">{}</a>').format(matter_url(value), value)
     if column in ENTRY_ID_COLUMNS.get(table, ()) and isinstance(value, str):
         return Markup('<a href="{}">{}</a>').format(entry_url(value, q), value)
     if column == "text" and table in ("entries", "lines") and q and isinstance(value, str):
@@ -448,3 +452,25 @@ def table_actions(datasette, actor, database, table):
 
 
 __all__ = ["entry_url", "escape", "image_url", "matter_url"]
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """Every HTML error page in Chinese, with the site's header and a way back; the
+    original English only folded away as 技术信息 (JSON answers stay Datasette's)."""
+    from datasette.utils.asgi import Base400
+    from datasette.views.base import DatasetteError
+
+    if request.path.split("?")[0].endswith(".json"):
+        return None
+    if isinstance(exception, Base400):
+        status, message = exception.status, str(exception.args[0] if exception.args else "")
+    elif isinstance(exception, DatasetteError):
+        status, message = exception.status, str(exception.message)
+    else:
+        return None  # a real crash: Datasette's own handler logs the traceback
+
+    async def inner():
+        return await presentation.render_error(datasette, request, status, message)
+
+    return inner

@@ -322,14 +322,34 @@ FIELD_LABELS = {
 }
 
 
+def book_label(cadre: str | None, village: str | None, book_id: str | None = None) -> str:
+    """``张伟（杨树沟村）日记本``: a notebook as officials name it (the id when nothing else)."""
+    if not cadre:
+        return f"日记本 {book_id}" if book_id else "日记本"
+    return f"{cadre}（{village}）日记本" if village else f"{cadre}日记本"
+
+
+def entry_label(row: dict[str, Any]) -> str:
+    """``张伟（杨树沟村）日记本 第2页 · 第1条``: an entry by names, not by its pinyin id."""
+    label = book_label(row.get("cadre"), row.get("village"), row.get("book_id"))
+    if row.get("page_start") is not None:
+        label += f" 第{row['page_start']}页"
+    if row.get("seq") is not None:
+        label += f" · 第{row['seq']}条"
+    return label
+
+
 def _chain(conn: sqlite3.Connection, matter_id: str) -> list[dict[str, Any]]:
-    return _rows(
+    rows = _rows(
         conn,
-        f"select entry_id, book_id, date, category, status, status_code, follow_up_of, "
-        f"cadre, page_start, text from {ENTRIES} where matter_id = ? "
+        f"select entry_id, book_id, seq, date, category, status, status_code, follow_up_of, "
+        f"cadre, village, page_start, text from {ENTRIES} where matter_id = ? "
         "order by coalesce(date, '0000-00-00'), entry_id",
         [matter_id],
     )
+    for r in rows:
+        r["label"] = entry_label(r)
+    return rows
 
 
 def entry_view(
@@ -417,6 +437,8 @@ def entry_view(
             pg["lines"] = lines
             pg["hits"] = sum(1 for ln in lines if ln["hit"])
             pages.append(pg)
+    e["label"] = entry_label(e)
+    e["book_label"] = book_label(e.get("cadre"), e.get("village"), e.get("book_id"))
     return {
         "entry": e,
         "fields": [(FIELD_LABELS.get(k, k), v) for k, v in fields.items() if v],
@@ -605,3 +627,83 @@ def thumbnail_bytes(archive_root: Path | str, image: Path, width: int = THUMB_WI
     except OSError:
         pass
     return data
+
+
+# -- error pages ---------------------------------------------------------------------------------
+
+ERROR_TITLES = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "找不到这个页面",
+    405: "不支持这种操作",
+    429: "请稍后再试",
+    500: "服务器出错",
+    503: "档案暂时只读",
+}
+#: Datasette's English error messages → (status, Chinese message); ``{0}`` is the rest
+_KNOWN_ERRORS: tuple[tuple[re.Pattern[str], int | None, str], ...] = (
+    (re.compile(r"^Database not found:?\s*(.*)$"), 404, "没有这个数据库{0}。"),
+    (re.compile(r"^Table not found:?\s*(.*)$"), 404, "没有这个数据表{0}。"),
+    (re.compile(r"^Record not found:?\s*(.*)$"), 404, "没有这一条记录{0}。"),
+    (re.compile(r"^Row not found:?\s*(.*)$"), 404, "没有这一条记录{0}。"),
+    (re.compile(r"^Cannot sort table by (.*)$"), 400, "不能按{0}排序：没有这一列。"),
+    (
+        re.compile(r"^Cannot use _sort and _sort_desc at the same time$"),
+        400,
+        "不能同时按升序和降序排序。",
+    ),
+    (
+        re.compile(r"^view-(instance|database|table|query)\b.*$"),
+        403,
+        "您的账号不能查看这里的内容。",
+    ),
+    (re.compile(r"^Forbidden$"), 403, "您的账号不能查看这里的内容。"),
+    (re.compile(r"^Not [Ff]ound$"), 404, "没有这个页面。"),
+    (re.compile(r"^Invalid SQL.*$"), 400, "查询语句有误。"),
+    (re.compile(r"^(no such (column|table)|near .*syntax error).*$"), 400, "查询语句有误。"),
+    (re.compile(r"^SQL query took too long.*$"), 400, "查询用时过长，已停止。请缩小范围再试。"),
+)
+_HAS_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def error_view(status: int, message: str | None) -> dict[str, Any]:
+    """What an error page shows: ``status`` (Datasette's 500 for a bad sort is a 400),
+    ``title`` and ``message`` in Chinese, ``detail`` (the original text when it was not
+    Chinese, shown folded for whoever reports the problem)."""
+    text = str(message or "").strip()
+    zh, detail = None, None
+    for pattern, new_status, template in _KNOWN_ERRORS:
+        m = pattern.match(text)
+        if m:
+            rest = m.group(1) if m.groups() and m.group(1) else ""
+            zh = template.format(f"“{rest}”" if rest else "")
+            status = new_status or status
+            break
+    if zh is None:
+        if _HAS_HAN.search(text):
+            zh = text
+        else:
+            zh = {
+                403: "您的账号不能查看这里的内容。",
+                404: "没有这个页面。",
+            }.get(status, "处理请求时出了问题。")
+            detail = text or None
+    elif not _HAS_HAN.search(text):
+        detail = text or None
+    return {
+        "status": status,
+        "title": ERROR_TITLES.get(status, f"出错了（{status}）"),
+        "message": zh,
+        "detail": detail,
+    }
+
+
+async def render_error(datasette: Any, request: Any, status: int, message: str | None) -> Any:
+    """An HTML error page in Chinese through the ``error.html`` template (a Response)."""
+    from datasette.utils.asgi import Response
+
+    view = error_view(status, message)
+    body = await datasette.render_template(
+        "error.html", {"error": view["message"], **view}, request=request
+    )
+    return Response.html(body, status=view["status"])
