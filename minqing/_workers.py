@@ -18,6 +18,7 @@ Two faults of a plain ``ProcessPoolExecutor`` are handled here (issue 12, items 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -41,19 +42,16 @@ class WorkerCrash(Exception):
 
 def _die_with_parent(watch: Connection) -> None:
     """Exit this worker as soon as the main process is gone (runs in a daemon thread)."""
-    try:
+    with contextlib.suppress(EOFError, OSError):
         watch.recv_bytes()  # nothing is ever sent: returns only at end-of-file
-    except (EOFError, OSError):
-        pass
     os._exit(128 + signal.SIGTERM)
 
 
 def _init_worker(watch: Connection, init: Callable[..., None] | None, args: tuple) -> None:
     if sys.platform.startswith("linux"):
-        try:  # the forkserver is the parent: die with it too
+        # the forkserver is the parent: die with it too (no prctl in this libc: nothing)
+        with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # pragma: no cover - no prctl in this libc
-            pass
     threading.Thread(target=_die_with_parent, args=(watch,), daemon=True).start()
     # Ctrl-C reaches the whole process group: let the main process decide, and have
     # the workers stop through the pipe above rather than with a traceback each
@@ -134,7 +132,8 @@ class WorkerPool:
                     yield (
                         item,
                         WorkerCrash(
-                            "the worker process reading it died (out of memory, or a crash in a decoder)"
+                            "the worker process reading it died "
+                            "(out of memory, or a crash in a decoder)"
                         ),
                     )
                     todo = suspects[n + 1 :] + todo

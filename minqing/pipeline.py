@@ -479,7 +479,8 @@ def _ingest_book(
                     "",
                     0,
                     error=f"{ingest.path_text(src.path)}: {res} "
-                    "(ingest it alone with --workers 1, split it, or use a machine with more memory)",
+                    "(ingest it alone with --workers 1, split it, "
+                    "or use a machine with more memory)",
                 )
             handle(res)
 

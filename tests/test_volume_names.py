@@ -54,7 +54,7 @@ def test_linux_fonts_keep_title_headings_and_body_apart_in_libreoffice(
         str(out),
     )
     fonts = docx.Document(str(out)).part.package
-    table = [p for p in fonts.parts if p.partname == "/word/fontTable.xml"][0].blob.decode()
+    table = next(p for p in fonts.parts if p.partname == "/word/fontTable.xml").blob.decode()
     assert '<w:font w:name="Noto Serif CJK SC"><w:altName w:val="仿宋_GB2312"/>' in table
     assert table.count('w:name="Noto Serif CJK SC"') == 1
     subprocess.run(

@@ -776,7 +776,7 @@ def retarget_fonts(path: Path | str, mapping: dict[str, str] = LINUX_FONTS) -> N
                         )
                     seen: set[str] = set()
 
-                    def once(m: re.Match[str]) -> str:  # one entry per family
+                    def once(m: re.Match[str], seen: set[str] = seen) -> str:  # once per family
                         name = m.group(1)
                         if name in seen:
                             return ""

@@ -21,7 +21,7 @@ def test_item14_dates_going_backwards_link_and_rerun(tmp_path: Path) -> None:
     for i, n in enumerate((3, 2, 1), start=1):
         shutil.copy(src / f"page-{n:02d}.jpg", book / f"p{i:02d}.jpg")
     arc = tmp_path / "arc"
-    for run in (1, 2):  # the rerun crashed the same way
+    for _run in (1, 2):  # the rerun crashed the same way
         proc = minqing("ingest", "book", "--archive", "arc", "-q", "--workers", "1", cwd=tmp_path)
         assert proc.returncode == 0, text(proc.stderr)
         assert "Traceback" not in text(proc.stderr)
@@ -78,7 +78,8 @@ def test_item15_non_utf8_folder_name_becomes_a_printable_book_id(tmp_path: Path)
 
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to drop root's override")
 def test_item17_unreadable_subfolder_is_one_failed_input(tmp_path: Path) -> None:
-    """``scans/locked/`` cannot be listed. Before: the whole batch aborted, ``good`` not archived."""
+    """``scans/locked/`` cannot be listed. Before: the whole batch aborted, ``good`` not
+    archived."""
     scans = tmp_path / "scans"
     for name in ("good", "locked"):
         (scans / name).mkdir(parents=True)
@@ -132,7 +133,10 @@ def test_item23_empty_folder_exits_7_nothing_to_do(tmp_path: Path) -> None:
     (empty / "notes.txt").write_text("not a scan")
     proc = minqing("ingest", "empty", "--archive", "arc", "-q", cwd=tmp_path)
     assert proc.returncode == 7
-    expected = "Error: empty: holds no scan files (give a folder of page images, a folder of PDFs or a PDF)"
+    expected = (
+        "Error: empty: holds no scan files "
+        "(give a folder of page images, a folder of PDFs or a PDF)"
+    )
     assert text(proc.stderr).strip().splitlines() == [expected]
 
 

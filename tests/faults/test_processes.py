@@ -3,6 +3,7 @@ two ingests into one archive. Each test failed on the code before the fix."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -61,10 +62,8 @@ def _start_with_workers(tmp_path: Path):
 def _reap(sid: int) -> None:
     """Kill whatever is left of a session (so a failing test leaves nothing running)."""
     for pid, _ in session_processes(sid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])

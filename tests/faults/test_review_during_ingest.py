@@ -47,7 +47,7 @@ async def test_item19_review_saves_during_ingest_never_hit_a_locked_database(
         while ingest.poll() is None:
             form_page = await ds.client.get(f"/-/review/page/{book}/{page}")
             assert form_page.status_code == 200, form_page.text[:300]
-            new = f"{original}〔{len(statuses)}〕"
+            new = f"{original}（{len(statuses)}）"
             r = await ds.client.post(
                 "/-/review/save",
                 data={
