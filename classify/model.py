@@ -175,36 +175,8 @@ def load_category_model(path: str | os.PathLike) -> CategoryModel:
             or was written under another major classifier version or another
             scikit-learn minor version (the message says to retrain).
     """
-    import joblib
-    import sklearn
-
-    path = Path(path)
-    retrain = "retrain it: minqing retrain"
-    if not path.is_file():
-        raise CategoryModelError(str(path), "no such category model file", retrain)
-    try:
-        payload = joblib.load(path)
-    except Exception as e:  # pickle/joblib raise many kinds on a damaged or foreign file
-        raise CategoryModelError(
-            str(path), f"cannot be read as a category model ({type(e).__name__})", retrain
-        ) from e
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise CategoryModelError(str(path), "is not a minqing category model", retrain)
+    payload = _load_checked(path, _FORMAT, "category")
     version = str(payload.get("classifier_version", ""))
-    if version_major(version) != version_major(CLASSIFIER_VERSION):
-        raise CategoryModelError(
-            str(path),
-            f"was trained by {version or 'an unknown version'}, this is {CLASSIFIER_VERSION} "
-            f"(another major version)",
-            retrain,
-        )
-    saved_sk = str(payload.get("sklearn_version", ""))
-    if saved_sk.split(".")[:2] != sklearn.__version__.split(".")[:2]:
-        raise CategoryModelError(
-            str(path),
-            f"was written by scikit-learn {saved_sk or '?'}, this is {sklearn.__version__}",
-            retrain,
-        )
     return CategoryModel(payload["pipeline"], payload.get("n_examples", 0), version)
 
 
