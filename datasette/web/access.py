@@ -50,9 +50,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 from minqing.archive.schema import ACCOUNT_SESSIONS as SESSIONS
 from minqing.archive.schema import ACCOUNTS_DB, ACCOUNTS_SCHEMA
-from minqing.archive.store import connect_read_only
+from minqing.archive.store import Archive, connect_read_only
 
 USERS = "users"
 ARCHIVE_DB = "archive.db"
@@ -128,9 +130,11 @@ def archive_root(where: Any) -> Path:
     """
     if isinstance(where, (str, os.PathLike)):
         return Path(where)
-    if hasattr(where, "root"):
-        return Path(where.root)
-    conn = getattr(where, "conn", where)
+    if isinstance(where, Archive):
+        if where.root is not None:
+            return Path(where.root)
+        where = where.db
+    conn = where.conn if isinstance(where, sqlite_utils.Database) else where
     if isinstance(conn, sqlite3.Connection):
         for _, name, file in conn.execute("pragma database_list").fetchall():
             if name == "main" and file:
