@@ -14,7 +14,7 @@ Quality thresholds live in :mod:`ingest.quality`; the pixel limit in
 """
 
 from minqing.ingest._discover import discover
-from minqing.ingest._load import image_sha256, iter_pages, load_source
+from minqing.ingest._load import image_sha256, iter_pages, load_source, read_raw
 from minqing.ingest._paths import path_text
 from minqing.ingest._read import MAX_IMAGE_PIXELS, PDF_RENDER_DPI
 from minqing.ingest.quality import needs_rescan
@@ -36,4 +36,5 @@ __all__ = [
     "load_source",
     "needs_rescan",
     "path_text",
+    "read_raw",
 ]

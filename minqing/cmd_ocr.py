@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from minqing.errors import ExitCode, MinqingError
+
+if TYPE_CHECKING:
+    from minqing.ocr import PageText
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -39,6 +43,30 @@ def read_image(path: Path) -> np.ndarray:
     return image
 
 
+def read_images(path: Path) -> list[tuple[str, np.ndarray]]:
+    """The page images of one file, named for the output: an image is one page; each page
+    of a PDF (scanned or with a text layer, rendered as ``minqing ingest`` renders it) or of
+    a multi-page TIFF is one, named ``FILE#N``.
+
+    Raises:
+        ValueError: the file cannot be read (message says what to do).
+    """
+    from minqing.ingest._sniff import sniff_file
+
+    if sniff_file(path) not in ("pdf", "tiff"):
+        return [(str(path), read_image(path))]
+    from minqing.ingest import SourceFile, read_raw
+    from minqing.ingest.errors import BadInputError
+
+    try:
+        raws = [raw.image for raw in read_raw(SourceFile(path, path.stem))]
+    except BadInputError as e:
+        raise ValueError(str(e)) from e
+    if len(raws) == 1:
+        return [(str(path), raws[0])]
+    return [(f"{path}#{n}", image) for n, image in enumerate(raws, start=1)]
+
+
 @click.command(name="ocr")
 @click.argument(
     "images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -53,6 +81,9 @@ def read_image(path: Path) -> np.ndarray:
 )
 def command(images: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
     """Recognise the text lines of IMAGE files and print them with confidences.
+
+    IMAGES are page images (JPEG, PNG, TIFF, …) or PDFs; each page of a PDF or of a
+    multi-page TIFF is printed on its own, named FILE#N.
 
     Plain output shows, per image, a header line and then one line per recognised
     text line: confidence, two spaces, text (in reading order). With --json, each
@@ -74,37 +105,50 @@ def command(images: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
         raise MinqingError(str(e), exit_code=ExitCode.engine_error) from e
 
     failed = 0
-    for n, path in enumerate(images):
+    n = 0
+    for path in images:
         try:
-            image = read_image(path)
-            page = engine.recognize(image)
-        except (ValueError, OSError, OcrError) as e:
+            named = read_images(path)
+        except (ValueError, OSError) as e:
             failed += 1
             msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             click.echo(f"Error: {path}: {msg}", err=True)
             continue
-        if as_json:
-            obj = {
-                "image": str(path),
-                "engine_id": page.engine_id,
-                "width": page.width,
-                "height": page.height,
-                "lines": [
-                    {
-                        "text": line.text,
-                        "raw_text": line.raw_text,
-                        "confidence": round(line.confidence, 4),
-                        "box": [[round(x, 1), round(y, 1)] for x, y in line.box],
-                    }
-                    for line in page.lines
-                ],
-            }
-            click.echo(json.dumps(obj, ensure_ascii=False))
-        else:
-            if n:
-                click.echo()
-            click.echo(f"== {path} ({len(page.lines)} lines)")
-            for line in page.lines:
-                click.echo(f"{line.confidence:.2f}  {line.text}")
+        for name, image in named:
+            try:
+                page = engine.recognize(image)
+            except OcrError as e:
+                failed += 1
+                click.echo(f"Error: {name}: {e}", err=True)
+                continue
+            _print_page(name, page, as_json, first=n == 0)
+            n += 1
     if failed:
         click.get_current_context().exit(ExitCode.input_failed)
+
+
+def _print_page(name: str, page: PageText, as_json: bool, first: bool) -> None:
+    """One recognised page on stdout, as ``minqing ocr`` prints it."""
+    if as_json:
+        obj = {
+            "image": name,
+            "engine_id": page.engine_id,
+            "width": page.width,
+            "height": page.height,
+            "lines": [
+                {
+                    "text": line.text,
+                    "raw_text": line.raw_text,
+                    "confidence": round(line.confidence, 4),
+                    "box": [[round(x, 1), round(y, 1)] for x, y in line.box],
+                }
+                for line in page.lines
+            ],
+        }
+        click.echo(json.dumps(obj, ensure_ascii=False))
+    else:
+        if not first:
+            click.echo()
+        click.echo(f"== {name} ({len(page.lines)} lines)")
+        for line in page.lines:
+            click.echo(f"{line.confidence:.2f}  {line.text}")

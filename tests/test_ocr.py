@@ -268,6 +268,25 @@ def test_cli_corrupt_file_fails_alone(page_png, tmp_path):
     assert f"== {page_png} (3 lines)" in result.stdout
 
 
+def test_cli_reads_each_page_of_a_pdf(page_png, tmp_path):
+    """A scanned PDF is read page by page (named FILE#N), not refused as "not an image"."""
+    from PIL import Image
+
+    with Image.open(page_png) as im:
+        first = im.convert("RGB")
+        second = first.copy()
+        pdf = tmp_path / "notebook.pdf"
+        first.save(pdf, save_all=True, append_images=[second], resolution=200)
+    result = CliRunner().invoke(_cli(), ["ocr", str(pdf)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert f"== {pdf}#1 (3 lines)" in result.stdout
+    assert f"== {pdf}#2 (3 lines)" in result.stdout
+    pages = result.stdout.split(f"== {pdf}#2")
+    # both pages carry the same handwriting: the same lines were read from each
+    assert DIARY_LINES[0][:4] in pages[0] and DIARY_LINES[0][:4] in pages[1]
+
+
 def test_cli_unknown_engine(page_png):
     result = CliRunner().invoke(_cli(), ["ocr", "--engine", "nope", str(page_png)])
     assert result.exit_code == 5
