@@ -7,8 +7,14 @@ PORT ?= 8001
 
 .PHONY: demo test test-paddle test-fast lint bench samples clean
 
+# a virtual environment that no longer works (its interpreter removed or moved, minqing not
+# importable) is set up again instead of being reused
+ifneq ($(shell $(BIN)/python -c "import minqing" >/dev/null 2>&1 && echo ok),ok)
+$(shell rm -f $(VENV)/.installed-*)
+endif
+
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import sys" >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
@@ -52,5 +58,7 @@ bench: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/python -m samples.make_samples
 
+## clean: remove what the targets built (the virtual environments included); archives
+## made by `make demo` too, never an archive given elsewhere
 clean:
-	rm -rf minqing-archive minqing-demo-archive .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(PADDLE_VENV) minqing-demo-archive .pytest_cache .mypy_cache .ruff_cache build *.egg-info
