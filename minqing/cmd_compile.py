@@ -101,6 +101,18 @@ def _out(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The .docx file to write.",
 )
+@click.option(
+    "--exact-pages/--estimated-pages",
+    default=None,
+    help="Check the contents' page numbers by laying the volume out with LibreOffice "
+    "(default when LibreOffice is installed), or keep the compiler's estimate.",
+)
+@click.option(
+    "--pdf",
+    "pdf_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the volume as a PDF (laid out by LibreOffice, contents checked).",
+)
 @click.option("-s", "--silent", is_flag=True, help="No progress bar.")
 def command(
     archive_dir: Path,
@@ -118,6 +130,8 @@ def command(
     with_images: bool,
     fonts: str,
     out: Path,
+    exact_pages: bool | None,
+    pdf_out: Path | None,
     silent: bool,
 ) -> None:
     """Compile the entries of a period into a Word volume (汇编成册).
@@ -131,10 +145,20 @@ def command(
     Examples:
         minqing compile --archive archive/ --period 2024Q3 --out 2024Q3.docx
         minqing compile --period 2024 --township 石桥镇 --status open --out open.docx
-        minqing compile --all -o whole-archive.docx
+        minqing compile --all -o whole-archive.docx --pdf whole-archive.pdf
         minqing compile --from 2024-07-01 --to 2024-07-31 --village 杨树沟村 \\
             --with-images --out 杨树沟村-7月.docx
     """
+    from minqing.volumes import pages
+
+    if pdf_out is not None and pdf_out.suffix.lower() != ".pdf":
+        raise click.BadParameter(f"{pdf_out}: give a name ending in .pdf", param_hint="--pdf")
+    if (pdf_out is not None or exact_pages) and pages.soffice() is None:
+        raise click.UsageError(
+            "--pdf and --exact-pages need LibreOffice to lay the volume out, and it is not "
+            "installed: install it (Debian: apt-get install libreoffice-writer) or leave "
+            "the option out"
+        )
     if sum(map(bool, (period, date_from or date_to, whole))) > 1:
         raise click.UsageError("give either --period or --from/--to (or --all), not both")
     if whole:
@@ -219,9 +243,57 @@ def command(
         if stats.missing_images:
             msg += f" ({stats.missing_images} page images missing)"
     click.echo(msg + f" in {stats.seconds:.1f} s", err=True)
+    _check_pages(stats.out_path, stats.contents, exact_pages, pdf_out, silent)
     if stats.undated_entries:
         click.echo(
             f"Warning: {stats.undated_entries} entries have no date and are in no volume; "
             "correct their dates in the review pages",
             err=True,
         )
+
+
+def _check_pages(
+    out: Path,
+    contents: list[tuple[int, str, str]],
+    exact: bool | None,
+    pdf_out: Path | None,
+    silent: bool,
+) -> None:
+    """Correct the contents' page numbers with LibreOffice's layout (and write the PDF)."""
+    import time
+
+    from minqing.volumes import pages
+
+    if exact is False and pdf_out is None:
+        return
+    if pages.soffice() is None:  # exact by default only where LibreOffice is installed
+        click.echo(
+            "Note: the contents' page numbers are estimates (LibreOffice is not installed to "
+            "check them); Word corrects them when the file is opened",
+            err=True,
+        )
+        return
+    if not silent:
+        click.echo("Laying the volume out with LibreOffice to check the contents…", err=True)
+    t0 = time.perf_counter()
+    try:
+        check = pages.fix_contents_pages(out, contents, pdf_out)
+    except pages.LayoutError as exc:
+        if pdf_out is not None:
+            raise MinqingError(
+                f"{pdf_out}: not written: {exc}; the Word file {out} is complete",
+                exit_code=ExitCode.bad_data,
+            ) from exc
+        click.echo(
+            f"Warning: the contents' page numbers are estimates: {exc}; Word corrects them "
+            "when the file is opened",
+            err=True,
+        )
+        return
+    msg = (
+        f"Contents checked against LibreOffice's layout: {check.found} of {check.headings} "
+        f"headings found, {check.changed} page numbers corrected"
+    )
+    if check.pdf is not None:
+        msg += f"; wrote {check.pdf}"
+    click.echo(msg + f" ({time.perf_counter() - t0:.1f} s)", err=True)

@@ -49,6 +49,8 @@ def _modules() -> list[tuple[str, Path]]:
         if pkg == "minqing._datasette":  # a data folder: the plugins are loaded by path
             out += [("plugins", f) for f in sorted((datasette_dir() / "plugins").glob("*.py"))]
             continue
+        if pkg.startswith("minqing._datasette.") or pkg == "minqing.classify.data":
+            continue  # folders of data files (templates, static, plugins walked above, models)
         spec = importlib.util.find_spec(pkg)
         assert spec is not None and spec.submodule_search_locations, f"{pkg} is not importable"
         folder = Path(next(iter(spec.submodule_search_locations)))

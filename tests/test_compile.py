@@ -427,6 +427,7 @@ def test_cli_period_preset(arch_dir: Path, tmp_path: Path) -> None:
             "中共石桥镇委员会",
             "--out",
             str(out),
+            "--estimated-pages",
         ],
     )
     assert res.exit_code == 0, res.output
@@ -636,6 +637,7 @@ def test_real_command_in_a_subprocess(arch_dir: Path, tmp_path: Path) -> None:
         "2024",
         "--status",
         "closed",
+        "--estimated-pages",
         "--title",
         "民情日记汇编（测试）",
         "--out",

@@ -35,6 +35,7 @@ import calendar
 import datetime as dt
 import io
 import json
+import math
 import re
 import time
 from collections import Counter, defaultdict
@@ -219,6 +220,8 @@ class CompileStats:
         undated_entries: entries in the archive (same township/village) with no date,
             which no period can include.
         seconds: wall time.
+        contents: the headings of the contents, ``(level, text, bookmark)`` in order (for
+            :func:`minqing.volumes.pages.fix_contents_pages`).
     """
 
     out_path: Path
@@ -234,6 +237,7 @@ class CompileStats:
     missing_images: int = 0
     undated_entries: int = 0
     seconds: float = 0.0
+    contents: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -766,7 +770,10 @@ class _Writer:
                 dx.ppr("Title", indent_first=0, jc="center"),
             )
         )
-        for _ in range(10):
+        # the cover is one page: each further line of a long title (about 20 characters of
+        # 2号 a line) takes two of the blank lines between the title and the imprint
+        title_lines = math.ceil(_PageModel.width(title) * 22 / _PageModel.WIDTH)
+        for _ in range(max(3, 10 - 2 * (title_lines - 1))):
             w(dx.para("", dx.ppr(indent_first=0)))
         lines = []
         if unit:
@@ -804,8 +811,11 @@ class _Writer:
             by_status[m.status_code] += 1
         n = len(v.matters)
         closed = total.closed
+        span = f"{cn_date(v.period.start)}至{cn_date(v.period.end)}"
+        # a period without a shorter name (2024年第一季度 …) is named by its span, once
+        named = span if v.period.label == span else f"{v.period.label}（{span}）"
         summary = (
-            f"本册收录{v.period.label}（{cn_date(v.period.start)}至{cn_date(v.period.end)}）"
+            f"本册收录{named}"
             f"民情日记{total.entries}篇，涉及{len(by_village)}个村的群众事项{n}件。"
             f"截至{cn_date(v.period.end)}，已办结{closed}件（已解决{by_status['resolved']}件、"
             f"已解释{by_status['explained']}件），占{_pct(closed, n)}；未办结{n - closed}件"
@@ -1309,7 +1319,8 @@ def compile_volume(
     try:
         writer = _Writer(stream, archive, volume, with_images=with_images, progress=progress)
         writer.cover(title, unit, compiled_on, dx.cover_section_break(skeleton))
-        writer.contents(_toc_plan(volume))
+        contents = _toc_plan(volume)
+        writer.contents(contents)
         writer.overview("一")
         writer.sections(first_number=2)
         stream.close(pages=writer.heading_pages)
@@ -1335,6 +1346,7 @@ def compile_volume(
         missing_images=writer.missing_images,
         undated_entries=volume.undated_entries,
         seconds=time.perf_counter() - t0,
+        contents=contents,
     )
 
 
