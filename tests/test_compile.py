@@ -538,6 +538,30 @@ def test_weeks_count_by_their_thursday() -> None:
     )
 
 
+def test_lunar_dates_and_later_notes_are_printed_as_such(tmp_path: Path) -> None:
+    """Issue 18: an entry dated by the lunar calendar shows both days; a 补记 the cadre added
+    later is its own paragraph, marked, after the entry's text."""
+    a = build_archive(tmp_path / "a", images=False)
+    a.db.execute("update entries set date_kind = 'lunar' where entry_id = ?", [eid("WZM-2024", 1)])
+    note = "9月10日补记：垃圾已全部清运，群众满意。"
+    a.db.execute(
+        "update entries set text = text || ?, later_notes = ? where entry_id = ?",
+        [note, json.dumps([note], ensure_ascii=False), eid("LXY-2024", 1)],
+    )
+    a.db.conn.commit()
+    compile_volume(a, tmp_path / "v.docx", **Q3)
+    a.close()
+    paras = texts(tmp_path / "v.docx")
+    # 2024-07-15 is the 10th day of the 6th lunar month (农历六月初十)
+    assert any(p.startswith("记录日期：2024年7月15日（农历六月初十）　") for p in paras)
+    # a Gregorian heading: no lunar day
+    assert any(p.startswith("记录日期：2024年8月5日　") for p in paras)
+    marked = [p for p in paras if p.startswith("【补记】")]
+    assert marked == [f"【补记】{note}"]
+    body = paras[paras.index(marked[0]) - 1]
+    assert body.startswith("2024年8月5日，河口村河堤边垃圾堆放较多") and note not in body
+
+
 def test_fields_json_is_tolerated(arch_dir: Path, tmp_path: Path) -> None:
     """A broken fields cell does not stop the volume (the text is still printed)."""
     root = tmp_path / "a"

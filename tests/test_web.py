@@ -222,6 +222,36 @@ def test_image_route_never_serves_outside_the_images_folder(
                 assert b"not yours" not in body and b"SQLite" not in body
 
 
+def test_entry_page_shows_a_lunar_date_and_later_notes_as_such(archive_copy: Path) -> None:
+    """Issue 18: the lunar day beside the Gregorian one; the 补记 listed on their own."""
+    conn = sqlite3.connect(archive_copy / "archive.db")
+    (lunar_id,), (noted_id,) = conn.execute(
+        "select entry_id from entries where date is not null order by entry_id limit 2"
+    ).fetchall()
+    conn.execute(
+        "update entries set date = '2024-03-07', date_kind = 'lunar' where entry_id = ?",
+        [lunar_id],
+    )
+    note = "4月20日补记：已办结，群众满意。"
+    conn.execute(
+        "update entries set text = text || ?, later_notes = ? where entry_id = ?",
+        [note, json.dumps([note], ensure_ascii=False), noted_id],
+    )
+    conn.commit()
+    conn.close()
+    with site(archive_copy) as s:
+        _, _, body = s.fetch(f"/-/entry/{urllib.parse.quote(lunar_id)}")
+        html = body.decode("utf-8")
+        # 2024-03-07 was the 27th day of the first lunar month
+        assert "2024-03-07（农历正月廿七，原记农历）" in html
+        assert "<h2>补记</h2>" not in html
+        _, _, body = s.fetch(f"/-/entry/{urllib.parse.quote(noted_id)}")
+        html = body.decode("utf-8")
+        assert "农历" not in html.split("<dt>日期</dt>")[1].split("</dd>")[0]
+        notes = html.split("<h2>补记</h2>")[1].split("</ul>")[0]
+        assert f"<li>{note}</li>" in notes
+
+
 # -- a small synthetic archive: facets and canned queries ----------------------------------------
 
 

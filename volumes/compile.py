@@ -49,6 +49,7 @@ from natsort import natsort_keygen
 from minqing.archive.errors import NothingToCompileError
 from minqing.archive.schema import BOOKS, ENTRIES, LINES, PAGES
 from minqing.archive.store import Archive
+from minqing.classify.lunar import LUNAR_KINDS, lunar_label
 from minqing.classify.types import CATEGORIES, STATUSES
 from minqing.volumes import _docx as dx
 
@@ -191,6 +192,15 @@ def _pages(start: int | None, end: int | None) -> str:
     return f"第{start}页"
 
 
+def _notes(value: str | None) -> tuple[str, ...]:
+    """The ``later_notes`` column (a JSON list of texts) as a tuple; broken JSON as none."""
+    try:
+        notes = json.loads(value) if value else []
+    except (TypeError, ValueError):
+        return ()
+    return tuple(str(n) for n in notes if n) if isinstance(notes, list) else ()
+
+
 def _as_date(value: str | None) -> dt.date | None:
     if not value:
         return None
@@ -257,6 +267,9 @@ class _Entry:
     township: str | None
     village: str | None
     in_period: bool = False
+    date_kind: str = "gregorian"
+    #: 补记 the cadre added later, as written (also at the end of ``text``)
+    later_notes: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: dict[str, Any], period: Period) -> _Entry:
@@ -284,7 +297,27 @@ class _Entry:
             township=row["township"] or None,
             village=row["village"] or None,
             in_period=d is not None and period.start <= d <= period.end,
+            date_kind=row.get("date_kind") or "gregorian",
+            later_notes=_notes(row.get("later_notes")),
         )
+
+    @property
+    def date_text(self) -> str:
+        """The entry's day as the volume prints it: 2025年1月22日（农历腊月廿三）（推定）."""
+        out = cn_date(self.date)
+        if self.date is not None and self.date_kind in LUNAR_KINDS:
+            out += f"（{lunar_label(self.date)}）"
+        return out + ("（推定）" if self.date_inferred else "")
+
+    def body_and_notes(self) -> tuple[str, list[str]]:
+        """The entry's text without its 补记, and the 补记 (each found in the text)."""
+        body, notes = self.text, []
+        for note in self.later_notes:
+            at = body.rfind(note)
+            if note and at >= 0:
+                body = (body[:at] + body[at + len(note) :]).rstrip()
+                notes.append(note)
+        return body, notes
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
@@ -382,7 +415,7 @@ def _status_codes(statuses: Iterable[str]) -> set[str]:
 
 _COLS = (
     "entry_id, book_id, seq, page_start, page_end, date, date_inferred, category_code, "
-    "status_code, text, fields, cadre, township, village, matter_id"
+    "status_code, text, fields, cadre, township, village, matter_id, date_kind, later_notes"
 )
 
 
@@ -967,7 +1000,7 @@ class _Writer:
             )
         )
         self.layout.paragraph(f"（{number}）{_matter_title(root)}", keep=2 * _PageModel.PITCH)
-        meta = [("记录日期", cn_date(root.date) + ("（推定）" if root.date_inferred else ""))]
+        meta = [("记录日期", root.date_text)]
         meta.append(("记录人", self._cadre(root)))
         if root.fields.get("place"):
             meta.append(("地点", root.fields["place"]))
@@ -977,7 +1010,7 @@ class _Writer:
         self.labelled(meta)
         if not root.in_period:
             self.text(f"【前期记录】本事项首次记录于{cn_date(root.date)}，不属本期，列出供查阅。")
-        self.text(root.text)
+        self._text_and_notes(root)
         for key, label in FIELD_LABELS:
             if root.fields.get(key):
                 self.labelled([(label, root.fields[key])])
@@ -990,13 +1023,13 @@ class _Writer:
             self.layout.paragraph("跟踪办理情况：", keep=3 * _PageModel.PITCH)
             for i, f in enumerate(m.follow_ups, 1):
                 status = STATUSES.get(f.status_code or "", "")
-                head = f"{i}. {cn_date(f.date)}" + ("（推定）" if f.date_inferred else "")
+                head = f"{i}. {f.date_text}"
                 head += f"　{status}" if status else ""
                 head += f"　记录人：{self._cadre(f)}"
                 if f.in_period:
                     w(dx.para(dx.run(head, bold=True), dx.ppr(keep_next=True)))
                     self.layout.paragraph(head, keep=2 * _PageModel.PITCH)
-                    self.text(f.text)
+                    self._text_and_notes(f)
                     if f.fields.get("result"):
                         self.labelled([("办理结果", f.fields["result"])])
                     self._source(f)
@@ -1008,6 +1041,19 @@ class _Writer:
                     self.layout.paragraph(f"{head}（{when}）", keep=_PageModel.PITCH)
                     self.labelled([("办理结果", result)])
                     self._source(f)
+
+    def _text_and_notes(self, e: _Entry) -> None:
+        """The entry's text, then each 补记 as its own paragraph, marked as a later note."""
+        body, notes = e.body_and_notes()
+        self.text(body)
+        for note in notes:
+            self.s.write(
+                dx.para(
+                    [dx.run("【补记】", dx.FONT_H1, dx.SIZE_3HAO), dx.run(note, dx.FONT_H2)],
+                    dx.ppr(),
+                )
+            )
+            self.layout.paragraph("【补记】" + note)
 
     def _cadre(self, e: _Entry) -> str:
         recorder = (e.fields.get("recorder") or "").strip()

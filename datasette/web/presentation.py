@@ -9,6 +9,7 @@ unit-tested without a server and run inside Datasette's ``execute_fn``.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import json
@@ -31,6 +32,7 @@ from minqing.archive.search import (
     query_words as _query_words,
 )
 from minqing.archive.store import is_read_only
+from minqing.classify.lunar import LUNAR_KINDS, lunar_label
 
 #: Folder (relative to the archive folder) that holds every page image.
 IMAGES_DIR = "images"
@@ -439,8 +441,10 @@ def entry_view(
             pages.append(pg)
     e["label"] = entry_label(e)
     e["book_label"] = book_label(e.get("cadre"), e.get("village"), e.get("book_id"))
+    e["lunar"] = lunar_of(e.get("date"), e.get("date_kind"))
     return {
         "entry": e,
+        "later_notes": [str(n) for n in _json(e.get("later_notes"), []) if n],
         "fields": [(FIELD_LABELS.get(k, k), v) for k, v in fields.items() if v],
         "evidence": _json(e.get("category_evidence"), []),
         "text_html": _spans_marked(text, spans, 0, len(text)) if words else html.escape(text),
@@ -452,6 +456,16 @@ def entry_view(
         "pages": pages,
         "q": q or "",
     }
+
+
+def lunar_of(date: str | None, date_kind: str | None) -> str | None:
+    """``农历腊月廿三`` for an entry dated by the lunar calendar, else None."""
+    if not date or date_kind not in LUNAR_KINDS:
+        return None
+    try:
+        return lunar_label(dt.date.fromisoformat(date))
+    except ValueError:
+        return None
 
 
 def _char_boxes(ln: dict[str, Any], marks: dict[int, str | None]) -> list[dict[str, Any]]:
