@@ -34,6 +34,6 @@ def lunar_label(day: dt.date) -> str:
     """``农历腊月廿三`` for 2025-01-22; ``农历闰六月二十`` in a leap month."""
     from lunardate import LunarDate
 
-    ld = LunarDate.fromSolarDate(day.year, day.month, day.day)
+    ld = LunarDate.from_solar_date(day.year, day.month, day.day)
     month = _MONTHS.get(ld.month) or _DIGITS[ld.month] + "月"
     return f"农历{'闰' if ld.isLeapMonth else ''}{month}{_day(ld.day)}"
