@@ -36,4 +36,4 @@ def lunar_label(day: dt.date) -> str:
 
     ld = LunarDate.from_solar_date(day.year, day.month, day.day)
     month = _MONTHS.get(ld.month) or _DIGITS[ld.month] + "月"
-    return f"农历{'闰' if ld.isLeapMonth else ''}{month}{_day(ld.day)}"
+    return f"农历{'闰' if ld.is_leap_month else ''}{month}{_day(ld.day)}"
