@@ -78,8 +78,10 @@ MIGRATION_DOCS: dict[str, str] = {}
 #: The ``matters`` view: one row per matter (a root entry and its follow-up chain).
 #: ``status`` is the latest entry's status (latest by date, then entry id); a matter
 #: is open (``open`` = 1) until that status is 已解决 (resolved) or 已解释 (explained).
-MATTERS_VIEW_SQL = f"""
-CREATE VIEW {MATTERS} AS
+#: The columns of a matter, computed from ``entries``: the body of the ``matters`` view of
+#: m001 and of the rows the triggers of m006 keep (``{comment}``: lines before the latest-entry
+#: subquery; ``{where}``: more conditions on the root entry ``r``).
+_MATTER_SELECT = f"""
 SELECT r.entry_id AS matter_id,
        r.book_id, r.cadre, r.township, r.village,
        r.category_code, r.category,
@@ -96,12 +98,17 @@ SELECT r.entry_id AS matter_id,
        substr(r.text, 1, 80) AS summary
 FROM {ENTRIES} r
 JOIN {ENTRIES} l ON l.entry_id = (
-    -- the latest entry of the chain: one backwards step in the (matter_id, date, ...) index,
-    -- so a filter on the root (township, date, ...) is applied before any of this runs
-    SELECT f.entry_id FROM {ENTRIES} f WHERE f.matter_id = r.entry_id
+{{comment}}    SELECT f.entry_id FROM {ENTRIES} f WHERE f.matter_id = r.entry_id
     ORDER BY f.date DESC, f.entry_id DESC LIMIT 1)
-WHERE r.matter_id = r.entry_id
+WHERE r.matter_id = r.entry_id{{where}}
 """
+
+MATTERS_VIEW_SQL = f"\nCREATE VIEW {MATTERS} AS" + _MATTER_SELECT.format(
+    comment="    -- the latest entry of the chain: one backwards step in the "
+    "(matter_id, date, ...) index,\n"
+    "    -- so a filter on the root (township, date, ...) is applied before any of this runs\n",
+    where="",
+)
 
 
 def entry_id(book_id: str, seq: int) -> str:
@@ -510,27 +517,7 @@ def m005_link_suggestions(db: sqlite_utils.Database) -> None:
 
 #: A matter row computed from ``entries`` (the columns of :data:`MATTERS_VIEW_SQL`);
 #: ``{root}`` is the condition on the root entry ``r`` (e.g. ``r.entry_id = NEW.matter_id``).
-MATTER_ROWS_SQL = f"""
-SELECT r.entry_id AS matter_id,
-       r.book_id, r.cadre, r.township, r.village,
-       r.category_code, r.category,
-       r.date AS first_date,
-       r.month AS month,
-       l.date AS latest_date,
-       CASE WHEN l.entry_id != r.entry_id THEN l.date END AS latest_follow_up_date,
-       (SELECT count(*) FROM {ENTRIES} c WHERE c.matter_id = r.entry_id) AS entries,
-       l.status_code AS status_code,
-       l.status AS status,
-       CASE WHEN l.status_code IN ('resolved', 'explained') THEN 0 ELSE 1 END AS open,
-       EXISTS (SELECT 1 FROM {ENTRIES} c
-               WHERE c.matter_id = r.entry_id AND c.status_code = 'escalated') AS escalated,
-       substr(r.text, 1, 80) AS summary
-FROM {ENTRIES} r
-JOIN {ENTRIES} l ON l.entry_id = (
-    SELECT f.entry_id FROM {ENTRIES} f WHERE f.matter_id = r.entry_id
-    ORDER BY f.date DESC, f.entry_id DESC LIMIT 1)
-WHERE r.matter_id = r.entry_id AND ({{root}})
-"""
+MATTER_ROWS_SQL = _MATTER_SELECT.format(comment="", where=" AND ({root})")
 
 #: entries' columns a matter row depends on: an UPDATE OF these recomputes the matter
 _MATTER_INPUTS = (
