@@ -155,6 +155,10 @@ def test_contents_page_numbers_are_the_pages_libreoffice_prints(
         if p.style.name.startswith("toc ")
     ]
     assert word == toc
+    # the short tables of the overview (each ends in a 合计 row) are not split across pages
+    for caption in ("表1按类别统计", "表2按乡镇、村统计", "表3事项办理情况"):
+        (page,) = [re.sub(r"\s", "", p) for p in pages if caption in re.sub(r"\s", "", p)]
+        assert "合计" in page.split(caption, 1)[1], caption
     at = 2
     for title, number in toc:
         for i in range(at, len(pages)):

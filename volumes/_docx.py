@@ -231,6 +231,10 @@ def page_token(bookmark_name: str) -> str:
 _PAGE_TOKEN = re.compile(r"@@PG([A-Za-z0-9_]+)@@")
 
 
+#: tables of at most this many rows are kept on one page
+KEEP_TABLE_ROWS = 15
+
+
 def table(
     header: list[str],
     rows: list[list[str]],
@@ -259,22 +263,31 @@ def table(
     out += [f'<w:gridCol w:w="{w}"/>' for w in tw]
     out.append("</w:tblGrid>")
 
-    def row(cells: list[str], *, head: bool, bold: bool) -> str:
+    # a short table is kept on one page (each row kept with the next), a long one may break
+    # between rows (never inside one) and repeats its header
+    together = len(rows) <= KEEP_TABLE_ROWS
+
+    def row(cells: list[str], *, head: bool, bold: bool, last: bool) -> str:
         tr = ["<w:tr><w:trPr><w:cantSplit/>" + ("<w:tblHeader/>" if head else "") + "</w:trPr>"]
+        keep = together and not last
         for j, (cell, w) in enumerate(zip(cells, tw, strict=True)):
             jc = "center" if head else align[j]
             font = FONT_H1 if head else FONT_BODY
             tr.append(
                 f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
-                + para(run(cell, font, SIZE_XIAO4, bold=bold and not head), ppr("TableText", jc=jc))
+                + para(
+                    run(cell, font, SIZE_XIAO4, bold=bold and not head),
+                    ppr("TableText", jc=jc, keep_next=keep),
+                )
                 + "</w:tc>"
             )
         tr.append("</w:tr>")
         return "".join(tr)
 
-    out.append(row(header, head=True, bold=False))
+    out.append(row(header, head=True, bold=False, last=not rows))
     for i, cells in enumerate(rows):
-        out.append(row(cells, head=False, bold=bold_last_row and i == len(rows) - 1))
+        last = i == len(rows) - 1
+        out.append(row(cells, head=False, bold=bold_last_row and last, last=last))
     out.append("</w:tbl>")
     return "".join(out)
 

@@ -724,13 +724,19 @@ class _PageModel:
     def table(self, rows: list[list[str]], widths_mm: list[float]) -> None:
         total = sum(widths_mm)
         scale = (156 / total) if total > 156 else 1.0
+        heights = []
         for cells in rows:
             n = 1
             for cell, w in zip(cells, widths_mm, strict=True):
                 # less one character: line-breaking rules (no line starts with ）；) waste some
                 per_line = max(1, int((w * scale / 25.4 * 72 - 11) // dx.SIZE_XIAO4) - 1)
                 n = max(n, -(-int(self.width(cell) + 0.99) // per_line))
-            self.block(n * 14.5 + 4.0)  # 12 pt lines off the grid + cell padding
+            heights.append(n * 14.5 + 4.0)  # 12 pt lines off the grid + cell padding
+        # a short table is kept on one page (the header row is one of ``rows``)
+        if len(rows) <= dx.KEEP_TABLE_ROWS + 1 and self.used + sum(heights) > self.HEIGHT:
+            self.new_page()
+        for h in heights:
+            self.block(h)
 
 
 class _Writer:
