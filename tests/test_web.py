@@ -188,6 +188,34 @@ def test_matter_page_lists_the_chain(sample_site: Site, sample_db: Path) -> None
         assert c["entry_id"] in html
 
 
+def test_matter_page_shows_handling_time_and_page_images(
+    sample_site: Site, sample_db: Path
+) -> None:
+    """Issue 15 item 8: the matter page says how long the matter took (or has been open)
+    and shows each record's page images."""
+    for m in rows_of(sample_db, "select * from matters where entries > 1 order by matter_id"):
+        status, _, body = sample_site.fetch(f"/-/matter/{urllib.parse.quote(m['matter_id'])}")
+        html = body.decode("utf-8")
+        assert status == 200
+        days = dt.date.fromisoformat(m["latest_date"]) - dt.date.fromisoformat(m["first_date"])
+        if not m["open"]:
+            expected = "当天办结" if days.days == 0 else f"办结用时 {days.days} 天"
+        else:
+            expected = "尚未办结"
+        assert expected in html.split('class="mq-handling">')[1].split("</dd>")[0], m
+        thumbs = re.findall(r'<img class="mq-thumb" src="([^"]+)"', html)
+        pages = rows_of(
+            sample_db,
+            "select distinct p.page_id from entries e join pages p on p.book_id = e.book_id "
+            "and p.page_no between e.page_start and coalesce(e.page_end, e.page_start) "
+            "where e.matter_id = ?",
+            [m["matter_id"]],
+        )
+        assert len(thumbs) >= len(pages) > 0
+        status, ctype, data = sample_site.fetch(thumbs[0].replace("&amp;", "&"))
+        assert status == 200 and ctype == "image/jpeg" and data[:2] == b"\xff\xd8"
+
+
 def test_unknown_entry_and_page_are_404(sample_site: Site) -> None:
     assert sample_site.fetch("/-/entry/nope:999")[0] == 404
     assert sample_site.fetch("/-/matter/nope:999")[0] == 404

@@ -113,6 +113,7 @@ async def matter_page(datasette, request):
     for c in view["chain"]:
         c["url"] = entry_url(c["entry_id"])
         c["text_html"] = Markup(c["text_html"])
+        c["thumbs"] = [(image_url(p, thumb=True), image_url(p)) for p in c["page_ids"]]
     return Response.html(
         await datasette.render_template("minqing_matter.html", view, request=request)
     )

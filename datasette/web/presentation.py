@@ -344,8 +344,9 @@ def entry_label(row: dict[str, Any]) -> str:
 def _chain(conn: sqlite3.Connection, matter_id: str) -> list[dict[str, Any]]:
     rows = _rows(
         conn,
-        f"select entry_id, book_id, seq, date, category, status, status_code, follow_up_of, "
-        f"cadre, village, page_start, text from {ENTRIES} where matter_id = ? "
+        f"select entry_id, book_id, seq, date, date_kind, category, status, status_code, "
+        f"follow_up_of, cadre, village, page_start, page_end, text from {ENTRIES} "
+        "where matter_id = ? "
         "order by coalesce(date, '0000-00-00'), entry_id",
         [matter_id],
     )
@@ -498,7 +499,35 @@ def matter_view(conn: sqlite3.Connection, matter_id: str) -> dict | None:
     chain = _chain(conn, matter_id)
     for c in chain:
         c["text_html"] = html.escape(c["text"] or "")
-    return {"matter": matter[0], "chain": chain}
+        c["page_ids"] = [
+            r["page_id"]
+            for r in _rows(
+                conn,
+                f"select page_id from {PAGES} where book_id = ? and page_no between ? and ? "
+                "order by page_no",
+                [c["book_id"], c["page_start"], c.get("page_end") or c["page_start"]],
+            )
+        ]
+        c["lunar"] = lunar_of(c.get("date"), c.get("date_kind"))
+    return {"matter": matter[0], "chain": chain, "handling": handling_time(matter[0])}
+
+
+def handling_time(matter: dict[str, Any], today: dt.date | None = None) -> str | None:
+    """How long the matter took (办结用时 5 天) or has been open (已 12 天未办结), or None
+    without a first date."""
+    try:
+        first = dt.date.fromisoformat(matter.get("first_date") or "")
+    except ValueError:
+        return None
+    if not matter.get("open"):
+        try:
+            last = dt.date.fromisoformat(matter.get("latest_date") or "")
+        except ValueError:
+            return None
+        days = (last - first).days
+        return "当天办结" if days <= 0 else f"办结用时 {days} 天"
+    days = ((today or dt.date.today()) - first).days
+    return f"自首次记录起已 {max(days, 0)} 天，尚未办结"
 
 
 # -- search-all ----------------------------------------------------------------------------------
