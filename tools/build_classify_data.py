@@ -1,8 +1,9 @@
 """Write ``classify/data/training.jsonl``: the texts the shipped status and category
 models are fitted from (issue 13).
 
-Sources, and only these: the independent corpus's **train** split
-(``tests/data/indep/train.json``) and the project's own development corpus
+Sources, and only these: the independent corpus's **train** splits
+(``tests/data/indep/train.json`` and ``train2.json``, the second written by three more
+writers) and the project's own development corpus
 (``tests/data/corpus/truth.json``). The dev split (tuning), the frozen test split and the
 own held-out books (``truth_heldout.json``) are never written here.
 
@@ -48,16 +49,14 @@ def indep_text(entry: dict) -> str:
     )
 
 
-def rows() -> list[dict]:
+def _indep_rows(doc: dict, source: str) -> list[dict]:
     out = []
-    train = json.loads((ROOT / "tests/data/indep/train.json").read_text(encoding="utf-8"))
-    assert train["split"] == "train"
-    for nb in train["notebooks"]:
+    for nb in doc["notebooks"]:
         writer = nb["book_id"].split("-", 1)[0]
         for e in nb["entries"]:
             out.append(
                 {
-                    "source": "indep-train",
+                    "source": source,
                     "book": nb["book_id"],
                     "writer": writer,
                     "text": indep_text(e),
@@ -65,6 +64,15 @@ def rows() -> list[dict]:
                     "status": FAMILY[e["status_family"]],
                 }
             )
+    return out
+
+
+def rows() -> list[dict]:
+    out = []
+    for split in ("train", "train2"):
+        train = json.loads((ROOT / f"tests/data/indep/{split}.json").read_text(encoding="utf-8"))
+        assert train["split"] == split
+        out += _indep_rows(train, f"indep-{split}")
     own = json.loads((ROOT / "tests/data/corpus/truth.json").read_text(encoding="utf-8"))
     for e in own["entries"]:
         if not e.get("status"):
