@@ -20,6 +20,7 @@ scikit-learn minor version, is refused with :class:`~classify.errors.CategoryMod
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -342,9 +343,49 @@ def train_category_model(
 
 @functools.lru_cache(maxsize=1)
 def default_category_model() -> CategoryModel:
-    """The category model fitted (once per process) from the shipped training entries."""
-    rows = shipped_training()
-    return train_category_model([r["text"] for r in rows], [r["category_code"] for r in rows])
+    """The category model fitted from the shipped training entries, once per process, and
+    kept on disk for the next ones (:func:`_fitted_once`)."""
+
+    def fit() -> CategoryModel:
+        rows = shipped_training()
+        return train_category_model([r["text"] for r in rows], [r["category_code"] for r in rows])
+
+    return _fitted_once("category", fit, load_category_model)
+
+
+def _code_fingerprint() -> str:
+    """A hash of everything a default model depends on: the classify stage's code and data
+    files, the classifier version, and the scikit-learn version."""
+    import hashlib
+
+    import sklearn
+
+    h = hashlib.sha256(f"{CLASSIFIER_VERSION}|{sklearn.__version__}".encode())
+    here = Path(__file__).resolve().parent
+    for path in sorted([*here.glob("*.py"), *(here / "data").glob("*")]):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _fitted_once(kind: str, fit, load):
+    """The default ``kind`` model: read from the cache folder when a process before this one
+    fitted it from the same code and data (a fit takes seconds to tens of seconds, a read
+    milliseconds), else fitted and written there (atomically; a folder that cannot be
+    written only costs the next process a fit)."""
+    from minqing.paths import cache_dir
+
+    path = cache_dir() / "models" / f"{kind}-{_code_fingerprint()}.joblib"
+    if path.is_file():
+        try:
+            return load(path)
+        except CategoryModelError:
+            pass  # damaged or foreign: fitted again and replaced below
+    model = fit()
+    with contextlib.suppress(OSError):
+        model.save(path)
+    return model
 
 
 _STATUS_FORMAT = "minqing-status-model"
@@ -447,8 +488,9 @@ def train_status_model(
 
 @functools.lru_cache(maxsize=1)
 def default_status_model() -> StatusModel:
-    """The status model fitted (once per process) from the shipped training entries."""
-    return train_status_model()
+    """The status model fitted from the shipped training entries, once per process, and kept
+    on disk for the next ones (:func:`_fitted_once`)."""
+    return _fitted_once("status", train_status_model, load_status_model)
 
 
 def load_status_model(path: str | os.PathLike) -> StatusModel:

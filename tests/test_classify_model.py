@@ -179,3 +179,33 @@ def test_confirmed_categories_are_never_changed():
     assert kept[1] is books["b"][1]
     # the public API takes text and returns a proposal: there is nothing to overwrite
     assert classify_category(books["b"][1].text, model=False) == (8, 0.0, ())
+
+
+def test_default_models_are_fitted_once_and_read_back(tmp_path, monkeypatch):
+    """A process fits the shipped models once and leaves them in the cache folder; the next
+    process reads them (same predictions) instead of fitting; a damaged file is refitted."""
+    from minqing.classify import model as m
+
+    text = "村民反映自来水管冻裂，十几户人家吃水困难，已上报镇水利站。"
+    monkeypatch.setenv("MINQING_CACHE", str(tmp_path))
+    m.default_category_model.cache_clear()
+    try:
+        first = m.default_category_model()
+        (path,) = (tmp_path / "models").glob("category-*.joblib")
+        m.default_category_model.cache_clear()
+        fits: list[int] = []
+        real = m.train_category_model
+        monkeypatch.setattr(
+            m, "train_category_model", lambda *a, **k: fits.append(1) or real(*a, **k)
+        )
+        again = m.default_category_model()
+        assert fits == []  # read back, not fitted
+        assert again.predict_proba(text) == first.predict_proba(text)
+        path.write_bytes(b"not a model")
+        m.default_category_model.cache_clear()
+        third = m.default_category_model()
+        assert fits == [1]  # refitted and written back
+        assert third.predict_proba(text) == first.predict_proba(text)
+        assert m.load_category_model(path).predict_proba(text) == first.predict_proba(text)
+    finally:
+        m.default_category_model.cache_clear()
