@@ -66,7 +66,9 @@ async def test_reviewer_sees_queue_and_page_with_boxes(site) -> None:
     ds, _ = site
     r = await get(ds, "/-/review", "rev")
     assert r.status_code == 200
-    assert r.text.index("bookA 第2页") < r.text.index("bookA 第1页")  # flagged page first
+    # flagged page first, each named by cadre and village (issue 15: names, not ids)
+    assert r.text.index("/-/review/page/bookA/2") < r.text.index("/-/review/page/bookA/1")
+    assert "张伟（杨树沟村）日记本 第2页" in r.text
     r = await get(ds, "/-/review/page/bookA/1", "rev")
     assert r.status_code == 200
     assert r.text.count('class="rv-box') == 6
