@@ -52,6 +52,9 @@ def page(site, browser):
     base, _ = site
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
+    # the first save of a server waits for the classifier models to be fitted: tens of
+    # seconds on a busy test machine
+    pg.set_default_timeout(120_000)
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(base + "/-/login")

@@ -16,8 +16,10 @@ reviewer saw; when someone else saved first the answer is 409 with a clear messa
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import threading
 import urllib.parse
 
 from datasette import Forbidden, NotFound, hookimpl
@@ -75,6 +77,48 @@ async def _write(datasette, fn):
     if not db.is_mutable:
         raise ReadOnlyArchive()
     return await db.execute_write_fn(_trusted(fn), block=True)
+
+
+_warm_lock = threading.Lock()
+_warm_thread: threading.Thread | None = None
+
+
+def _warm_classifier(datasette) -> threading.Thread | None:
+    """Fit the shipped classifier models in the background, once per process.
+
+    A save re-classifies the entry it touches, and the models are fitted on first use:
+    seconds, tens of seconds on a busy machine, which the first save after ``minqing serve``
+    started used to wait in full. Started when a reviewer opens a review or spot-check page
+    of a writable archive, so it is done by the time they save; a save waits for it
+    rather than fitting the models a second time.
+    """
+    global _warm_thread
+    try:
+        if not _db(datasette).is_mutable:
+            return None
+    except NotFound:
+        return None
+    with _warm_lock:
+        if _warm_thread is None:
+
+            def fit() -> None:
+                from minqing.classify.model import default_category_model, default_status_model
+
+                try:
+                    default_category_model()
+                    default_status_model()
+                except Exception:  # the save that needs them reports it
+                    pass
+
+            _warm_thread = threading.Thread(target=fit, name="minqing-warm-models", daemon=True)
+            _warm_thread.start()
+        return _warm_thread
+
+
+async def _models_ready(datasette) -> None:
+    thread = _warm_classifier(datasette)
+    if thread is not None and thread.is_alive():
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
 
 
 class ReadOnlyArchive(Exception):
@@ -152,6 +196,7 @@ async def entry_redirect(datasette, request):
 
 async def review_page(datasette, request):
     await _require(datasette, request)
+    _warm_classifier(datasette)
     book = urllib.parse.unquote(request.url_vars["book"])
     page_no = int(request.url_vars["page_no"])
     try:
@@ -273,6 +318,7 @@ async def save(datasette, request):
         raise BadCorrectionError("form", f"unknown action {action!r}", "reload the page")
 
     try:
+        await _models_ready(datasette)
         result = await _write(datasette, op)
     except ReadOnlyArchive:
         return await _message(datasette, request, 503, "只读档案 (read-only)", READ_ONLY, back)
@@ -377,6 +423,7 @@ async def spotcheck_sample(datasette, request):
         form = await request.post_vars()
         rows = [(k[3:], v) for k, v in form.items() if k.startswith("tx_") and v.strip()]
         try:
+            await _models_ready(datasette)  # a transcription corrects the archive's line too
             await _write(datasette, lambda a: spotcheck.record(a, sid, rows, who=who))
         except ReadOnlyArchive:
             return await _message(
@@ -387,6 +434,7 @@ async def spotcheck_sample(datasette, request):
                 datasette, request, 400, "无法保存 (cannot save)", _text(exc), f"/-/spotcheck/{sid}"
             )
         return Response.redirect(f"/-/spotcheck/{sid}", status=303)
+    _warm_classifier(datasette)
     try:
         sample = await _read(datasette, lambda a: spotcheck.sample_view(a, sid))
         report = await _read(datasette, lambda a: spotcheck.report(a, sid))
