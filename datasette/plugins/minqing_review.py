@@ -88,9 +88,9 @@ def _warm_classifier(datasette) -> threading.Thread | None:
 
     A save re-classifies the entry it touches, and the models are fitted on first use:
     seconds, tens of seconds on a busy machine, which the first save after ``minqing serve``
-    started used to wait in full. Started when a reviewer opens a review or spot-check page
-    of a writable archive, so it is done by the time they save; a save waits for it
-    rather than fitting the models a second time.
+    started used to wait in full. Started when a reviewer opens the queue, a review page or
+    a spot-check page of a writable archive, so it is done by the time they save; a save
+    waits for it rather than fitting the models a second time.
     """
     global _warm_thread
     try:
@@ -146,6 +146,7 @@ def _image_url(page_id: str) -> str:
 
 async def queue_page(datasette, request):
     await _require(datasette, request)
+    _warm_classifier(datasette)  # a reviewer on the queue is about to save
     chosen = {k: request.args.get(k) or None for k in ("book", "cadre", "township")}
     items = await _read(datasette, lambda a: corrections.review_queue(a, **chosen, limit=200))
     choices = await _read(datasette, corrections.book_choices)
@@ -371,6 +372,7 @@ def _draw_args(form) -> dict:
 
 async def spotcheck_list(datasette, request):
     who = await _require(datasette, request)
+    _warm_classifier(datasette)
     form_values: dict = {}
     error = ""
     if request.method == "POST":
