@@ -33,7 +33,7 @@ from minqing.web import access, guard, presentation
 
 DB = "archive"
 ACTION = "minqing-review"
-READ_ONLY = "档案以只读方式提供，无法保存 (the archive is served read-only: nothing can be saved)"
+READ_ONLY = "档案以只读方式提供（只读文件夹或磁盘已满），无法保存"
 
 
 def _db(datasette):
@@ -322,13 +322,13 @@ async def save(datasette, request):
         await _models_ready(datasette)
         result = await _write(datasette, op)
     except ReadOnlyArchive:
-        return await _message(datasette, request, 503, "只读档案 (read-only)", READ_ONLY, back)
+        return await _message(datasette, request, 503, "只读档案", READ_ONLY, back)
     except corrections.StaleEditError as exc:
-        return await _message(datasette, request, 409, "别人已先修改 (conflict)", _text(exc), back)
+        return await _message(datasette, request, 409, "别人已先修改", _text(exc), back)
     except corrections.TargetNotFoundError as exc:
-        return await _message(datasette, request, 404, "找不到 (not found)", _text(exc), back)
+        return await _message(datasette, request, 404, "找不到", _text(exc), back)
     except (BadCorrectionError, KeyError, ValueError) as exc:
-        return await _message(datasette, request, 400, "无法保存 (cannot save)", _text(exc), back)
+        return await _message(datasette, request, 400, "无法保存", _text(exc), back)
     if "application/json" in (request.headers.get("accept") or ""):
         return Response.json({"ok": True, "result": result if isinstance(result, str) else None})
     url = back.split("?")[0] + (f"?{urllib.parse.urlencode({'focus': focus})}" if focus else "")
@@ -429,11 +429,11 @@ async def spotcheck_sample(datasette, request):
             await _write(datasette, lambda a: spotcheck.record(a, sid, rows, who=who))
         except ReadOnlyArchive:
             return await _message(
-                datasette, request, 503, "只读档案 (read-only)", READ_ONLY, f"/-/spotcheck/{sid}"
+                datasette, request, 503, "只读档案", READ_ONLY, f"/-/spotcheck/{sid}"
             )
         except BadCorrectionError as exc:
             return await _message(
-                datasette, request, 400, "无法保存 (cannot save)", _text(exc), f"/-/spotcheck/{sid}"
+                datasette, request, 400, "无法保存", _text(exc), f"/-/spotcheck/{sid}"
             )
         return Response.redirect(f"/-/spotcheck/{sid}", status=303)
     _warm_classifier(datasette)
