@@ -3,7 +3,7 @@
 Everything a reviewer can change lives here, as plain functions over an
 :class:`archive.store.Archive` (the Datasette plugin and the CLI are thin adapters):
 
-* :func:`correct_line` — a line's text;
+* :func:`correct_line` — a line's text; :func:`check_line` — or confirms it as it stands;
 * :func:`set_category`, :func:`set_status`, :func:`set_date` — an entry's values;
 * :func:`confirm_link` — which earlier entry an entry follows up (or none);
 * :func:`split_entry`, :func:`merge_with_next`, :func:`move_line` — segmentation fixes.
@@ -44,6 +44,7 @@ from typing import Any
 from minqing.archive import records
 from minqing.archive.errors import BadCorrectionError
 from minqing.archive.schema import (
+    BOOKS,
     CALIBRATION,
     CORRECTIONS,
     DECISIONS,
@@ -274,6 +275,33 @@ def _correct_line(archive: Archive, line_id: str, text: str, who: str, expected:
     _apply_line_text(archive, row, new)
     records.record_correction(archive, who, LINES, line_id, "text", row["text"], new)
     return True
+
+
+def check_line(
+    archive: Archive, line_id: str, text: str, *, who: str, expected: str | None = None
+) -> str:
+    """A reviewer's verdict on one line: its text as read off the image (issue 15).
+
+    Returns ``"corrected"`` when the text changed (as :func:`correct_line`), ``"checked"``
+    when the reviewer confirmed the text as it stood: the line then counts as checked (it
+    is marked corrected with its own text, so a re-run carries it like any correction, and
+    its now-settled alternates leave the search index), audited as field ``checked``; and
+    ``"already"`` when it was checked before (nothing recorded).
+
+    Raises:
+        TargetNotFoundError: no such line.
+        StaleEditError: the line's text is not ``expected`` any more.
+    """
+    who = _who(who)
+    with archive.db.atomic():
+        if _correct_line(archive, line_id, text, who, expected):
+            return "corrected"
+        row = _line(archive, line_id)
+        if row["corrected"]:
+            return "already"
+        _apply_line_text(archive, row, row["text"] or "")
+        records.record_correction(archive, who, LINES, line_id, "checked", None, row["text"])
+        return "checked"
 
 
 def _apply_line_text(archive: Archive, row: dict[str, Any], new: str) -> None:
@@ -979,16 +1007,31 @@ def calibrated_error_rate(archive: Archive) -> Any:
 
 
 def review_queue(
-    archive: Archive, *, book: str | None = None, limit: int = 100
+    archive: Archive,
+    *,
+    book: str | None = None,
+    cadre: str | None = None,
+    township: str | None = None,
+    limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Pages to review, most urgent first: pages flagged for rescan, then by the expected
-    number of character errors in their uncorrected lines (calibrated confidence)."""
+    number of character errors in their uncorrected lines (calibrated confidence).
+
+    ``book``, ``cadre`` and ``township`` narrow the queue to one notebook, the notebooks
+    of one cadre, or those of one township (the book's metadata)."""
     rate = calibrated_error_rate(archive)  # works on read-only connections too
-    where, params = ("where p.book_id = ?", [book]) if book else ("", [])
+    conds, params = [], []
+    for column, value in (("p.book_id", book), ("b.cadre", cadre), ("b.township", township)):
+        if value:
+            conds.append(f"{column} = ?")
+            params.append(value)
+    where = ("where " + " and ".join(conds)) if conds else ""
     pages: dict[str, dict[str, Any]] = {}
     for r in archive.db.query(
         f"select p.page_id, p.book_id, p.page_no, p.needs_rescan, p.quality_flags, "
+        f"b.cadre, b.village, b.township, "
         f"l.text, l.confidence, l.corrected from {PAGES} p "
+        f"left join {BOOKS} b on b.book_id = p.book_id "
         f"left join {LINES} l on l.page_id = p.page_id {where}",
         params,
     ):
@@ -997,6 +1040,9 @@ def review_queue(
             {
                 "page_id": r["page_id"],
                 "book_id": r["book_id"],
+                "cadre": r["cadre"],
+                "village": r["village"],
+                "township": r["township"],
                 "page_no": r["page_no"],
                 "needs_rescan": bool(r["needs_rescan"]),
                 "flags": json.loads(r["quality_flags"] or "{}"),
@@ -1030,6 +1076,22 @@ def review_queue(
     for p in items:
         p["expected_errors"] = round(p["expected_errors"], 2)
     return items[:limit]
+
+
+def book_choices(archive: Archive) -> dict[str, list[Any]]:
+    """What the review queue and a spot-check may be narrowed to: the notebooks (with
+    cadre, village and township), and the cadres and townships that have notebooks."""
+    books = list(
+        archive.db.query(
+            f"select book_id, cadre, village, township from {BOOKS} "
+            "order by township, village, cadre, book_id"
+        )
+    )
+    return {
+        "books": books,
+        "cadres": sorted({b["cadre"] for b in books if b["cadre"]}),
+        "townships": sorted({b["township"] for b in books if b["township"]}),
+    }
 
 
 def page_view(archive: Archive, book_id: str, page_no: int) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from rapidfuzz.distance import Levenshtein
 
 from minqing.archive import records
 from minqing.archive.errors import BadCorrectionError
-from minqing.archive.schema import CALIBRATION, ENTRIES, ITEMS, LINES, PAGES, SAMPLES
+from minqing.archive.schema import BOOKS, CALIBRATION, ENTRIES, ITEMS, LINES, PAGES, SAMPLES
 from minqing.archive.store import Archive
 from minqing.review import corrections
 
@@ -78,13 +78,23 @@ def _band(conf: float | None) -> int:
 
 
 def _population(
-    archive: Archive, books: Sequence[str] | None, date_from: str | None, date_to: str | None
+    archive: Archive,
+    books: Sequence[str] | None,
+    date_from: str | None,
+    date_to: str | None,
+    townships: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     where = ["trim(coalesce(l.text, '')) != ''"]
     params: list[Any] = []
     if books:
         where.append(f"l.book_id in ({','.join('?' * len(books))})")
         params += list(books)
+    if townships:
+        where.append(
+            f"l.book_id in (select book_id from {BOOKS} "
+            f"where township in ({','.join('?' * len(townships))}))"
+        )
+        params += list(townships)
     if date_from:
         where.append("e.date >= ?")
         params.append(date_from)
@@ -115,6 +125,7 @@ def new_sample(
     *,
     who: str,
     books: Sequence[str] | None = None,
+    townships: Sequence[str] | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
     size: int | None = None,
@@ -126,8 +137,9 @@ def new_sample(
 ) -> int:
     """Draw a stratified random sample of lines of a batch; returns the sample id.
 
-    The batch is the lines of ``books`` (all when None) whose entry's date lies in
-    ``[date_from, date_to]`` (when given). ``mode`` is ``blind`` (the reviewer types
+    The batch is the lines of ``books`` (all when None) and of the notebooks of
+    ``townships`` (when given) whose entry's date lies in ``[date_from, date_to]``
+    (when given). ``mode`` is ``blind`` (the reviewer types
     each line without seeing the engine text) or ``verify`` (sees and corrects it).
     """
     if mode not in ("blind", "verify"):
@@ -136,12 +148,12 @@ def new_sample(
         raise BadCorrectionError(
             "spotcheck", f"threshold {threshold}", "give a CER between 0 and 1, e.g. 0.03"
         )
-    pop = _population(archive, books, date_from, date_to)
+    pop = _population(archive, books, date_from, date_to, townships)
     if not pop:
         raise BadCorrectionError(
             archive.db_path,
             "the batch has no lines to sample",
-            "check the --book names and the date range",
+            "check the notebooks, townships and the date range",
         )
     n = min(len(pop), size) if size else plan_size(len(pop), min_lines=min_lines, fraction=fraction)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -180,7 +192,12 @@ def new_sample(
                     "created_at": records.now(),
                     "who": who,
                     "scope": json.dumps(
-                        {"books": list(books or []), "date_from": date_from, "date_to": date_to},
+                        {
+                            "books": list(books or []),
+                            "date_from": date_from,
+                            "date_to": date_to,
+                            **({"townships": list(townships)} if townships else {}),
+                        },
                         ensure_ascii=False,
                     ),
                     "seed": seed,
@@ -452,9 +469,10 @@ def sample_view(archive: Archive, sid: int) -> dict[str, Any]:
     s = _sample(archive, sid)
     items = list(
         archive.db.query(
-            f"select i.*, p.width, p.height from {ITEMS} i "
+            f"select i.*, p.width, p.height, p.page_no, b.cadre, b.village from {ITEMS} i "
             f"left join {PAGES} p on p.page_id = i.page_id "
-            "where sample_id = ? order by book_id, line_id",
+            f"left join {BOOKS} b on b.book_id = i.book_id "
+            "where sample_id = ? order by i.book_id, p.page_no, i.y0, i.line_id",
             [sid],
         )
     )

@@ -124,8 +124,16 @@ def test_reviewer_corrects_line_category_link_and_splits(served, browser) -> Non
             rows(root, "select line_ids from entries where entry_id = ?", [eid])[0]["line_ids"]
         )
         split_at = ids[2]
+        asked: list[str] = []
+
+        def accept(d):  # type: ignore[no-untyped-def]
+            asked.append(d.message)
+            d.accept()
+
+        page.once("dialog", accept)  # issue 15: a split asks first
         page.locator(f'.rv-line[data-line="{split_at}"] >> text=从此行拆分').click()
         page.wait_for_load_state()
+        assert asked and "拆成新的一条" in asked[0]
         shot(page, "review-page-after.png")
     finally:
         ctx.close()

@@ -262,3 +262,57 @@ def test_review_queue_puts_flagged_then_low_confidence_first(arc: Archive) -> No
     assert [ln["line_id"] for ln in view["lines"]][:2] == ["bookA/1/0", "bookA/1/1"]
     assert {e["entry_id"] for e in view["entries"]} == {"bookA:001", "bookA:002"}
     assert all(len(e["rev"]) == 12 for e in view["entries"])
+
+
+def test_check_line_confirms_a_line_as_it_stands(arc: Archive) -> None:
+    """Issue 15: Enter on a line that reads right marks it checked (page progress), audited,
+    without changing its text; a changed text is a correction; twice is a no-op."""
+    lid = "bookA/1/1"
+    before = next(arc.db.query("select * from lines where line_id = ?", [lid]))
+    assert not before["corrected"]
+    n = len(audit_rows(arc))
+    assert corrections.check_line(
+        arc, lid, before["text"], who="rev1", expected=before["text"]
+    ) == ("checked")
+    line = next(arc.db.query("select * from lines where line_id = ?", [lid]))
+    assert (line["text"], line["corrected"], line["corrected_text"]) == (
+        before["text"],
+        1,
+        before["text"],
+    )
+    audit = audit_rows(arc)[n:]
+    assert [(a["who"], a["target_id"], a["field"], a["new"]) for a in audit] == [
+        ("rev1", lid, "checked", before["text"])
+    ]
+    assert corrections.check_line(arc, lid, before["text"], who="rev1") == "already"
+    assert len(audit_rows(arc)) == n + 1
+    # another line: a changed text is a correction, as correct_line
+    other = "bookA/1/2"
+    assert corrections.check_line(arc, other, "水量不足，夏天常断水。", who="rev1") == "corrected"
+    assert audit_rows(arc)[-1]["field"] == "text"
+    # stale: someone else changed the line since it was loaded
+    with pytest.raises(corrections.StaleEditError):
+        corrections.check_line(arc, other, "x", who="rev2", expected="水量不足，夏天经常断水。")
+
+
+def test_review_queue_narrows_to_a_cadre_or_a_township(tmp_path: Path) -> None:
+    a = build_archive(tmp_path / "arc", {"bookA": BOOK_A})
+    try:
+        b = build_archive(tmp_path / "arc", {"bookB": BOOK_A}, village="河湾村")
+        b.close()
+        records.set_book_metadata(a, "bookB", {"cadre": "李明", "township": "河口乡"}, who="t")
+        records.set_book_metadata(a, "bookA", {"township": "石桥镇"}, who="t")
+        books = lambda **kw: {p["book_id"] for p in corrections.review_queue(a, **kw)}  # noqa: E731
+        assert books() == {"bookA", "bookB"}
+        assert books(cadre="李明") == {"bookB"}
+        assert books(township="石桥镇") == {"bookA"}
+        assert books(cadre="李明", township="石桥镇") == set()
+        assert books(book="bookA", cadre="张伟") == {"bookA"}
+        item = corrections.review_queue(a, cadre="李明")[0]
+        assert (item["cadre"], item["village"], item["township"]) == ("李明", "河湾村", "河口乡")
+        choices = corrections.book_choices(a)
+        assert choices["cadres"] == sorted({"张伟", "李明"})
+        assert set(choices["townships"]) == {"石桥镇", "河口乡"}
+        assert {x["book_id"] for x in choices["books"]} == {"bookA", "bookB"}
+    finally:
+        a.close()

@@ -40,6 +40,11 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         }
         for lid, text in fixed.items():
             corrections.correct_line(arc, lid, text, who="rev")
+        # and confirms one as it stands (issue 15: a checked line counts as checked for good)
+        checked = lines[4]
+        assert corrections.check_line(arc, checked["line_id"], checked["text"], who="rev") == (
+            "checked"
+        )
         eid = lines[1]["entry_id"]
         corrections.set_category(arc, eid, 2, who="rev")
         corrections.set_status(arc, eid, "escalated", who="rev")
@@ -54,6 +59,7 @@ def test_corrections_survive_reocr_and_reclassification(scans: Path, tmp_path: P
         assert engine_1 != engine_2 and all("pad=False" in e for e in engine_2)
         texts = {r["text"] for r in arc.db.query("select text from lines where corrected = 1")}
         assert set(fixed.values()) <= texts
+        assert checked["text"] in texts  # carried like a correction, though never changed
         row = next(arc.db.query("select * from entries where text like ?", ["%夏天常断水%"]))
         assert (row["category_code"], row["category_confirmed"]) == (2, 1)
         assert (row["status_code"], row["status_confirmed"]) == ("escalated", 1)

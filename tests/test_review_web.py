@@ -66,7 +66,9 @@ async def test_reviewer_sees_queue_and_page_with_boxes(site) -> None:
     ds, _ = site
     r = await get(ds, "/-/review", "rev")
     assert r.status_code == 200
-    assert r.text.index("bookA 第2页") < r.text.index("bookA 第1页")  # flagged page first
+    # flagged page first, each named by cadre and village (issue 15: names, not ids)
+    assert r.text.index("/-/review/page/bookA/2") < r.text.index("/-/review/page/bookA/1")
+    assert "张伟（杨树沟村）日记本 第2页" in r.text
     r = await get(ds, "/-/review/page/bookA/1", "rev")
     assert r.status_code == 200
     assert r.text.count('class="rv-box') == 6
@@ -251,3 +253,25 @@ async def test_bad_value_gets_400(site) -> None:
         },
     )
     assert r.status_code == 400 and "YYYY-MM-DD" in r.text
+
+
+def test_times_scopes_and_flags_read_in_chinese() -> None:
+    """Issue 15: what the spot-check and review pages print instead of UTC ISO times, JSON
+    scopes and flag names."""
+    from minqing.web import presentation as p
+
+    assert p.local_time("2024-03-07T10:05:09+00:00") == "2024年3月7日 18:05"
+    assert p.local_time("2024-03-07T20:30:00+00:00") == "2024年3月8日 04:30"  # next day there
+    assert p.local_time(None) == ""
+    books = [{"book_id": "b1", "cadre": "张伟", "village": "杨树沟村"}]
+    assert p.scope_words('{"books": [], "date_from": null, "date_to": null}', books) == "全部日记本"
+    assert p.scope_words({"books": ["b1"]}, books) == "张伟（杨树沟村）日记本"
+    assert (
+        p.scope_words({"townships": ["石桥镇"], "date_from": "2024-03-01", "date_to": "2024-04-30"})
+        == "石桥镇的日记本 · 2024年3月1日至2024年4月30日"
+    )
+    assert (
+        p.scope_words({"books": ["zz"], "date_from": "2024-03-01"}) == "日记本 zz · 2024年3月1日起"
+    )
+    assert p.flag_words({"blur": 120.0, "skew": 4.1}) == ["模糊", "歪斜"]
+    assert p.confidence_words(0.904) == "识别把握 90%"

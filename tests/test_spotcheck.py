@@ -219,3 +219,29 @@ def test_cli_new_sheet_record_report(tmp_path: Path) -> None:
     r = run("spotcheck", "record", sid, "--archive", arc, "--file", str(bad))
     assert r.exit_code == 6 and "bad.csv row 2" in r.output and "nothing was recorded" in r.output
     assert run("spotcheck", "calibrate", "--archive", arc).exit_code == 0
+
+
+def test_a_sample_scoped_to_a_township_draws_only_its_notebooks(tmp_path: Path) -> None:
+    """Issue 15: the browser's draw form scopes a sample by township too."""
+    from minqing.archive import records
+
+    arc = build_archive(
+        tmp_path / "arc",
+        {b: [[(f"{b}第{i}行村民反映饮水难", 0.9) for i in range(6)]] for b in "xyz"},
+    )
+    try:
+        records.set_book_metadata(arc, "y", {"township": "河口乡"}, who="t")
+        sid = spotcheck.new_sample(arc, who="rev", townships=["河口乡"], size=4, seed=3)
+        books = {
+            r["book_id"]
+            for r in arc.db.query("select book_id from spot_items where sample_id = ?", [sid])
+        }
+        assert books == {"y"}
+        scope = json.loads(
+            next(arc.db.query("select scope from spot_samples where sample_id = ?", [sid]))["scope"]
+        )
+        assert scope["townships"] == ["河口乡"]
+        with pytest.raises(spotcheck.BadCorrectionError):
+            spotcheck.new_sample(arc, who="rev", townships=["没有这个乡"], size=4)
+    finally:
+        arc.close()

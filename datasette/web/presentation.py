@@ -331,6 +331,79 @@ def book_label(cadre: str | None, village: str | None, book_id: str | None = Non
     return f"{cadre}（{village}）日记本" if village else f"{cadre}日记本"
 
 
+#: a page's quality flags (``ingest.quality``) as a reviewer reads them
+FLAG_WORDS = {
+    "blur": "模糊",
+    "low_contrast": "对比度低",
+    "too_dark": "太暗",
+    "too_bright": "太亮",
+    "low_resolution": "分辨率低",
+    "skew": "歪斜",
+    "cut_off": "边缘的字被切掉",
+}
+
+#: the time zone users read times in (the archive stores UTC)
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "北京时间")
+
+
+def flag_words(flags: dict[str, Any] | None) -> list[str]:
+    """``["模糊", "太暗"]``: a page's quality flags in words."""
+    return [FLAG_WORDS.get(k, k) for k in (flags or {})]
+
+
+def local_time(iso: str | None) -> str:
+    """``2024年3月7日 18:05``: a stored UTC time (ISO) in Beijing time, as people write it."""
+    if not iso:
+        return ""
+    try:
+        t = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    t = t.astimezone(CHINA_TIME)
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
+
+
+def confidence_words(conf: float | None) -> str:
+    """``识别把握 90%``: an engine or classifier score as a reviewer reads it."""
+    return "识别把握 —" if conf is None else f"识别把握 {round(100 * conf)}%"
+
+
+def scope_words(scope: dict[str, Any] | str | None, books: Sequence[dict[str, Any]] = ()) -> str:
+    """A spot-check's scope in words: ``全部日记本``, ``张伟（杨树沟村）日记本``,
+    ``石桥镇的日记本 · 2024年3月1日至2024年4月30日`` (notebooks by name when known)."""
+    if isinstance(scope, str):
+        scope = _json(scope, {})
+    scope = scope or {}
+    names = {
+        b["book_id"]: book_label(b.get("cadre"), b.get("village"), b["book_id"]) for b in books
+    }
+    parts = []
+    if scope.get("books"):
+        parts.append("、".join(names.get(b, f"日记本 {b}") for b in scope["books"]))
+    if scope.get("townships"):
+        parts.append("、".join(scope["townships"]) + "的日记本")
+    if not parts:
+        parts.append("全部日记本")
+
+    def day(d: str) -> str:
+        try:
+            x = dt.date.fromisoformat(d)
+        except ValueError:
+            return d
+        return f"{x.year}年{x.month}月{x.day}日"
+
+    a, b = scope.get("date_from"), scope.get("date_to")
+    if a and b:
+        parts.append(f"{day(a)}至{day(b)}")
+    elif a:
+        parts.append(f"{day(a)}起")
+    elif b:
+        parts.append(f"至{day(b)}")
+    return " · ".join(parts)
+
+
 def entry_label(row: dict[str, Any]) -> str:
     """``张伟（杨树沟村）日记本 第2页 · 第1条``: an entry by names, not by its pinyin id."""
     label = book_label(row.get("cadre"), row.get("village"), row.get("book_id"))

@@ -210,3 +210,45 @@ def test_item02_names_given_with_allow_host_are_answered(local_archive) -> None:
         assert ok[0] == 200
         bad = raw_request(base, "GET", "/archive/entries.json", {"Host": f"evil.example:{port}"})
         assert bad[0] == 400
+
+
+def _samples(root: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(root / "archive.db")
+    try:
+        return conn.execute("select count(*) from spot_samples").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_item01_drawing_a_spot_check_sample_is_refused_cross_site(local_server) -> None:
+    """Issue 15: the spot-check list's draw form writes like the review saves: a forged
+    POST (another Origin, no cookie, no token) draws nothing; the site's own form draws."""
+    base, root = local_server
+    host = urllib.parse.urlsplit(base).netloc
+    before = _samples(root)
+    form = urllib.parse.urlencode({"size": "3", "mode": "blind"}).encode()
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {},  # curl: no Origin, no cookie, no token
+    ):
+        status, _, body = raw_request(
+            base,
+            "POST",
+            "/-/spotcheck",
+            {"Host": host, "Content-Type": "application/x-www-form-urlencoded", **headers},
+            form,
+        )
+        assert status == 403, (status, body[:200])
+    assert _samples(root) == before
+    client = Client(base)
+    token = client.token("/-/spotcheck")
+    status, headers, body = client.request(
+        "/-/spotcheck",
+        {"csrftoken": token, "size": "3", "mode": "blind"},
+        headers={"Origin": base},
+    )
+    assert status == 303, body[:300]
+    assert {k.lower(): v for k, v in headers.items()}["location"].startswith("/-/spotcheck/")
+    assert _samples(root) == before + 1
