@@ -373,17 +373,15 @@ def confidence_words(conf: float | None) -> str:
 def scope_words(scope: dict[str, Any] | str | None, books: Sequence[dict[str, Any]] = ()) -> str:
     """A spot-check's scope in words: ``全部日记本``, ``张伟（杨树沟村）日记本``,
     ``石桥镇的日记本 · 2024年3月1日至2024年4月30日`` (notebooks by name when known)."""
-    if isinstance(scope, str):
-        scope = _json(scope, {})
-    scope = scope or {}
+    sc: dict[str, Any] = (_json(scope, {}) if isinstance(scope, str) else scope) or {}
     names = {
         b["book_id"]: book_label(b.get("cadre"), b.get("village"), b["book_id"]) for b in books
     }
     parts = []
-    if scope.get("books"):
-        parts.append("、".join(names.get(b, f"日记本 {b}") for b in scope["books"]))
-    if scope.get("townships"):
-        parts.append("、".join(scope["townships"]) + "的日记本")
+    if sc.get("books"):
+        parts.append("、".join(names.get(b, f"日记本 {b}") for b in sc["books"]))
+    if sc.get("townships"):
+        parts.append("、".join(sc["townships"]) + "的日记本")
     if not parts:
         parts.append("全部日记本")
 
@@ -394,7 +392,7 @@ def scope_words(scope: dict[str, Any] | str | None, books: Sequence[dict[str, An
             return d
         return f"{x.year}年{x.month}月{x.day}日"
 
-    a, b = scope.get("date_from"), scope.get("date_to")
+    a, b = sc.get("date_from"), sc.get("date_to")
     if a and b:
         parts.append(f"{day(a)}至{day(b)}")
     elif a:
