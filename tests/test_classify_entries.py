@@ -425,3 +425,68 @@ def test_a_date_run_into_the_first_sentence_starts_an_entry_but_not_a_narrative_
     )
     assert [e.date.isoformat() for e in es] == ["2024-03-05", "2024-03-12", "2024-04-02"]
     assert es[-1].text.endswith("看了路面。")
+
+
+# -- lunar notebooks without a written year (issue 18, item 1) --------------------------------
+def test_lunar_days_written_with_ri_keep_their_day() -> None:
+    m = parse_date_line("正月十六日 阴转晴")
+    assert m is not None and (m.month, m.day, m.calendar) == (1, 16, "lunar")
+    m = parse_date_line("农历冬月二十日")
+    assert m is not None and (m.month, m.day, m.calendar) == (11, 20, "lunar")
+    m = parse_date_line("农历闰六月十二日 热")
+    assert m is not None and (m.month, m.day, m.leap) == (6, 12, True)
+    m = parse_date_line("四月十三日 晴")  # a Gregorian date in Chinese numerals stays one
+    assert m is not None and (m.month, m.day, m.calendar) == (4, 13, "gregorian")
+
+
+def test_the_period_of_a_cover_or_manifest() -> None:
+    from minqing.classify.segment import period_span
+
+    assert period_span("民情日记 2024年11月—2025年2月") == (
+        dt.date(2024, 11, 1),
+        dt.date(2025, 2, 28),
+    )
+    assert period_span("2025.3-2025.8") == (dt.date(2025, 3, 1), dt.date(2025, 8, 31))
+    assert period_span("2023年") == (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    assert period_span("第三本") is None
+
+
+def test_a_lunar_only_notebook_takes_its_period_from_the_townships_other_notebooks() -> None:
+    from minqing.classify.segment import neighbour_spans
+
+    lunar_only = book(
+        "冬月二十 阴", "帮五组修了水窖的盖板。", None,
+        "腊月初八 雪", "给敬老院送腊八粥和棉被。", None,
+        "腊月廿九 除夕", "村部值班，检查烟花爆竹。", None,
+        "正月十六日 晴", "召开开年村民小组长会。",
+        book_id="lunar",
+    )  # fmt: skip
+    first = segment_book(lunar_only)
+    assert all(e.date is None for e in first)  # no year anywhere in the book
+    other = segment_book(
+        book("2024年12月2日 晴", "秋冬季防火检查。", None, "1月20日", "发放临时救助。", book_id="g")
+    )
+    books = {"lunar": first, "g": other}
+    cadres = {"lunar": "岑秀梅", "g": "龙国庆"}  # another cadre: only the township is shared
+    assert neighbour_spans(books, cadres) == {"lunar": (dt.date(2024, 12, 2), dt.date(2025, 1, 20))}
+    spans = neighbour_spans(books, cadres, townships={"lunar": "白沙镇", "g": "白沙镇"})
+    again = segment_book(lunar_only, span=spans["lunar"])
+    # the year rolls at the lunar new year: 腊月 of lunar 2024, then 正月 of lunar 2025
+    assert dates(again) == ["2024-12-20", "2025-01-07", "2025-01-28", "2025-02-13"]
+    assert [e.date_kind for e in again] == ["lunar"] * 4
+
+
+def test_a_lunar_leap_month_in_the_notebooks_period() -> None:
+    es = segment_book(
+        book("闰六月初十 晴 热", "三组抗旱送水。", None, "七月初二", "回访送水的几户。"),
+        span=(dt.date(2025, 6, 1), dt.date(2025, 12, 31)),
+    )
+    assert dates(es) == ["2025-08-03", "2025-08-24"]
+
+
+def test_the_first_lunar_date_of_a_cover_period_is_taken_inside_it() -> None:
+    lines = book("民情日记 2024年11月—2025年2月", page_len=1) + [
+        BookLine(f"b/2/{ln.line_no}", 2, ln.line_no, ln.text, ln.box, 1700)
+        for ln in book("腊月初八 晴", "腊八走访孤寡老人。")
+    ]
+    assert dates(segment_book(lines)) == ["2025-01-07"]  # not 2024-01-18, lunar 2023
