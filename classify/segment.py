@@ -60,7 +60,10 @@ _SECTION_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,2}\s*[、.．]
 
 
 #: an introduction to several matters under one heading (今天把几件事补上：)
-_INTRO_RE = re.compile(r"[几两三四五六七八九十多]件|一并|集中记|记一下|补上|分别记")
+_INTRO_RE = re.compile(
+    r"[几两三四五六七八九十多]件|[几两三四五六七八九十]个事|[几两三四五六七八九十]桩|事情?[多不]少?[，,:：]"
+    r"|一并|集中记|记一下|补上|补记几|分别记|一起记|汇总一下|几个村民小组的事"
+)
 
 
 def _opens_list(d: _Draft, family: str) -> bool:
@@ -72,7 +75,11 @@ def _opens_list(d: _Draft, family: str) -> bool:
     """
     body = d.lines[d.heading_lines :]
     if not body:
-        return d.heading_lines > 0 and family != "dot"
+        # right under a bare heading (3月5日 晴), any list lists matters; under a heading
+        # that names its matter (3月5日 沃柑项目：), 1. 2. are that matter's points
+        return d.heading_lines > 0 and (
+            family != "dot" or (d.date_match is not None and not d.date_match.rest)
+        )
     intro = _WS.sub("", "".join(normalise(ln.text) for ln in body))
     return len(body) <= 5 and d.date_match is not None and bool(_INTRO_RE.search(intro))
 
@@ -418,6 +425,9 @@ def segment_book(
             cur.lines.append(ln)
             if m is not None and len(cur.lines) == 1:
                 cur.heading_lines = 1
+                first = list_marker(_original(ln.text, m.rest)) if m.rest else None
+                if first is not None and first[1] == 1 and first[0] != "bare":
+                    cur.items = (first[0], 1)  # 5月12日 晴 ①杉木村…: opens on the heading
             if note:
                 cur.later_notes.append(ln.text.strip())
             if lab is not None:
@@ -542,6 +552,16 @@ def _finish(
             flags[i] = ("from_next",)
         if dates[i] is not None:
             nxt = dates[i]
+    # a matter under a shared heading, or a relative start, dated only now (its heading got
+    # its year from the next entry): the heading's day, not the next entry's
+    for i in range(1, len(drafts)):
+        if flags[i] != ("from_next",) or dates[i - 1] is None:
+            continue
+        if drafts[i].start == "shared":
+            dates[i], inferred[i], flags[i] = dates[i - 1], False, ("shared_heading",)
+        elif drafts[i].relative is not None:
+            dates[i] = dates[i - 1] + dt.timedelta(days=drafts[i].relative[1])
+            flags[i] = (f"relative:{drafts[i].relative[0]}",)
     entries: list[Entry] = []
     for i, d in enumerate(drafts):
         # the project's convention: lines joined with no separator, whitespace removed

@@ -490,3 +490,81 @@ def test_the_first_lunar_date_of_a_cover_period_is_taken_inside_it() -> None:
         for ln in book("腊月初八 晴", "腊八走访孤寡老人。")
     ]
     assert dates(segment_book(lines)) == ["2025-01-07"]  # not 2024-01-18, lunar 2023
+
+
+# -- several matters under one heading (issue 18, item 2) -------------------------------------
+def test_a_numbered_list_right_under_a_bare_heading_lists_matters() -> None:
+    es = segment_book(
+        book(
+            "3.9 阴",
+            "1.乡林业站来量退耕还林的地块，跑了一上午。",
+            "2.卢家媳妇来问产假期间的低保还发不发。",
+            None,
+            "2025年3月14日 晴",
+            "卢家的事问了乡民政办，照发。",
+        )
+    )
+    assert [e.text[:4] for e in es] == ["3.9阴", "2.卢家", "2025"]
+    # the shared matter takes its heading's day, though the heading took its year from
+    # the entry after it
+    assert dates(es) == ["2025-03-09", "2025-03-09", "2025-03-14"]
+    assert es[1].shares_heading and es[1].date_kind == "shared_heading"
+
+
+def test_a_numbered_list_under_a_heading_that_names_its_matter_stays_one_entry() -> None:
+    es = segment_book(
+        book(
+            "2025年5月6日 晴",
+            "茶叶加工厂的事：",
+            "1.厂房选在老粮站，面积够。",
+            "2.设备等县农业农村局的补助下来再买。",
+            "3.先把土地手续办好。",
+        )
+    )
+    assert len(es) == 1
+
+
+def test_a_list_that_opens_on_the_heading_line() -> None:
+    es = segment_book(
+        book(
+            "2025年6月2日 晴 ①五组的变压器又跳闸，供电所下午来修好了。",
+            "②包家院坝的路灯线被风刮断，已报村电工。",
+            "③雷家两兄弟分家，请了组长去说和。",
+        )
+    )
+    assert len(es) == 3 and all(e.date == dt.date(2025, 6, 2) for e in es)
+    assert [e.shares_heading for e in es] == [False, True, True]
+
+
+def test_an_introduction_in_other_words_opens_the_list() -> None:
+    es = segment_book(
+        book(
+            "7月20日 多云",
+            "今天事情不少，分开记：",
+            "一是敬老院的空调坏了两台。",
+            "二是村小的围墙要补。",
+        ),
+        year_hint=2025,
+    )
+    assert len(es) == 2 and es[1].text.startswith("二是")
+
+
+def test_a_visit_report_keeps_its_sections_and_points() -> None:
+    es = segment_book(
+        book(
+            "走访时间：2025年4月9日上午",
+            "走访地点：竹林村三组",
+            "走访对象：饶德福（独居老人）",
+            "记录人：伍建兵",
+            "一、基本情况",
+            "老人七十九岁，独居，儿子在外地。",
+            None,
+            "二、反映的问题",
+            "1.屋后挡墙开裂。",
+            "2.吃药的钱不够。",
+            None,
+            "三、下步打算",
+            "一是请乡里来看挡墙。二是问医保能不能多报一点。",
+        )
+    )
+    assert len(es) == 1 and es[0].date == dt.date(2025, 4, 9)
