@@ -5,6 +5,7 @@ citations across notebooks, look-alike entries, continued notebooks, suggested l
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -266,3 +267,60 @@ def test_a_referenced_day_followed_by_that_matter_is_a_cue() -> None:
     from minqing.classify.links import follow_up_cues
 
     assert follow_up_cues("5月6日 晴 接着4月12日那件事，茶园的路今天修通了。")
+
+
+def test_a_link_with_nothing_of_the_wording_in_common_is_only_suggested() -> None:
+    es = [
+        _e(1, D(2025, 4, 1), "4月1日 晴 五组村民周春生想建一个揉茶车间，缺两万块钱，"
+           "问合作社能不能借。", "recorded", 1),
+        _e(2, D(2025, 4, 20), "4月20日 阴 上次周春生来过以后，今天镇上开了安全生产会，"
+           "讲了防火防汛，要求各村排查隐患。", "in_progress", 8),
+        _e(3, D(2025, 4, 28), "4月28日 晴 回访周春生，揉茶车间的钱合作社借给他了，"
+           "五组的揉茶车间下月开工。", "resolved", 1),
+    ]  # fmt: skip
+    sugg: list = []
+    links = link_entries({"b": es}, {"b": "上游村"}, suggestions=sugg)
+    # the result shares the matter's words: a link; the safety meeting only the name
+    assert [(lk.child, lk.parent) for lk in links] == [(("b", 3), ("b", 1))]
+    assert [(s.child, s.parent) for s in sugg] == [(("b", 2), ("b", 1))]
+    assert s_ev(sugg[0]) >= {"thin-wording", "suggested"}
+    assert 0 < sugg[0].score < 1
+
+
+def s_ev(link) -> set[str]:
+    return set(link.evidence)
+
+
+def test_a_relative_start_about_the_same_place_follows_the_entry_before() -> None:
+    es = [
+        _e(1, D(2025, 5, 7), "5月7日 晴 龙眼湾组的提灌站抽不上水，两个组的玉米等着浇。",
+           "in_progress", 1),
+        _e(2, D(2025, 5, 8), "第二天一早又去了龙眼湾组，电工换了水泵的接触器，抽上水了。",
+           "resolved", 1),
+        _e(3, D(2025, 5, 8), "同日再记一件，龙眼湾组有两户想养蜂，来问技术培训。", "recorded", 1),
+    ]  # fmt: skip
+    es = [replace(e, date_kind="relative") if e.seq > 1 else e for e in es]
+    links = link_entries({"b": es}, {"b": "上游村"})
+    got = {lk.child: lk for lk in links}
+    assert got[("b", 2)].parent == ("b", 1) and "relative-start" in got[("b", 2)].evidence
+    assert ("b", 3) not in got  # says itself it is another matter
+
+
+def test_an_entry_is_never_linked_to_the_continuation_of_its_own_notebook() -> None:
+    first = [
+        _e(1, D(2025, 8, 4), "8月4日 晴 饶家想在自家承包地上建养鸡棚，问要不要办手续，"
+           "村里说要先报乡里备案，", "in_progress", 1),
+    ]  # fmt: skip
+    second = [
+        replace(_e(1, None, "乡里备案以后，饶家的养鸡棚手续就齐了。", "in_progress", 1,
+                   inferred=True), date_kind="continuation"),
+        _e(2, D(2025, 9, 1), "9月1日 晴 开学前检查村小的校舍。", "resolved", 6),
+    ]  # fmt: skip
+    books = {"rao-1": first, "rao-2": second}
+    from minqing.classify.segment import continue_books
+
+    carried, pairs = continue_books(books, {"rao-1": "伍红", "rao-2": "伍红"})
+    links = link_entries(carried, {"rao-1": "上游村", "rao-2": "上游村"},
+                         cadres={"rao-1": "伍红", "rao-2": "伍红"})  # fmt: skip
+    assert {lk.child: lk.parent for lk in links} == {("rao-2", 1): ("rao-1", 1)}
+    assert pairs == [(("rao-2", 1), ("rao-1", 1))]
