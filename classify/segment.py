@@ -50,7 +50,8 @@ _LATER_NOTE_RE = re.compile(r"^(?:上午|下午|晚上|中午)?\s*(?:补记|补�
 #: list markers: (family, number) of ①, (2), 3. / 3、, 二是
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _MARK_PAREN = re.compile(r"^\s*[（(]\s*(\d{1,2}|[一二三四五六七八九十])\s*[)）]")
-_MARK_DOT = re.compile(r"^\s*(\d{1,2})\s*[.、．](?!\d)")
+#: ``3.`` before text, or before a date (``4.9月4日说的…``: item 4, not a heading 4.9)
+_MARK_DOT = re.compile(r"^\s*(\d{1,2})\s*[.、．](?:(?!\d)|(?=\d{1,2}\s*月\s*\d{1,2}\s*[日号]))")
 _MARK_SHI = re.compile(r"^\s*([一二三四五六七八九十])\s*是")
 _MARK_BARE = re.compile(
     r"^\s*([1-9])(?=[\u4e00-\u9fff])(?![组号月年日户人个位天点次家亩元万千百岁队栋间口])"

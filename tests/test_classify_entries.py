@@ -568,3 +568,25 @@ def test_a_visit_report_keeps_its_sections_and_points() -> None:
         )
     )
     assert len(es) == 1 and es[0].date == dt.date(2025, 4, 9)
+
+
+def test_festival_headings_by_name() -> None:
+    m = parse_date_line("二月二 龙抬头 阴")
+    assert m is not None and (m.month, m.day, m.calendar) == (2, 2, "lunar")
+    m = parse_date_line("七月半 小雨")
+    assert m is not None and (m.month, m.day, m.calendar) == (7, 15, "lunar")
+    m = parse_date_line("二月二十六 晴")  # a date, not 二月二
+    assert m is not None and (m.month, m.day) == (2, 26)
+
+
+def test_a_list_item_that_opens_with_a_date_is_the_next_matter() -> None:
+    es = segment_book(
+        book(
+            "2025年10月8日 晴",
+            "今天把几件事记一下：",
+            "1.敬老院的热水器修好了。",
+            "2.9月12日说的护村队排班表，已经贴到村部门口了。",
+        )
+    )
+    assert len(es) == 2 and es[1].text.startswith("2.9月12日说的")
+    assert es[1].date == dt.date(2025, 10, 8)
