@@ -581,7 +581,7 @@ def _cited_day(near: str, child: Entry, before: bool) -> tuple[int, int | None] 
     """``(month, day or None)`` of a day written in ``near`` (a few characters around a
     cadre's name): ``3月12日``, ``12号`` (the child's month, or the month before),
     ``九月里``/``七月``, a festival (``端午那天``: its Gregorian day in the child's year)."""
-    cands = []
+    cands: list[tuple[int, tuple[int, int | None]]] = []
     for m in _REF_DATE.finditer(near):
         mo, da = cn_number(m.group("month")), cn_number(m.group("day"))
         if mo and da:

@@ -556,13 +556,14 @@ def _finish(
     # a matter under a shared heading, or a relative start, dated only now (its heading got
     # its year from the next entry): the heading's day, not the next entry's
     for i in range(1, len(drafts)):
-        if flags[i] != ("from_next",) or dates[i - 1] is None:
+        before, rel = dates[i - 1], drafts[i].relative
+        if flags[i] != ("from_next",) or before is None:
             continue
         if drafts[i].start == "shared":
-            dates[i], inferred[i], flags[i] = dates[i - 1], False, ("shared_heading",)
-        elif drafts[i].relative is not None:
-            dates[i] = dates[i - 1] + dt.timedelta(days=drafts[i].relative[1])
-            flags[i] = (f"relative:{drafts[i].relative[0]}",)
+            dates[i], inferred[i], flags[i] = before, False, ("shared_heading",)
+        elif rel is not None:
+            dates[i] = before + dt.timedelta(days=rel[1])
+            flags[i] = (f"relative:{rel[0]}",)
     entries: list[Entry] = []
     for i, d in enumerate(drafts):
         # the project's convention: lines joined with no separator, whitespace removed

@@ -18,6 +18,7 @@ Human corrections are never overwritten (see :mod:`archive.records`).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -608,7 +609,7 @@ def _year_hint(archive: Archive, book_id: str) -> int | None:
     return int(m.group(0)) if m else None
 
 
-def _period(archive: Archive, book_id: str):  # type: ignore[no-untyped-def]
+def _period(archive: Archive, book_id: str) -> tuple[dt.date, dt.date] | None:
     """The book's period (manifest) as ``(first, last day)``, or None."""
     row = records.book_row(archive, book_id)
     return period_span((row or {}).get("period"))
