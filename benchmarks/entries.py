@@ -176,7 +176,7 @@ def indep_bypass(split: str, out: Path) -> float:
     """Classify the drawn lines of every notebook of ``split``; write an export; seconds."""
     from benchmarks import indep
     from minqing.classify import inherit_categories, link_entries, segment_book
-    from minqing.classify.segment import continue_books, neighbour_years
+    from minqing.classify.segment import continue_books, neighbour_spans
     from minqing.classify.types import Link
 
     lines = indep.lines_of(split)
@@ -184,8 +184,14 @@ def indep_bypass(split: str, out: Path) -> float:
     t0 = time.perf_counter()
     books = {bid: segment_book(ls) for bid, ls in lines.items()}
     cadres = {b: meta[b]["cadre"] for b in books}
-    for bid, year in neighbour_years(books, cadres).items():  # no year in the book itself
-        books[bid] = segment_book(lines[bid], year_hint=year)
+    spans = neighbour_spans(  # no year in the book itself: the neighbours' period
+        books,
+        cadres,
+        townships={b: meta[b].get("township") for b in books},
+        villages={b: meta[b].get("village") for b in books},
+    )
+    for bid, span in spans.items():
+        books[bid] = segment_book(lines[bid], span=span)
     books, pairs = continue_books(books, cadres)
     links = link_entries(
         books,

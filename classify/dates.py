@@ -76,7 +76,7 @@ _LUNAR_RE = re.compile(
     + _LUNAR_MONTH
     + r"\s*"
     + _LUNAR_DAY
-    + r"(?:(?<=\d)\s*[日号])?(?![日号])"
+    + r"(?P<ri>\s*[日号])?(?![日号])"
 )
 #: festivals of the lunar calendar: (lunar month, day); 除夕 is the last day of month 12
 FESTIVALS: dict[str, tuple[int, int]] = {
@@ -84,9 +84,11 @@ FESTIVALS: dict[str, tuple[int, int]] = {
     "端午": (5, 5), "端午节": (5, 5), "七夕": (7, 7), "中元": (7, 15), "中元节": (7, 15),
     "中秋": (8, 15), "中秋节": (8, 15), "重阳": (9, 9), "重阳节": (9, 9), "腊八": (12, 8),
     "腊八节": (12, 8), "小年": (12, 23), "除夕": (12, 30), "大年三十": (12, 30),
+    "二月二": (2, 2), "七月半": (7, 15), "寒衣节": (10, 1), "破五": (1, 5),
 }  # fmt: skip
 _FESTIVAL_RE = re.compile(
     r"(?:农历)?(?P<fest>" + "|".join(sorted(map(re.escape, FESTIVALS), key=len, reverse=True)) + ")"
+    r"(?![一二三四五六七八九十廿])"  # 二月二十三 is a date, not 二月二
 )
 _LUNAR_MONTHS = {"正": 1, "冬": 11, "腊": 12}
 
@@ -336,7 +338,16 @@ def _lunar_at(line: str, pos: int, *, anywhere: bool) -> tuple[int, int, bool, i
         month = _LUNAR_MONTHS.get(lm.group("lmonth")) or cn_number(lm.group("lmonth"))
         day = _lunar_day(lm.group("lday"))
         arabic = lm.group("lmonth").isdigit() or lm.group("lday").strip().isdigit()
-        if month and day and 1 <= month <= 12 and 1 <= day <= 30 and (lm.group("nl") or not arabic):
+        # 日 after a day in Chinese numerals is lunar only where the month or the day says
+        # so (正月十六日, 农历九月二十八日, 冬月初八日): 三月十五日 is a Gregorian date
+        ri_ok = (
+            not lm.group("ri") or arabic or bool(lm.group("nl") or lm.group("leap"))
+            or lm.group("lmonth") in _LUNAR_MONTHS or lm.group("lday").lstrip()[:1] in "初廿卅"
+        )  # fmt: skip
+        if (
+            month and day and 1 <= month <= 12 and 1 <= day <= 30 and ri_ok
+            and (lm.group("nl") or not arabic)
+        ):  # fmt: skip
             return month, day, bool(lm.group("leap")), lm.end()
     if fm is not None:
         month, day = FESTIVALS[fm.group("fest")]
@@ -478,15 +489,19 @@ def _tail(
 
 def lunar_to_solar(
     month: int, day: int, leap: bool, previous: dt.date | None, default_year: int | None,
-    following: dt.date | None = None,
+    following: dt.date | None = None, span: tuple[dt.date, dt.date] | None = None,
 ) -> dt.date | None:  # fmt: skip
     """The Gregorian day of a lunar date written without a year (``lunardate`` converts).
 
     The year is the one that puts the day nearest after ``previous`` (entries are written
-    in date order), else nearest before ``following``, else in ``default_year``.
+    in date order), else nearest before ``following``, else nearest to (the earliest
+    inside) ``span``, the notebook's period as its cover, the manifest or the neighbouring
+    notebooks give it, else in the lunar year ``default_year``.
     """
     from lunardate import LunarDate
 
+    if previous is None and following is None and span is not None:
+        return _lunar_in_span(month, day, leap, span)
     if month == 0:  # the month was not written: the lunar month of the entry before
         ref_day = previous or following
         if ref_day is None:
@@ -530,6 +545,48 @@ def lunar_to_solar(
     return None
 
 
+def _lunar_in_span(
+    month: int, day: int, leap: bool, span: tuple[dt.date, dt.date]
+) -> dt.date | None:
+    """The Gregorian day of a year-less lunar date nearest to ``span`` (the earliest one
+    inside it when several are)."""
+    from lunardate import LunarDate
+
+    if month == 0:
+        return None
+    cands = []
+    for y in range(span[0].year - 2, span[1].year + 2):
+        for leap_, d in ((leap, day), (False, day), (leap, day - 1), (False, day - 1)):
+            if d < 1 or (d == day - 1 and day < 29):
+                continue
+            try:
+                cands.append(LunarDate(y, month, d, leap_).to_solar_date())
+                break
+            except ValueError:
+                continue
+    if not cands:
+        return None
+    return min(cands, key=lambda c: (_distance(c, span), c))
+
+
+def _distance(d: dt.date, span: tuple[dt.date, dt.date]) -> int:
+    """Days from ``d`` to the span (0 inside)."""
+    if d < span[0]:
+        return (span[0] - d).days
+    if d > span[1]:
+        return (d - span[1]).days
+    return 0
+
+
+def in_span(month: int, day: int, span: tuple[dt.date, dt.date]) -> dt.date | None:
+    """The Gregorian ``month``/``day`` of a year-less date nearest to ``span`` (the earliest
+    inside it when several are)."""
+    cands = [
+        c for y in range(span[0].year - 1, span[1].year + 2) if (c := _safe_date(y, month, day))
+    ]
+    return min(cands, key=lambda c: (_distance(c, span), c)) if cands else None
+
+
 #: relative expressions that date an entry from its predecessor, in days
 RELATIVE_DAYS: list[tuple[str, int]] = [
     ("当天", 0),
@@ -570,20 +627,32 @@ def relative_offset(text: str) -> tuple[str, int] | None:
 
 
 def repair_date(
-    match: DateMatch, previous: dt.date | None, default_year: int | None
+    match: DateMatch,
+    previous: dt.date | None,
+    default_year: int | None,
+    span: tuple[dt.date, dt.date] | None = None,
 ) -> tuple[dt.date | None, tuple[str, ...]]:
     """Resolve ``match`` to a date, repairing an OCR-misread year or digit.
 
-    ``previous`` is the date of the entry before (entries are written in date order).
+    ``previous`` is the date of the entry before (entries are written in date order);
+    ``span`` the notebook's period (cover, manifest or neighbouring notebooks), used for a
+    date written without a year when there is no entry before.
     Returns the date and the signals that were noticed (``weekday_mismatch``,
-    ``year_repaired``, ``digit_repaired``, ``year_rollover``).
+    ``year_repaired``, ``digit_repaired``, ``year_rollover``, ``year_from_span``).
     """
     flags: list[str] = []
     if match.calendar == "lunar":
         if match.year is not None:  # a 干支 year: the lunar year
             return lunar_to_solar(match.month, match.day, match.leap, None, match.year), ("lunar",)
+        if previous is None and span is not None:
+            d = lunar_to_solar(match.month, match.day, match.leap, None, None, span=span)
+            return d, ("lunar", "year_from_span")
         d = lunar_to_solar(match.month, match.day, match.leap, previous, default_year)
         return d, ("lunar",)
+    if match.year is None and previous is None and span is not None:
+        d = in_span(match.month, match.day, span)
+        if d is not None:
+            return d, ("year_from_span",)
     if len(match.alternatives) > 1 and match.year is not None:
         # a garbled date: the reading nearest after the previous entry
         cands = [c for md in match.alternatives if (c := _safe_date(match.year, *md)) is not None]

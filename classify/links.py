@@ -33,6 +33,9 @@ _FOLLOW_CUES = re.compile(
     r"|(?:问题|事情|此事|事项)(?:的)?(?:进展|办理情况|结果)|落实情况|回头看|跟进|进展|进度"
     r"|(?:查看|了解|检查|看看|察看)[^。；;]{0,16}(?:情况|效果|进展)|(?:说|反映|提出|提到|讲)的[^。；;]{0,16}?的事"
     r"|^[^。；;]{2,20}的事[，,]"
+    r"|(?:\d{1,2}|[一二三四五六七八九十]{1,2})月(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})[日号]"
+    r"(?:那件事|那桩事|的那件事|那次|那天(?:记|说|反映|提)的|记的|说的|反映的|提的)"
+    r"|接着[^。；;]{0,12}的事|(?:那件|这件)事(?:的)?(?:后续|下文)"
 )
 _REF_DATE = re.compile(
     r"(?<!\d)(?:(?P<year>\d{4})年)?(?P<month>\d{1,2}|[一二三四五六七八九十]{1,2})月"
@@ -77,9 +80,18 @@ _STRONG_CUES = re.compile(
 )
 
 
+#: a visit report's section heads (二、反映的问题, 三、现场察看情况): labels, not cues
+_SECTION_LABEL = re.compile(
+    r"[一二三四五六七八九十][、.．]\s*(?:(?:群众|村民|家庭|近期)?(?:反映|提出)的?(?:主要)?问题(?:和诉求)?"
+    r"|(?:现场)?察看情况|(?:家庭)?基本情况)"
+)
+
+
 def follow_up_cues(text: str) -> list[str]:
-    """The words in ``text`` that mark it as a follow-up of an earlier matter."""
-    return [m.group(0) for m in _FOLLOW_CUES.finditer(normalise(text))]
+    """The words in ``text`` that mark it as a follow-up of an earlier matter (a visit
+    report's section heads are not cues)."""
+    t = _SECTION_LABEL.sub("。", normalise(text))
+    return [m.group(0) for m in _FOLLOW_CUES.finditer(t)]
 
 
 def referenced_dates(entry: Entry) -> list[tuple[int | None, int, int]]:
@@ -216,6 +228,7 @@ class _RarePhrases:
 
 _LABEL_WORDS = re.compile(
     r"(?:走访)?(?:时间|地点|对象)|反映问题|原因分析|解决措施|办理结果|星期[一二三四五六日天]"
+    r"|反映人|办理情况|处理意见|处理结果|记录人|事由|下步打算|初步意见"
 )
 #: n-grams with these say how a matter stands or join words, not what it is about
 _PHRASE_STOP = re.compile(r"[已了着过正将把被很都也还又再就的地得在是和与及]|上报|联系|反映|解决")
@@ -337,9 +350,13 @@ def link_entries(
         same = [index[(cbook, e.seq)] for e in books[cbook] if e.seq < child.seq]
         village = villages.get(cbook)
         other: list[int] = []
+        town = (townships or {}).get(cbook)
         if village:
             for b, entries in books.items():
-                if b != cbook and villages.get(b) == village:
+                if (
+                    b != cbook and villages.get(b) == village
+                    and not (town and (townships or {}).get(b) not in (None, town))
+                ):  # fmt: skip  # 石门村 of another township is another village
                     other.extend(index[(b, e.seq)] for e in entries if _not_later(e, child))
         cited = _diary_citations(child, cbook, aliases, townships or {})
         for b in cited:
@@ -349,7 +366,13 @@ def link_entries(
             cues = [*cues, *(f"diary:{cited[b][0][0]}" for b in cited)]
         strong = bool(cited) or any(_STRONG_CUES.search(c) for c in cues)
         threshold = THRESHOLD_STRONG if strong else THRESHOLD_CUED if cues else THRESHOLD_UNCUED
-        scored = {pi: _score(ci, pi, ents, info, sim, refs, phrases) for pi in same + other}
+        scored = {
+            pi: _score(ci, pi, ents, info, sim, refs, phrases)
+            for pi in same + other
+            # the continuation of the child's own notebook (the first entry of the next
+            # one) comes after every entry of this one
+            if continued.get(keys[pi], (None,))[0] != cbook
+        }
         for pi in scored:
             bonus, ev = _citation_bonus(cited.get(keys[pi][0]), ents[pi])
             if bonus:
@@ -362,6 +385,12 @@ def link_entries(
             scored = {pi: sv for pi, sv in scored.items() if _open(pi, ents, parent_of, ci)
                       and not _look_alike(child, ents[pi], sv[1])}  # fmt: skip
         best = _pick(scored, cross_of, threshold)
+        # a citation of another cadre's diary with the day (or month) of one of its entries
+        # names the matter outright: that entry, before any of the child's own book
+        named = {pi: sv for pi, sv in scored.items() if cross_of[pi]
+                 and any(e.startswith("diary:") and e.count(":") == 2 for e in sv[1])}  # fmt: skip
+        if named and (best is None or not any(e.startswith("date:") for e in scored[best][1])):
+            best = _pick(named, cross_of, threshold) or best
         why: list[str] = []
         if best is None and cues and not refs:
             # a follow-up that names no date: the most similar earlier open matter
@@ -394,6 +423,30 @@ def link_entries(
             }
             best = _pick(pool, cross_of, THRESHOLD_RESULT)
             why = ["similar-result"]
+        prev_i = index.get((cbook, child.seq - 1))
+        if (
+            best in (None, prev_i) and child.date_kind == "relative" and prev_i in scored
+            and not _ANOTHER_MATTER.search(_body(child)[:20])
+            and (
+                any(e.startswith(("person:", "place:", "phrase:")) for e in scored[prev_i][1])
+                or _YESTERDAY.search(_body(child))
+            )
+            and scored[prev_i][0] >= THRESHOLD_OPEN_CUED
+        ):  # fmt: skip
+            # 第二天一早又去了下湾: a relative start about a person or place of the entry
+            # right before it goes on with that entry's matter
+            best, why = prev_i, ["relative-start"]
+        if best is not None and _thin(scored[best][1]) and "relative-start" not in why:
+            # nothing of the wording in common and no day named: for a reviewer to confirm
+            if suggestions is not None:
+                sc, ev = scored[best]
+                suggestions.append(Link(child=keys[ci], parent=keys[best],
+                                        score=round(min(1.0, sc) * SIM_MIN_SHARE, 4),
+                                        evidence=(*[f"cue:{c[:6]}"
+                                                    for c in dict.fromkeys(cues)][:3],
+                                                  *ev, *why, "thin-wording",
+                                                  "suggested")))  # fmt: skip
+            continue
         if best is None:
             if suggestions is not None:
                 sug = _suggest(scored, threshold)
@@ -407,10 +460,15 @@ def link_entries(
             continue
         pi = best
         score, evidence = scored[pi]
-        if not any(e.startswith("date:") for e in evidence):
-            # the follow-up reports on the matter: link to its latest entry so far
+        day_named = any(
+            e.startswith("date:") or (e.startswith("diary:") and e.endswith("日")) for e in evidence
+        )
+        month_cited = any(e.startswith("diary:") and e.count(":") == 2 for e in evidence)
+        if not day_named:
+            # the follow-up reports on the matter: link to its latest entry so far (for a
+            # cited month, only when that is in the child's own notebook)
             latest = _latest_member(pi, ents, parent_of, ci, keys, book_rank)
-            if latest != pi:
+            if latest != pi and (not month_cited or keys[latest][0] == cbook):
                 why.append(f"latest-of-matter:{keys[pi][0]}:{keys[pi][1]:03d}")
                 pi = latest
         ev = [f"cue:{c[:6]}" for c in dict.fromkeys(cues)][:3] + evidence + why
@@ -428,6 +486,23 @@ def link_entries(
 
 #: without a cue, a candidate of another category needs this similarity or a rare phrase
 SIM_LOOKALIKE = 0.15
+#: a link whose wording shares less than this similarity with its parent, with no day
+#: named (a referenced date, a cited diary's day or month), is only suggested: on the
+#: independent train and dev splits every such link but two was wrong (15 of 17)
+SIM_MIN_LINK = 0.07
+#: a relative start that says it brings up another matter (同日再记一件, 当天还有一件事)
+_ANOTHER_MATTER = re.compile(r"再记一件|还有一件|另一件|另外一件|又一件|另有一")
+#: a relative start that names the day before (带着昨天拍的照片): the entry before
+_YESTERDAY = re.compile(r"昨天|昨日|头天|前一天|头一天")
+#: a suggestion's score is scaled by this share (it did not make a link)
+SIM_MIN_SHARE = 0.5
+
+
+def _thin(evidence) -> bool:
+    """Nothing of the wording in common and no day named."""
+    return _sim_of(evidence) < SIM_MIN_LINK and not any(
+        e.startswith("date:") or (e.startswith("diary:") and e.count(":") == 2) for e in evidence
+    )
 
 
 def _look_alike(child: Entry, parent: Entry, evidence) -> bool:
@@ -495,9 +570,74 @@ def _cadre_aliases(books, cadres, posts) -> dict[str, tuple[str, ...]]:
     return out
 
 
+_MONTH_NAMED = re.compile(
+    r"(?<![\d一二三四五六七八九十农历])(?P<month>1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十])月"
+    r"(?!\s*(?:\d{1,2}|[一二三四五六七八九十廿卅初]{1,3})\s*[日号])"
+)
+_DAY_ONLY = re.compile(r"(?<![\d月])(?P<day>[1-9]|[12]\d|3[01])\s*[日号](?!\d)")
+
+
+def _cited_day(near: str, child: Entry, before: bool) -> tuple[int, int | None] | None:
+    """``(month, day or None)`` of a day written in ``near`` (a few characters around a
+    cadre's name): ``3月12日``, ``12号`` (the child's month, or the month before),
+    ``九月里``/``七月``, a festival (``端午那天``: its Gregorian day in the child's year)."""
+    cands: list[tuple[int, tuple[int, int | None]]] = []
+    for m in _REF_DATE.finditer(near):
+        mo, da = cn_number(m.group("month")), cn_number(m.group("day"))
+        if mo and da:
+            cands.append((m.start(), (mo, da)))
+    for m in _FESTIVAL_NAMED.finditer(near):
+        d = _festival_day(m.group(0), child)
+        if d is not None:
+            cands.append((m.start(), d))
+    if not cands and child.date is not None:
+        for m in _DAY_ONLY.finditer(near):
+            da = int(m.group("day"))
+            mo = child.date.month if da <= child.date.day else (child.date.month - 2) % 12 + 1
+            cands.append((m.start(), (mo, da)))
+    if not cands:
+        for m in _MONTH_NAMED.finditer(near):
+            g = m.group("month")
+            mo = cn_number(g)
+            if mo:
+                cands.append((m.start(), (mo, None)))
+    if not cands:
+        return None
+    # the day nearest the name: the last one before it, the first one after it
+    return max(cands)[1] if before else min(cands)[1]
+
+
+def _festival_day(name: str, child: Entry) -> tuple[int, int] | None:
+    """The Gregorian ``(month, day)`` of a festival (端午, 中秋, 元旦) in the child's year
+    (the one before when it would fall after the child)."""
+    from minqing.classify.dates import FESTIVALS, HOLIDAYS, lunar_to_solar
+
+    if child.date is None:
+        return None
+    if name in HOLIDAYS:
+        return HOLIDAYS[name]
+    if name not in FESTIVALS:
+        return None
+    month, day = FESTIVALS[name]
+    d = lunar_to_solar(month, day, False, None, None, following=child.date)
+    return None if d is None else (d.month, d.day)
+
+
+def _festival_names() -> re.Pattern[str]:
+    from minqing.classify.dates import FESTIVALS, HOLIDAYS
+
+    names = sorted({*FESTIVALS, *HOLIDAYS} - {"小年"}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, names)))
+
+
+_FESTIVAL_NAMED = _festival_names()
+
+
 def _diary_citations(child: Entry, cbook: str, aliases, townships) -> dict[str, list[str]]:
-    """Other books of the child's township whose cadre the child names, with the dates
-    (``(month, day or None)``) written within a few characters after the name."""
+    """Other books of the child's township whose cadre the child names, with the day
+    (``(month, day or None)``) written next to the name: after it (``李明3月12日记的``,
+    ``唐书记九月里报的``, ``杨书记端午那天记的``) or right before it (``6月8号镇里周主任来说的``,
+    ``17号镇周主任来查``)."""
     town = townships.get(cbook)
     if not town:
         return {}
@@ -509,14 +649,11 @@ def _diary_citations(child: Entry, cbook: str, aliases, townships) -> dict[str, 
             continue
         for name in names:
             for m in re.finditer(re.escape(name), text):
-                near = text[m.end() : m.end() + 24]
-                d = _REF_DATE.search(near)
-                mo = _MONTH_ONLY.search(near)
-                when = None
-                if d is not None:
-                    when = (cn_number(d.group("month")), cn_number(d.group("day")))
-                elif mo is not None:
-                    when = (cn_number(mo.group("month")), None)
+                when = _cited_day(text[m.end() : m.end() + 24], child, before=False)
+                if when is None:
+                    head = text[max(0, m.start() - 12) : m.start()]
+                    head = re.split(r"[。；;！？]", head)[-1]  # within the sentence
+                    when = _cited_day(head, child, before=True)
                 if when is not None:  # a colleague named without a day is no citation
                     out.setdefault(b, []).append((name, when))
     return {b: sorted(v, key=lambda x: x[1][1] is None) for b, v in out.items()}

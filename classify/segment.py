@@ -50,7 +50,8 @@ _LATER_NOTE_RE = re.compile(r"^(?:上午|下午|晚上|中午)?\s*(?:补记|补�
 #: list markers: (family, number) of ①, (2), 3. / 3、, 二是
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _MARK_PAREN = re.compile(r"^\s*[（(]\s*(\d{1,2}|[一二三四五六七八九十])\s*[)）]")
-_MARK_DOT = re.compile(r"^\s*(\d{1,2})\s*[.、．](?!\d)")
+#: ``3.`` before text, or before a date (``4.9月4日说的…``: item 4, not a heading 4.9)
+_MARK_DOT = re.compile(r"^\s*(\d{1,2})\s*[.、．](?:(?!\d)|(?=\d{1,2}\s*月\s*\d{1,2}\s*[日号]))")
 _MARK_SHI = re.compile(r"^\s*([一二三四五六七八九十])\s*是")
 _MARK_BARE = re.compile(
     r"^\s*([1-9])(?=[\u4e00-\u9fff])(?![组号月年日户人个位天点次家亩元万千百岁队栋间口])"
@@ -60,7 +61,10 @@ _SECTION_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,2}\s*[、.．]
 
 
 #: an introduction to several matters under one heading (今天把几件事补上：)
-_INTRO_RE = re.compile(r"[几两三四五六七八九十多]件|一并|集中记|记一下|补上|分别记")
+_INTRO_RE = re.compile(
+    r"[几两三四五六七八九十多]件|[几两三四五六七八九十]个事|[几两三四五六七八九十]桩|事情?[多不]少?[，,:：]"
+    r"|一并|集中记|记一下|补上|补记几|分别记|一起记|汇总一下|几个村民小组的事"
+)
 
 
 def _opens_list(d: _Draft, family: str) -> bool:
@@ -72,7 +76,11 @@ def _opens_list(d: _Draft, family: str) -> bool:
     """
     body = d.lines[d.heading_lines :]
     if not body:
-        return d.heading_lines > 0 and family != "dot"
+        # right under a bare heading (3月5日 晴), any list lists matters; under a heading
+        # that names its matter (3月5日 沃柑项目：), 1. 2. are that matter's points
+        return d.heading_lines > 0 and (
+            family != "dot" or (d.date_match is not None and not d.date_match.rest)
+        )
     intro = _WS.sub("", "".join(normalise(ln.text) for ln in body))
     return len(body) <= 5 and d.date_match is not None and bool(_INTRO_RE.search(intro))
 
@@ -247,6 +255,7 @@ def segment_book(
     status_model=None,
     boundary="default",
     trace: list | None = None,
+    span: tuple[dt.date, dt.date] | None = None,
 ) -> list[Entry]:
     """Split a book's lines (reading order across pages) into single-matter entries.
 
@@ -261,6 +270,10 @@ def segment_book(
             (the shipped one), a :class:`BoundaryModel`, or None (rules only).
         trace: when a list, ``(line_id, features, started)`` of every line is appended
             (to train the boundary model).
+        span: the notebook's period ``(first, last day)`` (:func:`period_span` of the
+            manifest's period, or :func:`neighbour_spans`), for dates written without a
+            year before any entry gives one: a lunar ``腊月廿三`` takes the year that puts it
+            in the span. The cover's period (``2024年10月—2025年3月``) is read when not given.
 
     Returns:
         The entries, ``seq`` from 1, each with its date (read, repaired or inferred),
@@ -283,6 +296,8 @@ def segment_book(
             )
             if cover_year and year_hint is None:
                 year_hint = int(cover_year.group(1))
+            if span is None:
+                span = period_span("".join(normalise(ln.text) for ln in content))
             continue
         height = _line_height(content)
         lens = [len(_WS.sub("", ln.text)) for ln in content]
@@ -411,6 +426,9 @@ def segment_book(
             cur.lines.append(ln)
             if m is not None and len(cur.lines) == 1:
                 cur.heading_lines = 1
+                first = list_marker(_original(ln.text, m.rest)) if m.rest else None
+                if first is not None and first[1] == 1 and first[0] != "bare":
+                    cur.items = (first[0], 1)  # 5月12日 晴 ①杉木村…: opens on the heading
             if note:
                 cur.later_notes.append(ln.text.strip())
             if lab is not None:
@@ -431,10 +449,49 @@ def segment_book(
     if year_hint is None and not any(d.date_match and d.date_match.year for d in drafts):
         # no year written anywhere: the weekdays beside the dates say which year
         year_hint = year_from_weekdays([d.date_match for d in drafts if d.date_match])
-    return _finish(drafts, year_hint, model, status_model)
+    return _finish(drafts, year_hint, model, status_model, span)
 
 
-def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=None) -> list[Entry]:
+_PERIOD_RE = re.compile(
+    r"(?P<y1>(?:19|20)\d\d)\s*(?:[年./\-]\s*)?(?:(?P<m1>1[0-2]|0?[1-9])\s*月?)?"
+    r"(?:\s*(?:[-—–~至到]+|起)\s*(?:(?P<y2>(?:19|20)\d\d)\s*[年./\-]\s*)?"
+    r"(?P<m2>1[0-2]|0?[1-9])?\s*月?)?"
+)
+
+
+def period_span(text: str | None) -> tuple[dt.date, dt.date] | None:
+    """The period a notebook's cover or manifest names, as ``(first, last day)``.
+
+    ``2024年10月—2025年3月`` → 2024-10-01 … 2025-03-31; ``2024年7月—12月`` → 2024-07-01 …
+    2024-12-31; ``2024年7月—`` → a year from 2024-07-01; ``2024年`` / ``2024`` → that year.
+    """
+    m = _PERIOD_RE.search(normalise(text or ""))
+    if m is None:
+        return None
+    y1 = int(m.group("y1"))
+    m1 = int(m.group("m1")) if m.group("m1") else None
+    start = dt.date(y1, m1 or 1, 1)
+    if m.group("m2"):
+        m2 = int(m.group("m2"))
+        y2 = int(m.group("y2")) if m.group("y2") else (y1 if m1 is None or m2 >= m1 else y1 + 1)
+    elif m.group("y2"):
+        y2, m2 = int(m.group("y2")), 12
+    elif m1 is None:
+        y2, m2 = y1, 12
+    else:
+        return start, start + dt.timedelta(days=365)
+    first_of_next = dt.date(y2 + (m2 == 12), m2 % 12 + 1, 1)
+    end = first_of_next - dt.timedelta(days=1)
+    return (start, end) if end >= start else (start, start + dt.timedelta(days=365))
+
+
+def _finish(
+    drafts: list[_Draft],
+    year_hint: int | None,
+    model,
+    status_model=None,
+    span: tuple[dt.date, dt.date] | None = None,
+) -> list[Entry]:
     dates: list[dt.date | None] = []
     inferred: list[bool] = []
     flags: list[tuple[str, ...]] = []
@@ -451,7 +508,7 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=Non
             last_lunar_month = m.lunar[0]
     for k, d in enumerate(drafts):
         if d.date_match is not None:
-            date, fl = repair_date(d.date_match, prev, year_hint)
+            date, fl = repair_date(d.date_match, prev, year_hint, span)
             dates.append(date)
             inferred.append(False)
             flags.append(fl)
@@ -496,6 +553,17 @@ def _finish(drafts: list[_Draft], year_hint: int | None, model, status_model=Non
             flags[i] = ("from_next",)
         if dates[i] is not None:
             nxt = dates[i]
+    # a matter under a shared heading, or a relative start, dated only now (its heading got
+    # its year from the next entry): the heading's day, not the next entry's
+    for i in range(1, len(drafts)):
+        before, rel = dates[i - 1], drafts[i].relative
+        if flags[i] != ("from_next",) or before is None:
+            continue
+        if drafts[i].start == "shared":
+            dates[i], inferred[i], flags[i] = before, False, ("shared_heading",)
+        elif rel is not None:
+            dates[i] = before + dt.timedelta(days=rel[1])
+            flags[i] = (f"relative:{rel[0]}",)
     entries: list[Entry] = []
     for i, d in enumerate(drafts):
         # the project's convention: lines joined with no separator, whitespace removed
@@ -556,6 +624,56 @@ def neighbour_years(books: dict[str, list[Entry]], cadres: dict[str, str | None]
         else:
             out[bid] = min(o[0] for o in others).year
     return out
+
+
+def neighbour_spans(
+    books: dict[str, list[Entry]],
+    cadres: dict[str, str | None],
+    townships: dict[str, str | None] | None = None,
+    villages: dict[str, str | None] | None = None,
+) -> dict[str, tuple[dt.date, dt.date]]:
+    """A period for each book left with entries that have a date line but no date.
+
+    A notebook dated only by the lunar calendar (or by ``3.5`` headings), with no year
+    written, no weekday and no cover, takes its period from its neighbours, nearest first:
+
+    * the same cadre's notebook it continues (it opens mid-entry): from that book's last
+      day, a year on;
+    * the same cadre's other notebooks: their span;
+    * the notebooks of its village, then of its township, then all the books given: their
+      span (a cadre writes in the same months as the colleagues of the township).
+
+    Returns book id → ``(first, last day)``, to segment that book again with ``span``.
+    """
+    spans = {
+        b: (min(d), max(d)) for b, es in books.items() if (d := [e.date for e in es if e.date])
+    }
+    out = {}
+    for bid, es in books.items():
+        if not es or not any(e.date is None and e.date_kind in LINE_KINDS for e in es):
+            continue
+        groups = []
+        cadre = cadres.get(bid)
+        if cadre:
+            same = [b for b in spans if b != bid and cadres.get(b) == cadre]
+            if same and es[0].date_kind == "continuation":
+                last = max(spans[b][1] for b in same)
+                out[bid] = (last, last + dt.timedelta(days=365))
+                continue
+            groups.append(same)
+        for where in (villages or {}, townships or {}):
+            if where.get(bid):
+                groups.append([b for b in spans if b != bid and where.get(b) == where[bid]])
+        groups.append([b for b in spans if b != bid])
+        for g in groups:
+            if g:
+                out[bid] = (min(spans[b][0] for b in g), max(spans[b][1] for b in g))
+                break
+    return out
+
+
+#: date kinds of entries that have a date line of their own
+LINE_KINDS = ("gregorian", "lunar", "both", "visit_header")
 
 
 def continue_books(

@@ -18,6 +18,7 @@ Human corrections are never overwritten (see :mod:`archive.records`).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -34,7 +35,7 @@ from minqing import classify, ingest, ocr
 from minqing._workers import WorkerCrash, WorkerPool
 from minqing.archive import keywords, records
 from minqing.archive.store import Archive, store_blob
-from minqing.classify.segment import continue_books, neighbour_years
+from minqing.classify.segment import LINE_KINDS, continue_books, neighbour_spans, period_span
 from minqing.classify.types import Link
 from minqing.ingest.errors import BadInputError, read_error
 from minqing.ingest.types import BookSource, Page, SourceFile
@@ -548,7 +549,11 @@ def _ingest_book(
     # redoes the entries (every file is then reused).
     lines = records.book_lines(archive, book.book_id)
     entries = classify.segment_book(
-        lines, year_hint=_year_hint(archive, book.book_id), model=model, status_model=smodel
+        lines,
+        year_hint=_year_hint(archive, book.book_id),
+        model=model,
+        status_model=smodel,
+        span=_period(archive, book.book_id),
     )
     with archive.db.atomic():
         now_lines = records.book_lines(archive, book.book_id)
@@ -558,6 +563,7 @@ def _ingest_book(
                 year_hint=_year_hint(archive, book.book_id),
                 model=model,
                 status_model=smodel,
+                span=_period(archive, book.book_id),
             )
         records.write_entries(archive, book.book_id, entries, classify.CLASSIFIER_VERSION)
         # reviewers' splits, merges, moved lines, dates outrank re-segmentation
@@ -601,6 +607,12 @@ def _year_hint(archive: Archive, book_id: str) -> int | None:
     row = records.book_row(archive, book_id)
     m = re.search(r"(19|20)\d\d", (row or {}).get("period") or "")
     return int(m.group(0)) if m else None
+
+
+def _period(archive: Archive, book_id: str) -> tuple[dt.date, dt.date] | None:
+    """The book's period (manifest) as ``(first, last day)``, or None."""
+    row = records.book_row(archive, book_id)
+    return period_span((row or {}).get("period"))
 
 
 def _link(archive: Archive, touched: Iterable[str]) -> None:
@@ -653,18 +665,33 @@ def _inherit_categories(archive: Archive, scope: set[str]) -> None:
 
 
 def _year_from_neighbours(archive: Archive, touched: Iterable[str], model: Any) -> None:
-    """Segment again, with a year, a book whose dates name none (lunar only, no weekday, no
-    cover, no manifest period), taking the year from the same cadre's other notebooks."""
-    cadre = {b: r["cadre"] for b, r in records.books_meta(archive).items()}
-    wanted = {cadre.get(b) for b in touched} - {None, ""}
-    scope = [b for b, c in cadre.items() if c in wanted]
-    years = neighbour_years({b: records.book_entries(archive, b) for b in scope}, cadre)
-    for bid, year in years.items():
+    """Segment again, with a period, a book whose dates name no year (lunar only, no
+    weekday, no cover, no manifest period), taking it from the same cadre's other
+    notebooks, else those of its village, its township, the archive."""
+    meta = records.books_meta(archive)
+    needy = {}
+    for b in touched:
+        es = records.book_entries(archive, b) if b in meta else []
+        if any(e.date is None and e.date_kind in LINE_KINDS for e in es):
+            needy[b] = es
+    if not needy:
+        return
+    keys = ("cadre", "village", "township")
+    scope = {b for b, r in meta.items() if any(
+        r[k] and r[k] == meta[n][k] for n in needy for k in keys)}  # fmt: skip
+    cadre = {b: r["cadre"] for b, r in meta.items()}
+    spans = neighbour_spans(
+        {b: needy.get(b) or records.book_entries(archive, b) for b in scope | set(needy)},
+        cadre,
+        townships={b: r["township"] for b, r in meta.items()},
+        villages={b: r["village"] for b, r in meta.items()},
+    )
+    for bid, span in spans.items():
         if bid not in touched or _year_hint(archive, bid) is not None:
             continue
         entries = classify.segment_book(
             records.book_lines(archive, bid),
-            year_hint=year,
+            span=span,
             model=model,
             status_model=status_model(archive),
         )

@@ -425,3 +425,168 @@ def test_a_date_run_into_the_first_sentence_starts_an_entry_but_not_a_narrative_
     )
     assert [e.date.isoformat() for e in es] == ["2024-03-05", "2024-03-12", "2024-04-02"]
     assert es[-1].text.endswith("看了路面。")
+
+
+# -- lunar notebooks without a written year (issue 18, item 1) --------------------------------
+def test_lunar_days_written_with_ri_keep_their_day() -> None:
+    m = parse_date_line("正月十六日 阴转晴")
+    assert m is not None and (m.month, m.day, m.calendar) == (1, 16, "lunar")
+    m = parse_date_line("农历冬月二十日")
+    assert m is not None and (m.month, m.day, m.calendar) == (11, 20, "lunar")
+    m = parse_date_line("农历闰六月十二日 热")
+    assert m is not None and (m.month, m.day, m.leap) == (6, 12, True)
+    m = parse_date_line("四月十三日 晴")  # a Gregorian date in Chinese numerals stays one
+    assert m is not None and (m.month, m.day, m.calendar) == (4, 13, "gregorian")
+
+
+def test_the_period_of_a_cover_or_manifest() -> None:
+    from minqing.classify.segment import period_span
+
+    assert period_span("民情日记 2024年11月—2025年2月") == (
+        dt.date(2024, 11, 1),
+        dt.date(2025, 2, 28),
+    )
+    assert period_span("2025.3-2025.8") == (dt.date(2025, 3, 1), dt.date(2025, 8, 31))
+    assert period_span("2023年") == (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    assert period_span("第三本") is None
+
+
+def test_a_lunar_only_notebook_takes_its_period_from_the_townships_other_notebooks() -> None:
+    from minqing.classify.segment import neighbour_spans
+
+    lunar_only = book(
+        "冬月二十 阴", "帮五组修了水窖的盖板。", None,
+        "腊月初八 雪", "给敬老院送腊八粥和棉被。", None,
+        "腊月廿九 除夕", "村部值班，检查烟花爆竹。", None,
+        "正月十六日 晴", "召开开年村民小组长会。",
+        book_id="lunar",
+    )  # fmt: skip
+    first = segment_book(lunar_only)
+    assert all(e.date is None for e in first)  # no year anywhere in the book
+    other = segment_book(
+        book("2024年12月2日 晴", "秋冬季防火检查。", None, "1月20日", "发放临时救助。", book_id="g")
+    )
+    books = {"lunar": first, "g": other}
+    cadres = {"lunar": "岑秀梅", "g": "龙国庆"}  # another cadre: only the township is shared
+    assert neighbour_spans(books, cadres) == {"lunar": (dt.date(2024, 12, 2), dt.date(2025, 1, 20))}
+    spans = neighbour_spans(books, cadres, townships={"lunar": "白沙镇", "g": "白沙镇"})
+    again = segment_book(lunar_only, span=spans["lunar"])
+    # the year rolls at the lunar new year: 腊月 of lunar 2024, then 正月 of lunar 2025
+    assert dates(again) == ["2024-12-20", "2025-01-07", "2025-01-28", "2025-02-13"]
+    assert [e.date_kind for e in again] == ["lunar"] * 4
+
+
+def test_a_lunar_leap_month_in_the_notebooks_period() -> None:
+    es = segment_book(
+        book("闰六月初十 晴 热", "三组抗旱送水。", None, "七月初二", "回访送水的几户。"),
+        span=(dt.date(2025, 6, 1), dt.date(2025, 12, 31)),
+    )
+    assert dates(es) == ["2025-08-03", "2025-08-24"]
+
+
+def test_the_first_lunar_date_of_a_cover_period_is_taken_inside_it() -> None:
+    lines = book("民情日记 2024年11月—2025年2月", page_len=1) + [
+        BookLine(f"b/2/{ln.line_no}", 2, ln.line_no, ln.text, ln.box, 1700)
+        for ln in book("腊月初八 晴", "腊八走访孤寡老人。")
+    ]
+    assert dates(segment_book(lines)) == ["2025-01-07"]  # not 2024-01-18, lunar 2023
+
+
+# -- several matters under one heading (issue 18, item 2) -------------------------------------
+def test_a_numbered_list_right_under_a_bare_heading_lists_matters() -> None:
+    es = segment_book(
+        book(
+            "3.9 阴",
+            "1.乡林业站来量退耕还林的地块，跑了一上午。",
+            "2.卢家媳妇来问产假期间的低保还发不发。",
+            None,
+            "2025年3月14日 晴",
+            "卢家的事问了乡民政办，照发。",
+        )
+    )
+    assert [e.text[:4] for e in es] == ["3.9阴", "2.卢家", "2025"]
+    # the shared matter takes its heading's day, though the heading took its year from
+    # the entry after it
+    assert dates(es) == ["2025-03-09", "2025-03-09", "2025-03-14"]
+    assert es[1].shares_heading and es[1].date_kind == "shared_heading"
+
+
+def test_a_numbered_list_under_a_heading_that_names_its_matter_stays_one_entry() -> None:
+    es = segment_book(
+        book(
+            "2025年5月6日 晴",
+            "茶叶加工厂的事：",
+            "1.厂房选在老粮站，面积够。",
+            "2.设备等县农业农村局的补助下来再买。",
+            "3.先把土地手续办好。",
+        )
+    )
+    assert len(es) == 1
+
+
+def test_a_list_that_opens_on_the_heading_line() -> None:
+    es = segment_book(
+        book(
+            "2025年6月2日 晴 ①五组的变压器又跳闸，供电所下午来修好了。",
+            "②包家院坝的路灯线被风刮断，已报村电工。",
+            "③雷家两兄弟分家，请了组长去说和。",
+        )
+    )
+    assert len(es) == 3 and all(e.date == dt.date(2025, 6, 2) for e in es)
+    assert [e.shares_heading for e in es] == [False, True, True]
+
+
+def test_an_introduction_in_other_words_opens_the_list() -> None:
+    es = segment_book(
+        book(
+            "7月20日 多云",
+            "今天事情不少，分开记：",
+            "一是敬老院的空调坏了两台。",
+            "二是村小的围墙要补。",
+        ),
+        year_hint=2025,
+    )
+    assert len(es) == 2 and es[1].text.startswith("二是")
+
+
+def test_a_visit_report_keeps_its_sections_and_points() -> None:
+    es = segment_book(
+        book(
+            "走访时间：2025年4月9日上午",
+            "走访地点：竹林村三组",
+            "走访对象：饶德福（独居老人）",
+            "记录人：伍建兵",
+            "一、基本情况",
+            "老人七十九岁，独居，儿子在外地。",
+            None,
+            "二、反映的问题",
+            "1.屋后挡墙开裂。",
+            "2.吃药的钱不够。",
+            None,
+            "三、下步打算",
+            "一是请乡里来看挡墙。二是问医保能不能多报一点。",
+        )
+    )
+    assert len(es) == 1 and es[0].date == dt.date(2025, 4, 9)
+
+
+def test_festival_headings_by_name() -> None:
+    m = parse_date_line("二月二 龙抬头 阴")
+    assert m is not None and (m.month, m.day, m.calendar) == (2, 2, "lunar")
+    m = parse_date_line("七月半 小雨")
+    assert m is not None and (m.month, m.day, m.calendar) == (7, 15, "lunar")
+    m = parse_date_line("二月二十六 晴")  # a date, not 二月二
+    assert m is not None and (m.month, m.day) == (2, 26)
+
+
+def test_a_list_item_that_opens_with_a_date_is_the_next_matter() -> None:
+    es = segment_book(
+        book(
+            "2025年10月8日 晴",
+            "今天把几件事记一下：",
+            "1.敬老院的热水器修好了。",
+            "2.9月12日说的护村队排班表，已经贴到村部门口了。",
+        )
+    )
+    assert len(es) == 2 and es[1].text.startswith("2.9月12日说的")
+    assert es[1].date == dt.date(2025, 10, 8)
