@@ -21,6 +21,7 @@ retrain`` adapted to an archive's confirmed statuses.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from minqing.classify.dates import normalise
@@ -242,8 +243,10 @@ def _negated(t: str, start: int, status: str) -> bool:
     return False
 
 
-def _scan(text: str) -> tuple[list, list]:
-    """``(cues, negated cues)`` of ``text``, each ``(start, end, status, cue text)``."""
+@functools.lru_cache(maxsize=2048)
+def _scan(text: str) -> tuple[tuple, tuple]:
+    """``(cues, negated cues)`` of ``text``, each ``(start, end, status, cue text)`` (cached:
+    the model's features and the evidence read the same texts several times)."""
     t = normalise(text)
     found: list[tuple[int, int, str, str]] = []
     negated: list[tuple[int, int, str, str]] = []
@@ -271,18 +274,18 @@ def _scan(text: str) -> tuple[list, list]:
         negated.append((m.start(1), m.end(1), "resolved", m.group(1)))
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     negated.sort(key=lambda f: (f[0], -(f[1] - f[0])))
-    return found, negated
+    return tuple(found), tuple(negated)
 
 
 def status_cues(text: str) -> list[tuple[int, int, str, str]]:
     """All status cues in ``text`` as ``(start, end, status, cue text)``, in text order;
     cues in the scope of a negation (没有上报, 尚未落实) are left out."""
-    return _scan(text)[0]
+    return list(_scan(text)[0])
 
 
 def negated_cues(text: str) -> list[tuple[int, int, str, str]]:
     """The cues of ``text`` that a negation before them cancels (没有上报 → 上报)."""
-    return _scan(text)[1]
+    return list(_scan(text)[1])
 
 
 def deciding_cue(text: str) -> tuple[int, int, str, str] | None:
