@@ -94,6 +94,8 @@ _CUES: list[tuple[str, str]] = [
     ("escalated", r"打了?110|报了?警"),
     # recorded: written down, nothing done yet (先记下, 记一笔, 记在这里)
     ("recorded", r"先记(?:下|着|在|一笔)|记(?:一笔|下来|在这里|在本子上)|记录在案"),
+    # a proposal that nothing has acted on yet: 建议纳入…计划, 提议下次会上议
+    ("recorded", r"^(?:建议|提议)|(?<=[。，,；;])(?:建议|提议)"),
     # in progress
     ("in_progress", r"(?:定于|计划于|准备于|拟于|约定于?)[^。；;]{0,10}?(?:召开|组织|开展|上门|"
                     r"施工|维修|调解|入户|核实|办理|处理)"),
