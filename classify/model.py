@@ -418,8 +418,11 @@ class StatusModel:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model to ``path`` (atomically)."""
+        from minqing.classify.status import STATUS_FEATURES
+
         return _dump(path, {
             "format": _STATUS_FORMAT,
+            "features": STATUS_FEATURES,
             "n_examples": self.n_examples,
             "n_confirmed": self.n_confirmed,
             "classifier_version": self.classifier_version,
@@ -495,8 +498,19 @@ def default_status_model() -> StatusModel:
 
 def load_status_model(path: str | os.PathLike) -> StatusModel:
     """Read a model :meth:`StatusModel.save` wrote (same checks as
-    :func:`load_category_model`)."""
+    :func:`load_category_model`, and one more: a model whose features were laid out by
+    another :data:`~classify.status.STATUS_FEATURES` is refused, the message says to
+    retrain)."""
+    from minqing.classify.status import STATUS_FEATURES
+
     payload = _load_checked(path, _STATUS_FORMAT, "status")
+    if payload.get("features", 1) != STATUS_FEATURES:
+        raise CategoryModelError(
+            str(path),
+            f"holds status features of layout {payload.get('features', 1)}, this is "
+            f"{STATUS_FEATURES}",
+            "retrain it: minqing retrain",
+        )
     return StatusModel(
         payload["pipeline"], payload.get("n_examples", 0), payload.get("n_confirmed", 0),
         str(payload.get("classifier_version", "")),
