@@ -216,6 +216,28 @@ def test_matter_page_shows_handling_time_and_page_images(
         assert status == 200 and ctype == "image/jpeg" and data[:2] == b"\xff\xd8"
 
 
+def test_raw_pages_and_lines_tables_read_as_a_person_reads_them(sample_site: Site) -> None:
+    """Issue 15 item 9: no 64-hex file names, polygon JSON, 16-digit confidences or English
+    column names in the pages and lines tables; the values are still there on hover, and
+    JSON keeps them whole."""
+    _, _, body = sample_site.fetch("/archive/pages")
+    html = body.decode("utf-8")
+    cells = re.sub(r'title="[^"]*"', "", html)  # full values stay in the hover titles
+    assert not re.search(r"[0-9a-f]{64}", cells)
+    for english in ("source_file", "ingest_version", "created_at", "original_sha256"):
+        assert f">{english}<" not in html, english
+    assert "来源文件" in html and "图像指纹" in html
+    _, _, body = sample_site.fetch("/archive/lines")
+    html = body.decode("utf-8")
+    cells = re.sub(r'title="[^"]*"', "", html)
+    assert "[[" not in cells  # no polygon or alternates JSON
+    assert not re.search(r"0\.\d{5,}", cells)  # no long decimals
+    assert "字或为" in cells  # alternates in words
+    assert re.search(r">\d{1,3}%<", html)  # confidences as percentages
+    data = sample_site.get_json("/archive/lines.json?_shape=array&_size=1")
+    assert isinstance(data[0]["confidence"], float) and data[0]["box"].startswith("[[")
+
+
 def test_unknown_entry_and_page_are_404(sample_site: Site) -> None:
     assert sample_site.fetch("/-/entry/nope:999")[0] == 404
     assert sample_site.fetch("/-/matter/nope:999")[0] == 404

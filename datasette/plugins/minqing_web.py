@@ -430,6 +430,9 @@ def render_cell(value, column, table, database):
         shown = presentation.json_cell_html(value, column)  # ["a", "b"] as readable items
         if shown is not None:
             return Markup(shown or "&nbsp;")
+    shown = presentation.raw_cell_html(table, column, value)
+    if shown is not None:
+        return Markup(shown)
     if table == "pages" and column == "image" and isinstance(value, str):
         return None  # pages rows carry their page_id; the thumbnail is added below
     if table == "pages" and column == "page_id" and isinstance(value, str):

@@ -530,6 +530,47 @@ def entry_view(
     }
 
 
+def raw_cell_html(table: str | None, column: str, value: Any) -> str | None:
+    """How a cell of the raw pages / lines tables reads to a person, or None (as stored):
+    file names and fingerprints short (the whole value on hover), a line's polygon as its
+    corner points, confidences as percentages, pixel positions whole."""
+    if table == "pages" and column in ("image", "original") and isinstance(value, str):
+        name = value.rsplit("/", 1)[-1]
+        kind = name.rsplit(".", 1)[-1].upper() if "." in name else "文件"
+        short = f'<span class="mq-id">{html.escape(name[:10])}…</span>'
+        return f'<span title="{html.escape(value)}">{kind} · {short}</span>'
+    if table == "pages" and column in ("sha256", "original_sha256") and isinstance(value, str):
+        return f'<span class="mq-id" title="{html.escape(value)}">{html.escape(value[:12])}…</span>'
+    if table == "pages" and column == "source_file" and isinstance(value, str):
+        name = value.replace("\\", "/").rsplit("/", 1)[-1]
+        return f'<span title="{html.escape(value)}">{html.escape(name)}</span>'
+    if table == "lines" and column == "box" and isinstance(value, str):
+        try:
+            points = json.loads(value)
+            corners = " ".join(f"({round(x)},{round(y)})" for x, y in points)
+        except (ValueError, TypeError):
+            return None
+        return f'<span class="mq-id">{html.escape(corners)}</span>'
+    if (
+        table in ("lines", "pages")
+        and column in ("x0", "y0", "x1", "y1")
+        and isinstance(value, (int, float))
+    ):
+        return str(round(value))
+    if table == "lines" and column == "alternates" and isinstance(value, str):
+        try:
+            items = [(int(i), str(chars)) for i, _p, chars, *_ in json.loads(value)]
+        except (ValueError, TypeError):
+            return None
+        words = "；".join(f"第{i + 1}字或为{'、'.join(chars)}" for i, chars in items)
+        return f'<span title="{html.escape(value)}">{html.escape(words)}</span>'
+    if table == "lines" and column == "confidence" and isinstance(value, (int, float)):
+        return f"{round(100 * value)}%"
+    if table == "pages" and column == "ocr_seconds" and isinstance(value, (int, float)):
+        return f"{value:.1f}"
+    return None
+
+
 def lunar_of(date: str | None, date_kind: str | None) -> str | None:
     """``农历腊月廿三`` for an entry dated by the lunar calendar, else None."""
     if not date or date_kind not in LUNAR_KINDS:
