@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -312,3 +313,21 @@ needs_chromium = pytest.mark.skipif(
 def launch_chromium(playwright):  # type: ignore[no-untyped-def]
     """Headless Debian chromium with the flags this offline machine needs."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def served_reviewer_copy(sample: Path, folder: Path) -> Iterator[tuple[str, Path]]:
+    """A copy of the sample archive in ``folder`` with a reviewer (lihua / reviewer-pass-1)
+    and the second notebook moved to another township (so that township filters and scopes
+    have two to tell apart), served by a real ``minqing serve``: ``(base URL, archive)``."""
+    from minqing.archive import records
+    from minqing.archive.store import Archive
+    from minqing.web import access
+
+    root = folder / "archive"
+    shutil.copytree(sample, root)
+    with Archive(root, write=True) as arc:
+        access.add_user(arc.db, "lihua", "reviewer", "reviewer-pass-1")
+        records.set_book_metadata(arc, "shiqiao-zhangwei", {"township": "河口乡"}, who="test")
+    with serve(root) as base:
+        yield base, root

@@ -14,7 +14,7 @@ import pytest
 from minqing.archive.store import Archive
 from minqing.ocr.testing import DIARY_LINES, find_cjk_font, render_page
 from minqing.web import access
-from tests._helpers import REPO, launch_chromium, needs_chromium, run_cli, serve
+from tests._helpers import REPO, needs_chromium, run_cli, serve
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -41,16 +41,6 @@ def served(tmp_path_factory: pytest.TempPathFactory):
         access.add_user(arc.db, "wang", "inspector", "inspector-pass-1")
     with serve(root) as base:
         yield base, root
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def login(browser, base: str, user: str, password: str, next_path: str):  # type: ignore[no-untyped-def]

@@ -10,15 +10,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from minqing.archive import records
 from minqing.archive.store import Archive
-from minqing.web import access
-from tests.conftest import REPO, launch_chromium, needs_chromium, serve
+from tests._helpers import served_reviewer_copy
+from tests.conftest import REPO, needs_chromium
 
 ARTIFACTS = REPO / "test-artifacts" / "review-tools"
 
@@ -27,24 +25,8 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 
 @pytest.fixture(scope="module")
 def site(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("review-tools") / "archive"
-    shutil.copytree(sample_archive, root)
-    with Archive(root, write=True) as arc:
-        access.add_user(arc.db, "lihua", "reviewer", "reviewer-pass-1")
-        # two townships, so that the township filter has something to tell apart
-        records.set_book_metadata(arc, "shiqiao-zhangwei", {"township": "河口乡"}, who="test")
-    with serve(root) as base:
-        yield base, root
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
+    with served_reviewer_copy(sample_archive, tmp_path_factory.mktemp("review-tools")) as served:
+        yield served
 
 
 @pytest.fixture()

@@ -6,16 +6,15 @@ Screenshots go to ``test-artifacts/spotcheck/``."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from minqing.archive import records
 from minqing.archive.store import Archive
 from minqing.review import spotcheck
-from minqing.web import access, presentation
-from tests.conftest import REPO, launch_chromium, needs_chromium, serve
+from minqing.web import presentation
+from tests._helpers import served_reviewer_copy
+from tests.conftest import REPO, launch_chromium, needs_chromium
 
 ARTIFACTS = REPO / "test-artifacts" / "spotcheck"
 LOCAL_TIME = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$")
@@ -25,13 +24,8 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 
 @pytest.fixture(scope="module")
 def site(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("spotcheck") / "archive"
-    shutil.copytree(sample_archive, root)
-    with Archive(root, write=True) as arc:
-        access.add_user(arc.db, "lihua", "reviewer", "reviewer-pass-1")
-        records.set_book_metadata(arc, "shiqiao-zhangwei", {"township": "河口乡"}, who="test")
-    with serve(root) as base:
-        yield base, root
+    with served_reviewer_copy(sample_archive, tmp_path_factory.mktemp("spotcheck")) as served:
+        yield served
 
 
 @pytest.fixture()
