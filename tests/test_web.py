@@ -234,6 +234,12 @@ def test_raw_pages_and_lines_tables_read_as_a_person_reads_them(sample_site: Sit
     assert not re.search(r"0\.\d{5,}", cells)  # no long decimals
     assert "字或为" in cells  # alternates in words
     assert re.search(r">\d{1,3}%<", html)  # confidences as percentages
+    # the entries table's page column opens the page image
+    _, _, body = sample_site.fetch("/archive/entries")
+    links = re.findall(r'<a class="mq-page-link" href="([^"]+)"', body.decode("utf-8"))
+    assert links
+    status, ctype, _ = sample_site.fetch(links[0])
+    assert status == 200 and ctype.startswith("image/"), links[0]
     data = sample_site.get_json("/archive/lines.json?_shape=array&_size=1")
     assert isinstance(data[0]["confidence"], float) and data[0]["box"].startswith("[[")
 
