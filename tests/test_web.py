@@ -508,3 +508,9 @@ def test_image_file_refuses_paths_outside_images(tmp_path: Path) -> None:
         None,
     ]:
         assert presentation.image_file(tmp_path, bad) is None
+
+
+def test_page_quality_flags_read_in_words() -> None:
+    shown = presentation.json_cell_html('{"blur": 35.2, "too_dark": 41}', "quality_flags")
+    assert "模糊</span>：35.2" in shown and "太暗</span>：41" in shown
+    assert "blur" not in shown and "too_dark" not in shown

@@ -272,8 +272,9 @@ def json_cell_html(value: str | None, column: str | None = None) -> str | None:
     except ValueError:
         return None
     if isinstance(data, dict):
+        names = FLAG_WORDS if column == "quality_flags" else FIELD_LABELS
         pairs = [
-            (html.escape(FIELD_LABELS.get(str(k), str(k))), html.escape(_plain(v)))
+            (html.escape(names.get(str(k), str(k))), html.escape(_plain(v)))
             for k, v in data.items()
         ]
         return "；".join(
