@@ -673,34 +673,30 @@ def search_all(
     }
     if not query_words(q):
         return out
-    res = search(
-        conn,
-        q,
-        table=ENTRIES,
-        columns="t.entry_id, t.date, t.township, t.village, t.cadre, t.category, t.status",
-        order_by="t.date desc, t.entry_id",
-        exact=exact,
-        limit=limit,
-    )
-    out["entry_count"], out["entry_maybe_count"] = res.exact_count, res.alternate_count
-    for h in res.hits:
-        out["entries"].append(
-            {**h.row, "maybe": h.alternate, "snippet": spans_snippet_html(h.text, h.spans)}
+    for table, key, hits_key, columns, order_by in (
+        (
+            ENTRIES,
+            "entry",
+            "entries",
+            "t.entry_id, t.date, t.township, t.village, t.cadre, t.category, t.status",
+            "t.date desc, t.entry_id",
+        ),
+        (
+            LINES,
+            "line",
+            "lines",
+            "t.line_id, t.page_id, t.book_id, t.page_no, t.entry_id, t.confidence",
+            "t.book_id, t.page_no, t.line_no",
+        ),
+    ):
+        res = search(
+            conn, q, table=table, columns=columns, order_by=order_by, exact=exact, limit=limit
         )
-    res = search(
-        conn,
-        q,
-        table=LINES,
-        columns="t.line_id, t.page_id, t.book_id, t.page_no, t.entry_id, t.confidence",
-        order_by="t.book_id, t.page_no, t.line_no",
-        exact=exact,
-        limit=limit,
-    )
-    out["line_count"], out["line_maybe_count"] = res.exact_count, res.alternate_count
-    for h in res.hits:
-        out["lines"].append(
+        out[f"{key}_count"], out[f"{key}_maybe_count"] = res.exact_count, res.alternate_count
+        out[hits_key] = [
             {**h.row, "maybe": h.alternate, "snippet": spans_snippet_html(h.text, h.spans)}
-        )
+            for h in res.hits
+        ]
     return out
 
 
