@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -61,14 +62,25 @@ def minqing(
     )
 
 
+def _as_from_a_terminal() -> None:
+    """In the child, before exec: SIGINT handled by default, as in a terminal's foreground job.
+
+    A test run started in the background of a non-interactive shell (``make test &``,
+    nohup) inherits SIGINT *ignored*, and Python keeps an ignored SIGINT ignored, as every
+    program should; the Ctrl-C test would then only show that convention."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def popen_minqing(*args: str | os.PathLike, cwd: Path, **kw) -> subprocess.Popen:
-    """Start ``minqing ARGS`` in its own session (so its process group can be found)."""
+    """Start ``minqing ARGS`` in its own session (so its process group can be found),
+    with SIGINT as a terminal gives it."""
     return subprocess.Popen(
         [*MINQING, *map(os.fspath, args)],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
         **kw,
     )
 
