@@ -204,3 +204,33 @@ def test_json_cell_html() -> None:
         '<span class="mq-field"><span class="mq-field-name">x</span>：1.5</span>'
     )
     assert presentation.evidence_label("unknown:thing") == "unknown:thing"
+
+
+async def test_every_published_table_and_column_has_a_chinese_title(ds, root: Path) -> None:  # type: ignore[no-untyped-def]
+    """The table pages name tables and columns (headers, the filter dropdown) by the
+    titles in metadata.yaml; a column without one shows its raw English name."""
+    tables = ds.metadata()["databases"]["archive"]["tables"]
+    with sqlite3.connect(root / "archive.db") as conn:
+        names = [
+            n
+            for (n,) in conn.execute(
+                "select name from sqlite_master where type in ('table', 'view')"
+                " and name not like 'sqlite_%' and name not like '\\_%' escape '\\'"
+            )
+        ]
+        shadow = {n for n in names for f in names if n != f and n.startswith(f + "_")}
+        missing = []
+        for name in sorted(set(names) - shadow):
+            meta = tables.get(name) or {}
+            if meta.get("hidden"):
+                continue
+            if not meta.get("title"):
+                missing.append(name)
+            columns = [c[1] for c in conn.execute(f"pragma table_info([{name}])")]
+            missing += [f"{name}.{c}" for c in columns if c not in (meta.get("columns") or {})]
+    assert missing == []
+    html = await html_of(ds, "/archive/review_decisions")
+    dropdown = html.split('<select name="_filter_column">', 1)[1].split("</select>", 1)[0]
+    offered = re.findall(r'<option value="([^"]+)">([^<]*)</option>', dropdown)
+    assert ("page_sha", "页面图像指纹") in offered
+    assert [v for v, label in offered if v == label] == []
