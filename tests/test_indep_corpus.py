@@ -23,7 +23,7 @@ def test_frozen_test2_split_is_unchanged():
     assert hashlib.sha256((HERE / "test2.json").read_bytes()).hexdigest() == FROZEN_TEST2_SHA256
 
 
-@pytest.mark.parametrize("split", ["train", "dev", "test", "test2", "train2", "train3"])
+@pytest.mark.parametrize("split", ["train", "dev", "test", "test2", "train2", "train3", "train4"])
 def test_split_is_well_formed(split):
     doc = json.loads((HERE / f"{split}.json").read_text(encoding="utf-8"))
     seen: dict[str, str] = {}
