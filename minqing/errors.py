@@ -17,6 +17,13 @@ from typing import Any, ClassVar
 
 import click
 
+from minqing.archive.errors import (
+    ArchiveBusyError,
+    ArchiveError,
+    BadCorrectionError,
+    NothingToCompileError,
+)
+
 
 class ExitCode(enum.IntEnum):
     """Exit codes of the ``minqing`` command."""
@@ -83,6 +90,14 @@ _DAMAGED_DB = (
 )
 
 
+#: exit codes of the archive's own errors, where not ``archive_error``
+_ARCHIVE_EXIT = {
+    ArchiveBusyError: ExitCode.refused,
+    BadCorrectionError: ExitCode.bad_data,
+    NothingToCompileError: ExitCode.nothing_to_do,
+}
+
+
 class ExitCodeGroup(click.Group):
     """A click group whose exit codes are those of :class:`ExitCode`.
 
@@ -114,6 +129,11 @@ class ExitCodeGroup(click.Group):
             with contextlib.suppress(OSError):
                 sys.stdout = None
             sys.exit(ExitCode.ok)
+        except ArchiveError as exc:
+            # a command that did not catch it itself: the archive, not our code, is the
+            # problem (e.g. written by a newer minqing); its message names file and remedy
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(_ARCHIVE_EXIT.get(type(exc), ExitCode.archive_error))
         except sqlite3.DatabaseError as exc:
             if not any(m in str(exc) for m in _DAMAGED_DB):
                 return self._internal(exc)

@@ -74,3 +74,22 @@ def test_item23_damaged_archive_database_exits_4_in_one_line(tmp_path: Path) -> 
         "archive.db from a backup, or free disk space if the disk is full)"
     )
     assert err.strip().splitlines() == [expected]
+
+
+def test_an_archive_written_by_a_newer_minqing_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    """Before: "Error: internal error: ArchiveSchemaError: … (a bug, please report it…)",
+    exit 15, although the archive (not the code) is what does not fit."""
+    from minqing.archive.store import Archive
+
+    with Archive(tmp_path / "arc", create=True) as a:
+        a.db["_sqlite_migrations"].insert(
+            {"migration_set": "minqing", "name": "m999_future", "applied_at": "2030-01-01"}
+        )
+    (tmp_path / "scans" / "book").mkdir(parents=True)
+    proc = minqing("ingest", "scans/book", "--archive", "arc", cwd=tmp_path)
+    (line,) = text(proc.stderr).strip().splitlines()
+    assert proc.returncode == 4, line
+    assert line == (
+        "Error: arc/archive.db: the archive was upgraded by a newer minqing (migrations "
+        "m999_future) (upgrade minqing before writing to this archive; reading it works)"
+    )
