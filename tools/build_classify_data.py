@@ -2,8 +2,8 @@
 models are fitted from (issue 13).
 
 Sources, and only these: the independent corpus's **train** splits
-(``tests/data/indep/train.json``, ``train2.json`` and ``train3.json``, the last two by six more
-writers) and the project's own development corpus
+(``tests/data/indep/train.json``, ``train2.json``, ``train3.json`` and ``train4.json``, the
+last three by twelve more writers) and the project's own development corpus
 (``tests/data/corpus/truth.json``). The dev split (tuning), the frozen test split and the
 own held-out books (``truth_heldout.json``) are never written here.
 
@@ -69,7 +69,7 @@ def _indep_rows(doc: dict, source: str) -> list[dict]:
 
 def rows() -> list[dict]:
     out = []
-    for split in ("train", "train2", "train3"):
+    for split in ("train", "train2", "train3", "train4"):
         train = json.loads((ROOT / f"tests/data/indep/{split}.json").read_text(encoding="utf-8"))
         assert train["split"] == split
         out += _indep_rows(train, f"indep-{split}")
