@@ -11,6 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+import yaml
 
 from minqing.archive.store import Archive
 from minqing.review import spotcheck
@@ -39,6 +40,7 @@ ENGLISH = (
     "Error 5",
     "rows",
     "row",
+    "records",
     "where",
     "sorted by",
     "Sort ascending",
@@ -74,6 +76,20 @@ ENGLISH = (
     "Page not found",
 )
 TOFU = ("☒", "🔒")
+#: header cells of a rows table that show their raw column name
+RAW_HEADERS = "table.rows-and-columns th[data-column]"
+RAW_HEADERS_JS = (
+    "els => els.filter(e => e.innerText.replace(/[▲▼\\s]/g, '') === e.dataset.column)"
+    ".map(e => e.dataset.column)"
+)
+#: tables metadata.yaml hides from the database page
+HIDDEN = {
+    name
+    for name, meta in yaml.safe_load((REPO / "datasette" / "metadata.yaml").read_text("utf-8"))[
+        "databases"
+    ]["archive"]["tables"].items()
+    if meta.get("hidden")
+}
 _WORDS = re.compile("|".join(r"(?<![A-Za-z_])" + re.escape(w) + r"(?![A-Za-z_])" for w in ENGLISH))
 
 
@@ -93,6 +109,15 @@ def site(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory):
             "line": one("select line_id from lines order by line_id")["line_id"],
             "matter": one("select matter_id from matters order by matter_id")["matter_id"],
             "link": one("select rowid from links")["rowid"] if arc.db["links"].count else None,
+            # every table and view the database page lists (not the search index's own)
+            "tables": [
+                r["name"]
+                for r in arc.db.query(
+                    "select name from sqlite_master where type in ('table', 'view')"
+                    " and name not like 'sqlite_%' and name not like '%_fts%' order by name"
+                )
+                if r["name"] not in HIDDEN
+            ],
         }
     with serve(root) as base:
         yield base, ids, sid
@@ -119,7 +144,7 @@ def _paths(ids: dict, sid: int) -> list[tuple[str, str]]:
         ("400-sql", "/archive?sql=" + q("select nonsense from nowhere")),
         ("400-sort", "/archive/entries?_sort=no_such_column"),
     ]
-    for t in ("entries", "books", "pages", "lines", "matters", "links", "corrections", "keywords"):
+    for t in ids["tables"]:
         out.append((f"table-{t}", f"/archive/{t}"))
     out += [
         ("row-entry", "/archive/entries/" + q(ids["entry"], safe="")),
@@ -186,6 +211,8 @@ def test_every_page_is_chinese_for_every_role(site) -> None:
                     for t in TOFU:
                         if t in text:
                             problems.append(f"{where}: {t}")
+                    for column in page.eval_on_selector_all(RAW_HEADERS, RAW_HEADERS_JS):
+                        problems.append(f"{where}: column header {column!r} not in Chinese")
                     page.screenshot(path=str(ARTIFACTS / f"{role}-{name}.png"), full_page=False)
                 ctx.close()
         finally:

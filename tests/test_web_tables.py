@@ -215,7 +215,7 @@ async def test_every_published_table_and_column_has_a_chinese_title(ds, root: Pa
             n
             for (n,) in conn.execute(
                 "select name from sqlite_master where type in ('table', 'view')"
-                " and name not like 'sqlite_%' and name not like '\\_%' escape '\\'"
+                " and name not like 'sqlite_%'"
             )
         ]
         shadow = {n for n in names for f in names if n != f and n.startswith(f + "_")}
