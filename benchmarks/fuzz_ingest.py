@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from minqing.ingest.testing import assemble_pdf
+
 try:
     from minqing.ingest import path_text
 except ImportError:  # older code stored names as given
@@ -174,17 +176,7 @@ def _pdf(rng: random.Random) -> bytes:
         if "XObject" in res:
             objs.append(objs_img)
     objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {n} >>".encode()
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for k, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return assemble_pdf(objs, header=b"%PDF-1.4\n")
 
 
 def _png_bomb(rng: random.Random) -> bytes:

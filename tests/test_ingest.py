@@ -28,6 +28,7 @@ from minqing.ingest.errors import (
     UnsupportedFormatError,
 )
 from minqing.ingest.quality import THRESHOLDS, measure, needs_rescan, quality_flags
+from minqing.ingest.testing import assemble_pdf
 from tests._ingest_pages import encode, exif_rotated_jpeg, make_page
 
 
@@ -287,25 +288,6 @@ def test_blank_pdf_page_is_not_taken_for_a_damaged_one(tmp_path: Path) -> None:
     assert int(p.image.min()) >= 250
 
 
-def _pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
-    """Assemble a PDF from numbered object bodies (1-based), with a correct xref."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        trailer_extra,
-        xref,
-    )
-    return bytes(out)
-
-
 def _stream(data: bytes) -> bytes:
     return b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"
 
@@ -318,7 +300,7 @@ def text_pdf() -> bytes:
         b"BT /F1 14 Tf 50 510 Td (Road repair requested) Tj ET\n"
         b"BT /F2 16 Tf 50 470 Td <" + cjk + b"> Tj ET\n"
     )
-    return _pdf(
+    return assemble_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -399,7 +381,7 @@ def encrypted_pdf(user_password: bytes = b"secret") -> bytes:
     u_value = _rc4(key, pad)
     content = b"BT /F1 24 Tf 72 700 Td (secret page) Tj ET"
     obj_key = hashlib.md5(key + (4).to_bytes(3, "little") + b"\x00\x00").digest()[:10]
-    return _pdf(
+    return assemble_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

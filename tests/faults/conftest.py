@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from minqing.ingest.testing import assemble_pdf
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 MINQING = [sys.executable, "-m", "minqing"]
@@ -168,17 +170,7 @@ def text_pdf(pages: list[str], size_pt: tuple[float, float] = (298, 420)) -> byt
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
         )
         objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for k, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return assemble_pdf(objs, header=b"%PDF-1.4\n")
 
 
 def peak_rss_mib(cmd: list[str], cwd: Path) -> tuple[int, float, str]:
