@@ -27,6 +27,8 @@ def command() -> None:
 @click.option(
     "-o",
     "--output",
+    "--out",
+    "output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE instead of stdout.",
 )

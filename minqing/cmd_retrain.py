@@ -32,6 +32,8 @@ def _pct(x: float) -> str:
 @click.option(
     "-o",
     "--output",
+    "--out",
+    "output",
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"Model file (default: ARCHIVE/{MODEL_PATH.as_posix()}).",
 )

@@ -143,6 +143,8 @@ def list_cmd(archive_dir: Path) -> None:
 @click.option(
     "-o",
     "--output",
+    "--out",
+    "output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE, not stdout.",
 )

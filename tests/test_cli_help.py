@@ -48,3 +48,19 @@ def test_help(path: tuple[str, ...]) -> None:
     for name in path:
         cmd = cmd.commands[name]  # type: ignore[attr-defined]
     assert cmd.help and len(cmd.help.strip()) > 20, f"{path} has no real help text"
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    cmd: click.Command = cli
+    for name in path:
+        assert isinstance(cmd, click.Group)
+        cmd = cmd.commands[name]
+    return cmd
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "minqing")
+def test_files_a_command_writes_are_given_the_same_way_everywhere(path: tuple[str, ...]) -> None:
+    """-o/--output names what a command writes, and --out (the older spelling) still works."""
+    for param in _command(path).params:
+        if "-o" in getattr(param, "opts", ()):
+            assert {"-o", "--output", "--out"} <= set(param.opts), (path, param.opts)
