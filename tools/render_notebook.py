@@ -394,7 +394,10 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
             advance()  # one empty ruled line between entries
         lines: list[tuple[str, float, str, Any]] = []
         dl = date_line(entry)
-        if dl:
+        if dl and page.grid and len(dl) > page.grid_cols:  # 稿纸: a long heading takes two rows
+            w = page.grid_cols
+            lines += [(dl[i : i + w].strip(), 0.0, "date", None) for i in range(0, len(dl), w)]
+        elif dl:
             lines.append((dl, 0.0, "date", None))
         if entry.get("lines"):
             lines += [(ln, 0.0, "body", None) for ln in entry["lines"]]
@@ -570,7 +573,7 @@ def _cursive(ink: Image.Image, hand: HandStyle, seed: int) -> Image.Image:
     shear = math.tan(math.radians(rng.normal(14 * r, 4 * r)))
     rot = math.radians(rng.normal(3 * r, 2 * r))
     sy = 1 + rng.normal(0, 0.07 * r)
-    sx = sy * (1 + rng.normal(-0.04 * r, 0.05 * r))
+    sx = sy * (1 + rng.normal(-0.04 * r - 0.08 * r**3, 0.05 * r))
     lin = np.array([[math.cos(rot), math.sin(rot)], [-math.sin(rot), math.cos(rot)]])
     lin = lin @ np.array([[1, -shear], [0, 1]]) @ np.diag([sx, sy])
     c = np.array([w / 2, h / 2])
@@ -578,15 +581,15 @@ def _cursive(ink: Image.Image, hand: HandStyle, seed: int) -> Image.Image:
     a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
     # elastic distortion: a smooth random displacement field
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    amp = 0.05 * px * r
+    amp = (0.04 * r + 0.08 * r**3) * px
     field = []
     for _ in range(2):
-        f = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), px / 5)
+        f = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), px / 6)
         field.append(f / (np.abs(f).max() + 1e-6) * amp)
     a = cv2.remap(a, xx + field[0], yy + field[1], cv2.INTER_LINEAR, borderValue=0)
     # fast strokes run into each other
     if rng.random() < 0.6 * r:
-        k = 2 + int(px >= 48)
+        k = max(2, round(px * (0.03 + 0.04 * r**3)))
         a = cv2.morphologyEx(a, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     # stroke weight: a heavier or lighter pen
     weight = rng.normal(0, 0.25 * r)
