@@ -534,7 +534,10 @@ def main() -> None:
     ap.add_argument("--hand", choices=list(HANDS), help="issue 18: one row in this hand")
     ap.add_argument("--paper", choices=list(PAPERS), default="lined", help="with --hand")
     ap.add_argument(
-        "--capture", choices=["flat", "phone", "phone-dim"], default="flat", help="with --hand"
+        "--capture",
+        choices=["flat", "phone", "phone-dim", "phone-dark"],
+        default="flat",
+        help="with --hand",
     )
     ap.add_argument("--pages", type=int, default=12, help="issue 18: pages per row (<= 12)")
     ap.add_argument(

@@ -999,8 +999,10 @@ def render_book(
 #: ``flat`` (flatbed scan, as drawn), ``spread`` (use ``PageStyle(spread=True)``),
 #: ``a5-on-a4`` (the page lying tilted on an A4 flatbed), ``phone`` (photographed on a
 #: table: perspective, uneven light), ``phone-dim`` (the same in dim light), ``pdf`` (the
-#: pages as one PDF named after the book).
-CAPTURES = ("flat", "spread", "a5-on-a4", "phone", "phone-dim", "pdf")
+#: pages as one PDF named after the book), ``phone-dark`` (issue 18: an evening photo under
+#: a weak warm lamp: darker and noisier than ``phone-dim``, a hand's shake, the phone's
+#: denoising smear, stronger JPEG).
+CAPTURES = ("flat", "spread", "a5-on-a4", "phone", "phone-dim", "pdf", "phone-dark")
 
 
 def _a5_on_a4(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -1057,6 +1059,27 @@ def _phone(img: Image.Image, rng: random.Random, dim: bool = False) -> Image.Ima
     return Image.fromarray(out[:, :, ::-1].copy())
 
 
+def _phone_dark(img: Image.Image, rng: random.Random) -> Image.Image:
+    """``phone-dark``: a dim photo (:func:`_phone`), then a weak warm lamp, a shake, more
+    sensor noise and the phone's denoising smear."""
+    import cv2
+    import numpy as np
+
+    photo = np.asarray(_phone(img, rng, dim=True), np.float32)
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    photo *= np.array([0.78, 0.66, 0.5], np.float32) * rng.uniform(0.8, 0.95)  # RGB
+    k = 5
+    shake = np.zeros((k, k), np.float32)
+    angle = rng.uniform(0, math.pi)
+    for t in np.linspace(-1, 1, 9):
+        x, y = round(2 + 2 * t * math.cos(angle)), round(2 + 2 * t * math.sin(angle))
+        shake[y, x] = 1
+    photo = cv2.filter2D(photo, -1, shake / shake.sum())
+    photo += nrng.normal(0, 7, photo.shape)
+    out = cv2.bilateralFilter(np.clip(photo, 0, 255).astype(np.uint8), 5, 30, 3)
+    return Image.fromarray(out)
+
+
 def capture(out_dir: Path | str, kind: str, seed: int, book_id: str | None = None) -> Path:
     """Turn the pages :func:`render_book` drew in ``out_dir`` into ``kind`` captures.
 
@@ -1081,8 +1104,13 @@ def capture(out_dir: Path | str, kind: str, seed: int, book_id: str | None = Non
         return pdf
     for p in pages:
         img = Image.open(p).convert("RGB")
-        new = _a5_on_a4(img, rng) if kind == "a5-on-a4" else _phone(img, rng, kind == "phone-dim")
-        new.save(p.with_suffix(".jpg"), "JPEG", quality=85)
+        if kind == "a5-on-a4":
+            new = _a5_on_a4(img, rng)
+        elif kind == "phone-dark":
+            new = _phone_dark(img, rng)
+        else:
+            new = _phone(img, rng, kind == "phone-dim")
+        new.save(p.with_suffix(".jpg"), "JPEG", quality=70 if kind == "phone-dark" else 85)
         if p.suffix != ".jpg":
             p.unlink()
     return out
