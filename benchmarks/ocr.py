@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.ocr --quick         # fewer generated pages, no sweep
     .venv/bin/python -m benchmarks.ocr --sweep-alpha   # LM weight on generated pages only
     .venv/bin/python -m benchmarks.ocr --issue18       # hands and paper of issue 18 (below)
+    .venv/bin/python -m benchmarks.ocr --issue18-hard  # harder rows of the same
     .venv/bin/python -m benchmarks.ocr --hand running --paper grid --capture phone-dim
 
 Data sets (each skipped when absent):
@@ -227,6 +228,13 @@ ISSUE18_ROWS = (
     ("running", "lined", "phone-dim"),
     ("regular", "grid", "flat"),
     ("regular", "grid", "phone-dim"),
+)
+#: harder rows than the acceptance names (--issue18-hard): the running hand at full
+#: strength, red 稿纸, an evening photo under a weak lamp
+ISSUE18_HARD_ROWS = (
+    ("running-fast", "lined", "flat"),
+    ("running-fast", "lined", "phone-dark"),
+    ("running-fast", "grid-red", "phone-dark"),
 )
 #: the independent corpus's training splits (the frozen test splits are never drawn here)
 TRAIN_SPLITS = ("train", "train2", "train3", "train4")
@@ -531,6 +539,7 @@ def main() -> None:
         "--phone-steps", type=int, metavar="N", help="only CER per normalisation step, N photos"
     )
     ap.add_argument("--issue18", action="store_true", help="the three rows of issue 18")
+    ap.add_argument("--issue18-hard", action="store_true", help="issue 18: three harder rows")
     ap.add_argument("--hand", choices=list(HANDS), help="issue 18: one row in this hand")
     ap.add_argument("--paper", choices=list(PAPERS), default="lined", help="with --hand")
     ap.add_argument(
@@ -552,8 +561,9 @@ def main() -> None:
     if args.phone_steps:
         phone_steps(args.phone_steps)
         return
-    if args.issue18 or args.hand:
-        rows = list(ISSUE18_ROWS) if args.issue18 else [(args.hand, args.paper, args.capture)]
+    if args.issue18 or args.issue18_hard or args.hand:
+        rows = list(ISSUE18_ROWS) * args.issue18 + list(ISSUE18_HARD_ROWS) * args.issue18_hard
+        rows += [(args.hand, args.paper, args.capture)] if args.hand else []
         issue18(rows, args.pages, args.derule)
         return
     t0 = time.perf_counter()

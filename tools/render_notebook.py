@@ -38,9 +38,10 @@ Public API:
 * ``DATE_FORMATS``: the written date-line styles (``ymd_week`` → ``2024年3月5日 星期二``,
   ``ymd`` → ``2024年3月5日``, ``md`` → ``3月12日``, ``dot`` → ``2024.3.19``,
   ``dash`` → ``2024-3-26``, ``same_day`` → ``同日``, ``none`` → no date line).
-* ``HandStyle``: one writer's hand (font, size, ink, handright jitter, line length).
-* ``PageStyle``: the notebook paper (size, ruling, margin line, header, page number, tilt,
-  noise, file format) and whether pages are scanned as two-page spreads (``spread=True``:
+* ``HandStyle``: one writer's hand (font, size, ink, handright jitter, line length; with
+  ``running`` > 0 a simulated running hand, 行书, drawn character by character).
+* ``PageStyle``: the notebook paper (size, ruling or ``grid=True`` for 稿纸 with one
+  character per square cell, margin line, header, page number, tilt, noise, file format) and whether pages are scanned as two-page spreads (``spread=True``:
   ``scan-01.jpg`` holds pages 1 and 2; each ``lines.json`` record then names its scan and
   ``"side": "left" | "right"``, with boxes in scan pixels).
 * ``wrap_text(text, width) -> list[str]``: greedy wrap that never starts a line with
