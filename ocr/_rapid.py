@@ -22,7 +22,14 @@ from minqing.ocr._ctc import (
 )
 from minqing.ocr.base import OcrEngine, format_engine_id
 from minqing.ocr.errors import EngineUnavailableError
-from minqing.ocr.forms import cells_hold_text, find_cells, order_by_cells, vertical_strip
+from minqing.ocr.forms import (
+    cells_hold_text,
+    find_cells,
+    is_character_grid,
+    order_by_cells,
+    remove_grid,
+    vertical_strip,
+)
 from minqing.ocr.normalize import normalize_text, to_simplified
 from minqing.ocr.order import estimate_skew, reading_order
 from minqing.ocr.types import Line
@@ -61,7 +68,20 @@ DEFAULTS: dict[str, Any] = {
     # stretched 1.2x wide), the surest reading kept (issue 14; measured in
     # benchmarks/README.md, off unless it helps real handwriting)
     "tta": False,
+    # 稿纸 (issue 18): on a page ruled as a grid of equal squares, paint the ruling over in
+    # the paper's colour before detection (minqing.ocr.forms.remove_grid)
+    "derule": False,
 }
+
+#: options added after archives were built: left out of engine_id at these values, so
+#: that the OCR cache of those archives stays valid (the output is the same)
+_ID_SILENT = {"derule": False}
+
+
+def id_params(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` as spelt in engine_id (:data:`_ID_SILENT` values left out)."""
+    return {k: v for k, v in options.items() if not (k in _ID_SILENT and v == _ID_SILENT[k])}
+
 
 #: rapidocr's own detection resize (Det.limit_type, Det.limit_side_len)
 _DET_LIMIT = ("min", 736)
@@ -87,6 +107,10 @@ class RapidOcrEngine(OcrEngine):
         rescue: re-recognise low-confidence lines from a wider crop (default True).
         det_max_side: detect on a page scaled down to this longest side, then read
             full-resolution crops (default 1120; None: rapidocr's resize, no downscale).
+        forms: read a ruled form cell by cell (default True).
+        tta: test-time variants of low-confidence line crops (default False).
+        derule: paint over the ruling of 稿纸 grid paper before detection (default False;
+            in engine_id only when True).
     """
 
     name = "rapidocr"
@@ -132,6 +156,10 @@ class RapidOcrEngine(OcrEngine):
         _silence_rapidocr()
         self._lm: CharBigramLM | None = None
 
+    @property
+    def engine_id(self) -> str:
+        return format_engine_id(self.name, self.version, self.model_ids(), id_params(self.params))
+
     def model_ids(self) -> list[str]:
         return _model_ids(self._model_files, self.options["lm"])
 
@@ -147,8 +175,13 @@ class RapidOcrEngine(OcrEngine):
     # -- the pipeline ---------------------------------------------------------------
 
     def _recognize(self, image: np.ndarray) -> list[Line]:
+        line = is_line_crop(image)
+        want = (self.options["forms"] or self.options["derule"]) and not line
+        cells = find_cells(image) if want else []
+        if self.options["derule"] and is_character_grid(cells):
+            image, cells = remove_grid(image, cells), []  # 稿纸: a plain page once unruled
         img, off = pad_for_detection(image) if self.options["pad"] else (image, 0)
-        det = self._detect(img, line=is_line_crop(image))
+        det = self._detect(img, line=line)
         boxes = getattr(det, "boxes", None)
         if boxes is None or len(boxes) == 0:
             return []
@@ -179,8 +212,7 @@ class RapidOcrEngine(OcrEngine):
         out_boxes = boxes.astype(np.float64) - off
         out_boxes[..., 0] = out_boxes[..., 0].clip(0, w)
         out_boxes[..., 1] = out_boxes[..., 1].clip(0, h)
-        cells = find_cells(image) if self.options["forms"] and not is_line_crop(image) else []
-        if cells and cells_hold_text(cells, list(out_boxes)):
+        if self.options["forms"] and cells and cells_hold_text(cells, list(out_boxes)):
             return self._form_lines(image, out_boxes, decoded, cells)
         lines = []
         for i in reading_order(list(out_boxes)):
@@ -345,7 +377,10 @@ def engine_id_of(**params: Any) -> str:
     """``RapidOcrEngine(**params).engine_id`` without loading the models."""
     options = check_options(params)
     return format_engine_id(
-        RapidOcrEngine.name, _dist_version(), _model_ids(model_files(), options["lm"]), options
+        RapidOcrEngine.name,
+        _dist_version(),
+        _model_ids(model_files(), options["lm"]),
+        id_params(options),
     )
 
 

@@ -293,3 +293,54 @@ def vertical_strip(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
         ox = gap + k * (size + gap) + (size - cw) // 2
         out[oy : oy + (e - s), ox : ox + cw] = piece
     return out
+
+
+# -- 稿纸 (manuscript grid paper, issue 18) ------------------------------------------------
+
+#: a character grid has at least this many cells
+MIN_GRID_CELLS = 40
+
+
+def is_character_grid(cells: Sequence[Cell]) -> bool:
+    """Whether ``cells`` are the squares of 稿纸: many, near-square, nearly all one size.
+
+    A form's cells differ in size and shape; a grid's are one character each.
+    """
+    if len(cells) < MIN_GRID_CELLS:
+        return False
+    ws = np.array([c.w for c in cells], np.float64)
+    hs = np.array([c.h for c in cells], np.float64)
+    mw, mh = float(np.median(ws)), float(np.median(hs))
+    if not 0.8 <= mw / max(mh, 1.0) <= 1.25:
+        return False
+    same = (np.abs(ws - mw) <= 0.15 * mw) & (np.abs(hs - mh) <= 0.15 * mh)
+    return float(same.mean()) >= 0.8
+
+
+def remove_grid(image: np.ndarray, cells: Sequence[Cell]) -> np.ndarray:
+    """``image`` with the ruling of a character grid painted over in the paper's colour.
+
+    Only ruling pixels (long thin strokes found by :func:`ruling_masks`) on the cells'
+    edges (a few pixels either side) are painted, and the long rules of the frame: a
+    character's own straight strokes inside its square are kept.
+    """
+    import cv2
+
+    horiz, vert = ruling_masks(image)
+    h, w = horiz.shape
+    band = np.zeros((h, w), np.uint8)
+    for c in cells:  # the cells lie ~2 px inside their rules
+        cv2.rectangle(band, (c.x0 - 3, c.y0 - 3), (c.x1 + 2, c.y1 + 2), 255, 7)
+    rules = cv2.bitwise_or(horiz, vert)
+    mask = cv2.bitwise_and(rules, band)
+    for m, axis in ((horiz, 0), (vert, 1)):  # the frame and any long rule, wholly
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        for i in range(1, n):
+            length = stats[i, cv2.CC_STAT_WIDTH] if axis == 0 else stats[i, cv2.CC_STAT_HEIGHT]
+            if length >= 0.25 * (w if axis == 0 else h):
+                mask[lab == i] = 255
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    paper = cv2.medianBlur(image, 21)
+    out = image.copy()
+    out[mask > 0] = paper[mask > 0]
+    return out

@@ -81,7 +81,7 @@ def test_layout_puts_the_cover_alone_on_page_one() -> None:
     assert [ln.ink for ln in lay.lines if ln.entry_id][-1] == (170, 30, 30)
 
 
-@pytest.mark.parametrize("kind", ["a5-on-a4", "phone", "phone-dim", "pdf"])
+@pytest.mark.parametrize("kind", ["a5-on-a4", "phone", "phone-dim", "pdf", "phone-dark"])
 def test_capture_types(tmp_path: Path, kind: str) -> None:
     pytest.importorskip("handright")
     if not Path(rn.WENKAI).exists():

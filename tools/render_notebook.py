@@ -38,9 +38,10 @@ Public API:
 * ``DATE_FORMATS``: the written date-line styles (``ymd_week`` → ``2024年3月5日 星期二``,
   ``ymd`` → ``2024年3月5日``, ``md`` → ``3月12日``, ``dot`` → ``2024.3.19``,
   ``dash`` → ``2024-3-26``, ``same_day`` → ``同日``, ``none`` → no date line).
-* ``HandStyle``: one writer's hand (font, size, ink, handright jitter, line length).
-* ``PageStyle``: the notebook paper (size, ruling, margin line, header, page number, tilt,
-  noise, file format) and whether pages are scanned as two-page spreads (``spread=True``:
+* ``HandStyle``: one writer's hand (font, size, ink, handright jitter, line length; with
+  ``running`` > 0 a simulated running hand, 行书, drawn character by character).
+* ``PageStyle``: the notebook paper (size, ruling or ``grid=True`` for 稿纸 with one
+  character per square cell, margin line, header, page number, tilt, noise, file format) and whether pages are scanned as two-page spreads (``spread=True``:
   ``scan-01.jpg`` holds pages 1 and 2; each ``lines.json`` record then names its scan and
   ``"side": "left" | "right"``, with boxes in scan pixels).
 * ``wrap_text(text, width) -> list[str]``: greedy wrap that never starts a line with
@@ -73,6 +74,8 @@ The same fonts, Pillow and libjpeg give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import json
 import math
 import random
@@ -120,6 +123,11 @@ class HandStyle:
         line_slope_sigma_deg: each written line is rotated by N(0, sigma) degrees.
         line_dx_sigma: horizontal start jitter of each line, fraction of ``font_px``.
         supersample: render at this multiple and downsample (anti-aliased ink).
+        running: 0 for a regular (楷书-like) hand; up to 1 for a simulated running hand
+            (行书): characters drawn one by one, slanted and scaled per character, elastically
+            distorted, strokes closed up and varied in weight, pen pressure fading across a
+            character and along the line, packed closer, and joined by light connecting
+            strokes (no 行书 font ships in Debian; see :func:`_cursive`).
     """
 
     font_path: str = WENKAI
@@ -138,8 +146,11 @@ class HandStyle:
     line_slope_sigma_deg: float = 0.35
     line_dx_sigma: float = 0.15
     supersample: int = 2
+    running: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.running <= 1:
+            raise ValueError(f"HandStyle.running must be in [0, 1], got {self.running}")
         if not 4 <= self.chars_per_line <= 40:
             raise ValueError(f"HandStyle.chars_per_line must be 4..40, got {self.chars_per_line}")
         if not 0 < self.ink_opacity <= 1:
@@ -170,6 +181,12 @@ class PageStyle:
         spread: write two-page spreads (pages 1+2, 3+4, … side by side, a shaded gutter of
             ``gutter_px`` between them) as ``scan-01.jpg`` …, one tilt per scan; an odd last
             page gets a blank facing page.  Truth page numbers stay per facing page.
+        grid: 稿纸 (manuscript paper) instead of lined paper: each ruled line becomes a row
+            of square cells of side ``grid_cell`` px (0: ``rule_pitch`` less a band of
+            ~1/6 between rows), from ``text_left`` across the page, ruled in ``grid_color``
+            inside a frame; every character (punctuation and each digit too) is written in
+            its own cell, a space leaves a cell empty; no margin line.  A row's cells sit on
+            the ruled line's y (cell bottom at ``rule_top + k * rule_pitch``).
     """
 
     size: tuple[int, int] = (1200, 1700)
@@ -196,8 +213,26 @@ class PageStyle:
     jpeg_quality: int = 80
     spread: bool = False
     gutter_px: int = 36
+    grid: bool = False
+    grid_cell: int = 0
+    grid_color: tuple[int, int, int] = (70, 150, 95)
+
+    @property
+    def cell(self) -> int:
+        """Side of a grid cell in pixels (grid paper only)."""
+        return self.grid_cell or round(self.rule_pitch * 5 / 6)
+
+    @property
+    def grid_cols(self) -> int:
+        """Cells per row of the grid (grid paper only)."""
+        return max(0, (self.size[0] - 40 - self.text_left) // self.cell)
 
     def __post_init__(self) -> None:
+        if self.grid and not 16 <= self.cell <= self.rule_pitch:
+            raise ValueError(
+                f"PageStyle: grid cells of {self.cell} px need 16 px..rule_pitch "
+                f"({self.rule_pitch} px)"
+            )
         if self.image_format not in ("jpg", "png"):
             raise ValueError(
                 f"PageStyle.image_format must be 'jpg' or 'png', got {self.image_format!r}"
@@ -322,7 +357,15 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
         raise ValueError(f"book_id must be ASCII lowercase (folder name), got {book_id!r}")
     # widest line: chars_per_line + 1 (a trailing punctuation mark), with spacing jitter
     need = page.text_left + (hand.chars_per_line + 1) * hand.font_px * (1 + hand.char_gap) * 1.05
-    if need > page.size[0] - 20:
+    if page.grid:
+        cols = hand.chars_per_line + 1 + math.ceil(hand.indent_chars)
+        if cols > page.grid_cols or hand.font_px > page.cell:
+            raise ValueError(
+                f"{book_id}: {hand.chars_per_line} characters (+1 mark, +indent) need {cols} "
+                f"cells of at least {hand.font_px} px; the grid has {page.grid_cols} of "
+                f"{page.cell} px"
+            )
+    elif need > page.size[0] - 20:
         raise ValueError(
             f"{book_id}: {hand.chars_per_line} characters of {hand.font_px} px from x="
             f"{page.text_left} need {need:.0f} px, the page is {page.size[0]} px wide; "
@@ -352,7 +395,10 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
             advance()  # one empty ruled line between entries
         lines: list[tuple[str, float, str, Any]] = []
         dl = date_line(entry)
-        if dl:
+        if dl and page.grid and len(dl) > page.grid_cols:  # 稿纸: a long heading takes two rows
+            w = page.grid_cols
+            lines += [(dl[i : i + w].strip(), 0.0, "date", None) for i in range(0, len(dl), w)]
+        elif dl:
             lines.append((dl, 0.0, "date", None))
         if entry.get("lines"):
             lines += [(ln, 0.0, "body", None) for ln in entry["lines"]]
@@ -405,6 +451,7 @@ def layout_book(book_spec: dict[str, Any], hand: HandStyle, page: PageStyle) -> 
 # ---------------------------------------------------------------------------------------------
 # drawing
 # ---------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=32)
 def _font(path: str, size: int, index: int = 0) -> ImageFont.FreeTypeFont:
     if not Path(path).exists():
         raise FileNotFoundError(
@@ -470,6 +517,8 @@ def render_line(text: str, hand: HandStyle, seed: int) -> Image.Image:
 
     Spaces separate runs (e.g. ``2024年3月5日 星期二 晴``) and become ~1 character gaps.
     """
+    if hand.running:
+        return _render_running_line(text, hand, seed)
     rng = random.Random(seed)
     runs = [r for r in text.split(" ") if r]
     imgs = [_render_segment(r, hand, seed * 7919 + k) for k, r in enumerate(runs)]
@@ -481,6 +530,185 @@ def render_line(text: str, hand: HandStyle, seed: int) -> Image.Image:
     for k, im in enumerate(imgs):
         out.paste(im, (x, 0))
         x += im.width + (gaps[k] if k < len(gaps) else 0)
+    return out
+
+
+#: marks written in the lower left of a 稿纸 cell (the rest are centred)
+_LOW_MARKS = "，。、；：！？,.;:!?"
+
+
+def _char_images(text: str, hand: HandStyle, seed: int) -> list[Image.Image | None]:
+    """One 'L' ink-alpha image per character of ``text`` (None for a space).
+
+    All images of one call have the same height and baseline (the em box, padded for the
+    running hand's slant), so they line up when pasted at the same y.
+    """
+    out: list[Image.Image | None] = []
+    for k, ch in enumerate(text):
+        if ch.isspace():
+            out.append(None)
+            continue
+        img = _render_segment(ch, hand, seed * 131 + k)
+        out.append(_cursive(img, hand, seed * 131 + k) if hand.running else img)
+    return out
+
+
+def _cursive(ink: Image.Image, hand: HandStyle, seed: int) -> Image.Image:
+    """A regular glyph made to look written fast (行书-like), by ``hand.running`` (0..1).
+
+    Per character: a right slant and a small upward turn, scale and width jitter, an
+    elastic distortion, strokes closed up where they nearly touch, heavier or lighter
+    strokes, and pen pressure fading across the character.  The image is padded by a
+    third of an em on every side so all characters of a hand keep one height.
+    """
+    import cv2
+    import numpy as np
+
+    r = hand.running
+    rng = np.random.default_rng(seed)
+    px = hand.font_px
+    pad = px // 3
+    a = np.asarray(ink, np.float32)
+    a = cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    h, w = a.shape
+    shear = math.tan(math.radians(rng.normal(14 * r, 4 * r)))
+    rot = math.radians(rng.normal(3 * r, 2 * r))
+    sy = 1 + rng.normal(0, 0.07 * r)
+    sx = sy * (1 + rng.normal(-0.04 * r - 0.08 * r**3, 0.05 * r))
+    lin = np.array([[math.cos(rot), math.sin(rot)], [-math.sin(rot), math.cos(rot)]])
+    lin = lin @ np.array([[1, -shear], [0, 1]]) @ np.diag([sx, sy])
+    c = np.array([w / 2, h / 2])
+    m = np.hstack([lin, (c - lin @ c)[:, None]]).astype(np.float32)
+    a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    # elastic distortion: a smooth random displacement field
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    amp = (0.04 * r + 0.08 * r**3) * px
+    field = []
+    for _ in range(2):
+        f = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), px / 6)
+        field.append(f / (np.abs(f).max() + 1e-6) * amp)
+    a = cv2.remap(a, xx + field[0], yy + field[1], cv2.INTER_LINEAR, borderValue=0)
+    # fast strokes run into each other
+    if rng.random() < 0.6 * r:
+        k = max(2, round(px * (0.03 + 0.04 * r**3)))
+        a = cv2.morphologyEx(a, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    # stroke weight: a heavier or lighter pen
+    weight = rng.normal(0, 0.25 * r)
+    if weight > 0.25:
+        a = np.maximum(a, 0.6 * cv2.dilate(a, np.ones((2, 2), np.uint8)))
+    a = 255 * (a / 255) ** math.exp(-weight)
+    # pen pressure fades across the character
+    theta = rng.uniform(0, 2 * math.pi)
+    g = ((xx - w / 2) * math.cos(theta) + (yy - h / 2) * math.sin(theta)) / (max(w, h) / 2)
+    a *= 1 - 0.3 * r * np.clip((g + 1) / 2, 0, 1)
+    out = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "L")
+    box = out.getbbox()
+    return out.crop((box[0], 0, box[2], h)) if box else out
+
+
+def _ink_end(a, left: bool):  # type: ignore[no-untyped-def]
+    """(x, y) of the stroke end a joining stroke leaves (right, low) or enters (left, high)."""
+    import numpy as np
+
+    ys, xs = np.nonzero(a > 110)
+    if not len(xs):
+        return None
+    score = xs - 0.4 * ys if left else xs + 0.4 * ys
+    i = int(np.argmin(score) if left else np.argmax(score))
+    return float(xs[i]), float(ys[i])
+
+
+def _render_running_line(text: str, hand: HandStyle, seed: int) -> Image.Image:
+    """A line in the simulated running hand: characters packed closer on a wandering
+    baseline, light joining strokes from one character's last stroke to the next one's
+    first, and the pen's pressure fading and returning along the line."""
+    import numpy as np
+
+    r = hand.running
+    rng = random.Random(seed)
+    px = hand.font_px
+    imgs = _char_images(text, hand, seed)
+    height = max((im.height for im in imgs if im is not None), default=px)
+    canvas_h = height + px // 2
+    width = sum(im.width if im is not None else px for im in imgs) + px * (len(imgs) + 2)
+    canvas = np.zeros((canvas_h, width), np.float32)
+    x, dy = 2.0, 0.0
+    placed: list[tuple[int, int, np.ndarray, str]] = []
+    for ch, im in zip(text, imgs, strict=True):
+        if im is None:
+            x += px * rng.uniform(0.7, 1.0)
+            placed.append((0, 0, np.zeros((0, 0)), " "))
+            continue
+        dy = max(-0.12 * px, min(0.12 * px, dy + rng.gauss(0, 0.035 * px * r)))
+        a = np.asarray(im, np.float32)
+        x0, y0 = round(x), round(px // 4 + dy)
+        region = canvas[y0 : y0 + a.shape[0], x0 : x0 + a.shape[1]]
+        np.maximum(region, a[: region.shape[0], : region.shape[1]], out=region)
+        placed.append((x0, y0, a, ch))
+        gap = hand.char_gap * px * (1 - 0.7 * r) + rng.gauss(0, 0.04 * px)
+        x += a.shape[1] + max(gap, -0.06 * px)
+    # joining strokes between neighbouring characters (not across spaces or marks)
+    lig = Image.new("L", (width, canvas_h), 0)
+    d = ImageDraw.Draw(lig)
+    for (xa, ya, a, ca), (xb, yb, b, cb) in itertools.pairwise(placed):
+        if " " in (ca, cb) or not (_cjk(ca) and _cjk(cb)) or rng.random() > 0.75 * r:
+            continue
+        p, q = _ink_end(a, left=False), _ink_end(b, left=True)
+        if p is None or q is None:
+            continue
+        (x1, y1), (x2, y2) = (xa + p[0], ya + p[1]), (xb + q[0], yb + q[1])
+        if x2 - x1 > 0.9 * px or x2 <= x1:
+            continue
+        cx, cy = (x1 + x2) / 2, max(y1, y2) + 0.12 * px
+        pts = [
+            ((1 - t) ** 2 * x1 + 2 * (1 - t) * t * cx + t * t * x2,
+             (1 - t) ** 2 * y1 + 2 * (1 - t) * t * cy + t * t * y2)
+            for t in (i / 12 for i in range(13))
+        ]  # fmt: skip
+        d.line(pts, fill=int(rng.uniform(90, 170)), width=max(1, round(px / 36)))
+    canvas = np.maximum(canvas, np.asarray(lig, np.float32))
+    # pen pressure along the line: a slow wave between ~0.65 and 1
+    nrng = np.random.default_rng(seed)
+    knots = nrng.uniform(1 - 0.35 * r, 1, max(2, width // (3 * px) + 2)).astype(np.float32)
+    fade = np.interp(np.arange(width), np.linspace(0, width - 1, len(knots)), knots)
+    canvas *= fade[None, :].astype(np.float32)
+    out = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8), "L")
+    box = out.getbbox()
+    return out.crop((0, 0, box[2] + 1, canvas_h)) if box else out
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
+def _grid_line(
+    text: str, indent: float, rule_y: int, hand: HandStyle, page: PageStyle, seed: int
+) -> list[tuple[int, int, Image.Image]]:
+    """(x, y, ink) of each character of a line on 稿纸: one character per cell, centred
+    (a full stop or comma in the cell's lower left), a little jitter; never past a cell."""
+    rng = random.Random(seed)
+    cell = page.cell
+    top = rule_y - cell
+    out = []
+    for k, (ch, im) in enumerate(zip(text, _char_images(text, hand, seed), strict=True)):
+        if im is None:
+            continue
+        bb = im.getbbox()
+        if bb is None:
+            continue
+        im = im.crop(bb)
+        if max(im.size) > 0.9 * cell:  # a slanted running character may outgrow its cell
+            f = 0.9 * cell / max(im.size)
+            im = im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))))
+        cx0 = page.text_left + (round(indent) + k) * cell
+        if ch in _LOW_MARKS:
+            x, y = cx0 + 0.18 * cell, top + 0.62 * cell
+        else:
+            x = cx0 + (cell - im.width) / 2 + rng.gauss(0, 0.03 * cell)
+            y = top + (cell - im.height) / 2 + rng.gauss(0, 0.03 * cell)
+        x = min(max(x, cx0 + 3), cx0 + cell - im.width - 3)
+        y = min(max(y, top + 3), top + cell - im.height - 3)
+        out.append((round(x), round(y), im))
     return out
 
 
@@ -498,11 +726,31 @@ def _paper(page: PageStyle, rng: random.Random) -> Image.Image:
         base *= (1 + 2 * page.shading * shade)[..., None]
     img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
     d = ImageDraw.Draw(img)
+    if page.grid:
+        _draw_grid(d, page)
+        return img
     for k in range(page.n_rules):
         y = page.rule_top + k * page.rule_pitch
         d.line([(40, y), (w - 40, y)], fill=page.rule_color, width=2)
     d.line([(page.margin_x, 40), (page.margin_x, h - 40)], fill=page.margin_color, width=2)
     return img
+
+
+def _draw_grid(d: ImageDraw.ImageDraw, page: PageStyle) -> None:
+    """稿纸: rows of square cells (a row's bottom on each rule's y) inside a heavier frame."""
+    cell, cols = page.cell, page.grid_cols
+    x0, x1 = page.text_left, page.text_left + cols * cell
+    for k in range(page.n_rules):
+        yb = page.rule_top + k * page.rule_pitch
+        yt = yb - cell
+        d.line([(x0, yt), (x1, yt)], fill=page.grid_color, width=2)
+        d.line([(x0, yb), (x1, yb)], fill=page.grid_color, width=2)
+        for c in range(cols + 1):
+            x = x0 + c * cell
+            d.line([(x, yt), (x, yb)], fill=page.grid_color, width=2)
+    top = page.rule_top - cell - 6
+    bottom = page.rule_top + (page.n_rules - 1) * page.rule_pitch + 6
+    d.rectangle([x0 - 6, top, x1 + 6, bottom], outline=page.grid_color, width=3)
 
 
 def _rotate_point(x: float, y: float, cx: float, cy: float, deg: float) -> tuple[float, float]:
@@ -553,12 +801,29 @@ def _draw_clean(
         alpha = alphas.setdefault(ln.ink or hand.ink, Image.new("L", (w, h), 0))
         line_seed = seed * 1009 + ln.rule * 31 + 7
         lrng = random.Random(line_seed)
+        rule_y = page.rule_top + ln.rule * page.rule_pitch
+        if page.grid:  # one character per cell
+            pieces = _grid_line(ln.text, ln.indent, rule_y, hand, page, line_seed)
+            for x0, y0, im in pieces:
+                region = alpha.crop((x0, y0, x0 + im.width, y0 + im.height))
+                alpha.paste(ImageChops.lighter(region, im), (x0, y0))
+            if pieces:
+                boxes.append(
+                    [
+                        min(x for x, _, _ in pieces),
+                        min(y for _, y, _ in pieces),
+                        max(x + im.width for x, _, im in pieces),
+                        max(y + im.height for _, y, im in pieces),
+                    ]
+                )
+            else:
+                boxes.append([page.text_left, rule_y - page.cell, page.text_left, rule_y])
+            continue
         strip = render_line(ln.text, hand, line_seed)
         slope = lrng.gauss(0, hand.line_slope_sigma_deg)
         strip = strip.rotate(slope, resample=Image.BICUBIC, expand=True, fillcolor=0)
         x0 = page.text_left + ln.indent * hand.font_px * (1 + hand.char_gap)
         x0 += lrng.gauss(0, hand.line_dx_sigma * hand.font_px)
-        rule_y = page.rule_top + ln.rule * page.rule_pitch
         bb = strip.getbbox() or (0, 0, strip.width, strip.height)
         # ink sits on the rule: bottom of the ink a few pixels above the ruled line
         y0 = rule_y - 5 - bb[3] + lrng.gauss(0, 1.5)
@@ -735,8 +1000,10 @@ def render_book(
 #: ``flat`` (flatbed scan, as drawn), ``spread`` (use ``PageStyle(spread=True)``),
 #: ``a5-on-a4`` (the page lying tilted on an A4 flatbed), ``phone`` (photographed on a
 #: table: perspective, uneven light), ``phone-dim`` (the same in dim light), ``pdf`` (the
-#: pages as one PDF named after the book).
-CAPTURES = ("flat", "spread", "a5-on-a4", "phone", "phone-dim", "pdf")
+#: pages as one PDF named after the book), ``phone-dark`` (issue 18: an evening photo under
+#: a weak warm lamp: darker and noisier than ``phone-dim``, a hand's shake, the phone's
+#: denoising smear, stronger JPEG).
+CAPTURES = ("flat", "spread", "a5-on-a4", "phone", "phone-dim", "pdf", "phone-dark")
 
 
 def _a5_on_a4(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -793,6 +1060,27 @@ def _phone(img: Image.Image, rng: random.Random, dim: bool = False) -> Image.Ima
     return Image.fromarray(out[:, :, ::-1].copy())
 
 
+def _phone_dark(img: Image.Image, rng: random.Random) -> Image.Image:
+    """``phone-dark``: a dim photo (:func:`_phone`), then a weak warm lamp, a shake, more
+    sensor noise and the phone's denoising smear."""
+    import cv2
+    import numpy as np
+
+    photo = np.asarray(_phone(img, rng, dim=True), np.float32)
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    photo *= np.array([0.78, 0.66, 0.5], np.float32) * rng.uniform(0.8, 0.95)  # RGB
+    k = 5
+    shake = np.zeros((k, k), np.float32)
+    angle = rng.uniform(0, math.pi)
+    for t in np.linspace(-1, 1, 9):
+        x, y = round(2 + 2 * t * math.cos(angle)), round(2 + 2 * t * math.sin(angle))
+        shake[y, x] = 1
+    photo = cv2.filter2D(photo, -1, shake / shake.sum())
+    photo += nrng.normal(0, 7, photo.shape)
+    out = cv2.bilateralFilter(np.clip(photo, 0, 255).astype(np.uint8), 5, 30, 3)
+    return Image.fromarray(out)
+
+
 def capture(out_dir: Path | str, kind: str, seed: int, book_id: str | None = None) -> Path:
     """Turn the pages :func:`render_book` drew in ``out_dir`` into ``kind`` captures.
 
@@ -817,8 +1105,13 @@ def capture(out_dir: Path | str, kind: str, seed: int, book_id: str | None = Non
         return pdf
     for p in pages:
         img = Image.open(p).convert("RGB")
-        new = _a5_on_a4(img, rng) if kind == "a5-on-a4" else _phone(img, rng, kind == "phone-dim")
-        new.save(p.with_suffix(".jpg"), "JPEG", quality=85)
+        if kind == "a5-on-a4":
+            new = _a5_on_a4(img, rng)
+        elif kind == "phone-dark":
+            new = _phone_dark(img, rng)
+        else:
+            new = _phone(img, rng, kind == "phone-dim")
+        new.save(p.with_suffix(".jpg"), "JPEG", quality=70 if kind == "phone-dark" else 85)
         if p.suffix != ".jpg":
             p.unlink()
     return out
