@@ -41,7 +41,8 @@ Public API:
 * ``HandStyle``: one writer's hand (font, size, ink, handright jitter, line length; with
   ``running`` > 0 a simulated running hand, 行书, drawn character by character).
 * ``PageStyle``: the notebook paper (size, ruling or ``grid=True`` for 稿纸 with one
-  character per square cell, margin line, header, page number, tilt, noise, file format) and whether pages are scanned as two-page spreads (``spread=True``:
+  character per square cell, margin line, header, page number, tilt, noise, file format)
+  and whether pages are scanned as two-page spreads (``spread=True``:
   ``scan-01.jpg`` holds pages 1 and 2; each ``lines.json`` record then names its scan and
   ``"side": "left" | "right"``, with boxes in scan pixels).
 * ``wrap_text(text, width) -> list[str]``: greedy wrap that never starts a line with
