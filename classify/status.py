@@ -421,8 +421,8 @@ def _model_text(t: str) -> str:
     return _NOT_WORDS.sub("0", _LATER_NOTE.sub("。", t))
 
 
-def _closing_all(texts):
-    return [_model_text(closing_text(mark_negations(t))) for t in texts]
+def _closing_all(texts, sentences: int = CLOSING_SENTENCES):
+    return [_model_text(closing_text(mark_negations(t), sentences)) for t in texts]
 
 
 def _normalise_all(texts):
@@ -438,9 +438,18 @@ WHOLE_WEIGHT = 0.25
 CUE_WEIGHT = 2.0
 
 
-def status_pipeline():
+def status_pipeline(
+    *,
+    C: float = 10.0,
+    cue_weight: float = CUE_WEIGHT,
+    whole_weight: float = WHOLE_WEIGHT,
+    sentences: int = CLOSING_SENTENCES,
+    class_weight: str | None = "balanced",
+    last_weight: float = 0.0,
+):
     """A fresh, unfitted scikit-learn pipeline: closing-sentence and whole-text character
-    n-gram TF-IDF and the cue lexicon's features into a logistic regression."""
+    n-gram TF-IDF and the cue lexicon's features into a logistic regression. The keywords
+    (the shipped values by default) are for trying recipes (``benchmarks/classify_cv.py``)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
@@ -448,7 +457,7 @@ def status_pipeline():
 
     closing = Pipeline(
         [
-            ("pick", FunctionTransformer(_closing_all)),
+            ("pick", FunctionTransformer(_closing_all, kw_args={"sentences": sentences})),
             ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
         ]
     )
@@ -458,14 +467,23 @@ def status_pipeline():
             ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True)),
         ]
     )
-    union = FeatureUnion(
-        [("closing", closing), ("whole", whole), ("cues", FunctionTransformer(cue_features))],
-        transformer_weights={"closing": 1.0, "whole": WHOLE_WEIGHT, "cues": CUE_WEIGHT},
-    )
+    parts = [("closing", closing), ("whole", whole), ("cues", FunctionTransformer(cue_features))]
+    weights = {"closing": 1.0, "whole": whole_weight, "cues": cue_weight}
+    if last_weight:
+        # the last sentence alone: where the matter stands at the very end
+        last = Pipeline(
+            [
+                ("pick", FunctionTransformer(_closing_all, kw_args={"sentences": 1})),
+                ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
+            ]
+        )
+        parts.append(("last", last))
+        weights["last"] = last_weight
+    union = FeatureUnion(parts, transformer_weights=weights)
     return Pipeline(
         [
             ("features", union),
-            ("clf", LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")),
+            ("clf", LogisticRegression(C=C, max_iter=3000, class_weight=class_weight)),
         ]
     )
 
