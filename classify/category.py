@@ -23,6 +23,16 @@ def lexicon_distribution(text: str) -> tuple[dict[int, float], dict[int, list[st
     return {c: s / (total + _SMOOTH) for c, s in scores.items()}, words
 
 
+def mix(lex: dict[int, float], probs: dict[int, float], weight: float) -> tuple[int, float]:
+    """``(code, score)`` of a model's probabilities mixed with the lexicon's, the model
+    counting ``weight``; a lexicon that matched no word votes :data:`NO_WORD_PRIOR` for 8."""
+    if not any(v > 0 for v in lex.values()):
+        lex = {c: (NO_WORD_PRIOR if c == 8 else 0.0) for c in CATEGORIES}
+    mixed = {c: weight * probs.get(c, 0.0) + (1 - weight) * lex[c] for c in CATEGORIES}
+    code = max(mixed, key=lambda c: (mixed[c], -c))
+    return code, min(1.0, max(0.0, mixed[code]))
+
+
 def classify_category(text: str, model=None) -> tuple[int, float, tuple[str, ...]]:
     """``(category code, score in [0, 1], evidence words)`` for an entry's text.
 
@@ -48,13 +58,8 @@ def classify_category(text: str, model=None) -> tuple[int, float, tuple[str, ...
     lex, words = lexicon_distribution(text)
     has_lex = any(v > 0 for v in lex.values())
     if model is not None:
-        probs = model.predict_proba(text)
         w = float(getattr(model, "weight", MODEL_WEIGHT))
-        if not has_lex:
-            lex = {c: (NO_WORD_PRIOR if c == 8 else 0.0) for c in CATEGORIES}
-        mixed = {c: w * probs.get(c, 0.0) + (1 - w) * lex[c] for c in CATEGORIES}
-        code = max(mixed, key=lambda c: (mixed[c], -c))
-        score = min(1.0, max(0.0, mixed[code]))
+        code, score = mix(lex, model.predict_proba(text), w)
         evidence = list(words[code])
         for word in model.evidence(text, code):
             if not any(word in w or w in word for w in evidence):

@@ -86,10 +86,16 @@ class CategoryModel:
 
     def predict_proba(self, text: str) -> dict[int, float]:
         """Probability per category code 1..8 (0 for codes never seen in training)."""
-        probs = self._pipeline.predict_proba([model_text(text)])[0]
-        out = {c: 0.0 for c in CATEGORIES}
-        for c, p in zip(self.classes, probs, strict=True):
-            out[c] = float(p)
+        return self.predict_proba_many([text])[0]
+
+    def predict_proba_many(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        """:meth:`predict_proba` of many texts at once (one transform, much faster)."""
+        out = []
+        for probs in self._pipeline.predict_proba([model_text(t) for t in texts]):
+            row = {c: 0.0 for c in CATEGORIES}
+            for c, p in zip(self.classes, probs, strict=True):
+                row[c] = float(p)
+            out.append(row)
         return out
 
     def evidence(self, text: str, code: int, limit: int = 3) -> tuple[str, ...]:
@@ -194,28 +200,41 @@ def _scores(truth: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
 
 
 def cross_validate_category(
-    texts: Sequence[str], codes: Sequence[int], folds: int = 5, seed: int = 0
+    texts: Sequence[str],
+    codes: Sequence[int],
+    folds: int = 5,
+    seed: int = 0,
+    *,
+    groups: Sequence[str] | None = None,
+    pipeline=None,
+    weight: float | None = None,
 ) -> dict:
     """k-fold cross-validation: the lexicon alone against lexicon + model (and model alone).
 
     Folds are stratified by category where every category has at least ``folds``
-    examples, shuffled with ``seed`` otherwise. Each held-out entry is classified by
-    :func:`~classify.classify_category` without and with a model trained on the
-    other folds.
+    examples, shuffled with ``seed`` otherwise. With ``groups`` (one label per entry, e.g.
+    its writer) the folds are grouped instead: no group is both trained on and scored
+    (``GroupKFold``; ``folds`` at least the number of groups is leave-one-group-out), the
+    honest measure of how a model holds on notebooks by hands it has never seen. Each
+    held-out entry is classified by :func:`~classify.classify_category` without and with a
+    model trained on the other folds; ``pipeline`` (a factory of unfitted pipelines with
+    the steps ``tfidf`` and ``clf``) tries another model recipe than the shipped one, and
+    ``weight`` another weight of the model against the lexicon than :func:`model_weight`.
 
     Returns:
         ``{"n": N, "folds": k, "lexicon": {"accuracy", "macro_f1"}, "combined": {...},
-        "model": {...}, "model_weight": w}`` — macro-F1 over the categories present in
-        ``codes``; ``model_weight`` is that of a model trained on all N entries.
+        "model": {...}, "model_weight": w, "confusions": {"truth->predicted": count}}`` —
+        macro-F1 over the categories present in ``codes``; ``model_weight`` is that of a
+        model trained on all N entries; the confusions are those of lexicon + model.
 
     Raises:
         NotEnoughTrainingData: too few entries for ``folds`` folds of training data.
     """
     from collections import Counter
 
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
-    from minqing.classify.category import classify_category
+    from minqing.classify.category import classify_category, lexicon_distribution, mix
 
     if len(texts) != len(codes):
         raise CategoryModelError(
@@ -224,36 +243,42 @@ def cross_validate_category(
     codes = [int(c) for c in codes]
     n = len(texts)
     folds = int(folds)
+    if groups is not None:
+        if len(groups) != n:
+            raise CategoryModelError("training data", f"{n} texts but {len(groups)} groups")
+        folds = min(folds, len(set(groups)))  # one group a fold at most: leave-one-group-out
     if folds < 2 or n < max(folds, MIN_EXAMPLES):
         raise NotEnoughTrainingData(
             "training data",
-            f"{n} entries are too few for {folds}-fold cross-validation",
+            f"{n} entries in {len(set(groups or ()))} groups are too few for grouped "
+            f"{folds}-fold cross-validation"
+            if groups is not None
+            else f"{n} entries are too few for {folds}-fold cross-validation",
             "confirm more categories in the review pages, then retrain",
         )
     counts = Counter(codes)
-    if min(counts.values()) >= folds:
+    if groups is not None:
+        splits = GroupKFold(n_splits=folds).split(texts, codes, list(groups))
+    elif min(counts.values()) >= folds:
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         splits = splitter.split(texts, codes)
     else:
         splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts)
-    lex_pred = [0] * n
-    comb_pred = [0] * n
-    model_pred = [0] * n
+    lex = [lexicon_distribution(t)[0] for t in texts]
+    lex_pred = [classify_category(t, model=False)[0] for t in texts]
+    comb_pred = list(lex_pred)
+    model_pred = list(lex_pred)
     for train_idx, test_idx in splits:
         train_t = [texts[i] for i in train_idx]
         train_c = [codes[i] for i in train_idx]
         try:
-            model = train_category_model(train_t, train_c)
+            model = train_category_model(train_t, train_c, pipeline=pipeline)
         except NotEnoughTrainingData:
-            model = None
-        for i in test_idx:
-            lex_pred[i] = classify_category(texts[i], model=False)[0]
-            if model is None:
-                comb_pred[i] = model_pred[i] = lex_pred[i]
-                continue
-            comb_pred[i] = classify_category(texts[i], model=model)[0]
-            probs = model.predict_proba(texts[i])
-            model_pred[i] = max(probs, key=lambda c: (probs[c], -c))
+            continue  # the lexicon's reading stands
+        probs = model.predict_proba_many([texts[i] for i in test_idx])
+        for i, p in zip(test_idx, probs, strict=True):
+            comb_pred[i] = mix(lex[i], p, model.weight if weight is None else weight)[0]
+            model_pred[i] = max(p, key=lambda c: (p[c], -c))
     return {
         "n": n,
         "folds": folds,
@@ -261,6 +286,9 @@ def cross_validate_category(
         "combined": _scores(codes, comb_pred),
         "model": _scores(codes, model_pred),
         "model_weight": round(model_weight(n), 4),
+        "confusions": dict(
+            Counter(f"{t}->{p}" for t, p in zip(codes, comb_pred, strict=True) if t != p)
+        ),
     }
 
 
@@ -302,13 +330,14 @@ def _fit(pipe, texts, labels, weights):
 
 
 def train_category_model(
-    texts: Sequence[str], codes: Sequence[int], *, base: bool = False
+    texts: Sequence[str], codes: Sequence[int], *, base: bool = False, pipeline=None
 ) -> CategoryModel:
     """Train a category model on entry texts and their (reviewer-confirmed) codes.
 
     ``base=True`` adds the shipped training entries (:func:`shipped_training`), the given
     ones counting :data:`CONFIRMED_WEIGHT` times each: a county's confirmations adapt the
-    shipped model rather than replace it.
+    shipped model rather than replace it. ``pipeline``: a factory of the unfitted
+    pipeline (default: the shipped recipe), for trying recipes in cross-validation.
 
     Raises:
         CategoryModelError: ``texts`` and ``codes`` differ in length, or a code is not 1..8.
@@ -337,7 +366,7 @@ def train_category_model(
             f"least {MIN_EXAMPLES} entries in {MIN_CLASSES} categories",
             "confirm more categories in the review pages, then retrain",
         )
-    pipe = _fit(_pipeline(), *zip(*pairs, strict=True))
+    pipe = _fit((pipeline or _pipeline)(), *zip(*pairs, strict=True))
     return CategoryModel(pipe, n_examples=len(pairs))
 
 

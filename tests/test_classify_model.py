@@ -153,6 +153,37 @@ def test_cross_validation_reports_lexicon_and_combined(truth):
         cross_validate_category(["修路"] * 4, [5, 5, 7, 7], folds=5)
 
 
+def test_grouped_cross_validation_keeps_each_writer_out_of_its_own_training():
+    # each writer marks category 1 and 2 by signs of their own (no lexicon word): within a
+    # writer they are learnable, across writers they carry nothing
+    signs = ["甲乙", "丙丁", "戊己", "庚辛", "壬癸", "子丑"]
+    texts, codes, groups = [], [], []
+    for w, pair in enumerate(signs):
+        for k in range(8):
+            code = 1 + k % 2
+            texts.append(pair[code - 1] * 4 + "呵" * (k + 1))
+            codes.append(code)
+            groups.append(f"w{w}")
+    mixed = cross_validate_category(texts, codes, folds=4)
+    grouped = cross_validate_category(texts, codes, folds=99, groups=groups)
+    assert grouped["folds"] == len(signs)  # more folds than writers: one writer per fold
+    assert mixed["model"]["accuracy"] >= 0.95  # the writer's own signs were learnt
+    assert grouped["model"]["accuracy"] <= 0.7  # a held-out writer's signs are unseen
+    assert set(grouped["confusions"]) <= {"1->2", "2->1", "1->8", "2->8"}
+    assert sum(grouped["confusions"].values()) == round(48 * (1 - grouped["combined"]["accuracy"]))
+    with pytest.raises(CategoryModelError, match="groups"):
+        cross_validate_category(texts, codes, groups=groups[:-1])
+
+
+def test_model_reads_many_texts_as_it_reads_one(five_book_model, truth):
+    texts = [e["text"] for e in truth["entries"][:5]]
+    many = five_book_model.predict_proba_many(texts)
+    for text, probs in zip(texts, many, strict=True):
+        one = five_book_model.predict_proba(text)
+        assert probs.keys() == one.keys()
+        assert all(abs(probs[c] - one[c]) < 1e-9 for c in CATEGORIES)
+
+
 def _lines(book_id, rows):
     return [BookLine(f"{book_id}/1/{i}", 1, i, t, (50.0, 40.0 + 50 * i, 900.0, 80.0 + 50 * i), 1400)
             for i, t in enumerate(rows)]  # fmt: skip

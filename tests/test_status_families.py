@@ -172,3 +172,32 @@ def test_a_status_model_of_another_feature_layout_is_refused(tmp_path):
     joblib.dump(payload, path)
     with pytest.raises(CategoryModelError, match="retrain"):
         load_status_model(path)
+
+
+def test_the_model_reads_the_last_sentence_on_its_own():
+    """Beside the closing sentences, the whole text and the cues, the status model reads the
+    entry's last sentence by itself: how the matter stands at the very end (issue 13)."""
+    from minqing.classify.status import LAST_WEIGHT, status_pipeline
+
+    text = HEAD + "水渠清了大半。张师傅说材料到了。下周二再来把剩下的砌完。"
+    assert closing_text(text, 1) == "下周二再来把剩下的砌完。"
+    union = status_pipeline().named_steps["features"]
+    assert union.transformer_weights["last"] == LAST_WEIGHT > 0
+    picked = dict(union.transformer_list)["last"].named_steps["pick"].transform([text])[0]
+    assert "砌完" in picked and "水渠" not in picked and "材料" not in picked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # half done, the rest waits on the township
+        HEAD + "村口路灯坏了三盏，今天电工来换好了两盏。剩下那盏的灯杆锈断了，"
+        "要等镇里调一根新杆子来才能装。",
+        # someone else's promise with a date is a next step, not a result
+        HEAD + "五组吃水的管子破了，已经跟水厂说好了，他们答应月底前派人来接管子。",
+        # a dated next step after a first repair
+        HEAD + "学校围墙塌了一角，先用砖临时堵上了，下周一施工队来重新砌。",
+    ],
+)
+def test_a_pending_end_is_in_progress_not_resolved(text):
+    assert classify_status(text)[0] == "in_progress", status_cues(text)
