@@ -51,7 +51,9 @@ _LATER_NOTE_RE = re.compile(r"^(?:上午|下午|晚上|中午)?\s*(?:补记|补�
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _MARK_PAREN = re.compile(r"^\s*[（(]\s*(\d{1,2}|[一二三四五六七八九十])\s*[)）]")
 #: ``3.`` before text, or before a date (``4.9月4日说的…``: item 4, not a heading 4.9)
-_MARK_DOT = re.compile(r"^\s*(\d{1,2})\s*[.、．](?:(?!\d)|(?=\d{1,2}\s*月\s*\d{1,2}\s*[日号]))")
+_MARK_DOT = re.compile(
+    r"^\s*(\d{1,2})\s*(?:、|[.．](?:(?!\d)|(?=\d{1,2}\s*月\s*(?:\d{1,2}\s*[日号]|[上中下]旬|底|初|份))))"
+)
 _MARK_SHI = re.compile(r"^\s*([一二三四五六七八九十])\s*是")
 _MARK_BARE = re.compile(
     r"^\s*([1-9])(?=[\u4e00-\u9fff])(?![组号月年日户人个位天点次家亩元万千百岁队栋间口])"
@@ -83,6 +85,61 @@ def _opens_list(d: _Draft, family: str) -> bool:
         )
     intro = _WS.sub("", "".join(normalise(ln.text) for ln in body))
     return len(body) <= 5 and d.date_match is not None and bool(_INTRO_RE.search(intro))
+
+
+#: how the second item of a ``1. 2.`` list goes on with the first item's matter (its points:
+#: what was done, by whom, what next) rather than naming a matter of its own
+_POINT_HEAD_RE = re.compile(
+    r"^(?:已|已经|当场|当即|当天|当晚|随即|随后|然后|后来|今天|今日|现在|目前|经|并|同时|另外|再|又|先"
+    r"|下步|下一步|计划|准备|要求|打算|建议|提醒|通知|他|她|它|双方|两家|两户|本人|对方|这|此|该|其|我"
+    r"|(?:调解|处理|原因|结果|办理|措施|进展|答复|回复|意见|下步打算)[：:])"
+)
+_HAN2 = re.compile(r"[\u4e00-\u9fff]{2}")
+#: two-character words too common to tie two items to one matter
+_COMMON2 = frozenset(
+    re.findall(
+        r"\S+",
+        "村里 组里 乡里 镇里 今天 群众 村民 一个 两个 没有 已经 他们 我们 说是 这个 那个 问题 情况"
+        " 反映 要求 现在 时候 不是 就是 还是 一下 一起 来了 去了 的事 了一 说要",
+    )
+)
+
+
+def _continues_item(first: str, second: str) -> bool:
+    """Whether list item ``second`` (its first line) is a point of the matter of ``first``.
+
+    ``2.已移交派出所`` / ``2.调解：…`` / ``2.钱今天交到孙二旺手上`` (a name of item 1) go on
+    with item 1's matter; ``2.老村小学空了好几年`` names a matter of its own.
+    """
+    body = re.sub(
+        r"^\s*(?:[（(]?\s*[\d一二三四五六七八九十]{1,2}\s*[.、．)）]|[①-⑳])\s*", "", second
+    )
+    body = _WS.sub("", normalise(body))
+    if _POINT_HEAD_RE.match(body):
+        return True
+    head = body[:8]
+    grams = {head[k : k + 2] for k in range(len(head) - 1)}
+    first = _WS.sub("", normalise(first))
+    return any(g in first for g in grams if _HAN2.fullmatch(g) and g not in _COMMON2)
+
+
+def _item_text(d: _Draft) -> str:
+    """The body text of a draft (its heading lines left out)."""
+    return "".join(ln.text for ln in d.lines[d.heading_lines :])
+
+
+def _under_heading(d: _Draft) -> bool:
+    """Whether the draft's list opens right under its heading (no introduction before it)."""
+    body = d.lines[d.heading_lines :]
+    return bool(body) and list_marker(body[0].text) is not None
+
+
+def _inline_list(d: _Draft, mk: tuple[str, int]) -> bool:
+    """An introduced list whose first item runs on in the intro's line (今天记两件事。一是…)."""
+    body = _WS.sub("", normalise(_item_text(d)))
+    prev = "一二三四五六七八九十"[mk[1] - 2] + "是"
+    k = body.find(prev)
+    return d.date_match is not None and k > 0 and bool(_INTRO_RE.search(body[:k]))
 
 
 def list_marker(text: str) -> tuple[str, int] | None:
@@ -123,6 +180,14 @@ def _after_time_of_day(rest: str) -> str:
     return re.sub(r"^[\s,，、:：]*(?:上午|下午|晚上|中午|早上|傍晚)?[\s,，、:：]*", "", rest)
 
 
+def _slash_date(text: str, page_no: int) -> bool:
+    """A ``3/20`` line that is a date heading, not the page number ``3/20`` (page 3 of 20)."""
+    m = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", normalise(text))
+    if m is None or abs(int(m.group(1)) - page_no) <= 1:
+        return False
+    return parse_date_line(text) is not None
+
+
 def is_header(text: str) -> bool:
     """Whether a line is a printed page header or page number, not handwriting."""
     t = re.sub(r"\s+", "", normalise(text))
@@ -144,6 +209,8 @@ class _Draft:
     #: the list of matters under one heading: (family, last number)
     items: tuple[str, int] | None = None
     heading_lines: int = 0
+    #: a ``1. 2.`` list under the heading numbers one matter's points, not several matters
+    points: bool = False
     later_notes: list[str] = field(default_factory=list)
 
 
@@ -183,12 +250,16 @@ def _is_cover(page: list[BookLine]) -> bool:
     texts = [normalise(ln.text) for ln in page]
     if (
         len(texts) <= 4
-        and any(re.match(r"\s*民情日[记記]", t) for t in texts)
+        and any(re.search(r"民情日[记記]", t) for t in texts)
         and all(len(_WS.sub("", t)) <= 24 for t in texts)
     ):
         return True  # a title page: 民情日记 / the village / the cadre
     if any(parse_date_line(t) for t in texts if not _COVER_RE.search(t)):
         return False
+    if len(texts) <= 3 and all(
+        len(_WS.sub("", t)) <= 16 and not re.search(r"[。，,；;！？!?：:、]", t) for t in texts
+    ):
+        return True  # a cover naming only the unit and the cadre (大湾镇民情服务中心 唐丽)
     return sum(1 for t in texts if _COVER_RE.search(t)) >= 1 or all(is_header(t) for t in texts)
 
 
@@ -285,8 +356,12 @@ def segment_book(
     drafts: list[_Draft] = []
     cur: _Draft | None = None
     started = False
+    habit = [0, 0]  # lists under a heading read so far as [several matters, one matter's points]
     for page in _pages(lines):
-        content = [ln for ln in page if ln.text.strip() and not is_header(ln.text)]
+        content = [
+            ln for ln in page
+            if ln.text.strip() and (not is_header(ln.text) or _slash_date(ln.text, ln.page_no))
+        ]  # fmt: skip
         if not content:
             continue
         if not started and _is_cover(content):
@@ -332,12 +407,24 @@ def segment_book(
             note = False
             if m is not None and _LATER_NOTE_RE.match(_after_time_of_day(m.rest)):
                 m, note = None, True  # 4月20日补记：… belongs to the entry it notes
+            if (
+                m is not None and cur is not None and cur.date_match is not None
+                and cur.date_match.heading_only and cur.heading_lines == len(cur.lines)
+                and not real_gap and (m.heading_only or (lab is not None and lab[0] == "time"))
+            ):  # fmt: skip
+                m = None  # 中秋。/ 时间：7月6日下午 right under the date heading: part of it
+            elif m is not None and not ended and not real_gap and text.endswith("。"):
+                m = None  # "…会定在\n11月5日晚上。": a sentence wrapped onto a date
             if m is not None:
+                short_head = (
+                    i == 0 and ended and lens[i] < 0.75 * median_len
+                    and not re.search(r"[。，,；;！？]", m.rest)
+                )  # fmt: skip
                 if (
                     m.year is None
                     and m.rest
                     and not m.heading_only
-                    and not (real_gap or cur is None)
+                    and not (real_gap or cur is None or short_head)
                     and not (ended and _RUN_IN_HEAD_RE.match(m.rest))
                 ):
                     m = None  # "…详见\n3月5日上午的记录" / a paragraph opening with a date
@@ -367,7 +454,24 @@ def segment_book(
                     cur.items is not None and _same_list(mk[0], cur.items[0])
                     and mk[1] == cur.items[1] + 1 and ended
                 ):  # fmt: skip
-                    start = shared = True
+                    if (
+                        mk[1] == 2 and cur.items[0] in ("dot", "bare") and cur.start != "shared"
+                        and _under_heading(cur)
+                        and (_continues_item(_item_text(cur), ln.text) or habit[1] > habit[0])
+                    ):  # fmt: skip
+                        # 2.已移交…: item 1's points; with no cue either way, the writer's
+                        # habit so far in this book decides
+                        cur.items, cur.points = None, True
+                        habit[1] += 1
+                    else:
+                        start = shared = True
+                        if mk[1] == 2 and cur.items[0] in ("dot", "bare"):
+                            habit[0] += 1
+                elif (
+                    cur.items is None and not cur.points and mk[0] == "shi" and mk[1] >= 2
+                    and ended and _inline_list(cur, mk)
+                ):  # fmt: skip
+                    start = shared = True  # 今天记两件事。一是…… / 二是……
             if (
                 not start and not note and m is None and lab is None and real_gap and ended
                 and cur is not None and cur.date_match is not None and cur.start != "visit"

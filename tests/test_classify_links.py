@@ -111,3 +111,39 @@ def test_a_follow_up_goes_to_the_latest_entry_of_its_matter_in_the_same_book():
     ]  # fmt: skip
     links = link_entries({"b": segment_book(book(rows))}, {"b": "杨树沟村"})
     assert pairs(links) == [(("b", 2), ("b", 1)), (("b", 3), ("b", 2))]
+
+
+def test_an_uncued_entry_naming_the_day_of_a_closed_matter_follows_it():
+    # the first entry reads as done (搬到亲戚家住，已解决), yet the later one names its day
+    rows = [
+        "2024年6月25日", "四组后山坡脚开了一条裂缝，下面两户当天搬到亲戚家住，此事已解决。",
+        "2024年7月2日", "村里的路灯坏了三盏，电工来换了灯泡，已修好。",
+        "2024年7月30日", "四组后山那两户，6月25日搬走以后乡里一直在监测，两户还住在亲戚家。",
+    ]  # fmt: skip
+    es = segment_book(book(rows))
+    assert es[0].status == "resolved"
+    links = link_entries({"b": es}, {"b": "竹园村"})
+    assert pairs(links) == [(("b", 3), ("b", 1))]
+    assert "date:6月25日" in links[0].evidence
+
+
+def test_an_uncued_result_with_some_wording_of_an_open_matter_follows_it():
+    rows = [
+        "2024年6月24日",
+        "外村的收麦机把我们村三组西头的机耕路压坏了，压出好几道深槽，下雨就积水。找到机主，"
+        "他说秋收前来填。",
+        "2024年7月2日", "村里的路灯坏了三盏，电工来换了灯泡，已修好。",
+        "2024年9月3日",
+        "三组西头那段路的深槽，收麦机的主家到现在没来填，电话也不接了，托人帮着找，还在办。",
+    ]  # fmt: skip
+    es = segment_book(book(rows))
+    links = link_entries({"b": es}, {"b": "竹园村"})
+    assert pairs(links) == [(("b", 3), ("b", 1))]
+    assert "similar-result" in links[0].evidence
+    # the same place, another matter with nothing of that wording: no link
+    other = [
+        *rows[:4],
+        "2024年9月3日",
+        "三组西头有两户为宅基地的界线吵架，到村委会调解，已签了协议。",
+    ]
+    assert link_entries({"b": segment_book(book(other))}, {"b": "竹园村"}) == []
