@@ -234,3 +234,25 @@ async def test_every_published_table_and_column_has_a_chinese_title(ds, root: Pa
     offered = re.findall(r'<option value="([^"]+)">([^<]*)</option>', dropdown)
     assert ("page_sha", "页面图像指纹") in offered
     assert [v for v, label in offered if v == label] == []
+
+
+async def test_canned_queries_offer_the_townships_and_say_what_an_empty_field_means(
+    ds, root: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 4: parameters were bare text boxes, defaults hidden ("留空为默认（全部）"
+    even where the SQL takes 30 days), no township choice, dates breaking at a hyphen."""
+    with sqlite3.connect(root / "archive.db") as conn:
+        towns = [t for (t,) in conn.execute("select distinct township from books order by 1")]
+    assert towns
+    html = await html_of(ds, "/archive/open_matters")
+    select = html.split('<select id="qp3" name="乡镇">', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]*)"', select) == ["", *towns]
+    assert (
+        'placeholder="留空为 30 天"' in html and 'placeholder="如 2024-05-31；留空为今天"' in html
+    )
+    town = towns[0]
+    html = await html_of(ds, "/archive/open_matters", [("截至日期", "2030-01-01"), ("乡镇", town)])
+    assert f'<option value="{town}" selected>' in html
+    cells = re.findall(r'<td class="col-([^" ]+)( mq-nowrap)?">([^<]*)</td>', html)
+    dates = [c for c in cells if re.fullmatch(r"\d{4}-\d{2}-\d{2}", c[2])]
+    assert dates and all(nowrap for _, nowrap, _ in dates)

@@ -362,8 +362,23 @@ EXACT_ONLY = "_mq_exact"
 MAYBE_SHOWN = 50
 
 
+async def _townships(datasette) -> list[str]:
+    """The archive's townships, for the 乡镇 choice of the canned queries."""
+    rows = await datasette.get_database(DB).execute(
+        "select distinct township from books where township is not null and township != ''"
+        " order by township"
+    )
+    return [r[0] for r in rows]
+
+
 @hookimpl
-def extra_template_vars(database, table, request, datasette):
+def extra_template_vars(template, database, table, request, datasette):
+    if template == "query.html" and database == DB:
+
+        async def choices():
+            return {"mq_townships": await _townships(datasette)}
+
+        return choices
     if database != DB or table != "entries":
         return {}
     scale = _SCALE.get()
