@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8001
 
-.PHONY: demo test test-paddle test-fast lint bench samples clean
+.PHONY: demo test test-paddle test-fast lint bench bench-smoke samples clean
 
 # a virtual environment that no longer works (its interpreter removed or moved, minqing not
 # importable) is set up again instead of being reused
@@ -53,6 +53,33 @@ test-fast: $(STAMP)
 ## bench: run the benchmarks (prints numbers with the machine and command)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ingest
+
+## bench-smoke: every benchmark once at a tiny size (numbers meaningless), so that none of
+## them rots when the schema or an interface changes; CI runs it after the tests
+bench-smoke: $(STAMP)
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for args in \
+	  "ingest samples/shiqiao-liming --repeat 1" \
+	  "ocr --quick --cold-start-only" \
+	  "normalise --repeat 1 --kind clean --kind skewed" \
+	  "entries --bypass" \
+	  "entries --indep dev --bypass" \
+	  "archive --entries 2000 --requests 3 --no-before --out $$tmp/archive" \
+	  "compile --entries 200" \
+	  "cluster --copies 1" \
+	  "merge --entries 2000 --cadres 200" \
+	  "soak --clients 2 --requests 5 --reviewers 1 --saves 3 --ingests 1" \
+	  "fuzz_ingest --cases 4" \
+	  "search_recall --sets samples --words 20 --cache $$tmp/search" \
+	  "status --dev" \
+	  "classify_cv --status --folds 2" \
+	  "learning_curve --split dev --repeats 1 --sizes 0,10" \
+	  "indep_links --split dev" \
+	  "train_boundary --out $$tmp/boundary.json"; do \
+	  echo "== benchmarks.$$args"; \
+	  $(BIN)/python -m benchmarks.$$args > "$$tmp/out.txt" 2>&1 || { cat "$$tmp/out.txt"; exit 1; }; \
+	  tail -n 2 "$$tmp/out.txt"; \
+	done
 
 ## samples: regenerate the sample notebooks (needs Debian's fonts-lxgw-wenkai, fonts-arphic-ukai)
 samples: $(STAMP)

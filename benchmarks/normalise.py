@@ -1,6 +1,6 @@
 """Page normalisation speed: median ms/page of ``ingest.normalise.normalise`` per kind of input.
 
-Kinds (generated with the helpers in ``tests/test_ingest_support.py`` unless noted):
+Kinds (generated with the helpers in ``tests/_ingest_pages.py`` unless noted):
 
 * ``clean``: the bundled sample pages (``samples/*/page-*.jpg``, 1200x1700 flat scans);
 * ``phone``: a page photographed on a wooden table (perspective, uneven light);
@@ -58,7 +58,7 @@ def _inputs(kind: str) -> list[tuple[str, object]]:
         files = [REALDATA / r[0] for r in rows[1:] if len(r) > 1 and r[1] == "page"]
         return [(f.name, cv2.imread(str(f))) for f in files if f.exists()]
 
-    from tests import test_ingest_support as gen
+    from tests import _ingest_pages as gen
 
     if gen.FONT is None:
         return []
