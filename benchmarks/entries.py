@@ -392,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         help="score the held-out books (truth_heldout.json), the development books beside them",
     )  # fmt: skip
     ap.add_argument(
-        "--indep", choices=("train", "dev", "test", "test2", "train2", "train3", "train4"),
+        "--indep", choices=("train", "dev", "test", "test2", "train2", "train3", "train4", "test3"),
         help="score a split of the independent corpus (tests/data/indep/; test is frozen)",
     )  # fmt: skip
     ap.add_argument("--json", type=Path, help="with --indep: write all metrics to this file")

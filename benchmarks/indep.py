@@ -38,7 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEP = ROOT / "tests" / "data" / "indep"
-SPLITS = ("train", "dev", "test", "test2", "train2", "train3", "train4")
+SPLITS = ("train", "dev", "test", "test2", "train2", "train3", "train4", "test3")
 #: bump when the drawing changes, so the cache redraws
 RENDER_VERSION = "indep-1"
 

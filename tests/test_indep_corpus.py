@@ -12,6 +12,9 @@ FROZEN_TEST_SHA256 = "01326f02990d6fc87ce8d18b0f48d5b9cf8750f2cedaa6d75320b8c385
 #: the second held-out split, written by three more writers (w7-w9) and frozen before the
 #: code of the session that added it was tuned
 FROZEN_TEST2_SHA256 = "78900008760ae4386f8a2dd1a9591abbd5f3f3504b734690d7a09bddf68b98ec"
+#: the third held-out split, written by six more writers (w22-w27) and frozen before any code
+#: change of the session that added it was merged
+FROZEN_TEST3_SHA256 = "ac2ddd6c3c2a1e4fe8d8a8bd01585e3a6dd664ec78f59af833d183b8d28a4ba6"
 STATUSES = {"已记录", "办理中", "已上报", "已解决", "已解释"}
 
 
@@ -23,7 +26,13 @@ def test_frozen_test2_split_is_unchanged():
     assert hashlib.sha256((HERE / "test2.json").read_bytes()).hexdigest() == FROZEN_TEST2_SHA256
 
 
-@pytest.mark.parametrize("split", ["train", "dev", "test", "test2", "train2", "train3", "train4"])
+def test_frozen_test3_split_is_unchanged():
+    assert hashlib.sha256((HERE / "test3.json").read_bytes()).hexdigest() == FROZEN_TEST3_SHA256
+
+
+@pytest.mark.parametrize(
+    "split", ["train", "dev", "test", "test2", "train2", "train3", "train4", "test3"]
+)
 def test_split_is_well_formed(split):
     doc = json.loads((HERE / f"{split}.json").read_text(encoding="utf-8"))
     seen: dict[str, str] = {}
