@@ -596,8 +596,19 @@ def measure(
             ),
         ),
         (
+            "canned: cadre weekly counts (one township, 12 weeks)",
+            lambda i: (
+                "/archive/cadre_weekly_counts.json?"
+                + enc({"起始日期": "", "截止日期": "", "干部": "", "乡镇": town})
+            ),
+        ),
+        (
             "canned: hot topics (latest month)",
             lambda i: f"/archive/hot_topics.json?{enc({'月份': '', '乡镇': ''})}",
+        ),
+        (
+            "canned: hot topics per township (latest month)",
+            lambda i: f"/archive/hot_topics_by_township.json?{enc({'月份': ''})}",
         ),
         (
             "canned: matters per category and village (one township)",

@@ -23,6 +23,7 @@ from typing import Any
 from minqing.archive.schema import ENTRIES, LINES, PAGES
 from minqing.archive.search import (
     Span,
+    alternate_hits,
     find_spans,
     part_positions,
     row_alternates,
@@ -706,9 +707,7 @@ def maybe_entries(
     """The first ``limit`` entries (newest first) that hold the query words only through
     the recogniser's alternates, each with its ``snippet``, and how many there are: what
     the entries table page lists after its exact hits."""
-    if not query_words(q):
-        return [], 0
-    res = search(
+    found, count = alternate_hits(
         conn,
         q,
         table=ENTRIES,
@@ -716,14 +715,9 @@ def maybe_entries(
         "t.status_code, t.book_id, t.page_start, t.page_end",
         order_by="t.date desc, t.entry_id",
         limit=limit,
-        exact_limit=0,
     )
-    hits = [
-        {**h.row, "maybe": True, "snippet": spans_snippet_html(h.text, h.spans)}
-        for h in res.hits
-        if h.alternate
-    ]
-    return hits, res.alternate_count
+    hits = [{**h.row, "maybe": True, "snippet": spans_snippet_html(h.text, h.spans)} for h in found]
+    return hits, count
 
 
 # -- page images -----------------------------------------------------------------------------------
