@@ -661,6 +661,11 @@ def main() -> None:
     )
     ap.add_argument("--reuse", action="store_true", help="measure an archive built before")
     ap.add_argument("--requests", type=int, default=30, help="requests per case")
+    ap.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build the archive and stop (measure it later with --reuse on a quiet machine)",
+    )
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument(
         "--no-before",
@@ -681,6 +686,8 @@ def main() -> None:
         print(f"build: {build_stats}", flush=True)
     size = sum(f.stat().st_size for f in root.glob("archive.db*"))
     print(f"database: {root / 'archive.db'} {size / 2**20:.0f} MiB", flush=True)
+    if args.build_only:
+        return
     before: list[dict] = []
     if not args.no_before:
         print("-- before (issue 16): matters as a view, canned queries as they were", flush=True)
