@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from minqing.web import access
-from tests.conftest import launch_chromium, needs_chromium, run_minqing, serve
+from tests.conftest import launch_chromium, needs_chromium, run_cli, serve
 from tests.security.conftest import USERS, Client, add_users, first_line, line_text
 
 
 def test_item03_removing_the_last_user_does_not_open_the_archive(users_server) -> None:
     base, root = users_server
     for name in USERS:
-        run_minqing("users", "remove", name, "--archive", str(root))
+        run_cli("users", "remove", name, "--archive", str(root))
     time.sleep(1.2)  # the users check is cached for one second
     anon = Client(base)
     assert anon.request("/archive/entries")[0] == 302  # to the login page
@@ -43,10 +43,10 @@ def test_item03_a_server_started_without_users_requires_login_once_one_is_added(
     assert Client(base).request("/archive/entries")[0] == 200
     pw = tmp_path / "pw"
     pw.write_text("temporary-pass\n", encoding="utf-8")
-    run_minqing("users", "add", "tmp", "--password-file", str(pw), "--archive", str(root))
+    run_cli("users", "add", "tmp", "--password-file", str(pw), "--archive", str(root))
     time.sleep(1.2)
     assert Client(base).request("/archive/entries")[0] == 302
-    run_minqing("users", "remove", "tmp", "--archive", str(root))
+    run_cli("users", "remove", "tmp", "--archive", str(root))
     time.sleep(1.2)
     assert Client(base).request("/archive/entries")[0] == 302  # latched
 
