@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -131,6 +132,33 @@ def run_minqing(
     if check and proc.returncode != 0:
         raise AssertionError(f"minqing {' '.join(args)} exited {proc.returncode}\n{proc.stderr}")
     return proc
+
+
+def seed_ocr_cache(sample: Path, root: Path, *book_ids: str) -> Path:
+    """Create the archive ``root`` with, in its OCR cache, the sample archive's OCR results
+    for the pages of ``book_ids`` (all books when none is given): the real OCR the
+    ``sample_archive`` fixture did once per run. An ingest of the same scans into ``root``
+    then reads those pages from the cache (as a re-run does) instead of OCR'ing them again.
+    For tests whose point is not the OCR itself; pages the sample does not hold (a rescan,
+    a damaged copy) are OCR'd for real."""
+    from minqing.archive.store import Archive
+
+    with Archive(root, create=True):
+        pass
+    conn = sqlite3.connect(f"file:{root / 'archive.db'}", uri=True)
+    try:
+        conn.execute("attach database ? as sample", [f"file:{sample / 'archive.db'}?mode=ro"])
+        where = "1" if not book_ids else f"book_id in ({', '.join('?' * len(book_ids))})"
+        with conn:
+            conn.execute(
+                "insert into ocr_cache select * from sample.ocr_cache where sha256 in"
+                f" (select sha256 from sample.pages where {where})",
+                book_ids,
+            )
+        conn.execute("detach database sample")
+    finally:
+        conn.close()
+    return root
 
 
 # -- Datasette in this process -----------------------------------------------------------------

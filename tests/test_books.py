@@ -6,7 +6,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from tests._helpers import run_cli, sample_books
+from tests._helpers import run_cli, sample_books, seed_ocr_cache
 
 
 def q(archive: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -57,7 +57,7 @@ def test_books_import_with_an_unknown_book_changes_nothing(
     ]
 
 
-def test_rescan_duplicate_and_retry(tmp_path: Path) -> None:
+def test_rescan_duplicate_and_retry(sample_archive: Path, tmp_path: Path) -> None:
     book = tmp_path / "scans" / "b1"
     src = sample_books()[1]  # shiqiao-zhangwei, 5 pages
     shutil.copytree(src, book, ignore=shutil.ignore_patterns("*.json", "*.md"))
@@ -65,6 +65,9 @@ def test_rescan_duplicate_and_retry(tmp_path: Path) -> None:
     (book / "page-03.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")  # a failed file
     (book / "page-02b.jpg").write_bytes(pages[1].read_bytes())  # the same page scanned twice
     archive = tmp_path / "archive"
+    # the sample's pages come from the OCR cache (its real OCR, done once per run); the
+    # rescan of page 4 below is a new image, OCR'd for real
+    seed_ocr_cache(sample_archive, archive, src.name)
     proc = run_cli(
         "ingest", str(book), "--archive", str(archive), "--workers", "1", "-q", check=False
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.conftest import SHARED, run_minqing
+from tests.conftest import SHARED, run_cli
 
 SCHEMAS = SHARED / "schemas"
 PAGE_XSD = SCHEMAS / "page-2019-07-15.xsd"
@@ -43,7 +43,7 @@ def _db_lines(archive: Path) -> dict[str, tuple]:
 def test_every_page_exports_valid_xml_with_every_line(sample_archive: Path, tmp_path: Path, fmt):
     schema = _schema(PAGE_XSD if fmt == "page" else ALTO_XSD)
     out = tmp_path / fmt
-    proc = run_minqing(
+    proc = run_cli(
         "export", "pages", "--archive", str(sample_archive), "--format", fmt, "-o", str(out)
     )
     files = sorted(out.rglob("*.xml"))
@@ -82,7 +82,7 @@ def test_page_round_trip_changes_exactly_the_edited_line_audited(
 ):
     _schema(PAGE_XSD)
     out = tmp_path / "page"
-    run_minqing("export", "pages", "--archive", str(archive_copy), "-o", str(out))
+    run_cli("export", "pages", "--archive", str(archive_copy), "-o", str(out))
     before = _db_lines(archive_copy)
     # edit one line of one page in the exported file, as Transkribus would
     f = sorted(out.rglob("*.xml"))[0]
@@ -95,9 +95,7 @@ def test_page_round_trip_changes_exactly_the_edited_line_audited(
     uni.text = new_text
     doc.write(str(f), xml_declaration=True, encoding="UTF-8")
 
-    proc = run_minqing(
-        "import", "page", str(out), "--archive", str(archive_copy), "--who", "审校员"
-    )
+    proc = run_cli("import", "page", str(out), "--archive", str(archive_copy), "--who", "审校员")
     assert "1 line correction(s) applied" in proc.stderr
     after = _db_lines(archive_copy)
     changed = {k for k in before if before[k] != after[k]}
@@ -116,9 +114,7 @@ def test_page_round_trip_changes_exactly_the_edited_line_audited(
     assert entry_text is None or new_text in entry_text[0]
 
     # importing the same files again changes nothing more
-    proc = run_minqing(
-        "import", "page", str(out), "--archive", str(archive_copy), "--who", "审校员"
-    )
+    proc = run_cli("import", "page", str(out), "--archive", str(archive_copy), "--who", "审校员")
     assert "0 line correction(s) applied" in proc.stderr
 
 
@@ -126,7 +122,7 @@ def test_page_import_refuses_a_line_changed_in_the_archive_since_export(
     archive_copy: Path, tmp_path: Path
 ):
     out = tmp_path / "page"
-    run_minqing("export", "pages", "--archive", str(archive_copy), "-o", str(out))
+    run_cli("export", "pages", "--archive", str(archive_copy), "-o", str(out))
     f = sorted(out.rglob("*.xml"))[0]
     doc = etree.parse(str(f))
     tl = doc.find(".//p:TextLine", PAGE_NS)
@@ -137,7 +133,7 @@ def test_page_import_refuses_a_line_changed_in_the_archive_since_export(
     con.execute("update lines set text = '网页上已改' where line_id = ?", [line_id])
     con.commit()
     con.close()
-    proc = run_minqing("import", "page", str(out), "--archive", str(archive_copy), check=False)
+    proc = run_cli("import", "page", str(out), "--archive", str(archive_copy), check=False)
     assert proc.returncode == 6
     assert "changed in the archive since the export" in proc.stderr
     assert "nothing was imported" in proc.stderr

@@ -14,7 +14,8 @@ import pytest
 from minqing.archive import schema
 from minqing.archive.store import Archive
 from minqing.review import corrections
-from tests.conftest import SAMPLES, run_minqing, serve
+from tests._helpers import seed_ocr_cache
+from tests.conftest import SAMPLES, run_cli, serve
 
 
 def dump(db_file: Path) -> list[str]:
@@ -27,7 +28,7 @@ def dump(db_file: Path) -> list[str]:
 
 
 def export_rows(root: Path) -> set[str]:
-    out = run_minqing("export", "entries", "--archive", str(root), "--format", "jsonl").stdout
+    out = run_cli("export", "entries", "--archive", str(root), "--format", "jsonl").stdout
     return {line for line in out.splitlines() if line.strip()}
 
 
@@ -40,12 +41,15 @@ def audit(root: Path, table: str, cols: str, where: str = "1", *params: str) -> 
 
 
 @pytest.fixture(scope="module")
-def counties(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Two county archives (one sample book each, real OCR), each with reviewer corrections."""
+def counties(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two county archives (one sample book each, real OCR), each with reviewer corrections.
+    Each ingest reads its pages' OCR from the cache, seeded with the real OCR the sample
+    archive did once per run (the same pages are not OCR'd again here)."""
     base = tmp_path_factory.mktemp("counties")
     roots = (base / "hexi", base / "qingshan")
     for root, book in zip(roots, ("shiqiao-liming", "shiqiao-zhangwei"), strict=True):
-        run_minqing(
+        seed_ocr_cache(sample_archive, root, book)
+        run_cli(
             "ingest", str(SAMPLES / book), "--archive", str(root),
             "--manifest", str(SAMPLES / "books.csv"), "-q",
         )  # fmt: skip
@@ -67,10 +71,10 @@ def test_two_archives_merged_twice_are_their_union(
 ) -> None:
     hexi, qingshan = counties
     dest = tmp_path / "city"
-    proc = run_minqing("merge", str(hexi), str(qingshan), "--into", str(dest))
+    proc = run_cli("merge", str(hexi), str(qingshan), "--into", str(dest))
     assert "hexi: 1 book(s) merged" in proc.stderr and "qingshan: 1 book(s) merged" in proc.stderr
     first = dump(dest / "archive.db")
-    proc = run_minqing("merge", str(hexi), str(qingshan), "--into", str(dest))
+    proc = run_cli("merge", str(hexi), str(qingshan), "--into", str(dest))
     assert "0 book(s) merged, 1 unchanged" in proc.stderr
     assert dump(dest / "archive.db") == first  # merging again changed nothing
 
@@ -140,15 +144,15 @@ def test_clashing_book_ids_are_refused_unless_prefixed(
     twin = tmp_path / "hexi-copy"
     shutil.copytree(hexi, twin)
     dest = tmp_path / "city"
-    run_minqing("merge", str(hexi), "--into", str(dest), "-s")
+    run_cli("merge", str(hexi), "--into", str(dest), "-s")
     before = dump(dest / "archive.db")
-    proc = run_minqing("merge", str(twin), "--into", str(dest), check=False)
+    proc = run_cli("merge", str(twin), "--into", str(dest), check=False)
     assert proc.returncode == 8
     assert "book ids held by two archives: shiqiao-liming (hexi and hexi-copy)" in proc.stderr
     assert "--prefix" in proc.stderr
     assert dump(dest / "archive.db") == before  # nothing written
 
-    run_minqing("merge", str(twin), "--into", str(dest), "--prefix", "hexi-copy=copy-", "-s")
+    run_cli("merge", str(twin), "--into", str(dest), "--prefix", "hexi-copy=copy-", "-s")
     conn = sqlite3.connect(dest / "archive.db")
     try:
         ids = [r[0] for r in conn.execute("select entry_id from entries order by entry_id")]

@@ -18,7 +18,7 @@ import sqlite_utils
 from minqing.archive import export, schema
 from minqing.archive.errors import ArchiveSchemaError
 from minqing.archive.store import DB_NAME, Archive, is_frozen, is_read_only
-from tests.conftest import REPO, run_minqing, serve
+from tests.conftest import REPO, run_cli, run_minqing, serve
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
@@ -147,7 +147,7 @@ def test_an_archive_from_before_migrations_is_refused_for_reading_then_migrated(
     leaves it alone; `minqing migrate` adopts it; it then has exactly a new archive's schema."""
     db_file = archive_copy / DB_NAME
     fresh = schema_sql(db_file)
-    before_export = run_minqing("export", "entries", "--archive", str(archive_copy)).stdout
+    before_export = run_cli("export", "entries", "--archive", str(archive_copy)).stdout
     conn = sqlite3.connect(db_file)
     for table in (
         "_sqlite_migrations",
@@ -192,18 +192,18 @@ def test_an_archive_from_before_migrations_is_refused_for_reading_then_migrated(
     with pytest.raises(ArchiveSchemaError, match=r"older than this minqing.*m001_initial") as exc:
         Archive(archive_copy)
     assert "minqing migrate --archive" in str(exc.value)
-    proc = run_minqing("export", "entries", "--archive", str(archive_copy), check=False)
+    proc = run_cli("export", "entries", "--archive", str(archive_copy), check=False)
     assert proc.returncode == 4
     assert "minqing migrate --archive" in proc.stderr and proc.stdout == ""
     assert db_state(db_file) == legacy  # refusing to read wrote nothing
 
-    proc = run_minqing("migrate", "--archive", str(archive_copy))
+    proc = run_cli("migrate", "--archive", str(archive_copy))
     assert "applied m001_initial" in proc.stderr
     assert schema_sql(db_file) - {("table", "_sqlite_migrations", "")} == fresh
-    after_export = run_minqing("export", "entries", "--archive", str(archive_copy)).stdout
+    after_export = run_cli("export", "entries", "--archive", str(archive_copy)).stdout
     # every value survives, except those of the m003 columns this simulation dropped
     assert _without_m003(after_export) == _without_m003(before_export)
-    proc = run_minqing("migrate", "--archive", str(archive_copy))
+    proc = run_cli("migrate", "--archive", str(archive_copy))
     assert "(0 migration(s) applied)" in proc.stderr
 
 
@@ -240,9 +240,9 @@ def test_opening_for_reading_does_not_change_the_database_file(archive_copy: Pat
             a.db.execute("update entries set text = 'x'")
     assert db_state(db_file) == before
     # the same through the CLI's readers
-    run_minqing("export", "entries", "--archive", str(archive_copy))
-    run_minqing("books", "list", "--archive", str(archive_copy))
-    run_minqing("users", "list", "--archive", str(archive_copy))
+    run_cli("export", "entries", "--archive", str(archive_copy))
+    run_cli("books", "list", "--archive", str(archive_copy))
+    run_cli("users", "list", "--archive", str(archive_copy))
     assert db_state(db_file) == before
 
 
@@ -255,7 +255,7 @@ def test_a_read_only_copy_is_served_and_exported_unchanged(
     also holds for root, whom the permission bits do not stop)."""
     root = tmp_path / "ro-archive"
     shutil.copytree(sample_archive, root)
-    expected = run_minqing("export", "entries", "--archive", str(sample_archive)).stdout
+    expected = run_cli("export", "entries", "--archive", str(sample_archive)).stdout
     chmod_tree(root, writable=False)
     try:
         assert is_frozen(root) and is_read_only(root)
@@ -273,7 +273,7 @@ def test_a_read_only_copy_is_served_and_exported_unchanged(
             with urllib.request.urlopen(f"{base}/-/databases.json", timeout=30) as r:
                 (db,) = json.loads(r.read())
             assert db["name"] == "archive" and db["is_mutable"] is False
-        proc = run_minqing("export", "entries", "--archive", str(root), "--format", "jsonl")
+        proc = run_cli("export", "entries", "--archive", str(root), "--format", "jsonl")
         assert proc.stdout == expected
         assert snapshot(root) == before
     finally:
@@ -296,7 +296,7 @@ def test_serve_reads_only_and_refuses_an_older_schema(archive_copy: Path) -> Non
     proc = run_minqing("serve", "--archive", str(archive_copy), check=False, timeout=60)
     assert proc.returncode == 4 and "minqing migrate --archive" in proc.stderr
     assert db_state(db_file) == before
-    run_minqing("migrate", "--archive", str(archive_copy))
+    run_cli("migrate", "--archive", str(archive_copy))
     ds = make_datasette(archive_copy)
     assert ds.databases["archive"].is_mutable  # a writable archive: review saves allowed
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import docx
 import pytest
 
-from tests.conftest import run_minqing
+from tests.conftest import run_cli, run_minqing
 
 
 def test_sources_name_cadre_village_page_and_entry(sample_archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "vol.docx"
-    run_minqing(
+    run_cli(
         "compile", "--archive", str(sample_archive), "--period", "2024", "-o", str(out),
         "--estimated-pages",
     )  # fmt: skip
@@ -45,7 +45,7 @@ def test_linux_fonts_keep_title_headings_and_body_apart_in_libreoffice(
 ) -> None:
     """Issue 15 item 10: with --fonts linux, LibreOffice renders >= 3 CJK families."""
     out = tmp_path / "vol.docx"
-    run_minqing(
+    run_cli(
         "compile",
         "--archive",
         str(sample_archive),
@@ -95,11 +95,11 @@ def test_weekly_minimum_is_judged_against_the_weeks_the_archive_covers(
     """Issue 15 item 10: a March-May archive compiled for 2024 is not judged against 52 weeks;
     --all compiles the whole archive."""
     year, whole = tmp_path / "year.docx", tmp_path / "all.docx"
-    run_minqing(
+    run_cli(
         "compile", "--archive", str(sample_archive), "--period", "2024", "-o", str(year),
         "--estimated-pages",
     )  # fmt: skip
-    proc = run_minqing(
+    proc = run_cli(
         "compile", "--archive", str(sample_archive), "--all", "-o", str(whole), "--estimated-pages"
     )
     assert "14 entries" in proc.stderr
@@ -136,7 +136,7 @@ def test_contents_page_numbers_are_the_pages_libreoffice_prints(
     """Issue 15 item 10: every contents entry names the page (its printed folio) on which
     its heading stands in the PDF; the cover is one page."""
     out, pdf = tmp_path / "vol.docx", tmp_path / "vol.pdf"
-    proc = run_minqing(
+    proc = run_cli(
         "compile", "--archive", str(sample_archive), "--all", "--fonts", fonts,
         "-o", str(out), "--pdf", str(pdf),
     )  # fmt: skip
@@ -197,7 +197,7 @@ def test_overview_names_a_span_once_and_a_year_with_its_span(
 ) -> None:
     def summary(*period: str) -> str:
         out = tmp_path / f"{len(period)}.docx"
-        run_minqing(
+        run_cli(
             "compile", "--archive", str(sample_archive), *period, "-o", str(out),
             "--estimated-pages",
         )  # fmt: skip

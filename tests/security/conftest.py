@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_minqing, serve
+from tests.conftest import run_cli, serve
 
 USERS = {"insp": ("inspector", "inspect-pass-1"), "rev": ("reviewer", "review-pass-1")}
 TOKEN_RE = re.compile(r'name="csrftoken" value="([^"]+)"')
@@ -109,11 +109,12 @@ def line_text(root: Path, line_id: str) -> str:
 
 
 def add_users(root: Path, tmp: Path) -> None:
-    """Users ``insp`` (inspector) and ``rev`` (reviewer), through the real CLI."""
+    """Users ``insp`` (inspector) and ``rev`` (reviewer), through the real CLI (in this
+    process: how users are added is not what these tests are about)."""
     for name, (role, password) in USERS.items():
         pw = tmp / f"{name}.pw"
         pw.write_text(password + "\n", encoding="utf-8")
-        run_minqing(
+        run_cli(
             "users",
             "add",
             name,

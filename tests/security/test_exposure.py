@@ -15,7 +15,7 @@ import yaml
 
 from minqing.cmd_serve import make_datasette
 from minqing.paths import datasette_dir
-from tests.conftest import run_minqing
+from tests.conftest import run_cli
 from tests.security.conftest import TOKEN_RE, USERS, Client, first_line
 
 SLOW_SQL = (
@@ -79,8 +79,8 @@ def test_item09_users_of_an_older_archive_move_out_on_the_first_write(
     assert access.authenticate(local_archive, "old", "old-password-1") is not None
     pw = tmp_path / "pw"
     pw.write_text("new-password-1\n", encoding="utf-8")
-    run_minqing("users", "add", "new", "--password-file", str(pw), "--archive", str(local_archive))
-    listed = run_minqing("users", "list", "--archive", str(local_archive)).stdout
+    run_cli("users", "add", "new", "--password-file", str(pw), "--archive", str(local_archive))
+    listed = run_cli("users", "list", "--archive", str(local_archive)).stdout
     assert [line.split("\t")[0] for line in listed.splitlines()] == ["new", "old"]
     assert published_users(local_archive) == []
     assert b"scrypt$" not in (local_archive / "archive.db").read_bytes()  # not even freed pages
@@ -92,7 +92,7 @@ def test_item09_users_of_an_older_archive_move_out_on_the_first_write(
 
 def test_item10_reviewer_cannot_read_the_engine_text_of_a_blind_sample(users_server) -> None:
     base, root = users_server
-    run_minqing(
+    run_cli(
         "spotcheck", "new", "--archive", str(root), "--size", "5", "--seed", "1", "--mode", "blind"
     )
     conn = sqlite3.connect(root / "archive.db")
@@ -130,7 +130,7 @@ def test_item11_corrections_export_escapes_formulas_and_import_undoes_it(
     conn.commit()
     conn.close()
     out = tmp_path / "fix.csv"
-    run_minqing(
+    run_cli(
         "corrections", "export", "--archive", str(local_archive), "--what", "lines", "-o", str(out)
     )
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
@@ -146,7 +146,7 @@ def test_item11_corrections_export_escapes_formulas_and_import_undoes_it(
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerow(row)
-    run_minqing("corrections", "import", str(out), "--archive", str(local_archive))
+    run_cli("corrections", "import", str(out), "--archive", str(local_archive))
     conn = sqlite3.connect(local_archive / "archive.db")
     assert conn.execute("select text from lines where line_id = ?", [line_id]).fetchone()[0] == (
         "改正后的文字"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINQING, free_port, run_minqing, wait_for_http
+from tests.conftest import MINQING, free_port, run_cli, run_minqing, wait_for_http
 from tests.security.conftest import Client, first_line, line_text
 
 
@@ -122,7 +122,7 @@ def test_item24_demo_refuses_a_real_archive_and_keeps_it(local_archive: Path) ->
     notes = local_archive / "notes.txt"
     notes.write_text("我的笔记\n", encoding="utf-8")
     before = sorted(p.name for p in local_archive.iterdir())
-    proc = run_minqing("demo", "--archive", str(local_archive), "--no-serve", check=False)
+    proc = run_cli("demo", "--archive", str(local_archive), "--no-serve", check=False)
     assert proc.returncode == 8, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "refusing" in lines[0]
@@ -134,7 +134,7 @@ def test_item24_demo_refuses_a_folder_of_someone_elses_files(tmp_path: Path) -> 
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "notes.txt").write_text("x", encoding="utf-8")
-    proc = run_minqing("demo", "--archive", str(folder), "--no-serve", check=False)
+    proc = run_cli("demo", "--archive", str(folder), "--no-serve", check=False)
     assert proc.returncode == 8 and "not made by `minqing demo`" in proc.stderr
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "x"
 

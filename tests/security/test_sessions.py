@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import math
+import shutil
 import statistics
 import time
 import urllib.parse
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from minqing.web import access
-from tests.conftest import launch_chromium, needs_chromium, run_minqing
-from tests.security.conftest import USERS, Client, first_line, line_text
+from tests.conftest import launch_chromium, needs_chromium, run_cli, serve
+from tests.security.conftest import USERS, Client, add_users, first_line, line_text
 
 
 def test_item03_removing_the_last_user_does_not_open_the_archive(users_server) -> None:
     base, root = users_server
     for name in USERS:
-        run_minqing("users", "remove", name, "--archive", str(root))
+        run_cli("users", "remove", name, "--archive", str(root))
     time.sleep(1.2)  # the users check is cached for one second
     anon = Client(base)
     assert anon.request("/archive/entries")[0] == 302  # to the login page
@@ -41,10 +43,10 @@ def test_item03_a_server_started_without_users_requires_login_once_one_is_added(
     assert Client(base).request("/archive/entries")[0] == 200
     pw = tmp_path / "pw"
     pw.write_text("temporary-pass\n", encoding="utf-8")
-    run_minqing("users", "add", "tmp", "--password-file", str(pw), "--archive", str(root))
+    run_cli("users", "add", "tmp", "--password-file", str(pw), "--archive", str(root))
     time.sleep(1.2)
     assert Client(base).request("/archive/entries")[0] == 302
-    run_minqing("users", "remove", "tmp", "--archive", str(root))
+    run_cli("users", "remove", "tmp", "--archive", str(root))
     time.sleep(1.2)
     assert Client(base).request("/archive/entries")[0] == 302  # latched
 
@@ -53,9 +55,23 @@ BAD_NEXT = ["/\t/evil.example", "//evil.example/", "/\\evil.example", "https://e
 CONTROL_NEXT = ["/\n/evil.example", "/\r\n/evil.example", "/\x0b/x", "/\x0c/x", "/\x00/x"]
 
 
+@pytest.fixture(scope="module")
+def redirect_server(
+    sample_archive: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """One ``minqing serve`` with users for every ``next=`` case below: each case logs in
+    once with the right password, which changes nothing the next case reads."""
+    tmp = tmp_path_factory.mktemp("redirect")
+    root = tmp / "archive"
+    shutil.copytree(sample_archive, root)
+    add_users(root, tmp)
+    with serve(root) as base:
+        yield base, root
+
+
 @pytest.mark.parametrize("nxt", BAD_NEXT + CONTROL_NEXT)
-def test_item04_login_redirect_stays_on_this_site(users_server, nxt: str) -> None:
-    base, _ = users_server
+def test_item04_login_redirect_stays_on_this_site(redirect_server, nxt: str) -> None:
+    base, _ = redirect_server
     client = Client(base)
     # the login page itself answers cleanly whatever next= holds
     status, _, _ = client.request("/-/login?" + urllib.parse.urlencode({"next": nxt}))
