@@ -240,3 +240,19 @@ def test_a_status_model_without_closing_words_is_refused(tmp_path):
     joblib.dump(payload, path)
     with pytest.raises(CategoryModelError, match="retrain"):
         load_status_model(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "cue_reading"),
+    [
+        # part cleared, the rest waits on a borrowed machine and someone's day
+        (HEAD + "五组的垃圾清走了一车，剩下的两堆得借铲车，老周说礼拜四借得到。", "resolved"),
+        # no cue word at all: the wall is stopped until the land office measures
+        (HEAD + "两家的宅基地纠纷谈了一上午，院墙先不砌了，等国土所的人来量了再说。", "recorded"),
+    ],
+)
+def test_the_model_reads_a_pending_end_the_cue_lexicon_misreads(text, cue_reading):
+    """Where the cue lexicon alone misreads a pending end (a completion word early on, or
+    no cue), the learnt status reads it as in progress (issue 13: 办理中 read as 已解决)."""
+    assert cue_status(text) == cue_reading
+    assert classify_status(text)[0] == "in_progress", status_cues(text)
