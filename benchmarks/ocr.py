@@ -420,14 +420,17 @@ class Captured:
         self.pages = pages
 
 
-def ingest_file(path: Path, book_id: str = "bench") -> list[Captured]:
-    """Every page of one input file (image, PDF) as ingest reads and normalises it."""
+def ingest_file(path: Path, book_id: str = "bench", limit: int | None = None) -> list[Captured]:
+    """Every page (the first ``limit``) of one input file (image, PDF) as ingest reads and
+    normalises it."""
     from minqing.ingest import read_raw
     from minqing.ingest.normalise import normalise
     from minqing.ingest.types import SourceFile
 
     out = []
     for raw in read_raw(SourceFile(path, book_id)):
+        if limit is not None and len(out) >= limit:
+            break
         pages = normalise(raw.image, text_layer=raw.text_lines is not None)
         out.append(Captured(raw.image, [p.image for p in pages]))
     return out
@@ -465,7 +468,7 @@ def capture_book(
     ):
         pdfs = sorted(folder.glob("*.pdf"))
         if pdfs:
-            pages = ingest_file(pdfs[0])
+            pages = ingest_file(pdfs[0], limit=len(recs))
             items += [(c, _reference(rec)) for c, rec in zip(pages, recs, strict=False)]
             continue
         for rec in recs:
@@ -503,6 +506,7 @@ CAPTURE_ROWS = {
     "stage (ingest + default)": lambda: OnPages(Stage()),
     "stage: +tta": lambda: OnPages(Stage(tta=True)),
     "stage: -forms": lambda: OnPages(Stage(forms=False)),
+    "stage: -rule_stubs": lambda: OnPages(Stage(rule_stubs=False)),
 }
 
 
@@ -594,6 +598,8 @@ CONFIGS = {
     "stage: +tta": lambda: Stage(tta=True),
     # issue 18: paint the ruling of 稿纸 grid paper over before detection
     "stage: +derule": lambda: Stage(derule=True),
+    # issue 14: without cutting line crops back to the writing where a rule runs on beyond it
+    "stage: -rule_stubs": lambda: Stage(rule_stubs=False),
     # detection resize (det_max_side, default 1120): the old default, and the other sizes
     # tried (--configs "stage (default),stage: det max 960,...")
     "stage: det 736 min (old)": lambda: Stage(det_max_side=None),
@@ -720,7 +726,9 @@ def main() -> None:
     ap.add_argument(
         "--configs",
         default=",".join(
-            c for c in CONFIGS if c != "paddleocr" and "det max" not in c and "derule" not in c
+            c
+            for c in CONFIGS
+            if c != "paddleocr" and "det max" not in c and "derule" not in c and "stubs" not in c
         ),
         help="comma-separated engine rows (add paddleocr where it is installed)",
     )
@@ -767,6 +775,9 @@ def main() -> None:
         help="with --captures: the corpus's five hands instead of ocr.testing.hand_styles()",
     )
     ap.add_argument("--verbose", action="store_true", help="print each page read wrong")
+    ap.add_argument(
+        "--sets", help="comma-separated data sets of the main table (default: all), e.g. samples"
+    )
     args = ap.parse_args()
     global THREADS, VERBOSE
     THREADS = args.threads
@@ -792,12 +803,16 @@ def main() -> None:
     sets: dict[str, list] = {}
     if s := load_samples():
         sets["samples"] = s
-    sets.update(generated(args.quick))
+    if not args.sets or "gen-" in args.sets:
+        sets.update(generated(args.quick))
     for kind in ("line", "page"):
         if r := load_realdata(kind):
             sets[f"real-{kind}s"] = r
     if not (REALDATA / "labels.tsv").is_file():
         print(f"# realdata not found at {REALDATA}: skipped")
+    if args.sets:
+        keep = {k.strip() for k in args.sets.split(",")}
+        sets = {k: v for k, v in sets.items() if k in keep}
     print(
         "# data: "
         + ", ".join(f"{k} {len(v)} images" for k, v in sets.items())
@@ -851,6 +866,12 @@ def main() -> None:
             + ", ".join(f"{k} {r:.2f}x" for k, r in zip(sets, ratios, strict=True))
         )
     print(f"peak RSS of this process (all {len(names)} engines loaded): {rss:.0f} MiB")
+    if VERBOSE:
+        for k in sets:
+            for got, ref in table[last][k]["lines"]:
+                hyp, r = norm("".join(t for t, _ in got), True), norm("".join(ref), True)
+                if hyp != r:
+                    print(f"## {last} / {k}: {cer(hyp, r):.2%}\n   ref {r}\n   hyp {hyp}")
 
     lines = [x for r in table[last].values() for x in r["lines"]]
     print(
