@@ -100,3 +100,26 @@ def test_form_in_another_hand_keeps_its_truth() -> None:
     img, truth = render_grid_form(seed=3, hand=hands[-1])
     img0, truth0 = render_grid_form(seed=3)
     assert truth == truth0 and img.shape == img0.shape and not np.array_equal(img, img0)
+
+
+def test_notebook_renderer_draws_a_mixed_hand() -> None:
+    """tools/render_notebook.py takes a hand's font, pen, weight, slant and grain; a hand
+    without them (all 0) draws exactly what it drew before."""
+    pytest.importorskip("handright")
+    from tools import render_notebook as rn
+
+    text = "二〇二四年三月五日 走访杨树沟村"
+    hands = [h for h in hand_styles(text) if h.weight or h.slant]
+    if not hands:
+        pytest.skip("no Kai font installed")
+    base = rn.HandStyle(font_path=hands[0].font, font_index=hands[0].index, font_px=40)
+    mixed = rn.HandStyle(**{**base.__dict__, **hands[0].render_notebook_args()})
+    plain = np.asarray(rn.render_line(text, base, 7))
+    again = np.asarray(
+        rn.render_line(text, rn.HandStyle(**{**base.__dict__, "weight": 0, "slant": 0.0}), 7)
+    )
+    assert np.array_equal(plain, again)
+    drawn = np.asarray(rn.render_line(text, mixed, 7))
+    assert drawn.shape[0] == plain.shape[0] and not np.array_equal(drawn, plain)
+    if hands[0].weight:
+        assert (drawn > 127).sum() > (plain > 127).sum()
