@@ -478,7 +478,7 @@ def trim_rule_stubs(crop: np.ndarray) -> np.ndarray:
     cols = np.flatnonzero((text > 0).sum(axis=0) >= 2)
     if not len(cols):
         return crop
-    ruled = (rule > 0).any(axis=0)
+    ruled: np.ndarray = np.asarray((rule > 0).any(axis=0))
     x0, x1 = int(cols[0]), int(cols[-1]) + 1
     margin = max(2, int(0.15 * h))
     left = x0 - margin if x0 > 0.4 * h and ruled[: x0 - margin].any() else 0

@@ -116,12 +116,12 @@ class Hand:
     def ink(self) -> tuple[int, int, int]:
         return PENS[self.pen][0]
 
-    def truetype(self, size: int):  # type: ignore[no-untyped-def]
+    def truetype(self, size: int):
         from PIL import ImageFont
 
         return ImageFont.truetype(self.font, size, index=self.index)
 
-    def render_notebook_args(self) -> dict:  # type: ignore[type-arg]
+    def render_notebook_args(self) -> dict:
         """The fields of ``tools.render_notebook.HandStyle`` that draw this hand."""
         ink, opacity, grain = PENS[self.pen]
         return {
@@ -134,12 +134,12 @@ class Hand:
             "slant": self.slant,
         }
 
-    def ink_mask(self, mask, seed: int = 0):  # type: ignore[no-untyped-def]
+    def ink_mask(self, mask, seed: int = 0):
         """An 'L' ink mask (255 = ink) drawn with this hand's pen: weight, slant, grain."""
         return pen_mask(mask, self.weight, self.slant, PENS[self.pen][2], seed)
 
 
-def pen_mask(mask, weight: int, slant: float, grain: float, seed: int):  # type: ignore[no-untyped-def]
+def pen_mask(mask, weight: int, slant: float, grain: float, seed: int):
     """``mask`` ('L', 255 = ink) with strokes grown by ``weight`` px, leant by ``slant``
     degrees (widened to fit; right > 0) and broken up by a pencil's ``grain`` (0..1)."""
     from PIL import Image, ImageFilter
@@ -264,7 +264,9 @@ def render_page(
         # the engines' own top-left-y order breaks on tilted pages)
         x = margin
         for seg in text.split("\t"):
-            f = own if own is not None and font_covers(hand.font, seg, hand.index) else font
+            f = font
+            if hand is not None and own is not None and font_covers(hand.font, seg, hand.index):
+                f = own
             if hand is not None:
                 xy = (x + rng.randint(-10, 10), int(y)) if messy else (x, int(y))
                 _draw_messy(img, seg, xy, f, seed + i, hand=hand, jitter=messy)
@@ -278,7 +280,7 @@ def render_page(
     return _to_bgr(img)
 
 
-def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55), hand=None, jitter=True):  # type: ignore[no-untyped-def]
+def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55), hand=None, jitter=True):
     """Draw ``text`` with handright's per-character jitter (falls back to plain text).
 
     ``hand``: in its ink, with its pen (weight, slant, grain); ``jitter=False``: no jitter."""
@@ -328,7 +330,7 @@ def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55), hand=None, jitter=T
     img.paste(Image.new("RGB", page.size, ink), xy, mask)
 
 
-def _handright_mask(text, font, seed, ink):  # type: ignore[no-untyped-def]
+def _handright_mask(text, font, seed, ink):
     """handright's jittered ``text`` as an 'L' ink mask (255 = ink), as :func:`_draw_messy`
     draws it."""
     from handright import Template, handwrite
