@@ -504,7 +504,7 @@ CAPTURE_ROWS = {
     "bare": lambda: OnRaw(Bare(pad=True)),
     "bare+ingest": lambda: OnPages(Bare(pad=True)),
     "stage (ingest + default)": lambda: OnPages(Stage()),
-    "stage: +tta": lambda: OnPages(Stage(tta=True)),
+    "stage: -tta": lambda: OnPages(Stage(tta=False)),
     "stage: -forms": lambda: OnPages(Stage(forms=False)),
     "stage: -rule_stubs": lambda: OnPages(Stage(rule_stubs=False)),
 }
@@ -594,8 +594,8 @@ CONFIGS = {
     "stage (default)": lambda: Stage(),
     # issue 14: the default without the form cell reading (forms=False)
     "stage: -forms": lambda: Stage(forms=False),
-    # issue 14: test-time variants of low-confidence line crops
-    "stage: +tta": lambda: Stage(tta=True),
+    # issue 14: without test-time variants of low-confidence line crops (on by default)
+    "stage: -tta": lambda: Stage(tta=False),
     # issue 18: paint the ruling of 稿纸 grid paper over before detection
     "stage: +derule": lambda: Stage(derule=True),
     # issue 14: without cutting line crops back to the writing where a rule runs on beyond it
