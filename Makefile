@@ -61,6 +61,7 @@ bench-smoke: $(STAMP)
 	for args in \
 	  "ingest samples/shiqiao-liming --repeat 1" \
 	  "ocr --quick --cold-start-only" \
+	  "ocr --captures --pages 1 --types pdf,form-vertical" \
 	  "normalise --repeat 1 --kind clean --kind skewed" \
 	  "entries --bypass" \
 	  "entries --indep dev --bypass" \

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -161,12 +162,14 @@ def generated(quick: bool) -> dict[str, list[tuple[np.ndarray, list[str]]]]:
     return sets
 
 
-def phone_pages(n: int) -> list[tuple[np.ndarray, float, list[str]]]:
-    """``n`` long ruled pages (16 lines) and the curl each is photographed with."""
+def phone_pages(n: int, hands: list | None = None) -> list[tuple[np.ndarray, float, list[str]]]:  # type: ignore[type-arg]
+    """``n`` long ruled pages (16 lines) and the curl each is photographed with; ``hands``:
+    each page in the next of these hands (:func:`minqing.ocr.testing.hand_styles`)."""
     out = []
     for i in range(n):
         lines = [DIARY_LINES[(i * 5 + k) % len(DIARY_LINES)] for k in range(16)]
-        page = render_page(lines, messy=True, seed=200 + i, font_size=38, ruled=True)
+        hand = hands[i % len(hands)] if hands else None
+        page = render_page(lines, messy=True, seed=200 + i, font_size=38, ruled=True, hand=hand)
         out.append((page, (0.06, 0.12)[i % 2], lines))
     return out
 
@@ -249,6 +252,36 @@ def notebook_pages(
     Drawn into ``$MINQING_INDEP_CACHE/ocr18`` once per style (the same seed gives the same
     pages); only the entries that start on a notebook's first ``per_book`` pages are drawn.
     """
+    out: list[tuple[np.ndarray, list[str]]] = []
+    for folder, recs in drawn_notebooks(hand, paper, capture, n_pages, per_book):
+        for rec in recs:
+            img = cv2.imread(str(folder / Path(rec["image"]).with_suffix(".jpg")))
+            if img is None:
+                img = cv2.imread(str(folder / rec["image"]))
+            out.append((img, _reference(rec)))
+    return out[:n_pages]
+
+
+def _reference(rec: dict) -> list[str]:  # type: ignore[type-arg]
+    """A drawn page's reference lines: printed header, drawn lines, page number."""
+    ref = [rec.get("header") or "", *rec["lines"], rec.get("footer") or ""]
+    return [r for r in ref if r]
+
+
+def drawn_notebooks(
+    hand: str,
+    paper: str,
+    capture: str,
+    n_pages: int = 12,
+    per_book: int = 3,
+    mixed_hands: bool = False,
+    skip: int = 0,
+) -> list[tuple[Path, list[dict]]]:  # type: ignore[type-arg]
+    """Notebooks of the train splits drawn and captured (cached): (folder, the line records of
+    its first ``per_book`` pages), until ``n_pages`` pages are drawn. ``mixed_hands``: each
+    notebook in a hand of :func:`minqing.ocr.testing.hand_styles` (every Kai font installed,
+    stroke weight, slant, pencil and ball-pen ink) instead of the corpus's own five;
+    ``skip``: start after this many notebooks (so that capture types get different books)."""
     import hashlib
     import shutil
     import zlib
@@ -256,14 +289,19 @@ def notebook_pages(
     from benchmarks import indep
 
     rn = indep.rn
-    out: list[tuple[np.ndarray, list[str]]] = []
+    out: list[tuple[Path, list[dict]]] = []  # type: ignore[type-arg]
+    got = 0
     cache = indep.cache_dir() / "ocr18"
     # the drawing code is part of the cache key: a changed hand or paper redraws
     renderer = hashlib.sha256((ROOT / "tools" / "render_notebook.py").read_bytes()).hexdigest()
+    seen = 0
     for split in TRAIN_SPLITS:
         for i, nb in enumerate(indep.load_split(split)["notebooks"]):
-            if len(out) >= n_pages:
+            if got >= n_pages:
                 return out
+            seen += 1
+            if seen <= skip:
+                continue
             st = indep.style_of(nb["book_id"], i)
             page = rn.PageStyle(**{**indep.PAGES[st.page], **PAPERS[paper]}, jpeg_quality=75)
             cpl = st.chars_per_line
@@ -282,6 +320,17 @@ def notebook_pages(
                 running=HANDS[hand],
             )
             spec = indep.book_spec(nb)
+            if mixed_hands:
+                from minqing.ocr.testing import hand_styles
+
+                # only the fonts that can write every character of the book
+                text = "".join(c for c in json.dumps(spec, ensure_ascii=False) if ord(c) > 0x2E80)
+                styles = hand_styles(text)
+                if styles:
+                    mix = styles[zlib.crc32(nb["book_id"].encode()) % len(styles)]
+                    hand_style = rn.HandStyle(
+                        **{**hand_style.__dict__, **mix.render_notebook_args()}
+                    )
             lay = rn.layout_book(spec, hand_style, page)
             keep = {e["entry_id"] for e in lay.entries if e["page_start"] <= per_book}
             spec["entries"] = [e for e in spec["entries"] if e["entry_id"] in keep]
@@ -294,7 +343,8 @@ def notebook_pages(
             key = hashlib.sha256(
                 repr((spec, hand_style, page, capture, seed, renderer)).encode("utf-8")
             ).hexdigest()[:16]
-            folder = cache / f"{nb['book_id']}-{hand}-{paper}-{capture}"
+            mixed = "-mixed" if mixed_hands else ""
+            folder = cache / f"{nb['book_id']}-{hand}-{paper}-{capture}{mixed}"
             stamp = folder / ".rendered"
             if not (stamp.is_file() and stamp.read_text() == key):
                 shutil.rmtree(folder, ignore_errors=True)
@@ -302,14 +352,9 @@ def notebook_pages(
                 rn.capture(folder, capture, seed, nb["book_id"])
                 stamp.write_text(key)
             recs = json.loads((folder / "lines.json").read_text(encoding="utf-8"))
-            for rec in recs[:per_book]:
-                img = cv2.imread(str(folder / Path(rec["image"]).with_suffix(".jpg")))
-                if img is None:
-                    img = cv2.imread(str(folder / rec["image"]))
-                ref = [rec.get("header") or "", *rec["lines"], rec.get("footer") or ""]
-                out.append((img, [r for r in ref if r]))
-                if len(out) >= n_pages:
-                    return out
+            recs = recs[: min(per_book, n_pages - got)]
+            got += len(recs)
+            out.append((folder, recs))
     return out
 
 
@@ -355,6 +400,159 @@ def issue18(rows: list[tuple[str, str, str]], n_pages: int, ablation: bool) -> N
     print(f"# total {time.perf_counter() - t0:.0f} s")
 
 
+# -- issue 14: whole-book CER per capture type, through the real ingest path -------------
+
+#: --captures: capture types of the whole-book table. The notebook captures are drawn by
+#: tools/render_notebook.py (as the independent corpus is); "phone-curl" is a curled,
+#: shadowed photo (ocr.testing.phone_photo); "form-vertical" a ruled form with vertical
+#: label cells whose layout seeds (FORM_SEEDS) the code was never developed on
+CAPTURE_TYPES = ("flat", "a5-on-a4", "pdf", "phone", "phone-dim", "phone-curl", "form-vertical")
+FORM_SEEDS = (201, 202, 203, 204, 205, 206)
+
+
+class Captured:
+    """One captured page: the decoded file (what a user hands the bare engine) and the
+    page(s) ingest made of it (``ingest.read_raw`` then ``ingest.normalise``, the two steps
+    of ``ingest.iter_pages``)."""
+
+    def __init__(self, raw: np.ndarray, pages: list[np.ndarray]) -> None:
+        self.raw = raw
+        self.pages = pages
+
+
+def ingest_file(path: Path, book_id: str = "bench", limit: int | None = None) -> list[Captured]:
+    """Every page (the first ``limit``) of one input file (image, PDF) as ingest reads and
+    normalises it."""
+    from minqing.ingest import read_raw
+    from minqing.ingest.normalise import normalise
+    from minqing.ingest.types import SourceFile
+
+    out = []
+    for raw in read_raw(SourceFile(path, book_id)):
+        if limit is not None and len(out) >= limit:
+            break
+        pages = normalise(raw.image, text_layer=raw.text_lines is not None)
+        out.append(Captured(raw.image, [p.image for p in pages]))
+    return out
+
+
+def capture_book(
+    kind: str, n_pages: int, tmp: Path, mixed: bool
+) -> list[tuple[Captured, list[str]]]:
+    """``n_pages`` pages of capture type ``kind``, each with its reference lines."""
+    from minqing.ocr.testing import hand_styles
+
+    items: list[tuple[Captured, list[str]]] = []
+    if kind == "form-vertical":
+        styles = hand_styles() if mixed else []
+        for k, seed in enumerate(FORM_SEEDS[:n_pages]):
+            hand = styles[(seed * 7) % len(styles)] if styles else None
+            img, truth = render_grid_form(seed=seed, hand=hand)
+            path = tmp / f"form-{seed}.jpg"
+            cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            items += [(c, ["民情日记", truth["text"]]) for c in ingest_file(path)]
+            del k
+        return items
+    if kind == "phone-curl":
+        styles = hand_styles() if mixed else []
+        for i, (page, curl, lines) in enumerate(phone_pages(n_pages, styles)):
+            path = tmp / f"curl-{i}.jpg"
+            cv2.imwrite(
+                str(path), phone_photo(page, curl=curl, seed=i), [cv2.IMWRITE_JPEG_QUALITY, 85]
+            )
+            items += [(c, lines) for c in ingest_file(path)]
+        return items
+    skip = 2 * CAPTURE_TYPES.index(kind) if kind in CAPTURE_TYPES else 0
+    for folder, recs in drawn_notebooks(
+        "regular", "lined", kind, n_pages, 3, mixed_hands=mixed, skip=skip
+    ):
+        pdfs = sorted(folder.glob("*.pdf"))
+        if pdfs:
+            pages = ingest_file(pdfs[0], limit=len(recs))
+            items += [(c, _reference(rec)) for c, rec in zip(pages, recs, strict=False)]
+            continue
+        for rec in recs:
+            path = folder / Path(rec["image"]).with_suffix(".jpg")
+            if not path.is_file():
+                path = folder / rec["image"]
+            for c in ingest_file(path):
+                items.append((c, _reference(rec)))
+    return items
+
+
+class OnRaw:
+    """An engine fed the decoded file, as a user would call it."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+
+    def __call__(self, item: Captured) -> list[tuple[str, float]]:
+        return self.engine(item.raw)
+
+
+class OnPages:
+    """An engine fed ingest's normalised page(s), as the pipeline feeds the OCR stage."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+
+    def __call__(self, item: Captured) -> list[tuple[str, float]]:
+        return [x for page in item.pages for x in self.engine(page)]
+
+
+CAPTURE_ROWS = {
+    "bare": lambda: OnRaw(Bare(pad=True)),
+    "bare+ingest": lambda: OnPages(Bare(pad=True)),
+    "stage (ingest + default)": lambda: OnPages(Stage()),
+    "stage: -tta": lambda: OnPages(Stage(tta=False)),
+    "stage: -forms": lambda: OnPages(Stage(forms=False)),
+    "stage: -rule_stubs": lambda: OnPages(Stage(rule_stubs=False)),
+}
+
+
+def captures(kinds: list[str], n_pages: int, rows: list[str], mixed: bool) -> None:
+    """Whole-book CER of the bare engine and the stage per capture type (issue 14)."""
+    import tempfile
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {k: capture_book(k, n_pages, Path(tmp), mixed) for k in kinds}
+    print(
+        "# data: "
+        + ", ".join(f"{k}: {len(v)} pages" for k, v in sets.items())
+        + f" ({'mixed hands' if mixed else 'the corpus hands'}; drawn, captured and"
+        f" ingested in {time.perf_counter() - t0:.0f} s)"
+    )
+    engines = {n: CAPTURE_ROWS[n]() for n in rows}
+    blank = Captured(np.full((64, 400, 3), 250, np.uint8), [np.full((64, 400, 3), 250, np.uint8)])
+    for e in engines.values():
+        e(blank)
+    table = run_sets(engines, sets)
+    print("\nWhole-book CER (punctuation removed) / with punctuation / median s per page")
+    print("\n| capture | pages | chars | " + " | ".join(engines) + " |")
+    print("|---|---|---|" + "---|" * len(engines))
+    for k, items in sets.items():
+        cells = [
+            f"{table[n][k]['cer']:.2%} / {table[n][k]['cer_p']:.2%} / {table[n][k]['s']:.1f}s"
+            for n in engines
+        ]
+        chars = table[rows[0]][k]["chars"]
+        print(f"| {k} | {len(items)} | {chars} | " + " | ".join(cells) + " |")
+    if VERBOSE:
+        for n in engines:
+            for k in sets:
+                for got, ref in table[n][k]["lines"]:
+                    hyp = norm("".join(t for t, _ in got), False)
+                    r = norm("".join(ref), False)
+                    if hyp != r:
+                        print(f"## {n} / {k}: {cer(hyp, r):.2%}\n   ref {r}\n   hyp {hyp}")
+    print(f"# total {time.perf_counter() - t0:.0f} s")
+
+
+#: --verbose: print each page read wrong
+VERBOSE = False
+
+
 # -- engines: name -> callable(image) -> (list of (text, confidence), seconds) ---------------
 
 
@@ -396,10 +594,12 @@ CONFIGS = {
     "stage (default)": lambda: Stage(),
     # issue 14: the default without the form cell reading (forms=False)
     "stage: -forms": lambda: Stage(forms=False),
-    # issue 14: test-time variants of low-confidence line crops
-    "stage: +tta": lambda: Stage(tta=True),
+    # issue 14: without test-time variants of low-confidence line crops (on by default)
+    "stage: -tta": lambda: Stage(tta=False),
     # issue 18: paint the ruling of 稿纸 grid paper over before detection
     "stage: +derule": lambda: Stage(derule=True),
+    # issue 14: without cutting line crops back to the writing where a rule runs on beyond it
+    "stage: -rule_stubs": lambda: Stage(rule_stubs=False),
     # detection resize (det_max_side, default 1120): the old default, and the other sizes
     # tried (--configs "stage (default),stage: det max 960,...")
     "stage: det 736 min (old)": lambda: Stage(det_max_side=None),
@@ -526,7 +726,9 @@ def main() -> None:
     ap.add_argument(
         "--configs",
         default=",".join(
-            c for c in CONFIGS if c != "paddleocr" and "det max" not in c and "derule" not in c
+            c
+            for c in CONFIGS
+            if c != "paddleocr" and "det max" not in c and "derule" not in c and "stubs" not in c
         ),
         help="comma-separated engine rows (add paddleocr where it is installed)",
     )
@@ -552,14 +754,45 @@ def main() -> None:
     ap.add_argument(
         "--derule", action="store_true", help="issue 18: also the stage with derule=True"
     )
+    ap.add_argument(
+        "--captures",
+        action="store_true",
+        help="issue 14: whole-book CER per capture type (--pages pages each)",
+    )
+    ap.add_argument(
+        "--types",
+        default=",".join(CAPTURE_TYPES),
+        help="with --captures: comma-separated capture types",
+    )
+    ap.add_argument(
+        "--rows",
+        default="bare,stage (ingest + default)",
+        help=f"with --captures: comma-separated rows of {', '.join(CAPTURE_ROWS)}",
+    )
+    ap.add_argument(
+        "--corpus-hands",
+        action="store_true",
+        help="with --captures: the corpus's five hands instead of ocr.testing.hand_styles()",
+    )
+    ap.add_argument("--verbose", action="store_true", help="print each page read wrong")
+    ap.add_argument(
+        "--sets", help="comma-separated data sets of the main table (default: all), e.g. samples"
+    )
     args = ap.parse_args()
-    global THREADS
+    global THREADS, VERBOSE
     THREADS = args.threads
+    VERBOSE = args.verbose
 
     print(f"# machine: {machine()}")
     print(f"# command: {command_line()}")
     if args.phone_steps:
         phone_steps(args.phone_steps)
+        return
+    if args.captures:
+        print(f"# load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        kinds = [k.strip() for k in args.types.split(",") if k.strip()]
+        rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+        captures(kinds, args.pages, rows, mixed=not args.corpus_hands)
         return
     if args.issue18 or args.issue18_hard or args.hand:
         rows = list(ISSUE18_ROWS) * args.issue18 + list(ISSUE18_HARD_ROWS) * args.issue18_hard
@@ -570,12 +803,16 @@ def main() -> None:
     sets: dict[str, list] = {}
     if s := load_samples():
         sets["samples"] = s
-    sets.update(generated(args.quick))
+    if not args.sets or "gen-" in args.sets:
+        sets.update(generated(args.quick))
     for kind in ("line", "page"):
         if r := load_realdata(kind):
             sets[f"real-{kind}s"] = r
     if not (REALDATA / "labels.tsv").is_file():
         print(f"# realdata not found at {REALDATA}: skipped")
+    if args.sets:
+        keep = {k.strip() for k in args.sets.split(",")}
+        sets = {k: v for k, v in sets.items() if k in keep}
     print(
         "# data: "
         + ", ".join(f"{k} {len(v)} images" for k, v in sets.items())
@@ -629,6 +866,12 @@ def main() -> None:
             + ", ".join(f"{k} {r:.2f}x" for k, r in zip(sets, ratios, strict=True))
         )
     print(f"peak RSS of this process (all {len(names)} engines loaded): {rss:.0f} MiB")
+    if VERBOSE:
+        for k in sets:
+            for got, ref in table[last][k]["lines"]:
+                hyp, r = norm("".join(t for t, _ in got), True), norm("".join(ref), True)
+                if hyp != r:
+                    print(f"## {last} / {k}: {cer(hyp, r):.2%}\n   ref {r}\n   hyp {hyp}")
 
     lines = [x for r in table[last].values() for x in r["lines"]]
     print(

@@ -2,8 +2,9 @@
 
 PP-OCRv6 sometimes emits traditional forms (訪 張 蘭 戶 國 邊 蓋 訂) for simplified
 handwriting, and ASCII punctuation (``,`` ``:`` ``(``) between Chinese characters.
-Downstream search and classification want one form, so we fold both; the engine's
-own text stays in :attr:`ocr.types.Line.raw_text`.
+Downstream search and classification want one form, so we fold both (and a circle read
+between Chinese numerals, ``二○二四``, becomes ``〇``); the engine's own text stays in
+:attr:`ocr.types.Line.raw_text`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,38 @@ def fullwidth_punctuation(text: str) -> str:
     return "".join(chars)
 
 
+#: Chinese numerals a written zero sits among (二〇二四年, 一〇五户)
+_NUMERALS = "〇一二三四五六七八九十"
+#: what the recogniser reads a handwritten 〇 as: a white circle, a large circle, letter O
+_ZERO_LOOKALIKES = "○◯OoＯ\uff4f"  # the last: fullwidth small o
+
+
+def numeral_zero(text: str) -> str:
+    """A circle read between Chinese numerals as 〇 (``二○二四`` -> ``二〇二四``).
+
+    Replaced only with a Chinese numeral on both sides (runs of circles included:
+    ``二○○五``), so a circle in other text (a list bullet, ``OK``) stays as it is; the
+    length is kept, so per-character confidences stay aligned.
+    """
+    if not any(c in _ZERO_LOOKALIKES for c in text):
+        return text
+    chars = list(text)
+    n = len(chars)
+    for i, c in enumerate(chars):
+        if c not in _ZERO_LOOKALIKES:
+            continue
+        j = i - 1
+        while j >= 0 and chars[j] in _ZERO_LOOKALIKES:
+            j -= 1
+        k = i + 1
+        while k < n and chars[k] in _ZERO_LOOKALIKES:
+            k += 1
+        if j >= 0 and k < n and chars[j] in _NUMERALS and chars[k] in _NUMERALS:
+            chars[i] = "〇"
+    return "".join(chars)
+
+
 def normalize_text(text: str) -> str:
-    """The full normalisation: strip, traditional -> simplified, punctuation."""
-    return fullwidth_punctuation(to_simplified(text.strip()))
+    """The full normalisation: strip, traditional -> simplified, punctuation, and a
+    circle between Chinese numerals as 〇."""
+    return numeral_zero(fullwidth_punctuation(to_simplified(text.strip())))

@@ -3,12 +3,20 @@
 Needs a CJK font: LXGW WenKai or AR PL UKai (Debian ``fonts-lxgw-wenkai``,
 ``fonts-arphic-ukai``); :func:`find_cjk_font` returns None when neither is installed
 and callers skip. ``handright`` (dev extra) adds stroke jitter for "messy" pages.
+
+More hands (issue 14): :func:`hand_styles` lists a :class:`Hand` for every Kai font of
+:data:`HAND_FONTS` that is installed (none is downloaded; an absent one is skipped), each in
+a few pens: stroke weight, slant, ball-pen, pencil (grey, grainy) or ink. ``render_page``,
+``render_grid_form`` and ``tools/render_notebook.py`` (:meth:`Hand.render_notebook_args`)
+draw in one; without a hand they draw exactly as before.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +71,148 @@ def find_cjk_font() -> str | None:
     return None
 
 
+#: handwriting-like (Kai) CJK fonts Debian packages: (path, face index, name). Every one
+#: installed is used by :func:`hand_styles`; cwTeXKai (``fonts-cwtex-kai``) is a traditional
+#: Chinese font: it lacks about a third of the simplified characters drawn here, so
+#: :func:`font_covers` leaves it out of every text it cannot write.
+HAND_FONTS = (
+    ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf", 0, "LXGW WenKai"),
+    ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Light.ttf", 0, "LXGW WenKai Light"),
+    ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Bold.ttf", 0, "LXGW WenKai Bold"),
+    ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0, "AR PL UKai CN"),
+    ("/usr/share/fonts/truetype/arphic/ukai.ttc", 1, "AR PL UKai HK"),
+    ("/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf", 0, "AR PL KaitiM GB"),
+    ("/usr/share/fonts/truetype/cwtex/cwkai.ttf", 0, "cwTeXKai"),
+)
+
+#: pens: name -> (RGB ink, opacity, pencil grain)
+PENS = {
+    "ball-pen": ((30, 50, 150), 0.92, 0.0),
+    "ink": ((25, 25, 30), 0.95, 0.0),
+    "blue-black": ((28, 36, 84), 0.92, 0.0),
+    "pencil": ((95, 95, 100), 0.8, 0.45),
+}
+
+
+@dataclass(frozen=True)
+class Hand:
+    """One writer's hand for generated pages.
+
+    Attributes:
+        font, index, name: a Kai font of :data:`HAND_FONTS` and its face index.
+        pen: a key of :data:`PENS` (ink colour, opacity, pencil grain).
+        weight: stroke weight, in pixels each stroke grows by (0: the font's own).
+        slant: degrees the characters lean (right > 0).
+    """
+
+    font: str
+    index: int = 0
+    name: str = ""
+    pen: str = "blue-black"
+    weight: int = 0
+    slant: float = 0.0
+
+    @property
+    def ink(self) -> tuple[int, int, int]:
+        return PENS[self.pen][0]
+
+    def truetype(self, size: int):
+        from PIL import ImageFont
+
+        return ImageFont.truetype(self.font, size, index=self.index)
+
+    def render_notebook_args(self) -> dict:
+        """The fields of ``tools.render_notebook.HandStyle`` that draw this hand."""
+        ink, opacity, grain = PENS[self.pen]
+        return {
+            "font_path": self.font,
+            "font_index": self.index,
+            "ink": ink,
+            "ink_opacity": opacity,
+            "grain": grain,
+            "weight": self.weight,
+            "slant": self.slant,
+        }
+
+    def ink_mask(self, mask, seed: int = 0):
+        """An 'L' ink mask (255 = ink) drawn with this hand's pen: weight, slant, grain."""
+        return pen_mask(mask, self.weight, self.slant, PENS[self.pen][2], seed)
+
+
+def pen_mask(mask, weight: int, slant: float, grain: float, seed: int):
+    """``mask`` ('L', 255 = ink) with strokes grown by ``weight`` px, leant by ``slant``
+    degrees (widened to fit; right > 0) and broken up by a pencil's ``grain`` (0..1)."""
+    from PIL import Image, ImageFilter
+
+    if weight > 0:
+        mask = mask.filter(ImageFilter.MaxFilter(2 * weight + 1))
+    if slant:
+        t = math.tan(math.radians(slant))
+        w, h = mask.size
+        extra = math.ceil(abs(t) * h)
+        mask = mask.transform(
+            (w + extra, h),
+            Image.Transform.AFFINE,
+            (1, t, -max(t, 0.0) * h, 0, 1, 0),
+            resample=Image.Resampling.BICUBIC,
+            fillcolor=0,
+        )
+    if grain:
+        rng = np.random.default_rng(seed)
+        a = np.asarray(mask, np.float32)
+        tooth = rng.uniform(0, 1, a.shape).astype(np.float32)
+        a *= 1 - grain * tooth
+        mask = Image.fromarray(a.clip(0, 255).astype(np.uint8), "L")
+    return mask
+
+
+@lru_cache(maxsize=64)
+def _missing_glyph(path: str, index: int) -> bytes:
+    from PIL import ImageFont
+
+    return bytes(ImageFont.truetype(path, 32, index=index).getmask("\U000f0000"))
+
+
+def font_covers(path: str, text: str, index: int = 0) -> bool:
+    """Whether the font at ``path`` has a glyph for every character of ``text``."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(path, 32, index=index)
+    missing = _missing_glyph(path, index)
+    return all(
+        c.isspace() or (bytes(font.getmask(c)) != missing and font.getbbox(c)[2] > 0)
+        for c in set(text)
+    )
+
+
+#: the pens and leanings each font is drawn with, in turn: (pen, weight, slant)
+_PEN_VARIANTS = (
+    ("ball-pen", 0, 0.0),
+    ("pencil", 0, 7.0),
+    ("ink", 1, -4.0),
+    ("blue-black", 1, 10.0),
+)
+
+
+@lru_cache(maxsize=8)
+def _hand_styles(text: str) -> tuple[Hand, ...]:
+    hands = []
+    for k, (path, index, name) in enumerate(HAND_FONTS):
+        if not Path(path).is_file() or (text and not font_covers(path, text, index)):
+            continue
+        for j in range(3):
+            pen, weight, slant = _PEN_VARIANTS[(k + j) % len(_PEN_VARIANTS)]
+            # a light font drawn thin stays thin (no heavy pen)
+            hands.append(Hand(path, index, name, pen, 0 if "Light" in name else weight, slant))
+    return tuple(hands)
+
+
+def hand_styles(text: str = "") -> list[Hand]:
+    """A few hands (pen, weight, slant) in every installed font of :data:`HAND_FONTS` that
+    can write ``text`` (all of them for ``""``); empty when none is installed."""
+    return list(_hand_styles(text))
+
+
 def _font(size: int, path: str | None = None):
     from PIL import ImageFont
 
@@ -87,12 +237,18 @@ def render_page(
     width: int = 1240,
     line_gap: float = 1.9,
     ruled: bool = False,
+    hand: Hand | None = None,
 ) -> np.ndarray:
-    """A page with ``lines`` of text, optionally rotated by ``angle`` degrees (BGR)."""
+    """A page with ``lines`` of text, optionally rotated by ``angle`` degrees (BGR).
+
+    ``hand``: written in this hand (font, pen, weight, slant; a line the hand's font cannot
+    write falls back to the default font), else in :func:`find_cjk_font`'s, as before.
+    """
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
     font = _font(font_size)
+    own = hand.truetype(font_size) if hand is not None else None
     margin = 90
     height = int(2 * margin + len(lines) * font_size * line_gap)
     paper = (246, 243, 236)
@@ -108,20 +264,41 @@ def render_page(
         # the engines' own top-left-y order breaks on tilted pages)
         x = margin
         for seg in text.split("\t"):
-            if messy:
+            f = font
+            if hand is not None and own is not None and font_covers(hand.font, seg, hand.index):
+                f = own
+            if hand is not None:
+                xy = (x + rng.randint(-10, 10), int(y)) if messy else (x, int(y))
+                _draw_messy(img, seg, xy, f, seed + i, hand=hand, jitter=messy)
+            elif messy:
                 _draw_messy(img, seg, (x + rng.randint(-10, 10), int(y)), font, seed + i)
             else:
                 draw.text((x, y), seg, font=font, fill=ink)
-            x += int(font.getlength(seg)) + 4 * font_size
+            x += int(f.getlength(seg)) + 4 * font_size
     if angle:
         img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=paper)
     return _to_bgr(img)
 
 
-def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55)):
-    """Draw ``text`` with handright's per-character jitter (falls back to plain text)."""
+def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55), hand=None, jitter=True):
+    """Draw ``text`` with handright's per-character jitter (falls back to plain text).
+
+    ``hand``: in its ink, with its pen (weight, slant, grain); ``jitter=False``: no jitter."""
     from PIL import Image, ImageDraw
 
+    if hand is not None:
+        ink = hand.ink
+        opacity = PENS[hand.pen][1]
+        jitter = jitter and find_handright()
+        size = font.size
+        if jitter:
+            mask = _handright_mask(text, font, seed, ink)
+        else:
+            mask = Image.new("L", (int(size * (len(text) + 2) * 1.1), int(size * 1.8)), 0)
+            ImageDraw.Draw(mask).text((5, int(size * 0.2)), text, font=font, fill=255)
+        mask = hand.ink_mask(mask, seed).point(lambda v: int(v * opacity))
+        img.paste(Image.new("RGB", mask.size, ink), xy, mask)
+        return
     try:
         from handright import Template, handwrite
     except ImportError:
@@ -151,6 +328,36 @@ def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55)):
     page = next(iter(handwrite(text, tpl, seed=seed)))
     mask = page.convert("L").point(lambda v: 255 - v)
     img.paste(Image.new("RGB", page.size, ink), xy, mask)
+
+
+def _handright_mask(text, font, seed, ink):
+    """handright's jittered ``text`` as an 'L' ink mask (255 = ink), as :func:`_draw_messy`
+    draws it."""
+    from handright import Template, handwrite
+    from PIL import Image
+
+    size = font.size
+    w = int(size * (len(text) + 2) * 1.1)
+    h = int(size * 1.8)
+    tpl = Template(
+        background=Image.new("RGB", (w, h), (255, 255, 255)),
+        font=font,
+        line_spacing=int(size * 1.5),
+        fill=ink,
+        left_margin=5,
+        top_margin=int(size * 0.2),
+        right_margin=5,
+        bottom_margin=0,
+        word_spacing=2,
+        line_spacing_sigma=2,
+        font_size_sigma=size * 0.06,
+        word_spacing_sigma=size * 0.08,
+        perturb_x_sigma=size * 0.05,
+        perturb_y_sigma=size * 0.05,
+        perturb_theta_sigma=0.06,
+    )
+    page = next(iter(handwrite(text, tpl, seed=seed)))
+    return page.convert("L").point(lambda v: 255 - v)
 
 
 def render_form(
@@ -277,13 +484,15 @@ def render_grid_form(
     *,
     seed: int = 0,
     vertical: tuple[str, ...] = ("反映问题", "原因分析", "处理意见"),
+    hand: Hand | None = None,
 ) -> tuple[np.ndarray, dict]:
     """A pre-printed form with ruled cells, some label cells written vertically.
 
     The layout (column widths, row heights, fonts, which pairs share a row) is drawn from
     ``seed``, so that a reader cannot have been shown it. Rows: 时间|v|地点|v, 走访对象|v,
     then one row per label of ``vertical`` (a narrow cell holding the label one character
-    per row, a wide cell with several handwritten lines), then 记录人|v|日期|v.
+    per row, a wide cell with several handwritten lines), then 记录人|v|日期|v. ``hand``:
+    the handwriting in this hand (font, pen, weight, slant) instead of the default font.
 
     Returns:
         ``(BGR image, truth)``: truth holds ``text`` (labels and handwriting in reading
@@ -293,7 +502,9 @@ def render_grid_form(
 
     values = dict(GRID_FORM_VALUES if values is None else values)
     rng = random.Random(seed)
-    hand = _font(rng.randint(38, 44))
+    hand_px = rng.randint(38, 44)
+    hand_font = _font(hand_px)
+    own = hand.truetype(hand_px) if hand is not None else None
     lab_px = rng.randint(28, 34)
     lab_font = _print_font(lab_px)
     width = rng.randint(1150, 1300)
@@ -301,7 +512,7 @@ def render_grid_form(
     top = rng.randint(150, 220)
     vcol = rng.randint(int(lab_px * 2.0), int(lab_px * 3.2))  # the vertical-label column
     hlab = int(lab_px * rng.uniform(4.6, 5.4))  # a horizontal label cell
-    pitch = int(hand.size * rng.uniform(1.55, 1.8))
+    pitch = int(hand_px * rng.uniform(1.55, 1.8))
     small_row = int(pitch * rng.uniform(1.25, 1.5))
     ink = rng.choice(((30, 30, 90), (25, 25, 30), (20, 40, 110)))
     rule = rng.choice(((60, 60, 60), (130, 50, 50), (40, 70, 120)))
@@ -364,7 +575,7 @@ def render_grid_form(
                             (
                                 v,
                                 cx0 + rng.randint(15, 30),
-                                y + int((h - hand.size) / 2 - 0.3 * hand.size),
+                                y + int((h - hand_px) / 2 - 0.3 * hand_px),
                                 seed * 31 + len(hand_items),
                             )
                         )
@@ -389,7 +600,7 @@ def render_grid_form(
                     (
                         v,
                         x0 + vcol + rng.randint(15, 35),
-                        y + 14 + j * pitch - int(0.2 * hand.size),
+                        y + 14 + j * pitch - int(0.2 * hand_px),
                         seed * 31 + len(hand_items),
                     )
                 )
@@ -399,10 +610,13 @@ def render_grid_form(
         y += h
     del rows, heights, y_end
     for text, hx, hy, s in hand_items:
-        if find_handright():
-            _draw_messy(img, text, (hx, hy), hand, s, ink=ink)
+        if hand is not None:
+            f = own if own is not None and font_covers(hand.font, text, hand.index) else hand_font
+            _draw_messy(img, text, (hx, hy), f, s, hand=hand, jitter=find_handright())
+        elif find_handright():
+            _draw_messy(img, text, (hx, hy), hand_font, s, ink=ink)
         else:
-            draw.text((hx, hy), text, font=hand, fill=ink)
+            draw.text((hx, hy), text, font=hand_font, fill=ink)
     img = img.crop((0, 0, width, min(height, y + 120)))
     truth = {
         "text": "".join(truth_text).replace(" ", ""),

@@ -193,6 +193,16 @@ def test_ascii_punctuation_between_chinese_becomes_full_width():
     assert fullwidth_punctuation("see a,b: ok.") == "see a,b: ok."
 
 
+def test_circle_between_chinese_numerals_becomes_zero():
+    # issue 14: a handwritten 〇 is often read as a white circle or a letter O
+    assert normalize_text("二○二四年三月五日") == "二〇二四年三月五日"
+    assert normalize_text("二OO五年，一◯五户") == "二〇〇五年，一〇五户"
+    # elsewhere a circle stays: a bullet, letters, a circle after a numeral only
+    assert normalize_text("○反映问题") == "○反映问题"
+    assert normalize_text("三○") == "三○"
+    assert normalize_text("OK，共二O") == "OK，共二O"
+
+
 def test_normalize_keeps_raw_text_in_line():
     raw = "張大爺反映,水井乾了"
     line = Line(

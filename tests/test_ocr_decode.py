@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -168,3 +170,23 @@ def test_line_crops_ignore_det_max_side():
     crop = np.ascontiguousarray(page[ys.min() - 2 : ys.max() + 3, xs.min() - 2 : xs.max() + 3])
     got = ocr.get_engine("rapidocr", det_max_side=64, **thread_kw()).recognize(crop)
     assert cer("".join(line.text for line in got.lines), text) <= 0.1
+
+
+def test_tta_leaves_the_sample_pages_as_they_were() -> None:
+    """Issue 14: test-time crop variants are on by default; a variant that changes only
+    punctuation is not taken (without that rule, the 。 ending a line of shiqiao-liming
+    page 1 was read as °)."""
+    import cv2
+
+    from minqing.ocr import get_engine
+    from minqing.ocr._rapid import _letters
+
+    assert _letters("措施：联系水利站。") == _letters("措施:联系水利站°") == "措施联系水利站"
+    page = Path(__file__).resolve().parents[1] / "samples" / "shiqiao-liming" / "page-01.jpg"
+    img = cv2.imread(str(page))
+    if img is None:
+        pytest.skip("sample page not found")
+    with_tta = [ln.text for ln in get_engine("rapidocr", tta=True).recognize(img).lines]
+    without = [ln.text for ln in get_engine("rapidocr", tta=False).recognize(img).lines]
+    assert with_tta == without
+    assert not any("°" in t for t in with_tta)

@@ -7,6 +7,8 @@ shown; the reader must find the grid itself.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from minqing.ocr import get_engine
 from minqing.ocr.forms import cells_hold_text, find_cells
 from minqing.ocr.testing import (
     FORM_ROWS,
+    GRID_FORM_VALUES,
     cer,
     degrade,
     find_cjk_font,
@@ -101,3 +104,39 @@ def test_partly_found_grid_falls_back_to_the_page_order() -> None:
     assert cells and not cells_hold_text(cells, [np.asarray(ln.box) for ln in page.lines])
     expected = "".join(c for row in FORM_ROWS for c in row)
     assert cer("".join(ln.text for ln in page.lines), expected) < 0.05
+
+
+def test_recorder_cell_is_the_cadre_of_the_compiled_volume(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 acceptance, end to end: a form page (a layout and a hand never used
+    elsewhere) ingested with no cadre in the manifest; the compiled volume names the cadre
+    from the page's 记录人 cell, marked as read from the page, not "（未注明）"."""
+    import cv2
+    import docx
+
+    from minqing import pipeline
+    from minqing.archive.store import Archive
+    from minqing.ocr.testing import hand_styles
+    from minqing.volumes import compile as compile_mod
+    from minqing.volumes.compile import compile_volume
+
+    hands = hand_styles("".join(v for vals in GRID_FORM_VALUES.values() for v in vals))
+    image, truth = render_grid_form(seed=41, hand=hands[5 % len(hands)] if hands else None)
+    book = tmp_path / "scans" / "form-book"
+    book.mkdir(parents=True)
+    cv2.imwrite(str(book / "page-01.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    arc = Archive(tmp_path / "arc", create=True)
+    try:
+        pipeline.run_ingest([book], arc, workers=1, manifest={"form-book": {"period": "2024年"}})
+        (row,) = arc.db.query("select cadre, fields from entries")
+        assert not row["cadre"]  # nobody named the cadre: only the page does
+        compile_volume(
+            arc,
+            tmp_path / "v.docx",
+            date_from=dt.date(2024, 1, 1),
+            date_to=dt.date(2024, 12, 31),
+        )
+    finally:
+        arc.close()
+    body = "\n".join(p.text for p in docx.Document(str(tmp_path / "v.docx")).paragraphs)
+    assert f"{truth['fields']['记录人']}{compile_mod.FROM_PAGE}" in body
+    assert compile_mod.NO_CADRE not in body

@@ -30,9 +30,10 @@ def test_engine_spec_id_is_the_engine_id_the_ocr_cache_is_keyed_on():
     # the id string itself (so the caches of archives built before stay valid)
     assert re.fullmatch(
         r"rapidocr-[\d.]+/PP-OCRv6_det_small:\d+/PP-OCRv6_rec_small:\d+/onnxruntime-[\d.]+"
-        # issue 14 added forms= and tta= (and stage 4): a deliberate cache bump
+        # issue 14 added forms= and tta= (and stage 4), then rule_stubs= and tta on:
+        # deliberate cache bumps
         r"/stage-\d+/det_max_side=1120,forms=True,lm=False,lm_alpha=0\.5,pad=False,rescue=True"
-        r",tta=False",
+        r",rule_stubs=True,tta=True",
         spec.id(),
     )
 

@@ -129,6 +129,11 @@ class HandStyle:
             distorted, strokes closed up and varied in weight, pen pressure fading across a
             character and along the line, packed closer, and joined by light connecting
             strokes (no 行书 font ships in Debian; see :func:`_cursive`).
+        weight: strokes grown by this many pixels (a heavier pen; 0: the font's own).
+        slant: degrees the characters lean (right > 0).
+        grain: a pencil's grain, 0..1: the ink broken up by the paper's tooth.
+        (The last three are 0 in every hand drawn before issue 14's mixed hands, whose
+        images they leave unchanged; see ``minqing.ocr.testing.hand_styles``.)
     """
 
     font_path: str = WENKAI
@@ -148,6 +153,9 @@ class HandStyle:
     line_dx_sigma: float = 0.15
     supersample: int = 2
     running: float = 0.0
+    weight: int = 0
+    slant: float = 0.0
+    grain: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.running <= 1:
@@ -503,6 +511,10 @@ def _render_segment(text: str, hand: HandStyle, seed: int) -> Image.Image:
     if len(pages) != 1:  # handright wrapped: the strip was too narrow (a bug here)
         raise RuntimeError(f"handright split {text!r} over {len(pages)} strips")
     ink = ImageChops.invert(pages[0])
+    if hand.weight or hand.slant:
+        from minqing.ocr.testing import pen_mask
+
+        ink = pen_mask(ink, hand.weight * s, hand.slant, 0.0, seed)
     box = ink.getbbox()
     if box is None:
         return Image.new("L", (1, 1), 0)
@@ -838,6 +850,9 @@ def _draw_clean(
     out = np.asarray(img, np.float32)
     for colour, alpha in alphas.items():
         a = np.asarray(alpha, np.float32)[..., None] / 255.0 * hand.ink_opacity
+        if hand.grain:  # a pencil: the paper's tooth breaks the stroke up
+            tooth = np.random.default_rng(seed).uniform(0, 1, a.shape).astype(np.float32)
+            a = a * (1 - hand.grain * tooth)
         out = out * (1 - a) + np.array(colour, np.float32) * a
     img = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB")
     return img, boxes
