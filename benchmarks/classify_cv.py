@@ -138,7 +138,7 @@ def _status(**kw):
 
 
 #: the recipe shipped before issue 13 item 4's tuning; the variants change it one step at a time
-BEFORE = {"cue_weight": 2.0, "last_weight": 0.0, "words_weight": 0.0}
+BEFORE = {"cue_weight": 2.0, "last_weight": 0.0}
 STATUS_VARIANTS = {
     "shipped": None,
     "before": _status(**BEFORE),
@@ -163,12 +163,6 @@ STATUS_VARIANTS = {
     "cue0.25-last4": _status(cue_weight=0.25, last_weight=4.0),
     "cue0.5-last3": _status(cue_weight=0.5, last_weight=3.0),
     "cue1-last3": _status(cue_weight=1.0, last_weight=3.0),
-    # the closing sentences' jieba words (shipped at 1.5 since issue 13, session 22)
-    "nowords": _status(words_weight=0.0),
-    "words3": _status(words_weight=3.0),
-    # the cue lexicon's weight with the closing words (0.5 ships: 0.3 reads 建议纳入 as done)
-    "words-cue0.3": _status(cue_weight=0.3),
-    "words-cue0.25": _status(cue_weight=0.25),
 }
 
 
@@ -241,8 +235,7 @@ def main() -> None:
             top = cv["confusions"].most_common(6)
             print("          confusions:", ", ".join(f"{t}->{p}:{k}" for (t, p), k in top))
     print("(status 'shipped' is the recipe classify/status.py ships now; 'before' the one it")
-    print(" shipped before: cue lexicon weight 2.0, no last-sentence or closing-word features;")
-    print(" 'nowords' the shipped one without the closing sentences' jieba words)")
+    print(" shipped before: cue lexicon weight 2.0, no last-sentence features)")
 
 
 if __name__ == "__main__":

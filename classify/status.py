@@ -430,37 +430,19 @@ def _normalise_all(texts):
     return [_model_text(mark_negations(t)) for t in texts]
 
 
-def _closing_words(texts, sentences: int = CLOSING_SENTENCES):
-    """The jieba words of each text's closing sentences (negations marked), space-joined:
-    whole words (答应, 下礼拜, 还差, 已经) that character n-grams only see in pieces."""
-    from minqing.classify.lexicon import cut
-
-    return [" ".join(cut(t)) for t in _closing_all(texts, sentences)]
-
-
-#: the layout of the model's features (:func:`cue_features`, negation marks, closing
-#: words); a saved status model of another layout is refused on load (retrain it). 1: up to
-#: classify-1.1; 2: before the closing sentences' jieba words (issue 13).
-STATUS_FEATURES = 3
+#: the layout of the model's features (:func:`cue_features`, negation marks); a saved
+#: status model of another layout is refused on load (retrain it). 1: up to classify-1.1.
+STATUS_FEATURES = 2
 
 #: how much the whole text, the cue lexicon and the last sentence alone count beside the
 #: closing sentences. Chosen by cross-validation grouped by writer (``python -m
 #: benchmarks.classify_cv --status``): a lighter cue lexicon and the last sentence as
 #: features of its own held better on hands the model had not seen than the cue lexicon
 #: at 2.0 without it (accuracy 0.789 -> 0.806, dev 0.910 -> 0.936). A cue weight of 0.25
-#: scored 0.818 but let the model overrule an explicit 先记下/记一笔 (recorded). With the
-#: closing words (:data:`WORDS_WEIGHT`) a cue weight of 0.3 scores higher on the folds
-#: (``--variants shipped words-cue0.3``: accuracy 0.814 -> 0.828, macro-F1 0.801 -> 0.817,
-#: dev 0.936 both) but reads a proposal (建议纳入…计划, recorded) as resolved
-#: (tests/test_review.py), so 0.5 stays.
+#: scored 0.818 but let the model overrule an explicit 先记下/记一笔 (recorded).
 WHOLE_WEIGHT = 0.25
 CUE_WEIGHT = 0.5
 LAST_WEIGHT = 3.0
-#: the closing sentences' jieba words (unigrams) beside their character n-grams. Chosen by
-#: leave-one-writer-out cross-validation (``benchmarks.classify_cv --status --variants
-#: shipped nowords``): accuracy 0.804 -> 0.814, macro-F1 0.791 -> 0.801, dev 0.936 both;
-#: a weight of 3.0 scored higher on the folds but lost a dev entry.
-WORDS_WEIGHT = 1.5
 
 
 def status_pipeline(
@@ -471,12 +453,11 @@ def status_pipeline(
     sentences: int = CLOSING_SENTENCES,
     class_weight: str | None = "balanced",
     last_weight: float = LAST_WEIGHT,
-    words_weight: float = WORDS_WEIGHT,
 ):
     """A fresh, unfitted scikit-learn pipeline: closing-sentence, last-sentence and
-    whole-text character n-gram TF-IDF, the closing sentences' jieba words and the cue
-    lexicon's features into a logistic regression. The keywords (the shipped values by
-    default) are for trying recipes (``benchmarks/classify_cv.py``)."""
+    whole-text character n-gram TF-IDF and the cue lexicon's features into a logistic
+    regression. The keywords (the shipped values by default) are for trying recipes
+    (``benchmarks/classify_cv.py``)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
@@ -506,20 +487,6 @@ def status_pipeline(
         )
         parts.append(("last", last))
         weights["last"] = last_weight
-    if words_weight:
-        words = Pipeline(
-            [
-                ("pick", FunctionTransformer(_closing_words, kw_args={"sentences": sentences})),
-                (
-                    "tfidf",
-                    TfidfVectorizer(
-                        analyzer="word", token_pattern=r"\S+", lowercase=False, sublinear_tf=True
-                    ),
-                ),
-            ]
-        )
-        parts.append(("words", words))
-        weights["words"] = words_weight
     union = FeatureUnion(parts, transformer_weights=weights)
     return Pipeline(
         [
