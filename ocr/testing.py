@@ -300,34 +300,11 @@ def _draw_messy(img, text, xy, font, seed, ink=(30, 30, 55), hand=None, jitter=T
         img.paste(Image.new("RGB", mask.size, ink), xy, mask)
         return
     try:
-        from handright import Template, handwrite
+        mask = _handright_mask(text, font, seed, ink)
     except ImportError:
         ImageDraw.Draw(img).text(xy, text, font=font, fill=ink)
         return
-    size = font.size
-    w = int(size * (len(text) + 2) * 1.1)
-    h = int(size * 1.8)
-    bg = Image.new("RGB", (w, h), (255, 255, 255))
-    tpl = Template(
-        background=bg,
-        font=font,
-        line_spacing=int(size * 1.5),
-        fill=ink,
-        left_margin=5,
-        top_margin=int(size * 0.2),
-        right_margin=5,
-        bottom_margin=0,
-        word_spacing=2,
-        line_spacing_sigma=2,
-        font_size_sigma=size * 0.06,
-        word_spacing_sigma=size * 0.08,
-        perturb_x_sigma=size * 0.05,
-        perturb_y_sigma=size * 0.05,
-        perturb_theta_sigma=0.06,
-    )
-    page = next(iter(handwrite(text, tpl, seed=seed)))
-    mask = page.convert("L").point(lambda v: 255 - v)
-    img.paste(Image.new("RGB", page.size, ink), xy, mask)
+    img.paste(Image.new("RGB", mask.size, ink), xy, mask)
 
 
 def _handright_mask(text, font, seed, ink):
