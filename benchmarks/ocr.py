@@ -387,17 +387,24 @@ def issue18(rows: list[tuple[str, str, str]], n_pages: int, ablation: bool) -> N
     for e in engines.values():
         e(np.full((64, 400, 3), 250, np.uint8))
     table = run_sets(engines, sets)
+    print_book_table("hand / paper / capture", engines, sets, table)
+    print(f"# total {time.perf_counter() - t0:.0f} s")
+
+
+def print_book_table(first: str, engines: dict, sets: dict, table: dict) -> None:
+    """Whole-book CER per set (rows) and engine (columns) as a Markdown table; the chars
+    column counts the first engine's reference characters (the same for every engine)."""
     print("\nWhole-book CER (punctuation removed) / with punctuation / median s per page")
-    print("\n| hand / paper / capture | pages | chars | " + " | ".join(engines) + " |")
+    print(f"\n| {first} | pages | chars | " + " | ".join(engines) + " |")
     print("|---|---|---|" + "---|" * len(engines))
+    first_engine = next(iter(engines))
     for k, items in sets.items():
         cells = [
             f"{table[n][k]['cer']:.2%} / {table[n][k]['cer_p']:.2%} / {table[n][k]['s']:.1f}s"
             for n in engines
         ]
-        chars = table["bare"][k]["chars"]
+        chars = table[first_engine][k]["chars"]
         print(f"| {k} | {len(items)} | {chars} | " + " | ".join(cells) + " |")
-    print(f"# total {time.perf_counter() - t0:.0f} s")
 
 
 # -- issue 14: whole-book CER per capture type, through the real ingest path -------------
@@ -528,16 +535,7 @@ def captures(kinds: list[str], n_pages: int, rows: list[str], mixed: bool) -> No
     for e in engines.values():
         e(blank)
     table = run_sets(engines, sets)
-    print("\nWhole-book CER (punctuation removed) / with punctuation / median s per page")
-    print("\n| capture | pages | chars | " + " | ".join(engines) + " |")
-    print("|---|---|---|" + "---|" * len(engines))
-    for k, items in sets.items():
-        cells = [
-            f"{table[n][k]['cer']:.2%} / {table[n][k]['cer_p']:.2%} / {table[n][k]['s']:.1f}s"
-            for n in engines
-        ]
-        chars = table[rows[0]][k]["chars"]
-        print(f"| {k} | {len(items)} | {chars} | " + " | ".join(cells) + " |")
+    print_book_table("capture", engines, sets, table)
     if VERBOSE:
         for n in engines:
             for k in sets:
